@@ -1,0 +1,132 @@
+"""Deciding what a deploy request means: parse it, map it to a service, apply the tag policy.
+
+Pure logic: no AWS calls. The state machine does the rest with SDK integrations (image lookup,
+lease, task definition, rollout), so this is the only Lambda on a deployment's path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from petclinic_ops.domain.validation import describe
+from petclinic_ops.errors import InvalidDeployRequest, UnknownService
+from petclinic_ops.models.deploy import (
+    IMAGE_CONFIG_MEDIA_TYPES,
+    DeployConfig,
+    DeployPlan,
+    EcrImageActionEvent,
+    ManualDeployRequest,
+)
+
+DeployRequest = EcrImageActionEvent | ManualDeployRequest
+
+
+class DeployConfigSource(Protocol):
+    """Port: where the environment's deploy configuration comes from (Parameter Store in AWS)."""
+
+    def deploy_config(self) -> DeployConfig: ...
+
+
+def plan(raw: Any, *, configs: DeployConfigSource, execution_id: str, account: str, region: str) -> DeployPlan:
+    """Resolve one execution input against the current configuration."""
+    return resolve(raw, config=configs.deploy_config(), execution_id=execution_id, account=account, region=region)
+
+
+def parse_request(raw: Any) -> DeployRequest:
+    """An ECR "Image Action" event or a manual ``{"service", "image"}`` request, else an error."""
+    if not isinstance(raw, Mapping):
+        raise InvalidDeployRequest(f"input must be a JSON object, got {type(raw).__name__}")
+    try:
+        if "detail-type" in raw or "source" in raw:
+            return EcrImageActionEvent.model_validate(raw)
+        return ManualDeployRequest.model_validate(raw)
+    except ValidationError as exc:
+        kind = "ECR Image Action event" if "detail-type" in raw or "source" in raw else "manual request"
+        raise InvalidDeployRequest(f"invalid {kind}: {describe(exc)}") from None
+
+
+def registry_host(account: str, region: str) -> str:
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"{account}.dkr.ecr.{region}.{suffix}"
+
+
+def resolve(
+    raw: Any, *, config: DeployConfig, execution_id: str, account: str, region: str
+) -> DeployPlan:
+    """The plan for one execution input; SKIP plans carry the reason nothing changes."""
+    request = parse_request(raw)
+    if isinstance(request, ManualDeployRequest):
+        return _resolve_manual(request, config, execution_id, account, region)
+    return _resolve_push(request, config)
+
+
+def _common(config: DeployConfig) -> dict[str, Any]:
+    return {
+        "cluster": config.cluster,
+        "rollout_timeout_seconds": config.rollout_timeout_seconds,
+        "lease_seconds": config.effective_lease_seconds,
+    }
+
+
+def _resolve_manual(
+    request: ManualDeployRequest, config: DeployConfig, execution_id: str, account: str, region: str
+) -> DeployPlan:
+    if request.service not in config.services:
+        raise UnknownService(
+            f"service {request.service!r} is not managed in cluster {config.cluster}; "
+            f"known services: {', '.join(config.services)}"
+        )
+    return DeployPlan(
+        action="DEPLOY",
+        reason=request.reason or "manual deployment",
+        source="manual",
+        requested_by="manual",
+        service=request.service,
+        repository=config.repository_for(request.service),
+        registry=registry_host(account, region),
+        digest=request.image if request.is_digest else None,
+        tag=None if request.is_digest else request.image,
+        # Every manual execution is its own request: an operator may redeploy a digest on purpose.
+        dedupe_key=f"manual:{execution_id}",
+        **_common(config),
+    )
+
+
+def _skip(reason: str, config: DeployConfig, **fields: Any) -> DeployPlan:
+    return DeployPlan(action="SKIP", reason=reason, source="ecr", requested_by="ecr-push", **fields, **_common(config))
+
+
+def _resolve_push(event: EcrImageActionEvent, config: DeployConfig) -> DeployPlan:
+    detail = event.detail
+    known = {"repository": detail.repository_name, "tag": detail.image_tag}
+    if detail.action_type != "PUSH":
+        return _skip(f"{detail.action_type} events do not deploy", config, **known)
+    if detail.result != "SUCCESS":
+        return _skip(f"the push did not succeed (result {detail.result})", config, **known)
+    if not detail.image_digest:
+        raise InvalidDeployRequest("invalid ECR Image Action event: detail.image-digest: is required for a PUSH")
+    if detail.artifact_media_type and detail.artifact_media_type not in IMAGE_CONFIG_MEDIA_TYPES:
+        return _skip(f"artifact {detail.artifact_media_type} is not a container image", config, **known)
+    service = config.service_for(detail.repository_name)
+    if service is None:
+        return _skip(f"repository {detail.repository_name} maps to no managed service", config, **known)
+    rejected = config.tag_policy.rejects(detail.image_tag)
+    if rejected:
+        return _skip(f"tag policy: {rejected}", config, service=service, **known)
+    return DeployPlan(
+        action="DEPLOY",
+        reason=f"image pushed to {detail.repository_name}",
+        source="ecr",
+        requested_by="ecr-push",
+        service=service,
+        repository=detail.repository_name,
+        registry=registry_host(event.account, event.region),
+        digest=detail.image_digest,
+        tag=detail.image_tag,
+        # ECR delivers at least once: the same repository + digest deploys once.
+        dedupe_key=f"ecr:{detail.repository_name}@{detail.image_digest}",
+        **_common(config),
+    )

@@ -1,0 +1,16 @@
+"""Turn pydantic validation errors into one message that names each bad field."""
+
+from pydantic import ValidationError
+
+
+def describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False):
+        location = ".".join(str(part) for part in error["loc"]) or "input"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "is required"
+        elif error["type"] == "extra_forbidden":
+            message = "is not a known field"
+        parts.append(message if message.startswith(f"{location}:") else f"{location}: {message}")
+    return "; ".join(parts)

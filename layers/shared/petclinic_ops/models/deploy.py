@@ -1,0 +1,191 @@
+"""Models of the deploy workflow: its inputs (ECR events, manual requests), its configuration
+and the plan the resolver hands back to the state machine."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+DIGEST_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
+# ECR's own rule for tags.
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+SERVICE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
+# Artifacts pushed next to images (signatures, SBOMs, attestations) carry their own config
+# media type; only these are runnable container images.
+IMAGE_CONFIG_MEDIA_TYPES = frozenset(
+    {
+        "application/vnd.docker.container.image.v1+json",
+        "application/vnd.oci.image.config.v1+json",
+    }
+)
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"{value!r} is not a valid regular expression ({exc})") from exc
+    return value
+
+
+Regex = Annotated[str, AfterValidator(_regex)]
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+class EcrImageAction(BaseModel):
+    """``detail`` of an EventBridge "ECR Image Action" event (see notes/ops-facts.md)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    result: str
+    action_type: str = Field(alias="action-type")
+    repository_name: str = Field(alias="repository-name", min_length=2, max_length=256)
+    image_digest: str | None = Field(default=None, alias="image-digest")
+    image_tag: str | None = Field(default=None, alias="image-tag")
+    artifact_media_type: str | None = Field(default=None, alias="artifact-media-type")
+    manifest_media_type: str | None = Field(default=None, alias="manifest-media-type")
+
+
+class EcrImageActionEvent(BaseModel):
+    """The EventBridge envelope with an ECR detail (Powertools' EventBridgeModel shape)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    source: Literal["aws.ecr"]
+    detail_type: Literal["ECR Image Action"] = Field(alias="detail-type")
+    account: str = Field(pattern=r"^\d{12}$")
+    region: str = Field(min_length=1)
+    time: datetime
+    detail: EcrImageAction
+
+
+class ManualDeployRequest(BaseModel):
+    """Input of a manual execution: ``{"service": "customers-service", "image": "1.4.2"}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    service: str = Field(min_length=1, max_length=255)
+    image: str = Field(min_length=1, max_length=200)
+    reason: str | None = Field(default=None, max_length=256)
+
+    @model_validator(mode="after")
+    def _check(self) -> ManualDeployRequest:
+        if not SERVICE_PATTERN.match(self.service):
+            raise ValueError("service: must be an ECS service name (letters, digits, '-' and '_')")
+        if not (DIGEST_PATTERN.match(self.image) or TAG_PATTERN.match(self.image)):
+            raise ValueError(
+                "image: must be an image tag (e.g. 3.4.1) or a digest (sha256: and 64 lowercase hex digits)"
+            )
+        return self
+
+    @property
+    def is_digest(self) -> bool:
+        return bool(DIGEST_PATTERN.match(self.image))
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+class TagPolicy(CamelModel):
+    """Which pushed tags an environment deploys automatically (manual requests bypass it)."""
+
+    include: Regex = ".+"
+    exclude: Regex | None = None
+    deploy_untagged: bool = False
+
+    def rejects(self, tag: str | None) -> str | None:
+        """The reason this tag is not deployed automatically, or None when it is."""
+        if tag is None:
+            return None if self.deploy_untagged else "the image was pushed without a tag"
+        if not re.fullmatch(self.include, tag):
+            return f"tag {tag!r} does not match the include pattern {self.include!r}"
+        if self.exclude and re.fullmatch(self.exclude, tag):
+            return f"tag {tag!r} matches the exclude pattern {self.exclude!r}"
+        return None
+
+
+class DeployConfig(CamelModel):
+    """Stored as JSON in Parameter Store at /petclinic/{env}/ops/deploy (the template writes it)."""
+
+    cluster: str = Field(min_length=1, max_length=255)
+    services: tuple[str, ...] = Field(min_length=1)
+    repository_prefix: str = "petclinic/"
+    # Repository name -> service name, for repositories that do not follow the prefix rule.
+    repositories: dict[str, str] = Field(default_factory=dict)
+    tag_policy: TagPolicy = Field(default_factory=TagPolicy)
+    rollout_timeout_seconds: int = Field(default=1800, ge=1, le=21600)
+    lease_seconds: int | None = Field(default=None, ge=1, le=86400)
+
+    @model_validator(mode="after")
+    def _check(self) -> DeployConfig:
+        if len(set(self.services)) != len(self.services):
+            raise ValueError("services: names must be unique")
+        unknown = sorted(set(self.repositories.values()) - set(self.services))
+        if unknown:
+            raise ValueError(f"repositories: map to services that are not listed: {', '.join(unknown)}")
+        return self
+
+    @property
+    def effective_lease_seconds(self) -> int:
+        """A lease outlives a rollout and its rollback, so only a dead execution loses it."""
+        return self.lease_seconds or 2 * self.rollout_timeout_seconds + 300
+
+    def repository_for(self, service: str) -> str:
+        for repository, mapped in self.repositories.items():
+            if mapped == service:
+                return repository
+        return f"{self.repository_prefix}{service}"
+
+    def service_for(self, repository: str) -> str | None:
+        if repository in self.repositories:
+            return self.repositories[repository]
+        if repository.startswith(self.repository_prefix):
+            name = repository[len(self.repository_prefix) :]
+            if name in self.services:
+                return name
+        return None
+
+
+# --------------------------------------------------------------------------- output
+
+
+class DeployPlan(CamelModel):
+    """What the resolver decided; the state machine reads it by these (camelCase) names."""
+
+    action: Literal["DEPLOY", "SKIP"]
+    reason: str
+    source: Literal["ecr", "manual"]
+    requested_by: str
+    cluster: str
+    service: str | None = None
+    repository: str | None = None
+    registry: str | None = None
+    # What to look up in ECR: the digest when known, else the tag (manual requests by tag).
+    digest: str | None = None
+    tag: str | None = None
+    dedupe_key: str | None = None
+    rollout_timeout_seconds: int
+    lease_seconds: int
+
+    def to_output(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json")
+
+
+class ResolveDeployInput(CamelModel):
+    """Payload the deploy state machine sends to the resolver Lambda."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+    request: Any
+    execution_id: str = Field(min_length=1)

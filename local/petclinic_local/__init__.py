@@ -1,0 +1,1 @@
+"""petclinic-ops local cloud and operator CLI (never deployed)."""

@@ -1,0 +1,296 @@
+"""The Docker-free local cloud: an embedded moto with the control plane deployed from the real
+template.yaml (real ASL files, real handlers run in-process) and the PetClinic stack seeded.
+
+    with LocalCloud() as cloud:
+        cloud.push_image("customers-service", "1.1.0")      # an ECR push event on the bus
+        cloud.wait_until_quiet()
+        cloud.services()["customers-service"]["image"]        # ...@sha256:...
+
+Never deployed: a development and test tool. Its moto workarounds live in moto_compat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+from petclinic_local import moto_compat, petclinic_seed, sam_stack
+from petclinic_local.ecs_rollouts import CircuitBreaker, Outcome, RolloutSimulator
+from petclinic_local.lambda_runtime import LambdaRuntime
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-west-2"
+ACCOUNT = petclinic_seed.ACCOUNT
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+class QuietTimeout(TimeoutError):
+    pass
+
+
+class LocalCloud:
+    def __init__(
+        self,
+        *,
+        root: Path = PROJECT_ROOT,
+        time_scale: float = 0.01,
+        rollout_seconds: float = 90.0,
+        parameters: dict[str, str] | None = None,
+        seed: petclinic_seed.PetClinicSeed | None = None,
+        stack_name: str = "petclinic-ops-local",
+    ) -> None:
+        self.root = root
+        self.time_scale = time_scale
+        self.parameters = {"EnvironmentName": "dev", **(parameters or {})}
+        self.seed_spec = seed or petclinic_seed.PetClinicSeed()
+        self.stack_name = stack_name
+        self.simulator = RolloutSimulator(account=ACCOUNT, region=REGION, rollout_seconds=rollout_seconds, time_scale=time_scale)
+        self.runtime: LambdaRuntime | None = None
+        self.stack: sam_stack.DeployedStack | None = None
+        self.seeded: dict[str, Any] = {}
+        self._exit = contextlib.ExitStack()
+        self._push_count = 0
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def __enter__(self) -> LocalCloud:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        import boto3  # noqa: PLC0415
+        from moto import mock_aws  # noqa: PLC0415
+
+        self._exit.enter_context(mock.patch.dict(os.environ, FAKE_CREDENTIALS))
+        self._exit.enter_context(_quiet_logger("moto", logging.CRITICAL))
+        self._exit.enter_context(mock_aws(config=MOTO_CONFIG))  # type: ignore[arg-type]
+        self._exit.enter_context(moto_compat.install(self))
+        self._exit.callback(self.simulator.close)
+        self.session = boto3.Session(region_name=REGION)
+        self.seeded = petclinic_seed.seed(self.session, REGION, self.seed_spec)
+        self.stack = sam_stack.deploy(
+            self.root / "template.yaml", stack_name=self.stack_name, parameters=self.parameters, session=self.session, region=REGION
+        )
+        self.runtime = LambdaRuntime(self.stack.functions, region=REGION)
+
+    def close(self) -> None:
+        with contextlib.suppress(QuietTimeout):
+            self.wait_until_quiet(timeout=30)
+        self._exit.close()
+
+    # ----------------------------------------------------------------- moto_compat.Hooks
+
+    def has_function(self, function_name: str) -> bool:
+        return self.runtime is not None and self.runtime.has_function(function_name)
+
+    def invoke_function(self, function_name: str, payload: Any) -> tuple[Any, bool, str]:
+        assert self.runtime is not None
+        return self.runtime.invoke(function_name, payload)
+
+    def deployment_started(self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        self.simulator.deployment_started(service, deployment, previous)
+
+    # ----------------------------------------------------------------- driving it
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, region_name=REGION)  # type: ignore[call-overload]
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        assert self.stack is not None
+        return self.stack.outputs
+
+    def inject_fault(self, digest: str, outcome: Outcome) -> None:
+        self.simulator.inject(digest, outcome)
+
+    def set_circuit_breaker(self, service: str, *, enable: bool = True, rollback: bool = False) -> None:
+        self.simulator.set_breaker(service, CircuitBreaker(enable=enable, rollback=rollback))
+
+    def push_image(self, service: str, tag: str | None, *, digest: str | None = None, send: bool = True) -> dict[str, Any]:
+        """A `docker push` to the service's repository: the image lands in ECR and ECR's
+        "Image Action" event goes on the default bus (unless ``send`` is False)."""
+        repository = f"{self.seed_spec.repository_prefix}{service}"
+        self._push_count += 1
+        digest = digest or petclinic_seed.digest_for(repository, tag, salt=str(self._push_count))
+        petclinic_seed.register_image(REGION, repository, tag, digest)
+        event = ecr_push_event(repository, digest, tag)
+        if send:
+            self.put_events([event])
+        return event
+
+    def put_events(self, events: list[dict[str, Any]]) -> None:
+        """Put EventBridge envelopes (as `sam local invoke -e` takes them) on the default bus."""
+        entries = [
+            {
+                "Source": event["source"],
+                "DetailType": event["detail-type"],
+                "Detail": json.dumps(event["detail"]),
+                "Resources": event.get("resources", []),
+                **({"Time": event["time"]} if event.get("time") else {}),
+            }
+            for event in events
+        ]
+        client = self.client("events")
+        for start in range(0, len(entries), 10):
+            response = client.put_events(Entries=entries[start : start + 10])
+            if response.get("FailedEntryCount"):
+                raise ValueError(f"events rejected by EventBridge: {response['Entries']}")
+
+    def start_deployment(self, service: str, image: str, **extra: Any) -> str:
+        """A manual execution of the deploy workflow."""
+        payload = {"service": service, "image": image, **extra}
+        started = self.client("stepfunctions").start_execution(
+            stateMachineArn=self.outputs["DeployStateMachineArn"], name=f"manual-{uuid.uuid4().hex[:12]}", input=json.dumps(payload)
+        )
+        return str(started["executionArn"])
+
+    def wait_until_quiet(self, timeout: float = 120.0, settle: float = 0.05) -> None:
+        """Until no execution runs and no rollout is in flight (twice in a row)."""
+        if self.stack is None:
+            return
+        deadline = time.monotonic() + timeout
+        calm = 0
+        while calm < 2:
+            if time.monotonic() > deadline:
+                raise QuietTimeout(f"still busy after {timeout} s: {self._running()}")
+            calm = calm + 1 if not self._running() and self.simulator.idle() else 0
+            time.sleep(settle)
+
+    def _running(self) -> list[str]:
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: PLC0415
+
+        backend = stepfunctions_parser_backends[ACCOUNT][REGION]
+        return [e.execution_arn for sm in backend.state_machines for e in sm.executions if e.status == "RUNNING"]
+
+    # ----------------------------------------------------------------- reading it
+
+    def executions(self, state_machine: str | None = None) -> list[dict[str, Any]]:
+        """Every execution, oldest first: state machine name, status, input, output or error."""
+        sfn = self.client("stepfunctions")
+        rows = []
+        for machine in sfn.list_state_machines()["stateMachines"]:
+            if state_machine and machine["name"] != state_machine and machine["stateMachineArn"] != state_machine:
+                continue
+            for listed in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
+                described = sfn.describe_execution(executionArn=listed["executionArn"])
+                row: dict[str, Any] = {
+                    "stateMachine": machine["name"],
+                    "executionArn": described["executionArn"],
+                    "status": described["status"],
+                    "startDate": described["startDate"].isoformat(),
+                    "input": json.loads(described.get("input") or "null"),
+                }
+                if "output" in described:
+                    row["output"] = json.loads(described["output"])
+                if described["status"] != "SUCCEEDED" and described["status"] != "RUNNING":
+                    row["error"] = described.get("error")
+                    row["cause"] = _maybe_json(described.get("cause"))
+                rows.append(row)
+        return sorted(rows, key=lambda row: row["startDate"])
+
+    def services(self) -> dict[str, dict[str, Any]]:
+        """Each seeded service: its task definition, its service container's image, its PRIMARY deployment."""
+        ecs = self.client("ecs")
+        names = [service.name for service in self.seed_spec.services]
+        described = ecs.describe_services(cluster=self.seed_spec.cluster, services=names)["services"]
+        out = {}
+        for service in described:
+            definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+            container = next(c for c in definition["containerDefinitions"] if c["name"] == service["serviceName"])
+            primary = next(d for d in service["deployments"] if d["status"] == "PRIMARY")
+            out[service["serviceName"]] = {
+                "taskDefinition": service["taskDefinition"],
+                "image": container["image"],
+                "deployment": {"id": primary["id"], "rolloutState": primary.get("rolloutState")},
+            }
+        return out
+
+    def deployments(self) -> list[dict[str, Any]]:
+        """The ledger, oldest first."""
+        from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415
+
+        deserialize = TypeDeserializer().deserialize
+        items = self.client("dynamodb").scan(TableName=self.outputs["LedgerTableName"])["Items"]
+        rows = [{key: _plain(deserialize(value)) for key, value in item.items()} for item in items]
+        return sorted(rows, key=lambda row: (row["startedAt"], row["service"]))
+
+    def report(self) -> dict[str, Any]:
+        return {"executions": self.executions(), "services": self.services(), "deployments": self.deployments()}
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str, level: int) -> Iterator[None]:
+    """moto logs every failed state at ERROR, including the ones a Catch handles on purpose
+    (a lost conditional write is how the lease works); executions report real failures."""
+    logger = logging.getLogger(name)
+    saved = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
+
+
+def ecr_push_event(repository: str, digest: str, tag: str | None, *, account: str = ACCOUNT, region: str = REGION) -> dict[str, Any]:
+    """ECR's event for a successful push, in AWS's shape (notes/ops-facts.md)."""
+    detail: dict[str, Any] = {
+        "result": "SUCCESS",
+        "repository-name": repository,
+        "image-digest": digest,
+        "action-type": "PUSH",
+        "artifact-media-type": "application/vnd.oci.image.config.v1+json",
+        "manifest-media-type": "application/vnd.oci.image.manifest.v1+json",
+    }
+    if tag is not None:
+        detail["image-tag"] = tag
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "ECR Image Action",
+        "source": "aws.ecr",
+        "account": account,
+        "time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def _maybe_json(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _plain(value: Any) -> Any:
+    from decimal import Decimal  # noqa: PLC0415
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value

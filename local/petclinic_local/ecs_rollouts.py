@@ -1,0 +1,177 @@
+"""The ECS scheduler the local cloud lacks: drives each new deployment to COMPLETED or FAILED and
+emits "ECS Deployment State Change" events as ECS does (IN_PROGRESS, then COMPLETED or FAILED).
+
+A rollout takes ``rollout_seconds`` of simulated time (times the cloud's time scale). Faults are
+injected per image: an image tag containing "broken" fails (like tasks that crash at start),
+one containing "stall" never finishes (like tasks that never pass health checks), and
+``inject(digest, outcome)`` sets the outcome of any digest explicitly. A service whose deployment
+circuit breaker has rollback on is rolled back by "ECS" itself, as AWS does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from petclinic_local import moto_compat
+
+Outcome = Literal["COMPLETED", "FAILED", "STALLED"]
+TAG_MARKERS: dict[str, Outcome] = {"broken": "FAILED", "stall": "STALLED"}
+_PHRASES = {"SERVICE_DEPLOYMENT_IN_PROGRESS": "in progress", "SERVICE_DEPLOYMENT_COMPLETED": "completed"}
+
+
+@dataclass(frozen=True)
+class CircuitBreaker:
+    enable: bool = True
+    rollback: bool = False
+
+
+class RolloutSimulator:
+    def __init__(self, *, account: str, region: str, rollout_seconds: float, time_scale: float) -> None:
+        self.account = account
+        self.region = region
+        self.rollout_seconds = rollout_seconds
+        self.time_scale = time_scale
+        self.faults: dict[str, Outcome] = {}
+        self.breakers: dict[str, CircuitBreaker] = {}
+        self.history: list[dict[str, Any]] = []
+        self._timers: list[threading.Timer] = []
+        self._active = 0
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+
+    # ----------------------------------------------------------------- configuration
+
+    def inject(self, digest: str, outcome: Outcome) -> None:
+        self.faults[digest] = outcome
+
+    def set_breaker(self, service_name: str, breaker: CircuitBreaker) -> None:
+        self.breakers[service_name] = breaker
+
+    # ----------------------------------------------------------------- moto_compat.Hooks
+
+    def deployment_started(self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        self._emit(service, deployment, "SERVICE_DEPLOYMENT_IN_PROGRESS")
+        outcome = self._outcome_for(deployment["taskDefinition"])
+        self.history.append({"service": service.name, "deploymentId": deployment["id"], "outcome": outcome})
+        if outcome == "STALLED":
+            return
+        timer = threading.Timer(self.rollout_seconds * self.time_scale, self._finish, (service, deployment, previous, outcome))
+        timer.daemon = True
+        with self._lock:
+            self._timers.append(timer)
+            self._active += 1
+        timer.start()
+
+    # ----------------------------------------------------------------- state
+
+    def idle(self) -> bool:
+        with self._lock:
+            return self._active == 0
+
+    def close(self) -> None:
+        self._closed.set()
+        with self._lock:
+            timers = list(self._timers)
+        for timer in timers:
+            timer.cancel()
+
+    # ----------------------------------------------------------------- internals
+
+    def _images(self, task_definition_arn: str) -> list[str]:
+        from moto.ecs.models import ecs_backends  # noqa: PLC0415
+
+        definition = ecs_backends[self.account][self.region].describe_task_definition(task_definition_arn)
+        return [container.get("image", "") for container in definition.container_definitions]
+
+    def _outcome_for(self, task_definition_arn: str) -> Outcome:
+        from moto.ecr.models import ecr_backends  # noqa: PLC0415
+
+        ecr = ecr_backends[self.account][self.region]
+        for image in self._images(task_definition_arn):
+            digest = image.partition("@")[2]
+            if digest in self.faults:
+                return self.faults[digest]
+            repository = image.partition("/")[2].partition("@")[0].partition(":")[0]
+            tags = [image.rpartition(":")[2]] if not digest and ":" in image.partition("/")[2] else []
+            if digest and repository in ecr.repositories:
+                tags += [t for i in ecr.repositories[repository].images if i.image_digest == digest for t in i.image_tags]
+            for tag in tags:
+                for marker, outcome in TAG_MARKERS.items():
+                    if marker in tag:
+                        return outcome
+        return "COMPLETED"
+
+    def _finish(self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None, outcome: Outcome) -> None:
+        try:
+            self._complete(service, deployment, previous, outcome)
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    def _complete(self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None, outcome: Outcome) -> None:
+        if self._closed.is_set():
+            return
+        with moto_compat._deployment_lock:
+            if deployment["status"] != "PRIMARY":
+                return  # superseded by a newer deployment: ECS stops it without a terminal event
+            now = dt.datetime.now(dt.UTC)
+            deployment["updatedAt"] = now
+            if outcome == "COMPLETED":
+                deployment.update(
+                    rolloutState="COMPLETED",
+                    rolloutStateReason=f"ECS deployment {deployment['id']} completed.",
+                    runningCount=deployment["desiredCount"],
+                    pendingCount=0,
+                )
+                service.deployments[:] = [d for d in service.deployments if d is deployment]
+                service.running_count, service.pending_count = deployment["desiredCount"], 0
+            else:
+                failed = max(3, min(200, deployment["desiredCount"] // 2))
+                deployment.update(
+                    rolloutState="FAILED",
+                    rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.",
+                    failedTasks=failed,
+                    runningCount=0,
+                )
+        self._emit(service, deployment, f"SERVICE_DEPLOYMENT_{outcome}")
+        breaker = self.breakers.get(service.name, CircuitBreaker())
+        if outcome == "FAILED" and breaker.enable and breaker.rollback and previous is not None:
+            self._roll_back(service, deployment, previous)
+
+    def _roll_back(self, service: Any, failed: dict[str, Any], previous: dict[str, Any]) -> None:
+        with moto_compat._deployment_lock:
+            if failed["status"] != "PRIMARY":
+                return
+            failed["status"] = "ACTIVE"
+            rollback = moto_compat.new_deployment(service, previous["taskDefinition"])
+            service.deployments.insert(0, rollback)
+            service.task_definition = previous["taskDefinition"]
+        self.deployment_started(service, rollback, None)
+
+    def _emit(self, service: Any, deployment: dict[str, Any], event_name: str) -> None:
+        from moto.events.models import events_backends  # noqa: PLC0415
+
+        if self._closed.is_set():
+            return
+        failed = event_name.endswith("FAILED")
+        detail = {
+            "eventType": "ERROR" if failed else "INFO",
+            "eventName": event_name,
+            "deploymentId": deployment["id"],
+            "updatedAt": moto_compat.event_time(dt.datetime.now(dt.UTC)),
+            "reason": deployment["rolloutStateReason"] if failed else f"ECS deployment {deployment['id']} {_PHRASES[event_name]}.",
+        }
+        events_backends[self.account][self.region].put_events(
+            [
+                {
+                    "Source": "aws.ecs",
+                    "DetailType": "ECS Deployment State Change",
+                    "Resources": [service.arn],
+                    "Detail": json.dumps(detail),
+                }
+            ]
+        )
