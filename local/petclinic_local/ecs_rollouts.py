@@ -38,6 +38,8 @@ class RolloutSimulator:
         self.faults: dict[str, Outcome] = {}
         self.breakers: dict[str, CircuitBreaker] = {}
         self.history: list[dict[str, Any]] = []
+        # Deployments started while another deployment of the same service was still rolling out.
+        self.overlaps: list[dict[str, Any]] = []
         self._timers: list[threading.Timer] = []
         self._active = 0
         self._lock = threading.Lock()
@@ -54,6 +56,9 @@ class RolloutSimulator:
     # ----------------------------------------------------------------- moto_compat.Hooks
 
     def deployment_started(self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        unfinished = [d["id"] for d in service.deployments if d is not deployment and d.get("rolloutState") == "IN_PROGRESS"]
+        if unfinished:
+            self.overlaps.append({"service": service.name, "deploymentId": deployment["id"], "unfinished": unfinished})
         self._emit(service, deployment, "SERVICE_DEPLOYMENT_IN_PROGRESS")
         outcome = self._outcome_for(deployment["taskDefinition"])
         self.history.append({"service": service.name, "deploymentId": deployment["id"], "outcome": outcome})

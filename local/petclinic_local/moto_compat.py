@@ -127,7 +127,8 @@ def _string_jsonata_eval_body(self: Any, env: Any) -> None:
 
     store = env.variable_store
     bindings = {**store._outer_scope, **store._inner_scope}
-    bindings["states"] = env.states._states_data
+    # The context object holds datetimes where AWS has ISO 8601 strings (Execution.StartTime...).
+    bindings["states"] = _jsonable(env.states._states_data)
     try:
         result = evaluate_jsonata(self.expression, bindings)
     except _Undefined:
@@ -386,6 +387,25 @@ def _only_targets(rule: Any, targets: list[dict[str, Any]]) -> Iterator[None]:
         rule.targets = saved
 
 
+# --------------------------------------------------------------------------- DynamoDB
+
+
+def _dynamodb_atomic_writes(_: Hooks) -> Iterator[contextlib.AbstractContextManager[Any]]:
+    from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
+
+    lock = threading.RLock()
+
+    def serialised(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return original(self, *args, **kwargs)
+
+        return call
+
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item"):
+        yield mock.patch.object(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name)))
+
+
 # --------------------------------------------------------------------------- ECR and ECS
 
 
@@ -393,10 +413,15 @@ def _ecr_push_time(_: Hooks) -> Iterator[contextlib.AbstractContextManager[Any]]
     from moto.ecr.models import Image  # noqa: PLC0415
 
     original = Image.__init__
+    last = [0.0]
+    lock = threading.Lock()
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
-        self.image_pushed_at = round(time.time(), 3)
+        # Millisecond precision, strictly increasing: a real push takes far longer than 1 ms.
+        with lock:
+            last[0] = max(round(time.time(), 3), round(last[0] + 0.001, 3))
+            self.image_pushed_at = last[0]
 
     yield mock.patch.object(Image, "__init__", init)
 
@@ -519,7 +544,8 @@ GAPS: tuple[Gap, ...] = (
     Gap(
         "jsonata",
         'moto has no JSONata evaluator ("QueryLanguage": "JSONata" and Assign fail): _eval_jsonata is None '
-        "(LocalStack plugs a JVM bridge there); it also prints string variables into expressions unescaped",
+        "(LocalStack plugs a JVM bridge there); it also prints string variables into expressions unescaped, "
+        "and its context object holds datetimes where AWS has ISO 8601 strings",
         "moto/stepfunctions/parser/asl/jsonata/jsonata.py (no upstream issue yet)",
         _jsonata,
     ),
@@ -562,8 +588,16 @@ GAPS: tuple[Gap, ...] = (
         _eventbridge_states_targets,
     ),
     Gap(
+        "dynamodb-atomic-writes",
+        "a conditional write checks its condition and writes in two steps with no lock: two requests in "
+        "two threads (Step Functions runs executions in threads) can both pass attribute_not_exists(...)",
+        "moto/dynamodb/models/__init__.py DynamoDBBackend.update_item (no upstream issue yet)",
+        _dynamodb_atomic_writes,
+    ),
+    Gap(
         "ecr-push-time",
-        "ECR records imagePushedAt in whole seconds, so pushes within one second cannot be ordered",
+        "ECR records imagePushedAt in whole seconds, so pushes within one second cannot be ordered "
+        "(locally, pushes are also kept at least 1 ms apart, as real pushes are)",
         "moto/ecr/models.py Image.__init__",
         _ecr_push_time,
     ),

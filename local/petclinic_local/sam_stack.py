@@ -107,16 +107,19 @@ class _Packager:
 @contextlib.contextmanager
 def _unsupported_types_quiet() -> Iterator[None]:
     """moto skips types it does not model (CloudWatch alarms here) with a warning and a log line
-    per resource; the local cloud does not need them, so keep the console readable."""
-    logger = logging.getLogger("moto")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    per resource, and the SAM translator warns about its own unpublished usage metrics; the local
+    cloud needs neither, so keep the console readable."""
+    loggers = [logging.getLogger(name) for name in ("moto", "samtranslator")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Tried to parse .* but it's not supported")
             yield
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def transform(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
@@ -135,7 +138,8 @@ def deploy(
     packager = _Packager(root, session.client("s3", region_name=region))
     template = load_template(template_path)
     parameters = moto_compat.complete_parameters(template, parameters)
-    transformed = transform(packager.package(template), parameters)
+    with _unsupported_types_quiet():
+        transformed = transform(packager.package(template), parameters)
     cfn = session.client("cloudformation", region_name=region)
     with _unsupported_types_quiet():
         cfn.create_stack(

@@ -1,0 +1,95 @@
+# One target per check; `make pr` chains them (what .ci/run does after installing).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+REGION ?= us-west-2
+export PYTHONDONTWRITEBYTECODE := 1
+# The tools with pins that clash with the project's get environments of their own (requirements/
+# sam.txt, checkov.txt; node tools in package-lock.json) and are always called by their path.
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+ASL_VALIDATOR := node_modules/.bin/asl-validator
+ASL_FILES := $(sort $(wildcard statemachines/*.asl.json))
+CHECKS_DIR := .aws-sam/checks
+# Offline: no usage metrics from the SAM CLI.
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: setup tools demo test test-fast lint format types validate build bench pr clean
+
+$(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==24.3.1
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+setup: $(VENV)/.installed  ## the project's virtual environment
+
+# $(1): the venv folder, $(2): its requirements file. Idempotent: reruns only when the pins change.
+define tool_venv
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
+	test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --upgrade pip==24.3.1
+	$(1)/bin/python -m pip install --quiet -r $(2)
+	touch $(1)/.installed
+endef
+
+$(SAM_VENV)/.installed: requirements/sam.txt
+	$(call tool_venv,$(SAM_VENV),requirements/sam.txt)
+
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	$(call tool_venv,$(CHECKOV_VENV),requirements/checkov.txt)
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "need node and npm on PATH (asl-validator)"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+tools: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed  ## SAM CLI, checkov, asl-validator
+
+demo: setup  ## the main job on the embedded local cloud, narrated
+	$(VENV)/bin/petclinic-ops demo
+
+test: setup  ## the whole test suite (unit, integration on the local cloud, MariaDB, end-to-end)
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+test-fast: setup  ## unit tests only
+	$(PY) -m pytest tests/unit
+
+lint: setup  ## ruff lint (includes the complexity gate, C901 > 10) and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+types: setup  ## mypy --strict on the layer, the functions and the local cloud
+	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --explicit-package-bases functions
+
+validate: setup tools  ## static checks of template.yaml and statemachines/ (offline)
+	@echo "--- sam validate --lint (SAM schema + cfn-lint on the SAM template)"
+	$(SAM) validate --lint --region $(REGION) --template-file template.yaml
+	@echo "--- cfn-lint on the template as SAM deploys it, ASL inlined (E3601) and IAM (W3037)"
+	$(PY) -m petclinic_local.template_checks $(CHECKS_DIR)/template.json --lint --region $(REGION)
+	@echo "--- asl-validator (JSONata/JSONPath schema, expressions, transitions)"
+	$(ASL_VALIDATOR) $(foreach file,$(ASL_FILES),--json-path $(file))
+	@echo "--- checkov (the SAM template, and the transformed one for the generated IAM roles)"
+	$(CHECKOV) --framework cloudformation --file template.yaml --file $(CHECKS_DIR)/template.json \
+		--skip-download --compact --quiet
+
+build: $(SAM_VENV)/.installed  ## sam build without a container (python3.11, arm64 wheels) into .aws-sam/build
+	$(SAM) build --cached --parallel --template-file template.yaml
+
+bench: setup  ## benchmarks/: print measured figures
+	$(PY) benchmarks/run.py
+
+pr: lint types validate build test  ## everything CI runs
+
+clean:
+	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,23 @@
+"""Fixtures that run the real template, ASL files and handlers on the local cloud."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from petclinic_local.cloud import LocalCloud
+
+
+@pytest.fixture
+def cloud() -> Iterator[LocalCloud]:
+    """A fresh local cloud: control plane deployed, PetClinic seeded, rollouts of 0.6 s."""
+    with LocalCloud(time_scale=0.01, rollout_seconds=60) as local:
+        yield local
+
+
+@pytest.fixture
+def short_timeout_cloud() -> Iterator[LocalCloud]:
+    """Rollouts time out after 60 simulated seconds (0.6 s)."""
+    with LocalCloud(time_scale=0.01, rollout_seconds=30, parameters={"RolloutTimeoutSeconds": "60"}) as local:
+        yield local

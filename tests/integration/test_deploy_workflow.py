@@ -1,0 +1,294 @@
+"""The deploy workflow: the real template, ASL files and handlers on the local cloud."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud, ecr_push_event
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+DEPLOY = "petclinic-ops-dev-deploy"
+
+
+def deploy_executions(cloud: LocalCloud) -> list[dict[str, Any]]:
+    return cloud.executions(DEPLOY)
+
+
+def results(cloud: LocalCloud) -> list[str]:
+    return sorted(e.get("output", {}).get("result") or e.get("error") for e in deploy_executions(cloud))
+
+
+def test_a_push_deploys_the_image_pinned_by_digest(cloud: LocalCloud) -> None:
+    before = cloud.services()["customers-service"]
+    push = cloud.push_image("customers-service", "1.1.0")
+    cloud.wait_until_quiet()
+
+    digest = push["detail"]["image-digest"]
+    after = cloud.services()["customers-service"]
+    assert after["image"] == f"{REGISTRY}/petclinic/customers-service@{digest}"
+    assert after["taskDefinition"].endswith("petclinic-dev-customers-service:2")
+    assert after["deployment"]["rolloutState"] == "COMPLETED"
+    [execution] = deploy_executions(cloud)
+    assert execution["status"] == "SUCCEEDED"
+    assert execution["output"]["result"] == "SUCCEEDED"
+    [row] = cloud.deployments()
+    assert row["result"] == "SUCCEEDED"
+    assert (row["service"], row["digest"], row["tag"]) == ("customers-service", digest, "1.1.0")
+    assert row["taskDefinitionBefore"] == before["taskDefinition"]
+    assert row["taskDefinitionAfter"] == after["taskDefinition"]
+    assert row["executionArn"] == execution["executionArn"]
+    assert row["endedAt"] >= row["startedAt"]
+    # The sidecar and everything else in the revision is copied.
+    ecs = cloud.client("ecs")
+    definition = ecs.describe_task_definition(taskDefinition=after["taskDefinition"], include=["TAGS"])
+    containers = {c["name"]: c for c in definition["taskDefinition"]["containerDefinitions"]}
+    assert containers["xray-daemon"]["image"] == "public.ecr.aws/xray/aws-xray-daemon:3.3.7"
+    assert containers["customers-service"]["secrets"][0]["name"] == "SPRING_DATASOURCE_USERNAME"
+    assert {"key": "app", "value": "petclinic"} in definition["tags"]
+    # Other services are untouched.
+    assert cloud.services()["vets-service"]["image"].endswith("vets-service:1.0.0")
+
+
+def test_the_deployment_is_announced_and_counted(cloud: LocalCloud) -> None:
+    from moto.sns.models import sns_backends
+
+    cloud.push_image("customers-service", "1.1.0")
+    cloud.wait_until_quiet()
+    topic = sns_backends[ACCOUNT][REGION].topics[cloud.outputs["DeploymentTopicArn"]]
+    [(_, message, subject, attributes, _)] = topic.sent_notifications
+    assert subject == "[petclinic-ops] customers-service deployment SUCCEEDED"
+    assert json.loads(message)["result"] == "SUCCEEDED"
+    assert attributes["result"]["Value"] == "SUCCEEDED"
+    metrics = cloud.client("cloudwatch").list_metrics(Namespace="PetClinicOps/dev")["Metrics"]
+    assert {"DeploymentsSucceeded", "DeploymentDuration"} <= {m["MetricName"] for m in metrics}
+
+
+def test_a_failed_rollout_is_rolled_back_by_the_workflow(cloud: LocalCloud) -> None:
+    before = cloud.services()["vets-service"]
+    cloud.push_image("vets-service", "1.1.0-broken")
+    cloud.wait_until_quiet()
+
+    after = cloud.services()["vets-service"]
+    assert after["taskDefinition"] == before["taskDefinition"]
+    assert after["deployment"]["rolloutState"] == "COMPLETED"  # the rollback itself
+    [execution] = deploy_executions(cloud)
+    assert (execution["status"], execution["error"]) == ("FAILED", "DeploymentFailed")
+    assert execution["cause"]["rolledBack"] is True
+    assert "circuit breaker" in execution["cause"]["reason"]
+    [row] = cloud.deployments()
+    assert (row["result"], row["rolledBack"]) == ("FAILED", True)
+    assert row["rollbackDeploymentId"]
+    assert row["taskDefinitionAfter"].endswith(":2")
+
+
+def test_a_rollout_the_circuit_breaker_already_rolled_back_is_not_rolled_back_twice(cloud: LocalCloud) -> None:
+    cloud.set_circuit_breaker("vets-service", enable=True, rollback=True)
+    before = cloud.services()["vets-service"]
+    cloud.push_image("vets-service", "1.1.0-broken")
+    cloud.wait_until_quiet()
+
+    assert cloud.services()["vets-service"]["taskDefinition"] == before["taskDefinition"]
+    [row] = cloud.deployments()
+    assert (row["result"], row["rolledBack"]) == ("FAILED", True)
+    assert "circuit breaker already rolled back" in row["reason"]
+    updates = [h for h in cloud.simulator.history if h["service"] == "vets-service"]
+    assert len(updates) == 2  # the broken deployment and ECS's own rollback, nothing from us
+
+
+def test_a_rollout_that_never_completes_times_out_and_is_rolled_back(short_timeout_cloud: LocalCloud) -> None:
+    cloud = short_timeout_cloud
+    before = cloud.services()["visits-service"]
+    cloud.push_image("visits-service", "1.1.0-stall")
+    cloud.wait_until_quiet()
+
+    assert cloud.services()["visits-service"]["taskDefinition"] == before["taskDefinition"]
+    [row] = cloud.deployments()
+    assert (row["result"], row["rolledBack"]) == ("FAILED", True)
+    assert "no completion within 60 s" in row["reason"]
+
+
+def test_a_duplicate_event_deploys_once(cloud: LocalCloud) -> None:
+    push = cloud.push_image("customers-service", "1.1.0")
+    cloud.wait_until_quiet()
+    cloud.put_events([push])
+    cloud.wait_until_quiet()
+
+    assert results(cloud) == ["DUPLICATE", "SUCCEEDED"]
+    assert len(cloud.deployments()) == 1
+
+
+def test_a_duplicate_delivered_at_the_same_time_deploys_once(cloud: LocalCloud) -> None:
+    push = cloud.push_image("customers-service", "1.1.0", send=False)
+    cloud.put_events([push, push])
+    cloud.wait_until_quiet()
+
+    assert results(cloud) == ["DUPLICATE", "SUCCEEDED"]
+    assert len(cloud.deployments()) == 1
+
+
+def test_ten_pushes_within_a_second_coalesce() -> None:
+    # As on AWS, the rollout (minutes there, 5 s here) outlasts the burst's arrival by far.
+    with LocalCloud(time_scale=0.01, rollout_seconds=500) as cloud:
+        burst_deploys_at_most_twice(cloud)
+
+
+def burst_deploys_at_most_twice(cloud: LocalCloud) -> None:
+    started = time.monotonic()
+    pushes = [cloud.push_image("visits-service", f"1.1.{n}", send=False) for n in range(10)]
+    cloud.put_events(pushes)
+    assert time.monotonic() - started < 1.0
+    cloud.wait_until_quiet()
+
+    # The first execution to reach the lease deploys its image; everything that arrives during
+    # that rollout coalesces into one more deployment: the newest push.
+    rows = cloud.deployments()
+    assert 1 <= len(rows) <= 2
+    assert all(row["result"] == "SUCCEEDED" for row in rows)
+    last = pushes[-1]["detail"]["image-digest"]
+    assert rows[-1]["digest"] == last
+    assert cloud.services()["visits-service"]["image"].endswith(f"@{last}")
+    assert cloud.simulator.overlaps == [], "two deployments of the service ran at once"
+    spans = sorted((row["startedAt"], row["endedAt"]) for row in rows)
+    assert all(previous[1] <= following[0] for previous, following in zip(spans, spans[1:], strict=False))
+    outcomes = results(cloud)
+    assert outcomes.count("SUCCEEDED") == 1  # one execution deployed, the queued image included
+    assert set(outcomes) <= {"SUCCEEDED", "COALESCED", "SUPERSEDED"}
+    assert len(outcomes) == 10
+
+
+def test_an_older_image_arriving_late_does_not_replace_a_newer_one(cloud: LocalCloud) -> None:
+    older = cloud.push_image("customers-service", "1.1.0", send=False)
+    newer = cloud.push_image("customers-service", "1.2.0", send=False)
+    cloud.put_events([newer])
+    cloud.wait_until_quiet()
+    cloud.put_events([older])
+    cloud.wait_until_quiet()
+
+    assert cloud.services()["customers-service"]["image"].endswith(newer["detail"]["image-digest"])
+    assert results(cloud) == ["SUCCEEDED", "SUPERSEDED"]
+    assert len(cloud.deployments()) == 1
+
+
+def test_events_that_change_nothing_are_visible_with_their_reason(cloud: LocalCloud) -> None:
+    before = cloud.services()
+    files = ["ecr-push-unknown-repository.json", "ecr-delete.json", "ecr-push-failed.json", "ecr-push-untagged.json"]
+    cloud.put_events([json.loads((EVENTS / name).read_text()) for name in files])
+    cloud.wait_until_quiet()
+
+    assert cloud.services() == before
+    assert cloud.deployments() == []
+    reasons = sorted(e["output"]["reason"] for e in deploy_executions(cloud))
+    assert all(e["output"]["result"] == "SKIPPED" for e in deploy_executions(cloud))
+    assert any("maps to no managed service" in r for r in reasons)
+    assert any("DELETE events do not deploy" in r for r in reasons)
+    assert any("did not succeed" in r for r in reasons)
+    assert any("without a tag" in r for r in reasons)
+
+
+def test_a_repository_outside_the_prefix_starts_nothing(cloud: LocalCloud) -> None:
+    cloud.put_events([ecr_push_event("other-team/api", "sha256:" + "d" * 64, "1.0")])
+    cloud.wait_until_quiet()
+    assert deploy_executions(cloud) == []
+
+
+def test_a_malformed_manual_input_fails_at_once_naming_the_field(cloud: LocalCloud) -> None:
+    before = cloud.services()
+    cloud.client("stepfunctions").start_execution(
+        stateMachineArn=cloud.outputs["DeployStateMachineArn"], input=(EVENTS / "manual-deploy-malformed.json").read_text()
+    )
+    cloud.wait_until_quiet()
+
+    [execution] = deploy_executions(cloud)
+    assert (execution["status"], execution["error"]) == ("FAILED", "InvalidDeployRequest")
+    assert "imgae: is not a known field" in execution["cause"]
+    assert "image: is required" in execution["cause"]
+    assert cloud.services() == before
+    assert cloud.deployments() == []
+
+
+def test_a_manual_request_for_an_unknown_service_fails_with_the_known_ones(cloud: LocalCloud) -> None:
+    cloud.start_deployment("billing-service", "2.0.0")
+    cloud.wait_until_quiet()
+    [execution] = deploy_executions(cloud)
+    assert execution["error"] == "UnknownService"
+    assert "known services: customers-service" in execution["cause"]
+
+
+def test_a_manual_deployment_by_tag_resolves_the_digest(cloud: LocalCloud) -> None:
+    push = cloud.push_image("admin-server", "2.0.0", send=False)
+    cloud.start_deployment("admin-server", "2.0.0", reason="manual release")
+    cloud.wait_until_quiet()
+
+    assert cloud.services()["admin-server"]["image"] == f"{REGISTRY}/petclinic/admin-server@{push['detail']['image-digest']}"
+    [row] = cloud.deployments()
+    assert (row["result"], row["source"], row["tag"]) == ("SUCCEEDED", "manual", "2.0.0")
+
+
+def test_a_manual_redeploy_of_the_same_digest_is_not_a_duplicate(cloud: LocalCloud) -> None:
+    push = cloud.push_image("admin-server", "2.0.0", send=False)
+    digest = push["detail"]["image-digest"]
+    cloud.start_deployment("admin-server", digest)
+    cloud.wait_until_quiet()
+    cloud.start_deployment("admin-server", digest)
+    cloud.wait_until_quiet()
+    assert [row["result"] for row in cloud.deployments()] == ["SUCCEEDED", "SUCCEEDED"]
+
+
+def test_a_manual_request_for_a_missing_image_fails_clearly(cloud: LocalCloud) -> None:
+    cloud.start_deployment("admin-server", "9.9.9")
+    cloud.wait_until_quiet()
+    [execution] = deploy_executions(cloud)
+    assert execution["error"] == "ImageNotFound"
+    assert "image 9.9.9 not found in repository petclinic/admin-server" in execution["cause"]
+    assert cloud.deployments() == []
+
+
+def test_an_expired_lease_is_taken_over(cloud: LocalCloud) -> None:
+    dead = "arn:aws:states:us-west-2:123456789012:execution:petclinic-ops-dev-deploy:crashed"
+    cloud.client("dynamodb").put_item(
+        TableName=cloud.outputs["LeasesTableName"],
+        Item={
+            "service": {"S": "customers-service"},
+            "leaseHolder": {"S": dead},
+            "leaseExpiresAt": {"N": str(int(time.time() * 1000) - 1000)},
+            "newestOrder": {"N": "1"},
+            "outcomes": {"M": {}},
+        },
+    )
+    push = cloud.push_image("customers-service", "1.1.0")
+    cloud.wait_until_quiet()
+    assert cloud.services()["customers-service"]["image"].endswith(push["detail"]["image-digest"])
+    assert results(cloud) == ["SUCCEEDED"]
+
+
+def test_a_live_lease_makes_a_push_wait_its_turn(cloud: LocalCloud) -> None:
+    holder = "arn:aws:states:us-west-2:123456789012:execution:petclinic-ops-dev-deploy:busy"
+    cloud.client("dynamodb").put_item(
+        TableName=cloud.outputs["LeasesTableName"],
+        Item={
+            "service": {"S": "customers-service"},
+            "leaseHolder": {"S": holder},
+            "leaseExpiresAt": {"N": str(int(time.time() * 1000) + 600_000)},
+            "newestOrder": {"N": "1"},
+            "outcomes": {"M": {}},
+        },
+    )
+    push = cloud.push_image("customers-service", "1.1.0")
+    cloud.wait_until_quiet()
+    assert results(cloud) == ["COALESCED"]
+    assert cloud.services()["customers-service"]["image"].endswith(":1.0.0")
+    lease = cloud.client("dynamodb").get_item(TableName=cloud.outputs["LeasesTableName"], Key={"service": {"S": "customers-service"}})
+    queued = json.loads(lease["Item"]["pendingRequest"]["S"])
+    assert queued["digest"] == push["detail"]["image-digest"]
+
+
+def test_an_instant_rollout_whose_event_beats_the_token_still_succeeds() -> None:
+    with LocalCloud(time_scale=0.01, rollout_seconds=0) as cloud:
+        for n in range(3):
+            cloud.push_image("customers-service", f"1.1.{n}")
+            cloud.wait_until_quiet()
+        assert results(cloud) == ["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]

@@ -1,0 +1,583 @@
+"""The rotation function end to end: the real handler, moto's Secrets Manager and a real MariaDB.
+
+The handler is imported as Lambda imports it: functions/rotate_secret and layers/shared on
+sys.path, app.py loaded from its folder. Secrets Manager is moto 5.2.5 (``mock_aws``); the
+database is the server of the ``mysql_admin`` fixture (tests/conftest.py), without TLS, so
+the tests set the explicit opt-out DB_TLS=disabled (one test shows TLS is on by default).
+
+How rotations are driven (moto 5.2.5, see moto/secretsmanager/models.py):
+- ``RotateSecret`` with a RotationLambdaARN creates the new version staged AWSPENDING (no value)
+  and invokes the Lambda backend once per step. Here a moto Lambda function exists for the ARN
+  and that backend's ``invoke`` is replaced by an in-process call of the real handler (moto's
+  Docker-free Lambda backend only echoes payloads). ``run=`` chooses which of the four
+  invocations run the handler; the others are only recorded, like invocations that timed out,
+  and the tests call the handler for them afterwards with the recorded events (a retry).
+- moto quirks this works around: RotationEnabled becomes true only when RotationRules has
+  AutomaticallyAfterDays; RotateSecret refuses a new rotation while one version carries both
+  AWSPENDING and AWSCURRENT (AWS refuses the opposite case, and removes AWSPENDING itself
+  when a rotation succeeds), so ``settle`` removes it as AWS would; moto also does not check
+  the function's errors and continues with the next step (AWS stops), so the hook stops
+  running the handler after the first failure.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import re
+import socket
+import subprocess
+import sys
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.awslambda.utils import get_backend
+from moto.core import DEFAULT_ACCOUNT_ID
+from petclinic_ops.adapters.mysql import quote_account
+from petclinic_ops.errors import (
+    CredentialsRejected,
+    DatabaseUnreachable,
+    InvalidConfiguration,
+    InvalidSecret,
+    RotationNotEnabled,
+    SuperuserCredentialsRejected,
+    TokenNotPending,
+)
+
+pytestmark = pytest.mark.mysql
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTION_DIR = ROOT / "functions" / "rotate_secret"
+LAYER_DIR = ROOT / "layers" / "shared"
+REGION = "us-west-2"
+STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+APP_PASSWORD = "App-password-0ld-1234"
+MASTER_PASSWORD = "Master-password-5678"
+FUNCTION_ENVIRONMENT = {
+    "POWERTOOLS_SERVICE_NAME": "rotate-secret",
+    "POWERTOOLS_METRICS_NAMESPACE": "PetclinicOps",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+def load_handler() -> ModuleType:
+    """functions/rotate_secret/app.py, imported as the Lambda runtime would (/var/task and /opt/python)."""
+    for path in (str(LAYER_DIR), str(FUNCTION_DIR)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    spec = importlib.util.spec_from_file_location("rotate_secret_app", FUNCTION_DIR / "app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "petclinic-ops-dev-rotate-secret"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = (
+        f"arn:aws:lambda:{REGION}:{DEFAULT_ACCOUNT_ID}:function:petclinic-ops-dev-rotate-secret"
+    )
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[ModuleType]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in FUNCTION_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        yield load_handler()
+
+
+@dataclass
+class Harness:
+    """moto's Secrets Manager with the rotation function behind a moto Lambda ARN."""
+
+    app: ModuleType
+    client: Any
+    function_arn: str
+    logs: io.StringIO
+    events: list[dict[str, Any]] = field(default_factory=list)
+    run: frozenset[str] = frozenset(STEPS)
+    failure: Exception | None = None
+
+    # Secrets Manager
+
+    def create_secret(self, name: str, value: dict[str, Any]) -> str:
+        arn: str = self.client.create_secret(Name=name, SecretString=json.dumps(value))["ARN"]
+        return arn
+
+    def value(self, secret_id: str, stage: str = "AWSCURRENT") -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(
+            self.client.get_secret_value(SecretId=secret_id, VersionStage=stage)["SecretString"]
+        )
+        return loaded
+
+    def stages(self, secret_id: str) -> dict[str, list[str]]:
+        stages: dict[str, list[str]] = self.client.describe_secret(SecretId=secret_id)["VersionIdsToStages"]
+        return stages
+
+    def rotate(self, secret_id: str, run: tuple[str, ...] = STEPS) -> str:
+        """RotateSecret; the steps in ``run`` run the handler in-process. Returns the token."""
+        self.run, self.failure, first = frozenset(run), None, len(self.events)
+        self.client.rotate_secret(
+            SecretId=secret_id,
+            RotationLambdaARN=self.function_arn,
+            RotationRules={"AutomaticallyAfterDays": 30},
+        )
+        events = self.events[first:]
+        assert [event["Step"] for event in events] == list(STEPS)
+        assert len({event["ClientRequestToken"] for event in events}) == 1
+        token: str = events[0]["ClientRequestToken"]
+        return token
+
+    def settle(self, secret_id: str, token: str) -> None:
+        """What Secrets Manager does after a successful rotation: AWSPENDING leaves the new version."""
+        self.client.update_secret_version_stage(
+            SecretId=secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=token
+        )
+
+    # the function
+
+    def invoke(self, step: str, token: str, secret_id: str) -> dict[str, Any]:
+        event = {"SecretId": secret_id, "ClientRequestToken": token, "Step": step}
+        result: dict[str, Any] = self.app.lambda_handler(event, LambdaContext())
+        return result
+
+    def lambda_invoke(
+        self, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+    ) -> bytes:
+        """Replaces moto's Lambda backend invoke (RotateSecret calls it once per step)."""
+        event = json.loads(body)
+        self.events.append(event)
+        if event["Step"] not in self.run or self.failure is not None:
+            return b"null"
+        try:
+            result = self.app.lambda_handler(event, LambdaContext())
+        except Exception as exc:
+            self.failure = exc
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
+        return json.dumps(result).encode()
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def lambda_handler(event, context):\n    return None\n")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def aws(app: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    for name, value in FUNCTION_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DB_TLS", "disabled")  # the local server has no TLS: the explicit opt-out
+    monkeypatch.setenv("DB_CONNECT_TIMEOUT", "3")
+    monkeypatch.delenv("ROTATION_STRATEGY", raising=False)
+    app.secrets_store.cache_clear()  # a boto3 client per mock, as a fresh container would
+    handler = app.logger.registered_handler
+    logs = io.StringIO()
+    previous_stream = handler.setStream(logs)
+    try:
+        with mock_aws(config={"lambda": {"use_docker": False}}):
+            role = boto3.client("iam").create_role(
+                RoleName="rotate-secret",
+                AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+            )["Role"]["Arn"]
+            function_arn = boto3.client("lambda").create_function(
+                FunctionName="petclinic-ops-dev-rotate-secret",
+                Runtime="python3.11",
+                Role=role,
+                Handler="app.lambda_handler",
+                Code={"ZipFile": _zip()},
+            )["FunctionArn"]
+            harness = Harness(app, boto3.client("secretsmanager"), function_arn, logs)
+            backend = get_backend(DEFAULT_ACCOUNT_ID, REGION)
+            backend.invoke = harness.lambda_invoke  # this backend instance only, dropped with the mock
+            try:
+                yield harness
+            finally:
+                vars(backend).pop("invoke", None)
+    finally:
+        handler.setStream(previous_stream)
+        app.secrets_store.cache_clear()
+
+
+@dataclass
+class Database:
+    """The test's users on the real server, and the secrets that describe them."""
+
+    sandbox: Any
+    app_user: str
+    superuser: str
+
+    def secret(self, **changes: Any) -> dict[str, Any]:
+        value: dict[str, Any] = {
+            "engine": "mariadb",
+            "host": self.sandbox.server.host,
+            "port": self.sandbox.server.port,
+            "username": self.app_user,
+            "password": APP_PASSWORD,
+            "dbname": self.sandbox.database,
+            "dbInstanceIdentifier": "petclinic-local",
+            "jdbcParameters": {"useSSL": False, "serverTimezone": "UTC"},
+        }
+        value.update(changes)
+        return {key: item for key, item in value.items() if item is not None}
+
+    def master_secret(self, password: str = MASTER_PASSWORD) -> dict[str, Any]:
+        return {
+            "engine": "mariadb",
+            "host": self.sandbox.server.host,
+            "port": self.sandbox.server.port,
+            "username": self.superuser,
+            "password": password,
+        }
+
+    def logs_in(self, value: dict[str, Any]) -> bool:
+        return bool(self.sandbox.can_login(value["username"], value["password"]))
+
+    def normalised_grants(self, user: str) -> list[str]:
+        """SHOW GRANTS with the grantee replaced and the password hash dropped, for comparison."""
+        lines = [line.replace(quote_account(user, "%"), "<grantee>") for line in self.sandbox.grants(user)]
+        return sorted(re.sub(r" IDENTIFIED BY PASSWORD '[^']*'", "", line) for line in lines)
+
+    def accounts(self) -> list[tuple[Any, ...]]:
+        """Every account of this test with its password hash: a retry must not change any."""
+        pattern = self.sandbox.prefix + "\\_%"
+        return self.sandbox.execute(
+            "SELECT User, Host, authentication_string FROM mysql.user WHERE User LIKE %s ORDER BY User, Host",
+            (pattern,),
+        )
+
+
+@pytest.fixture
+def db(mysql_sandbox: Any) -> Database:
+    app_user = mysql_sandbox.create_user("app", APP_PASSWORD, grants=("SELECT, INSERT, UPDATE, DELETE",))
+    superuser = mysql_sandbox.create_superuser("adm", MASTER_PASSWORD)
+    return Database(mysql_sandbox, app_user, superuser)
+
+
+def alternating_secret(aws: Harness, db: Database, **changes: Any) -> str:
+    master = aws.create_secret(f"petclinic/test/master-{uuid.uuid4().hex[:6]}", db.master_secret(**changes))
+    return aws.create_secret(f"petclinic/test/app-{uuid.uuid4().hex[:6]}", db.secret(masterarn=master))
+
+
+# --------------------------------------------------------------------------- full rotations
+
+
+def test_alternating_rotation_through_rotate_secret(aws: Harness, db: Database) -> None:
+    secret = alternating_secret(aws, db)
+    token = aws.rotate(secret)
+
+    assert aws.failure is None
+    current, previous = aws.value(secret), aws.value(secret, "AWSPREVIOUS")
+    assert current["username"] == f"{db.app_user}_clone"
+    assert previous == db.secret(masterarn=previous["masterarn"])
+    assert db.logs_in(current)
+    assert db.logs_in(previous)
+    assert aws.stages(secret)[token] == ["AWSPENDING", "AWSCURRENT"]
+    # The pending version kept every key but the login, unknown ones included.
+    assert {k: v for k, v in current.items() if k not in ("username", "password")} == {
+        k: v for k, v in previous.items() if k not in ("username", "password")
+    }
+    assert db.normalised_grants(current["username"]) == db.normalised_grants(db.app_user)
+
+    # The next rotation goes back to the base user; the clone (now AWSPREVIOUS) keeps working.
+    aws.settle(secret, token)
+    aws.rotate(secret)
+    assert aws.failure is None
+    again, clone = aws.value(secret), aws.value(secret, "AWSPREVIOUS")
+    assert again["username"] == db.app_user
+    assert clone == current
+    assert db.logs_in(again)
+    assert db.logs_in(clone)
+    assert not db.logs_in(previous)  # the first password of the base user is gone
+
+    logs = aws.logs.getvalue()
+    for password in (APP_PASSWORD, MASTER_PASSWORD, current["password"], again["password"]):
+        assert password not in logs
+    records = [json.loads(line) for line in logs.splitlines()]
+    done = [r for r in records if r["message"] == "rotation step done"]
+    assert [r["step"] for r in done] == list(STEPS) * 2
+    assert {r["correlation_id"] for r in done[:4]} == {token}
+
+
+@pytest.mark.parametrize(
+    ("with_masterarn", "strategy"), [(False, None), (True, "single")], ids=["no-masterarn", "explicit-single"]
+)
+def test_single_user_rotation(
+    aws: Harness, db: Database, monkeypatch: pytest.MonkeyPatch, with_masterarn: bool, strategy: str | None
+) -> None:
+    if strategy:
+        monkeypatch.setenv("ROTATION_STRATEGY", strategy)
+    secret = (
+        alternating_secret(aws, db)
+        if with_masterarn
+        else aws.create_secret("petclinic/test/app", db.secret())
+    )
+    aws.rotate(secret)
+
+    assert aws.failure is None
+    current, previous = aws.value(secret), aws.value(secret, "AWSPREVIOUS")
+    assert current["username"] == previous["username"] == db.app_user
+    assert db.logs_in(current)
+    assert not db.logs_in(previous)
+    assert [row[0] for row in db.accounts()] == sorted([db.app_user, db.superuser])
+
+
+def test_metrics_count_steps_by_outcome(
+    aws: Harness, db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = alternating_secret(aws, db, password="wrong-password")
+    token = aws.rotate(secret, run=("createSecret",))
+    with pytest.raises(SuperuserCredentialsRejected):
+        aws.invoke("setSecret", token, secret)
+
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    metrics = [
+        (name, doc["step"])
+        for doc in emf
+        for name in ("RotationStepsSucceeded", "RotationStepsFailed")
+        if name in doc
+    ]
+    assert metrics == [("RotationStepsSucceeded", "createSecret"), ("RotationStepsFailed", "setSecret")]
+
+
+# --------------------------------------------------------------------------- retries and interruptions
+
+
+@pytest.mark.parametrize("strategy", ["alternating", "single"])
+def test_each_step_twice_changes_nothing_the_second_time(
+    aws: Harness, db: Database, monkeypatch: pytest.MonkeyPatch, strategy: str
+) -> None:
+    monkeypatch.setenv("ROTATION_STRATEGY", strategy)
+    secret = alternating_secret(aws, db)
+    token = aws.rotate(secret, run=())  # RotateSecret's version only: the steps are driven here
+
+    for step in STEPS:
+        first = aws.invoke(step, token, secret)
+        state = (aws.stages(secret), aws.value(secret), db.accounts())
+        second = aws.invoke(step, token, secret)
+        assert (aws.stages(secret), aws.value(secret), db.accounts()) == state
+        assert second["changed"] is False, second
+        assert first["step"] == second["step"] == step
+    for step in STEPS:
+        assert "already AWSCURRENT" in aws.invoke(step, token, secret)["detail"]
+    assert db.logs_in(aws.value(secret))
+
+
+def test_a_rotation_interrupted_after_set_secret_resumes(aws: Harness, db: Database) -> None:
+    secret = alternating_secret(aws, db)
+    token = aws.rotate(secret, run=("createSecret", "setSecret"))  # testSecret "timed out"
+
+    pending = aws.value(secret, "AWSPENDING")
+    assert aws.value(secret)["username"] == db.app_user
+    assert db.logs_in(aws.value(secret))
+    assert db.logs_in(pending)
+
+    # Secrets Manager retries: setSecret again (nothing to do), then the remaining steps.
+    assert aws.invoke("setSecret", token, secret)["changed"] is False
+    aws.invoke("testSecret", token, secret)
+    aws.invoke("finishSecret", token, secret)
+    assert aws.value(secret) == pending
+    assert db.logs_in(aws.value(secret))
+    assert db.logs_in(aws.value(secret, "AWSPREVIOUS"))
+
+
+def test_a_half_made_clone_gets_its_grants_on_the_retry(aws: Harness, db: Database) -> None:
+    """setSecret died after CREATE USER: the clone exists without grants and with another password."""
+    db.sandbox.execute("CREATE USER %s@'%%' IDENTIFIED BY 'Half-made-9876'", (f"{db.app_user}_clone",))
+    secret = alternating_secret(aws, db)
+    aws.rotate(secret)
+
+    assert aws.failure is None
+    assert db.normalised_grants(f"{db.app_user}_clone") == db.normalised_grants(db.app_user)
+    assert db.logs_in(aws.value(secret))
+
+
+def test_the_clone_gets_column_role_and_limit_grants_too(aws: Harness, db: Database) -> None:
+    role = db.sandbox.name("reader")
+    table = f"`{db.sandbox.database}`.`owners`"
+    statements = [
+        (f"GRANT UPDATE (name) ON {table} TO %s@'%%' WITH GRANT OPTION", (db.app_user,)),
+        ("GRANT USAGE ON *.* TO %s@'%%' WITH MAX_USER_CONNECTIONS 20", (db.app_user,)),
+        ("CREATE ROLE %s", (role,)),
+        # Like a master user that manages roles (MySQL 8: ROLE_ADMIN): it may grant the role on.
+        ("GRANT %s TO %s@'%%' WITH ADMIN OPTION", (role, db.superuser)),
+        (f"GRANT SELECT ON {table} TO %s", (role,)),
+        ("GRANT %s TO %s@'%%'", (role, db.app_user)),
+        ("SET DEFAULT ROLE %s FOR %s@'%%'", (role, db.app_user)),
+    ]
+    try:
+        for statement, args in statements:
+            db.sandbox.execute(statement, args)
+        secret = alternating_secret(aws, db)
+        aws.rotate(secret)
+        assert aws.failure is None
+        grants = db.normalised_grants(f"{db.app_user}_clone")
+        assert grants == db.normalised_grants(db.app_user)
+        assert any("SET DEFAULT ROLE" in line for line in grants)
+        assert any("MAX_USER_CONNECTIONS 20" in line for line in grants)
+    finally:
+        db.sandbox.execute("DROP ROLE IF EXISTS %s", (role,))
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def test_wrong_superuser_credentials_fail_clearly_and_current_keeps_working(
+    aws: Harness, db: Database
+) -> None:
+    secret = alternating_secret(aws, db, password="not-the-master-password")
+    master = aws.value(secret)["masterarn"]
+    token = aws.rotate(secret)
+
+    assert isinstance(aws.failure, SuperuserCredentialsRejected)
+    message = str(aws.failure)
+    assert master in message
+    assert "refused the credentials of superuser secret" in message
+    for password in ("not-the-master-password", MASTER_PASSWORD, APP_PASSWORD):
+        assert password not in message
+        assert password not in aws.logs.getvalue()
+    assert "SuperuserCredentialsRejected" in aws.logs.getvalue()
+    assert db.logs_in(aws.value(secret))
+    assert not db.logs_in(aws.value(secret, "AWSPENDING"))
+    assert aws.stages(secret)[token] == ["AWSPENDING"]
+    assert [row[0] for row in db.accounts()] == sorted([db.app_user, db.superuser])
+
+
+@pytest.mark.parametrize("key", ["engine", "host", "username", "password"])
+def test_a_secret_without_a_required_key_fails_naming_it(aws: Harness, db: Database, key: str) -> None:
+    secret = aws.create_secret("petclinic/test/app", db.secret(**{key: None}))
+    token = aws.rotate(secret, run=())
+    with pytest.raises(
+        InvalidSecret, match=rf"\(AWSCURRENT\) is not a MySQL database secret: {key}: is required"
+    ):
+        aws.invoke("createSecret", token, secret)
+    with pytest.raises(aws.client.exceptions.ResourceNotFoundException):
+        aws.client.get_secret_value(SecretId=secret, VersionId=token, VersionStage="AWSPENDING")
+
+
+def test_a_secret_for_another_engine_is_refused(aws: Harness, db: Database) -> None:
+    secret = aws.create_secret("petclinic/test/app", db.secret(engine="postgres"))
+    token = aws.rotate(secret, run=())
+    with pytest.raises(InvalidSecret, match="engine: 'postgres' is not a MySQL engine"):
+        aws.invoke("createSecret", token, secret)
+
+
+def test_alternating_without_masterarn_is_refused(
+    aws: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROTATION_STRATEGY", "alternating")
+    secret = aws.create_secret("petclinic/test/app", db.secret())
+    token = aws.rotate(secret, run=())
+    with pytest.raises(InvalidSecret, match="has no masterarn"):
+        aws.invoke("createSecret", token, secret)
+
+
+def test_an_unknown_strategy_is_a_configuration_error(
+    aws: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROTATION_STRATEGY", "multi-user")
+    secret = aws.create_secret("petclinic/test/app", db.secret())
+    token = aws.rotate(secret, run=())
+    with pytest.raises(InvalidConfiguration, match="ROTATION_STRATEGY"):
+        aws.invoke("createSecret", token, secret)
+
+
+def test_rotation_must_be_enabled(aws: Harness, db: Database) -> None:
+    secret = aws.create_secret("petclinic/test/app", db.secret())
+    token = str(uuid.uuid4())
+    aws.client.put_secret_value(
+        SecretId=secret, ClientRequestToken=token, SecretString="{}", VersionStages=["AWSPENDING"]
+    )
+    with pytest.raises(RotationNotEnabled, match="rotation is not enabled"):
+        aws.invoke("createSecret", token, secret)
+
+
+def test_the_token_must_be_the_pending_version(aws: Harness, db: Database) -> None:
+    secret = aws.create_secret("petclinic/test/app", db.secret())
+    token = aws.rotate(secret, run=())
+    with pytest.raises(TokenNotPending, match="is not a version of secret"):
+        aws.invoke("createSecret", str(uuid.uuid4()), secret)
+    (current,) = [v for v, stages in aws.stages(secret).items() if "AWSCURRENT" in stages]
+    assert aws.invoke("setSecret", current, secret)["changed"] is False
+    assert token != current
+
+
+def test_an_unreachable_database_names_host_and_port(aws: Harness, db: Database) -> None:
+    with socket_port() as port:
+        secret = aws.create_secret("petclinic/test/app", db.secret(port=port))
+        token = aws.rotate(secret, run=("createSecret",))
+        with pytest.raises(DatabaseUnreachable, match=rf"cannot connect to 127\.0\.0\.1:{port}: \(2003\)"):
+            aws.invoke("setSecret", token, secret)
+
+
+def test_tls_is_required_unless_explicitly_disabled(
+    aws: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DB_TLS")
+    secret = aws.create_secret("petclinic/test/app", db.secret())
+    token = aws.rotate(secret, run=("createSecret",))
+    # This server has no TLS (or a certificate nobody trusts): the function does not fall back.
+    with pytest.raises(
+        DatabaseUnreachable, match=rf"cannot connect to 127\.0\.0\.1:{db.sandbox.server.port}"
+    ):
+        aws.invoke("setSecret", token, secret)
+    assert db.logs_in(aws.value(secret))
+
+
+def test_the_pending_login_is_tested(aws: Harness, db: Database) -> None:
+    secret = alternating_secret(aws, db)
+    token = aws.rotate(secret, run=("createSecret",))
+    with pytest.raises(CredentialsRejected, match=r"testSecret: .* refused the AWSPENDING credentials"):
+        aws.invoke("testSecret", token, secret)
+
+
+# --------------------------------------------------------------------------- cold start
+
+
+def test_importing_the_handler_loads_neither_boto3_nor_pymysql() -> None:
+    code = (
+        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; import app; "
+        "print(sorted(m for m in ('boto3', 'pymysql', 'moto') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(FUNCTION_DIR), str(LAYER_DIR)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"POWERTOOLS_TRACE_DISABLED": "true", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.stdout.strip() == "[]"
+
+
+class socket_port:
+    """A port on 127.0.0.1 where nothing listens (bound, not listening, for the test's duration)."""
+
+    def __enter__(self) -> int:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.bind(("127.0.0.1", 0))
+        port: int = self.socket.getsockname()[1]
+        return port
+
+    def __exit__(self, *exc: object) -> None:
+        self.socket.close()
