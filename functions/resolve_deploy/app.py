@@ -12,7 +12,6 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from petclinic_ops.adapters.environment import EnvironmentConfig
 from petclinic_ops.domain import deploy
 from petclinic_ops.errors import OpsError
@@ -31,7 +30,9 @@ configs = EnvironmentConfig("DEPLOY_CONFIG")
 def lambda_handler(event: ResolveDeployInput, context: LambdaContext) -> dict[str, Any]:
     _, _, _, region, account, *_ = context.invoked_function_arn.split(":")
     try:
-        plan = deploy.plan(event.request, configs=configs, execution_id=event.execution_id, account=account, region=region)
+        plan = deploy.plan(
+            event.request, configs=configs, execution_id=event.execution_id, account=account, region=region
+        )
     except OpsError as exc:
         metrics.add_metric(name="DeployRequestsRejected", unit=MetricUnit.Count, value=1)
         logger.warning("deploy request rejected", extra={"error": type(exc).__name__, "reason": str(exc)})

@@ -60,7 +60,9 @@ class LocalCloud:
         self.parameters = {"EnvironmentName": "dev", **(parameters or {})}
         self.seed_spec = seed or petclinic_seed.PetClinicSeed()
         self.stack_name = stack_name
-        self.simulator = RolloutSimulator(account=ACCOUNT, region=REGION, rollout_seconds=rollout_seconds, time_scale=time_scale)
+        self.simulator = RolloutSimulator(
+            account=ACCOUNT, region=REGION, rollout_seconds=rollout_seconds, time_scale=time_scale
+        )
         self.runtime: LambdaRuntime | None = None
         self.stack: sam_stack.DeployedStack | None = None
         self.seeded: dict[str, Any] = {}
@@ -86,13 +88,17 @@ class LocalCloud:
 
         self._exit.enter_context(mock.patch.dict(os.environ, FAKE_CREDENTIALS))
         self._exit.enter_context(_quiet_logger("moto", logging.CRITICAL))
-        self._exit.enter_context(mock_aws(config=MOTO_CONFIG))  # type: ignore[arg-type]
+        self._exit.enter_context(mock_aws(config=MOTO_CONFIG))
         self._exit.enter_context(moto_compat.install(self))
         self._exit.callback(self.simulator.close)
         self.session = boto3.Session(region_name=REGION)
         self.seeded = petclinic_seed.seed(self.session, REGION, self.seed_spec)
         self.stack = sam_stack.deploy(
-            self.root / "template.yaml", stack_name=self.stack_name, parameters=self.parameters, session=self.session, region=REGION
+            self.root / "template.yaml",
+            stack_name=self.stack_name,
+            parameters=self.parameters,
+            session=self.session,
+            region=REGION,
         )
         self.runtime = LambdaRuntime(self.stack.functions, region=REGION)
 
@@ -110,7 +116,9 @@ class LocalCloud:
         assert self.runtime is not None
         return self.runtime.invoke(function_name, payload)
 
-    def deployment_started(self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    def deployment_started(
+        self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None
+    ) -> None:
         self.simulator.deployment_started(service, deployment, previous)
 
     # ----------------------------------------------------------------- driving it
@@ -129,7 +137,9 @@ class LocalCloud:
     def set_circuit_breaker(self, service: str, *, enable: bool = True, rollback: bool = False) -> None:
         self.simulator.set_breaker(service, CircuitBreaker(enable=enable, rollback=rollback))
 
-    def push_image(self, service: str, tag: str | None, *, digest: str | None = None, send: bool = True) -> dict[str, Any]:
+    def push_image(
+        self, service: str, tag: str | None, *, digest: str | None = None, send: bool = True
+    ) -> dict[str, Any]:
         """A `docker push` to the service's repository: the image lands in ECR and ECR's
         "Image Action" event goes on the default bus (unless ``send`` is False)."""
         repository = f"{self.seed_spec.repository_prefix}{service}"
@@ -163,7 +173,9 @@ class LocalCloud:
         """A manual execution of the deploy workflow."""
         payload = {"service": service, "image": image, **extra}
         started = self.client("stepfunctions").start_execution(
-            stateMachineArn=self.outputs["DeployStateMachineArn"], name=f"manual-{uuid.uuid4().hex[:12]}", input=json.dumps(payload)
+            stateMachineArn=self.outputs["DeployStateMachineArn"],
+            name=f"manual-{uuid.uuid4().hex[:12]}",
+            input=json.dumps(payload),
         )
         return str(started["executionArn"])
 
@@ -183,7 +195,9 @@ class LocalCloud:
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: PLC0415
 
         backend = stepfunctions_parser_backends[ACCOUNT][REGION]
-        return [e.execution_arn for sm in backend.state_machines for e in sm.executions if e.status == "RUNNING"]
+        return [
+            e.execution_arn for sm in backend.state_machines for e in sm.executions if e.status == "RUNNING"
+        ]
 
     # ----------------------------------------------------------------- reading it
 
@@ -192,7 +206,11 @@ class LocalCloud:
         sfn = self.client("stepfunctions")
         rows = []
         for machine in sfn.list_state_machines()["stateMachines"]:
-            if state_machine and machine["name"] != state_machine and machine["stateMachineArn"] != state_machine:
+            if (
+                state_machine
+                and machine["name"] != state_machine
+                and machine["stateMachineArn"] != state_machine
+            ):
                 continue
             for listed in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
                 described = sfn.describe_execution(executionArn=listed["executionArn"])
@@ -218,8 +236,12 @@ class LocalCloud:
         described = ecs.describe_services(cluster=self.seed_spec.cluster, services=names)["services"]
         out = {}
         for service in described:
-            definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
-            container = next(c for c in definition["containerDefinitions"] if c["name"] == service["serviceName"])
+            definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])[
+                "taskDefinition"
+            ]
+            container = next(
+                c for c in definition["containerDefinitions"] if c["name"] == service["serviceName"]
+            )
             primary = next(d for d in service["deployments"] if d["status"] == "PRIMARY")
             out[service["serviceName"]] = {
                 "taskDefinition": service["taskDefinition"],
@@ -238,7 +260,11 @@ class LocalCloud:
         return sorted(rows, key=lambda row: (row["startedAt"], row["service"]))
 
     def report(self) -> dict[str, Any]:
-        return {"executions": self.executions(), "services": self.services(), "deployments": self.deployments()}
+        return {
+            "executions": self.executions(),
+            "services": self.services(),
+            "deployments": self.deployments(),
+        }
 
 
 @contextlib.contextmanager
@@ -254,7 +280,9 @@ def _quiet_logger(name: str, level: int) -> Iterator[None]:
         logger.setLevel(saved)
 
 
-def ecr_push_event(repository: str, digest: str, tag: str | None, *, account: str = ACCOUNT, region: str = REGION) -> dict[str, Any]:
+def ecr_push_event(
+    repository: str, digest: str, tag: str | None, *, account: str = ACCOUNT, region: str = REGION
+) -> dict[str, Any]:
     """ECR's event for a successful push, in AWS's shape (notes/ops-facts.md)."""
     detail: dict[str, Any] = {
         "result": "SUCCESS",

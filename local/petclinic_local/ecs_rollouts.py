@@ -10,9 +10,11 @@ circuit breaker has rollback on is rolled back by "ECS" itself, as AWS does.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -44,6 +46,8 @@ class RolloutSimulator:
         self._active = 0
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self._released = threading.Event()
+        self._released.set()
 
     # ----------------------------------------------------------------- configuration
 
@@ -53,18 +57,38 @@ class RolloutSimulator:
     def set_breaker(self, service_name: str, breaker: CircuitBreaker) -> None:
         self.breakers[service_name] = breaker
 
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        """Rollouts do not finish until the block ends (a rollout that outlasts whatever the
+        block does, without depending on how fast this machine is)."""
+        self._released.clear()
+        try:
+            yield
+        finally:
+            self._released.set()
+
     # ----------------------------------------------------------------- moto_compat.Hooks
 
-    def deployment_started(self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None) -> None:
-        unfinished = [d["id"] for d in service.deployments if d is not deployment and d.get("rolloutState") == "IN_PROGRESS"]
+    def deployment_started(
+        self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None
+    ) -> None:
+        unfinished = [
+            d["id"]
+            for d in service.deployments
+            if d is not deployment and d.get("rolloutState") == "IN_PROGRESS"
+        ]
         if unfinished:
-            self.overlaps.append({"service": service.name, "deploymentId": deployment["id"], "unfinished": unfinished})
+            self.overlaps.append(
+                {"service": service.name, "deploymentId": deployment["id"], "unfinished": unfinished}
+            )
         self._emit(service, deployment, "SERVICE_DEPLOYMENT_IN_PROGRESS")
         outcome = self._outcome_for(deployment["taskDefinition"])
         self.history.append({"service": service.name, "deploymentId": deployment["id"], "outcome": outcome})
         if outcome == "STALLED":
             return
-        timer = threading.Timer(self.rollout_seconds * self.time_scale, self._finish, (service, deployment, previous, outcome))
+        timer = threading.Timer(
+            self.rollout_seconds * self.time_scale, self._finish, (service, deployment, previous, outcome)
+        )
         timer.daemon = True
         with self._lock:
             self._timers.append(timer)
@@ -103,21 +127,33 @@ class RolloutSimulator:
             repository = image.partition("/")[2].partition("@")[0].partition(":")[0]
             tags = [image.rpartition(":")[2]] if not digest and ":" in image.partition("/")[2] else []
             if digest and repository in ecr.repositories:
-                tags += [t for i in ecr.repositories[repository].images if i.image_digest == digest for t in i.image_tags]
+                tags += [
+                    t
+                    for i in ecr.repositories[repository].images
+                    if i.image_digest == digest
+                    for t in i.image_tags
+                ]
             for tag in tags:
                 for marker, outcome in TAG_MARKERS.items():
                     if marker in tag:
                         return outcome
         return "COMPLETED"
 
-    def _finish(self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None, outcome: Outcome) -> None:
+    def _finish(
+        self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None, outcome: Outcome
+    ) -> None:
         try:
             self._complete(service, deployment, previous, outcome)
         finally:
             with self._lock:
                 self._active -= 1
 
-    def _complete(self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None, outcome: Outcome) -> None:
+    def _complete(
+        self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None, outcome: Outcome
+    ) -> None:
+        while not self._released.wait(0.05):
+            if self._closed.is_set():
+                return
         if self._closed.is_set():
             return
         with moto_compat._deployment_lock:
@@ -168,7 +204,9 @@ class RolloutSimulator:
             "eventName": event_name,
             "deploymentId": deployment["id"],
             "updatedAt": moto_compat.event_time(dt.datetime.now(dt.UTC)),
-            "reason": deployment["rolloutStateReason"] if failed else f"ECS deployment {deployment['id']} {_PHRASES[event_name]}.",
+            "reason": deployment["rolloutStateReason"]
+            if failed
+            else f"ECS deployment {deployment['id']} {_PHRASES[event_name]}.",
         }
         events_backends[self.account][self.region].put_events(
             [

@@ -75,7 +75,13 @@ class Invocation:
 
 
 class LambdaRuntime:
-    def __init__(self, functions: dict[str, FunctionSpec], *, region: str, on_invocation: Callable[[Invocation], None] | None = None) -> None:
+    def __init__(
+        self,
+        functions: dict[str, FunctionSpec],
+        *,
+        region: str,
+        on_invocation: Callable[[Invocation], None] | None = None,
+    ) -> None:
         self.functions = {spec.name: spec for spec in functions.values()}
         self.region = region
         self.on_invocation = on_invocation
@@ -98,7 +104,7 @@ class LambdaRuntime:
                 handler = self._handler(spec)
                 context = LambdaContext(spec.name, spec.arn, spec.memory, spec.timeout)
                 payload: Any = handler(event, context)
-            except Exception as exc:  # noqa: BLE001 - Lambda reports every exception the same way
+            except Exception as exc:
                 errored = True
                 payload = {
                     "errorMessage": str(exc),
@@ -106,7 +112,9 @@ class LambdaRuntime:
                     "stackTrace": traceback.format_exception(exc)[-5:],
                 }
                 print(f"[ERROR] {type(exc).__name__}: {exc}", file=self._sink)
-            invocation = Invocation(name, "", (time.perf_counter() - started) * 1000, cold, errored, self._sink.buffer_.getvalue())
+            invocation = Invocation(
+                name, "", (time.perf_counter() - started) * 1000, cold, errored, self._sink.buffer_.getvalue()
+            )
         self.invocations.append(invocation)
         if self.on_invocation:
             self.on_invocation(invocation)

@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from unittest import mock
 
 import jsonata
@@ -41,7 +41,9 @@ class Hooks(Protocol):
         """Run a function in-process: (response payload, errored, log text)."""
         ...
 
-    def deployment_started(self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    def deployment_started(
+        self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None
+    ) -> None:
         """ECS accepted a new deployment; the rollout simulator drives it from here."""
         ...
 
@@ -89,7 +91,7 @@ def _aws_jsonata_functions() -> dict[str, Callable[..., Any]]:
     }
 
 
-class _Undefined(Exception):  # noqa: N818
+class _Undefined(Exception):
     pass
 
 
@@ -133,7 +135,7 @@ def _string_jsonata_eval_body(self: Any, env: Any) -> None:
         result = evaluate_jsonata(self.expression, bindings)
     except _Undefined:
         cause = f"The JSONata expression '{self.expression}' returned nothing (undefined)."
-    except Exception as exc:  # noqa: BLE001 - every evaluation error is a States.QueryEvaluationError
+    except Exception as exc:
         cause = f"An error occurred while evaluating the JSONata expression '{self.expression}': {exc}"
     else:
         env.stack.append(result)
@@ -145,7 +147,9 @@ def _string_jsonata_eval_body(self: Any, env: Any) -> None:
             error_name=error_name,
             event_type=HistoryEventType.EvaluationFailed,
             event_details=EventDetails(
-                evaluationFailedEventDetails=EvaluationFailedEventDetails(cause=cause, error=error_name.error_name)
+                evaluationFailedEventDetails=EvaluationFailedEventDetails(
+                    cause=cause, error=error_name.error_name
+                )
             ),
         )
     )
@@ -206,7 +210,10 @@ def _operation_model(task: Any, service_name: str | None, action: str | None) ->
 
 
 def _normalise_parameters(
-    self: Any, parameters: dict[str, Any], boto_service_name: str | None = None, service_action_name: str | None = None
+    self: Any,
+    parameters: dict[str, Any],
+    boto_service_name: str | None = None,
+    service_action_name: str | None = None,
 ) -> None:
     input_shape = _operation_model(self, boto_service_name, service_action_name).input_shape
     if input_shape is not None:
@@ -233,8 +240,12 @@ def _aws_sdk_normalisation(_: Hooks) -> Iterator[contextlib.AbstractContextManag
 
     # Only the aws-sdk integration: optimised integrations (dynamodb:putItem, sns:publish, ...)
     # take the native parameter names and are already right.
-    yield mock.patch.object(aws_sdk.StateTaskServiceAwsSdk, "_normalise_parameters", _normalise_parameters, create=True)
-    yield mock.patch.object(aws_sdk.StateTaskServiceAwsSdk, "_normalise_response", _normalise_response, create=True)
+    yield mock.patch.object(
+        aws_sdk.StateTaskServiceAwsSdk, "_normalise_parameters", _normalise_parameters, create=True
+    )
+    yield mock.patch.object(
+        aws_sdk.StateTaskServiceAwsSdk, "_normalise_response", _normalise_response, create=True
+    )
 
 
 def _aws_sdk_error_names(_: Hooks) -> Iterator[contextlib.AbstractContextManager[Any]]:
@@ -253,7 +264,9 @@ def _start_execution_name(_: Hooks) -> Iterator[contextlib.AbstractContextManage
 
     original = StepFunctionsParserBackend.start_execution
 
-    def start_execution(self: Any, state_machine_arn: str, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+    def start_execution(
+        self: Any, state_machine_arn: str, name: str | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
         return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
 
     yield mock.patch.object(StepFunctionsParserBackend, "start_execution", start_execution)
@@ -280,8 +293,10 @@ def _time_scale(hooks: Hooks) -> Iterator[contextlib.AbstractContextManager[Any]
     yield mock.patch.object(wait_function.WaitFunction, "_wait_interval", wait_interval)
     yield mock.patch.object(retrier_decl, "time", _ScaledTime())
     for module, base in ((timeout, timeout.Timeout), (heartbeat, heartbeat.Heartbeat)):
-        for cls in [c for c in vars(module).values() if isinstance(c, type) and issubclass(c, base) and c is not base]:
-            yield mock.patch.object(cls, "_eval_body", _scaled_eval(cls._eval_body, hooks))
+        for cls in [
+            c for c in vars(module).values() if isinstance(c, type) and issubclass(c, base) and c is not base
+        ]:
+            yield mock.patch.object(cls, "_eval_body", _scaled_eval(cast(Any, cls)._eval_body, hooks))
 
 
 def _scaled_eval(original: Callable[[Any, Any], None], hooks: Hooks) -> Callable[[Any, Any], None]:
@@ -300,7 +315,7 @@ def _lambda_in_process(hooks: Hooks) -> Iterator[contextlib.AbstractContextManag
 
     original = LambdaSimpleBackend.invoke
 
-    def invoke(
+    def invoke(  # noqa: PLR0917 - moto's signature
         self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
     ) -> str | bytes | None:
         name = function_name.split(":")[6] if function_name.startswith("arn:") else function_name
@@ -497,7 +512,9 @@ def prepare_template_for_moto(template: dict[str, Any]) -> dict[str, Any]:
 
 def _has_intrinsics(value: Any) -> bool:
     if isinstance(value, dict):
-        return any(key.startswith("Fn::") or key == "Ref" or _has_intrinsics(item) for key, item in value.items())
+        return any(
+            key.startswith("Fn::") or key == "Ref" or _has_intrinsics(item) for key, item in value.items()
+        )
     if isinstance(value, list):
         return any(_has_intrinsics(item) for item in value)
     return False
@@ -519,7 +536,11 @@ def _to_sub(value: Any) -> Any:
 def complete_parameters(template: dict[str, Any], given: dict[str, str]) -> dict[str, str]:
     """Gap: moto splits a CommaDelimitedList parameter only when it is passed in, not when its
     Default applies (Fn::Join then joins the characters of the string). Pass every default."""
-    values = {name: str(spec["Default"]) for name, spec in template.get("Parameters", {}).items() if "Default" in spec}
+    values = {
+        name: str(spec["Default"])
+        for name, spec in template.get("Parameters", {}).items()
+        if "Default" in spec
+    }
     return {**values, **given}
 
 
@@ -531,8 +552,10 @@ def recreate_state_machine(
     ignored). Create it again, same name and so same ARN, where executions run."""
     for key, value in substitutions.items():
         definition = definition.replace("${" + key + "}", str(value))
-    name = expected_arn.split(":")[-1]
-    arn: str = sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn, type=kind)["stateMachineArn"]
+    name = expected_arn.rsplit(":", maxsplit=1)[-1]
+    arn: str = sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn, type=kind)[
+        "stateMachineArn"
+    ]
     if arn != expected_arn:
         raise RuntimeError(f"state machine {name}: created as {arn}, the stack knows it as {expected_arn}")
     return arn
@@ -558,7 +581,8 @@ GAPS: tuple[Gap, ...] = (
     ),
     Gap(
         "aws-sdk-error-names",
-        "aws-sdk errors are named 'ecs.X' where AWS says 'Ecs.XException' (ServiceName.ErrorName, PascalCase)",
+        "aws-sdk errors are named 'ecs.X' where AWS says 'Ecs.XException' "
+        "(ServiceName.ErrorName, both PascalCase)",
         "moto/stepfunctions/parser/.../state_task_service_aws_sdk.py _SERVICE_ERROR_NAMES",
         _aws_sdk_error_names,
     ),

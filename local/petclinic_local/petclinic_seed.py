@@ -34,7 +34,7 @@ class PetClinicSeed:
         ServiceSeed("visits-service", 8080),
         ServiceSeed("admin-server", 9090, desired_count=1, uses_database=False),
     )
-    database_secret: str = "petclinic/dev/aurora/app"
+    database_secret: str = "petclinic/dev/aurora/app"  # noqa: S105 - the secret's name
     secret_value: dict[str, Any] = field(
         default_factory=lambda: {
             "engine": "mysql",
@@ -56,7 +56,9 @@ def registry(region: str, account: str = ACCOUNT) -> str:
     return f"{account}.dkr.ecr.{region}.amazonaws.com"
 
 
-def register_image(region: str, repository: str, tag: str | None, digest: str, account: str = ACCOUNT) -> None:
+def register_image(
+    region: str, repository: str, tag: str | None, digest: str, account: str = ACCOUNT
+) -> None:
     """What a `docker push` leaves in ECR (moto's backend takes the digest as given)."""
     from moto.ecr.models import ecr_backends  # noqa: PLC0415
 
@@ -71,7 +73,11 @@ def register_image(region: str, repository: str, tag: str | None, digest: str, a
         {
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 7023, "digest": digest},
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "size": 7023,
+                "digest": digest,
+            },
             "layers": [],
         }
     )
@@ -80,28 +86,54 @@ def register_image(region: str, repository: str, tag: str | None, digest: str, a
 
 def seed(session: Any, region: str, spec: PetClinicSeed) -> dict[str, Any]:
     """Create the stack; returns the ids the seed made (subnets, secret ARN...)."""
-    ec2, ecs, ecr, iam, secrets = (session.client(name, region_name=region) for name in ("ec2", "ecs", "ecr", "iam", "secretsmanager"))
+    ec2, ecs, ecr, iam, secrets = (
+        session.client(name, region_name=region) for name in ("ec2", "ecs", "ecr", "iam", "secretsmanager")
+    )
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets = [
         ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=f"{region}{zone}")["Subnet"]["SubnetId"]
         for cidr, zone in (("10.0.3.0/24", "a"), ("10.0.4.0/24", "b"))
     ]
-    group = ec2.create_security_group(GroupName="petclinic-services", Description="PetClinic ECS services", VpcId=vpc)["GroupId"]
+    group = ec2.create_security_group(
+        GroupName="petclinic-services", Description="PetClinic ECS services", VpcId=vpc
+    )["GroupId"]
 
     trust = json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
     )
-    execution_role = iam.create_role(RoleName="petclinic-ecs-execution", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
-    secret_arn = secrets.create_secret(Name=spec.database_secret, SecretString=json.dumps(spec.secret_value))["ARN"]
+    execution_role = iam.create_role(RoleName="petclinic-ecs-execution", AssumeRolePolicyDocument=trust)[
+        "Role"
+    ]["Arn"]
+    secret_arn = secrets.create_secret(Name=spec.database_secret, SecretString=json.dumps(spec.secret_value))[
+        "ARN"
+    ]
 
     ecs.create_cluster(clusterName=spec.cluster)
     for service in spec.services:
         repository = f"{spec.repository_prefix}{service.name}"
         ecr.create_repository(repositoryName=repository, imageScanningConfiguration={"scanOnPush": True})
         register_image(region, repository, spec.initial_tag, digest_for(repository, spec.initial_tag))
-        task_role = iam.create_role(RoleName=f"petclinic-{service.name}-task", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        task_role = iam.create_role(
+            RoleName=f"petclinic-{service.name}-task", AssumeRolePolicyDocument=trust
+        )["Role"]["Arn"]
         definition = ecs.register_task_definition(
-            **_task_definition(spec, service, region, execution_role, task_role, secret_arn)
+            **_task_definition(
+                spec=spec,
+                service=service,
+                region=region,
+                execution_role=execution_role,
+                task_role=task_role,
+                secret_arn=secret_arn,
+            )
         )["taskDefinition"]["taskDefinitionArn"]
         ecs.create_service(
             cluster=spec.cluster,
@@ -109,27 +141,55 @@ def seed(session: Any, region: str, spec: PetClinicSeed) -> dict[str, Any]:
             taskDefinition=definition,
             desiredCount=service.desired_count,
             launchType="FARGATE",
-            networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [group], "assignPublicIp": "DISABLED"}},
-            deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": False}, "maximumPercent": 200, "minimumHealthyPercent": 100},
+            networkConfiguration={
+                "awsvpcConfiguration": {
+                    "subnets": subnets,
+                    "securityGroups": [group],
+                    "assignPublicIp": "DISABLED",
+                }
+            },
+            deploymentConfiguration={
+                "deploymentCircuitBreaker": {"enable": True, "rollback": False},
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+            },
         )
     _settle(region, spec)
     return {"vpc": vpc, "subnets": subnets, "securityGroup": group, "databaseSecretArn": secret_arn}
 
 
 def _task_definition(
-    spec: PetClinicSeed, service: ServiceSeed, region: str, execution_role: str, task_role: str, secret_arn: str
+    *,
+    spec: PetClinicSeed,
+    service: ServiceSeed,
+    region: str,
+    execution_role: str,
+    task_role: str,
+    secret_arn: str,
 ) -> dict[str, Any]:
     image = f"{registry(region)}/{spec.repository_prefix}{service.name}:{spec.initial_tag}"
     container: dict[str, Any] = {
         "name": service.name,
         "image": image,
         "essential": True,
-        "portMappings": [{"containerPort": service.port, "protocol": "tcp", "name": f"{service.name}-{service.port}"}],
-        "environment": [{"name": "SPRING_PROFILES_ACTIVE", "value": "docker,mysql" if service.uses_database else "docker"}],
-        "healthCheck": {"command": ["CMD-SHELL", f"curl -fs http://localhost:{service.port}/actuator/health || exit 1"], "interval": 30, "retries": 3},
+        "portMappings": [
+            {"containerPort": service.port, "protocol": "tcp", "name": f"{service.name}-{service.port}"}
+        ],
+        "environment": [
+            {"name": "SPRING_PROFILES_ACTIVE", "value": "docker,mysql" if service.uses_database else "docker"}
+        ],
+        "healthCheck": {
+            "command": ["CMD-SHELL", f"curl -fs http://localhost:{service.port}/actuator/health || exit 1"],
+            "interval": 30,
+            "retries": 3,
+        },
         "logConfiguration": {
             "logDriver": "awslogs",
-            "options": {"awslogs-group": f"/ecs/petclinic-{spec.environment}", "awslogs-region": region, "awslogs-stream-prefix": service.name},
+            "options": {
+                "awslogs-group": f"/ecs/petclinic-{spec.environment}",
+                "awslogs-region": region,
+                "awslogs-stream-prefix": service.name,
+            },
         },
     }
     if service.uses_database:

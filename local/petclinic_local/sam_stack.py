@@ -75,7 +75,9 @@ class _Packager:
         self.root = root
         self.s3 = s3
         self.keys: dict[str, Path] = {}
-        s3.create_bucket(Bucket=ARTIFACT_BUCKET, CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name})
+        s3.create_bucket(
+            Bucket=ARTIFACT_BUCKET, CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name}
+        )
 
     def upload(self, relative: str, *, zipped: bool) -> str:
         path = (self.root / relative).resolve()
@@ -88,7 +90,7 @@ class _Packager:
         return f"s3://{ARTIFACT_BUCKET}/{key}"
 
     def package(self, template: dict[str, Any]) -> dict[str, Any]:
-        packaged = json.loads(json.dumps(template))
+        packaged: dict[str, Any] = json.loads(json.dumps(template))
         for resource in packaged.get("Resources", {}).values():
             props = resource.get("Properties", {})
             kind = resource.get("Type")
@@ -143,21 +145,24 @@ def deploy(
     cfn = session.client("cloudformation", region_name=region)
     with _unsupported_types_quiet():
         cfn.create_stack(
-        StackName=stack_name,
-        TemplateBody=json.dumps(moto_compat.prepare_template_for_moto(transformed)),
+            StackName=stack_name,
+            TemplateBody=json.dumps(moto_compat.prepare_template_for_moto(transformed)),
             Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
         )
     described = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
     if described["StackStatus"] != "CREATE_COMPLETE":
-        raise RuntimeError(f"local stack {stack_name} ended {described['StackStatus']}: {described.get('StackStatusReason')}")
+        raise RuntimeError(
+            f"local stack {stack_name} ended {described['StackStatus']}: {described.get('StackStatusReason')}"
+        )
     account = described["StackId"].split(":")[4]
     stack = cloudformation_backends[account][region].stacks[described["StackId"]]
     with _unsupported_types_quiet():
         resources = {
             logical_id: str(model.physical_resource_id)
             for logical_id in transformed["Resources"]
-            if (model := stack.resource_map[logical_id]) is not None and hasattr(model, "physical_resource_id")
+            if (model := stack.resource_map[logical_id]) is not None
+            and hasattr(model, "physical_resource_id")
         }
     deployed = DeployedStack(
         name=stack_name,
@@ -168,18 +173,35 @@ def deploy(
     lambda_client = session.client("lambda", region_name=region)
     for logical_id, resource in body.items():
         if resource["Type"] == "AWS::Lambda::Function":
-            deployed.functions[logical_id] = _function_spec(logical_id, resource, body, resources, packager, lambda_client)
+            deployed.functions[logical_id] = _function_spec(
+                logical_id=logical_id,
+                resource=resource,
+                body=body,
+                resources=resources,
+                packager=packager,
+                client=lambda_client,
+            )
     sfn = session.client("stepfunctions", region_name=region)
     for logical_id, resource in body.items():
         if resource["Type"] == "AWS::StepFunctions::StateMachine":
             deployed.state_machines[logical_id] = _create_state_machine(
-                resource, resources[logical_id], packager, lambda value: clean_json(value, stack.resource_map), sfn
+                resource,
+                resources[logical_id],
+                packager,
+                lambda value: clean_json(value, stack.resource_map),
+                sfn,
             )
     return deployed
 
 
 def _function_spec(
-    logical_id: str, resource: dict[str, Any], body: dict[str, Any], resources: dict[str, str], packager: _Packager, client: Any
+    *,
+    logical_id: str,
+    resource: dict[str, Any],
+    body: dict[str, Any],
+    resources: dict[str, str],
+    packager: _Packager,
+    client: Any,
 ) -> FunctionSpec:
     props = resource["Properties"]
     name = resources[logical_id]

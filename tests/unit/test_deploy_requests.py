@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import ValidationError
-
 from petclinic_ops.domain.deploy import parse_request, registry_host, resolve
 from petclinic_ops.errors import InvalidDeployRequest, UnknownService
 from petclinic_ops.models.deploy import DeployConfig, EcrImageActionEvent, ManualDeployRequest, TagPolicy
+from pydantic import ValidationError
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EXECUTION = "arn:aws:states:us-west-2:123456789012:execution:petclinic-ops-dev-deploy:e1"
@@ -60,7 +59,10 @@ def test_the_plan_the_workflow_reads_uses_camel_case() -> None:
     [
         ("ecr-delete.json", "DELETE events do not deploy"),
         ("ecr-push-failed.json", "did not succeed (result FAILURE)"),
-        ("ecr-push-unknown-repository.json", "repository petclinic/billing-service maps to no managed service"),
+        (
+            "ecr-push-unknown-repository.json",
+            "repository petclinic/billing-service maps to no managed service",
+        ),
         ("ecr-push-untagged.json", "pushed without a tag"),
     ],
 )
@@ -101,7 +103,9 @@ def test_an_event_from_another_source_is_rejected() -> None:
 
 
 def test_repository_overrides_map_to_services() -> None:
-    config = DeployConfig(cluster="c", services=("customers-service",), repositories={"legacy/customers": "customers-service"})
+    config = DeployConfig(
+        cluster="c", services=("customers-service",), repositories={"legacy/customers": "customers-service"}
+    )
     push = event("ecr-push-customers-service.json")
     push["detail"]["repository-name"] = "legacy/customers"
     assert plan(push, config).service == "customers-service"
@@ -152,7 +156,12 @@ def test_configuration_is_checked() -> None:
 
 def test_a_manual_request_by_tag() -> None:
     result = plan({"service": "vets-service", "image": "2.0.1", "reason": "hotfix"})
-    assert (result.action, result.service, result.tag, result.digest) == ("DEPLOY", "vets-service", "2.0.1", None)
+    assert (result.action, result.service, result.tag, result.digest) == (
+        "DEPLOY",
+        "vets-service",
+        "2.0.1",
+        None,
+    )
     assert result.repository == "petclinic/vets-service"
     assert result.reason == "hotfix"
     assert result.dedupe_key == f"manual:{EXECUTION}"
@@ -167,7 +176,10 @@ def test_a_manual_request_by_digest() -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({"service": "customers-service", "imgae": "1.1.0"}, "image: is required; imgae: is not a known field"),
+        (
+            {"service": "customers-service", "imgae": "1.1.0"},
+            "image: is required; imgae: is not a known field",
+        ),
         ({"service": "customers-service"}, "image: is required"),
         ({"image": "1.1.0"}, "service: is required"),
         ({"service": "customers-service", "image": "sha256:abc"}, "image: must be an image tag"),

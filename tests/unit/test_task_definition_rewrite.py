@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from petclinic_local.moto_compat import evaluate_jsonata
 
 ASL = json.loads((Path(__file__).resolve().parents[2] / "statemachines" / "deploy.asl.json").read_text())
@@ -16,13 +15,14 @@ REWRITE = ASL["States"]["RegisterTaskDefinition"]["Arguments"].removeprefix("{%"
 REGISTRY = "123456789012.dkr.ecr.us-west-2.amazonaws.com"
 DIGEST = "sha256:" + "b" * 64
 NEW_IMAGE = f"{REGISTRY}/petclinic/customers-service@{DIGEST}"
+FAMILY = "petclinic-dev-customers-service"
 
 
 def described(image: str = f"{REGISTRY}/petclinic/customers-service:1.0.0") -> dict[str, Any]:
     """DescribeTaskDefinition's output as the aws-sdk integration hands it over (PascalCase)."""
     return {
         "TaskDefinition": {
-            "TaskDefinitionArn": "arn:aws:ecs:us-west-2:123456789012:task-definition/petclinic-dev-customers-service:7",
+            "TaskDefinitionArn": f"arn:aws:ecs:us-west-2:123456789012:task-definition/{FAMILY}:7",
             "Family": "petclinic-dev-customers-service",
             "Revision": 7,
             "Status": "ACTIVE",
@@ -35,8 +35,17 @@ def described(image: str = f"{REGISTRY}/petclinic/customers-service:1.0.0") -> d
             "Cpu": "512",
             "Memory": "1024",
             "ContainerDefinitions": [
-                {"Name": "customers-service", "Image": image, "Essential": True, "Secrets": [{"Name": "P", "ValueFrom": "arn:s"}]},
-                {"Name": "xray-daemon", "Image": "public.ecr.aws/xray/aws-xray-daemon:3.3.7", "Essential": False},
+                {
+                    "Name": "customers-service",
+                    "Image": image,
+                    "Essential": True,
+                    "Secrets": [{"Name": "P", "ValueFrom": "arn:s"}],
+                },
+                {
+                    "Name": "xray-daemon",
+                    "Image": "public.ecr.aws/xray/aws-xray-daemon:3.3.7",
+                    "Essential": False,
+                },
             ],
         },
         "Tags": [{"Key": "app", "Value": "petclinic"}],
@@ -45,7 +54,9 @@ def described(image: str = f"{REGISTRY}/petclinic/customers-service:1.0.0") -> d
 
 def rewrite(state_input: dict[str, Any], repository: str = "petclinic/customers-service") -> dict[str, Any]:
     plan = {"registry": REGISTRY, "repository": repository}
-    result: dict[str, Any] = evaluate_jsonata(REWRITE, {"states": {"input": state_input}, "plan": plan, "image": NEW_IMAGE})
+    result: dict[str, Any] = evaluate_jsonata(
+        REWRITE, {"states": {"input": state_input}, "plan": plan, "image": NEW_IMAGE}
+    )
     return result
 
 
@@ -69,7 +80,15 @@ def test_any_reference_to_the_repository_is_replaced(current: str) -> None:
 
 def test_read_only_fields_are_dropped_and_the_rest_copied() -> None:
     registered = rewrite(described())
-    for field in ("TaskDefinitionArn", "Revision", "Status", "RequiresAttributes", "Compatibilities", "RegisteredAt", "RegisteredBy"):
+    for field in (
+        "TaskDefinitionArn",
+        "Revision",
+        "Status",
+        "RequiresAttributes",
+        "Compatibilities",
+        "RegisteredAt",
+        "RegisteredBy",
+    ):
         assert field not in registered
     assert registered["Family"] == "petclinic-dev-customers-service"
     assert registered["TaskRoleArn"].endswith("petclinic-customers-service-task")
@@ -85,10 +104,14 @@ def test_without_tags_none_are_sent() -> None:
 
 def test_a_repository_of_a_similar_name_is_not_touched() -> None:
     state_input = described(f"{REGISTRY}/petclinic/customers-service-legacy:1.0.0")
-    with pytest.raises(Exception, match="has no container running an image of .*petclinic/customers-service"):
+    with pytest.raises(
+        Exception, match=r"has no container running an image of .*petclinic/customers-service"
+    ):
         rewrite(state_input)
 
 
 def test_a_task_definition_without_the_repository_is_an_error_naming_both() -> None:
-    with pytest.raises(Exception, match=r"task-definition/petclinic-dev-customers-service:7 has no container"):
+    with pytest.raises(
+        Exception, match=r"task-definition/petclinic-dev-customers-service:7 has no container"
+    ):
         rewrite(described(), repository="petclinic/vets-service")

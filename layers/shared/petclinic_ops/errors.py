@@ -10,13 +10,47 @@ class OpsError(Exception):
     """Base class of the errors this control plane raises on purpose."""
 
 
-class InvalidDeployRequest(OpsError):  # noqa: N818 - the name is the Step Functions error name
+class InvalidDeployRequest(OpsError):
     """The execution input is neither an ECR "Image Action" event nor a valid manual request."""
 
 
-class UnknownService(OpsError):  # noqa: N818
+class UnknownService(OpsError):
     """A manual request names a service this environment does not manage."""
 
 
-class InvalidConfiguration(OpsError):  # noqa: N818
+class InvalidConfiguration(OpsError):
     """The control plane's configuration (Parameter Store) is missing or malformed."""
+
+
+# --------------------------------------------------------------------------- secret rotation
+# Raised by the rotation Lambda (Secrets Manager's rotation contract). Secrets Manager records
+# the error name and message of a failed step; messages name secrets, stages, users and
+# host:port, never a password.
+
+
+class RotationNotEnabled(OpsError):
+    """The secret's rotation is not enabled: the function was invoked outside a rotation."""
+
+
+class TokenNotPending(OpsError):
+    """The ClientRequestToken is not a version of the secret staged AWSPENDING."""
+
+
+class InvalidSecret(OpsError):
+    """A secret value does not have the shape the rotation needs (names the key, never the value)."""
+
+
+class SuperuserCredentialsRejected(OpsError):
+    """The database refused the credentials of the superuser secret (the secret's masterarn)."""
+
+
+class CredentialsRejected(OpsError):
+    """The database refused a version of the rotated secret (AWSCURRENT or AWSPENDING)."""
+
+
+class DatabaseUnreachable(OpsError):
+    """No connection to host:port (network path, DNS, TLS handshake or timeout)."""
+
+
+class DatabaseOperationFailed(OpsError):
+    """The database answered a rotation statement (create user, grant, password, test query) with an error."""

@@ -6,7 +6,6 @@ costs no API call and no boto3 import on the cold start.
 
 from __future__ import annotations
 
-import json
 import os
 from functools import cached_property
 

@@ -30,9 +30,13 @@ class DeployConfigSource(Protocol):
     def deploy_config(self) -> DeployConfig: ...
 
 
-def plan(raw: Any, *, configs: DeployConfigSource, execution_id: str, account: str, region: str) -> DeployPlan:
+def plan(
+    raw: Any, *, configs: DeployConfigSource, execution_id: str, account: str, region: str
+) -> DeployPlan:
     """Resolve one execution input against the current configuration."""
-    return resolve(raw, config=configs.deploy_config(), execution_id=execution_id, account=account, region=region)
+    return resolve(
+        raw, config=configs.deploy_config(), execution_id=execution_id, account=account, region=region
+    )
 
 
 def parse_request(raw: Any) -> DeployRequest:
@@ -53,9 +57,7 @@ def registry_host(account: str, region: str) -> str:
     return f"{account}.dkr.ecr.{region}.{suffix}"
 
 
-def resolve(
-    raw: Any, *, config: DeployConfig, execution_id: str, account: str, region: str
-) -> DeployPlan:
+def resolve(raw: Any, *, config: DeployConfig, execution_id: str, account: str, region: str) -> DeployPlan:
     """The plan for one execution input; SKIP plans carry the reason nothing changes."""
     request = parse_request(raw)
     if isinstance(request, ManualDeployRequest):
@@ -96,7 +98,9 @@ def _resolve_manual(
 
 
 def _skip(reason: str, config: DeployConfig, **fields: Any) -> DeployPlan:
-    return DeployPlan(action="SKIP", reason=reason, source="ecr", requested_by="ecr-push", **fields, **_common(config))
+    return DeployPlan(
+        action="SKIP", reason=reason, source="ecr", requested_by="ecr-push", **fields, **_common(config)
+    )
 
 
 def _resolve_push(event: EcrImageActionEvent, config: DeployConfig) -> DeployPlan:
@@ -107,7 +111,9 @@ def _resolve_push(event: EcrImageActionEvent, config: DeployConfig) -> DeployPla
     if detail.result != "SUCCESS":
         return _skip(f"the push did not succeed (result {detail.result})", config, **known)
     if not detail.image_digest:
-        raise InvalidDeployRequest("invalid ECR Image Action event: detail.image-digest: is required for a PUSH")
+        raise InvalidDeployRequest(
+            "invalid ECR Image Action event: detail.image-digest: is required for a PUSH"
+        )
     if detail.artifact_media_type and detail.artifact_media_type not in IMAGE_CONFIG_MEDIA_TYPES:
         return _skip(f"artifact {detail.artifact_media_type} is not a container image", config, **known)
     service = config.service_for(detail.repository_name)

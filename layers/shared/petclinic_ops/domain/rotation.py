@@ -1,0 +1,360 @@
+"""The Secrets Manager rotation contract for Aurora MySQL credentials.
+
+Secrets Manager calls the rotation function four times per rotation, with the same
+ClientRequestToken (the new version's id): createSecret, setSecret, testSecret, finishSecret.
+Any call may be a retry, so every step first looks at what is already done and does only the
+rest. Two strategies, as Secrets Manager's own RDS rotation functions:
+
+- alternating (the secret has ``masterarn``): the superuser creates ``<user>_clone`` with the
+  grants of ``<user>`` and the rotation alternates between the two users. The AWSCURRENT user is
+  never touched, so running tasks keep working until the services roll (no failed logins).
+- single: the user changes its own password in setSecret; the old password stops working then.
+
+Pure logic: Secrets Manager and the database are ports (``SecretStore``, ``Database``); the
+adapters are in petclinic_ops.adapters. Error messages name secrets, stages, users and
+host:port, never a password.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from petclinic_ops.domain.validation import describe
+from petclinic_ops.errors import (
+    CredentialsRejected,
+    InvalidConfiguration,
+    InvalidSecret,
+    OpsError,
+    RotationNotEnabled,
+    SuperuserCredentialsRejected,
+    TokenNotPending,
+)
+from petclinic_ops.models.rotation import (
+    AWSCURRENT,
+    AWSPENDING,
+    DatabaseSecret,
+    DbCredentials,
+    RotationEvent,
+    RotationSettings,
+    SecretDescription,
+    Step,
+    StepResult,
+    Strategy,
+    SuperuserSecret,
+)
+
+CLONE_SUFFIX = "_clone"
+# MySQL 5.7/8.0 (so Aurora MySQL 2 and 3) accept user names of up to 32 characters.
+MAX_USERNAME_LENGTH = 32
+# Names the alternating strategy creates and quotes in GRANT statements: keep them plain.
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_$][A-Za-z0-9_$.-]*$")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class SecretStore(Protocol):
+    """Port: Secrets Manager."""
+
+    def describe(self, secret_id: str) -> SecretDescription: ...
+
+    def get_value(self, secret_id: str, *, stage: str, version_id: str | None = None) -> str | None:
+        """The SecretString of a version, or None when that version (or the secret) has no value."""
+        ...
+
+    def put_pending(self, secret_id: str, token: str, value: str) -> None:
+        """Store ``value`` as version ``token``, staged AWSPENDING."""
+        ...
+
+    def random_password(self, *, length: int, exclude_characters: str) -> str: ...
+
+    def move_current(self, secret_id: str, *, to_version: str, from_version: str | None) -> None:
+        """Stage ``to_version`` AWSCURRENT; ``from_version`` (the old one) becomes AWSPREVIOUS."""
+        ...
+
+
+class Database(Protocol):
+    """Port: the MySQL server the secret logs in to."""
+
+    def can_login(self, credentials: DbCredentials) -> bool:
+        """True if the server accepts the login, False if it refuses it (DatabaseUnreachable otherwise)."""
+        ...
+
+    def set_password(
+        self, admin_credentials: DbCredentials, user: str, password: SecretStr, clone_from: str | None = None
+    ) -> None:
+        """Set ``user``'s password, logged in as ``admin_credentials`` (that user itself in single mode).
+
+        With ``clone_from``: create ``user`` first if it does not exist, and give it the grants of
+        ``clone_from`` (on each host ``clone_from`` has). The password is set last, so a login
+        with it proves the whole step was done (setSecret's retry check relies on that).
+        """
+        ...
+
+    def run_test_query(self, credentials: DbCredentials) -> None:
+        """Log in and run a query (SELECT 1, and one in ``credentials.dbname`` when set)."""
+        ...
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def settings_from_environ(environ: Mapping[str, str]) -> RotationSettings:
+    """ROTATION_STRATEGY (alternating|single; unset: alternating when the secret has a masterarn)
+    and EXCLUDE_CHARACTERS (the characters GetRandomPassword must not use)."""
+    strategy = environ.get("ROTATION_STRATEGY", "").strip().lower()
+    if strategy not in ("", "alternating", "single"):
+        raise InvalidConfiguration(
+            f"environment variable ROTATION_STRATEGY is {strategy!r}: "
+            "use alternating or single, or leave it unset"
+        )
+    fields: dict[str, str] = {}
+    if strategy:
+        fields["strategy"] = strategy
+    if "EXCLUDE_CHARACTERS" in environ:
+        fields["exclude_characters"] = environ["EXCLUDE_CHARACTERS"]
+    return RotationSettings.model_validate(fields)
+
+
+def choose_strategy(requested: Strategy | None, secret: DatabaseSecret, secret_id: str) -> Strategy:
+    if requested == "single":
+        return "single"
+    if secret.masterarn:
+        return "alternating"
+    if requested == "alternating":
+        raise InvalidSecret(
+            f"secret {secret_id} has no masterarn: ROTATION_STRATEGY=alternating needs the ARN of a "
+            "superuser secret in the key 'masterarn' (or use ROTATION_STRATEGY=single)"
+        )
+    return "single"
+
+
+def alternate_username(username: str) -> str:
+    """The other user of the pair ``<user>`` / ``<user>_clone``."""
+    base = username.removesuffix(CLONE_SUFFIX)
+    if not base or not USERNAME_PATTERN.match(base):
+        raise InvalidSecret(
+            f"username {username!r} cannot be alternated: use letters, digits and _ $ . - "
+            "(or ROTATION_STRATEGY=single)"
+        )
+    if len(base + CLONE_SUFFIX) > MAX_USERNAME_LENGTH:
+        raise InvalidSecret(
+            f"username {username!r} is too long to alternate: {base + CLONE_SUFFIX!r} exceeds MySQL's "
+            f"{MAX_USERNAME_LENGTH} characters (shorten it or use ROTATION_STRATEGY=single)"
+        )
+    return base if username.endswith(CLONE_SUFFIX) else base + CLONE_SUFFIX
+
+
+# --------------------------------------------------------------------------- the steps
+
+
+@dataclass(frozen=True)
+class _Rotation:
+    """One invocation: the event, the secret's versions and the ports."""
+
+    event: RotationEvent
+    description: SecretDescription
+    secrets: SecretStore
+    database: Database
+    settings: RotationSettings
+
+    @property
+    def secret_id(self) -> str:
+        return self.event.secret_id
+
+    @property
+    def token(self) -> str:
+        return self.event.client_request_token
+
+    def result(self, changed: bool, detail: str) -> StepResult:
+        return StepResult(step=self.event.step, changed=changed, detail=detail)
+
+    def current(self) -> DatabaseSecret:
+        raw = self.secrets.get_value(self.secret_id, stage=AWSCURRENT)
+        return _parse(DatabaseSecret, raw, f"secret {self.secret_id} (AWSCURRENT)")
+
+    def pending_value(self) -> str | None:
+        return self.secrets.get_value(self.secret_id, stage=AWSPENDING, version_id=self.token)
+
+    def pending(self) -> DatabaseSecret:
+        raw = self.pending_value()
+        if raw is None:
+            raise TokenNotPending(
+                f"version {self.token} of secret {self.secret_id} has no value yet: createSecret has not run"
+            )
+        return _parse(DatabaseSecret, raw, f"secret {self.secret_id} (AWSPENDING version {self.token})")
+
+    def superuser(self, masterarn: str) -> SuperuserSecret:
+        what = f"superuser secret {masterarn} (masterarn of {self.secret_id})"
+        raw = self.secrets.get_value(masterarn, stage=AWSCURRENT)
+        if raw is None:
+            raise InvalidSecret(f"{what} does not exist or has no AWSCURRENT value")
+        return _parse(SuperuserSecret, raw, what)
+
+
+def _parse(model: type[M], raw: str | None, what: str) -> M:
+    if raw is None:
+        raise InvalidSecret(f"{what} has no value")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        # describe() names the keys and never echoes input values (the password among them);
+        # "from None" keeps the ValidationError, which does, out of the traceback.
+        raise InvalidSecret(f"{what} is not a MySQL database secret: {describe(exc)}") from None
+
+
+def rotate(
+    event: RotationEvent, *, secrets: SecretStore, database: Database, settings: RotationSettings
+) -> StepResult:
+    """Run one step of the rotation; a step with nothing left to do returns ``changed=False``.
+
+    Errors keep their type (the error name) and say which step failed: "setSecret: ...".
+    """
+    try:
+        return _run(event, secrets=secrets, database=database, settings=settings)
+    except OpsError as exc:
+        raise type(exc)(f"{event.step}: {exc}") from None
+
+
+def _run(
+    event: RotationEvent, *, secrets: SecretStore, database: Database, settings: RotationSettings
+) -> StepResult:
+    description = secrets.describe(event.secret_id)
+    if not description.rotation_enabled:
+        raise RotationNotEnabled(
+            f"rotation is not enabled on secret {event.secret_id}: enable it (RotateSecret with a "
+            "rotation function) instead of invoking this function directly"
+        )
+    stages = description.stages_of(event.client_request_token)
+    if stages is None:
+        raise TokenNotPending(
+            f"ClientRequestToken {event.client_request_token} is not a version of secret {event.secret_id}"
+        )
+    rotation = _Rotation(event, description, secrets, database, settings)
+    if AWSCURRENT in stages:
+        return rotation.result(False, f"version {rotation.token} is already AWSCURRENT: nothing to do")
+    if AWSPENDING not in stages:
+        raise TokenNotPending(
+            f"version {rotation.token} of secret {rotation.secret_id} is not staged AWSPENDING "
+            f"(stages: {', '.join(sorted(stages)) or 'none'}): it is not the rotation in progress"
+        )
+    return _STEPS[event.step](rotation)
+
+
+def _create(rotation: _Rotation) -> StepResult:
+    """Generate the new login and store it as AWSPENDING under the token (once)."""
+    current = rotation.current()
+    if rotation.pending_value() is not None:
+        return rotation.result(False, f"version {rotation.token} already has a value")
+    strategy = choose_strategy(rotation.settings.strategy, current, rotation.secret_id)
+    username = alternate_username(current.username) if strategy == "alternating" else current.username
+    password = rotation.secrets.random_password(
+        length=rotation.settings.password_length, exclude_characters=rotation.settings.exclude_characters
+    )
+    rotation.secrets.put_pending(
+        rotation.secret_id, rotation.token, current.with_login(username, password).to_secret_string()
+    )
+    return rotation.result(
+        True, f"AWSPENDING version {rotation.token} created for user {username} ({strategy} users)"
+    )
+
+
+def _set(rotation: _Rotation) -> StepResult:
+    """Make the database accept the AWSPENDING login."""
+    current = rotation.current()
+    pending = rotation.pending()
+    strategy = choose_strategy(rotation.settings.strategy, current, rotation.secret_id)
+    _check_same_database(rotation, current, pending)
+    if rotation.database.can_login(pending.credentials()):
+        return rotation.result(False, f"the AWSPENDING login of {pending.username} already works")
+    if strategy == "alternating":
+        _set_alternating(rotation, current, pending)
+    else:
+        _set_single(rotation, current, pending)
+    return rotation.result(
+        True, f"password of {pending.username} set on {current.host}:{current.port} ({strategy} users)"
+    )
+
+
+def _check_same_database(rotation: _Rotation, current: DatabaseSecret, pending: DatabaseSecret) -> None:
+    if (current.host, current.port) != (pending.host, pending.port):
+        raise InvalidSecret(
+            f"the AWSPENDING version of secret {rotation.secret_id} points to {pending.host}:{pending.port}, "
+            f"AWSCURRENT to {current.host}:{current.port}: a rotation changes the password only; "
+            "cancel this rotation and put a corrected AWSCURRENT version"
+        )
+
+
+def _set_alternating(rotation: _Rotation, current: DatabaseSecret, pending: DatabaseSecret) -> None:
+    expected = alternate_username(current.username)
+    if pending.username != expected:
+        # Never the AWSCURRENT user: its password must keep working for the running tasks.
+        raise InvalidSecret(
+            f"the AWSPENDING version of secret {rotation.secret_id} is for user {pending.username!r}, "
+            f"the alternating strategy expects {expected!r} (AWSCURRENT is {current.username!r})"
+        )
+    masterarn = current.masterarn or pending.masterarn
+    if not masterarn:
+        raise InvalidSecret(
+            f"secret {rotation.secret_id} has no masterarn: the alternating strategy needs one"
+        )
+    superuser = rotation.superuser(masterarn)
+    admin = DbCredentials(
+        host=current.host, port=current.port, username=superuser.username, password=superuser.password
+    )
+    if not rotation.database.can_login(admin):
+        raise SuperuserCredentialsRejected(
+            f"{admin.endpoint} refused the credentials of superuser secret {masterarn} "
+            f"(user {superuser.username}, masterarn of {rotation.secret_id}): fix that secret and retry; "
+            "AWSCURRENT is unchanged and keeps working"
+        )
+    rotation.database.set_password(admin, pending.username, pending.password, clone_from=current.username)
+
+
+def _set_single(rotation: _Rotation, current: DatabaseSecret, pending: DatabaseSecret) -> None:
+    if pending.username != current.username:
+        raise InvalidSecret(
+            f"the AWSPENDING version of secret {rotation.secret_id} is for user {pending.username!r} but "
+            f"AWSCURRENT is {current.username!r}: the single-user strategy changes one user's password"
+        )
+    if not rotation.database.can_login(current.credentials()):
+        raise CredentialsRejected(
+            f"{current.host}:{current.port} refused both the AWSCURRENT and the AWSPENDING "
+            f"credentials of secret {rotation.secret_id} (user {current.username}): the database has a "
+            "password Secrets Manager does not hold as AWSCURRENT (changed by hand, or by an earlier "
+            "rotation that did not finish); put the working password as AWSCURRENT and rotate again"
+        )
+    rotation.database.set_password(current.credentials(), current.username, pending.password)
+
+
+def _test(rotation: _Rotation) -> StepResult:
+    """Log in with AWSPENDING and run a query."""
+    pending = rotation.pending()
+    credentials = pending.credentials()
+    if not rotation.database.can_login(credentials):
+        raise CredentialsRejected(
+            f"{credentials.endpoint} refused the AWSPENDING credentials of secret "
+            f"{rotation.secret_id} (user {pending.username}): setSecret did not take effect"
+        )
+    rotation.database.run_test_query(credentials)
+    target = f" and queried database {pending.dbname}" if pending.dbname else ""
+    return rotation.result(False, f"AWSPENDING user {pending.username} logged in{target}")
+
+
+def _finish(rotation: _Rotation) -> StepResult:
+    """Stage the token AWSCURRENT; the old AWSCURRENT becomes AWSPREVIOUS."""
+    previous = rotation.description.version_with(AWSCURRENT)
+    rotation.secrets.move_current(rotation.secret_id, to_version=rotation.token, from_version=previous)
+    return rotation.result(True, f"AWSCURRENT moved to {rotation.token} (AWSPREVIOUS is now {previous})")
+
+
+_STEPS: dict[Step, Callable[[_Rotation], StepResult]] = {
+    "createSecret": _create,
+    "setSecret": _set,
+    "testSecret": _test,
+    "finishSecret": _finish,
+}

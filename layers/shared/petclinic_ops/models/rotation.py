@@ -1,0 +1,170 @@
+"""Models of the Secrets Manager rotation of the Aurora MySQL credentials.
+
+The secret value has the shape Secrets Manager's own RDS rotation functions use, so secrets
+created by RDS, the console or CloudFormation rotate unchanged:
+
+    {"engine": "mysql", "host": "...", "port": 3306, "username": "petclinic",
+     "password": "...", "dbname": "petclinic", "masterarn": "arn:aws:secretsmanager:..."}
+
+``masterarn`` (the ARN of a superuser secret) is only needed by the alternating-users strategy.
+Keys this function does not know (JDBC settings, ``dbClusterIdentifier``, ``ssl``...) are kept
+as they are when the pending version is written.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+AWSCURRENT = "AWSCURRENT"
+AWSPENDING = "AWSPENDING"
+AWSPREVIOUS = "AWSPREVIOUS"
+
+SUPPORTED_ENGINES = frozenset({"mysql", "aurora-mysql", "mariadb"})
+
+Step = Literal["createSecret", "setSecret", "testSecret", "finishSecret"]
+Strategy = Literal["alternating", "single"]
+
+# Characters GetRandomPassword must not use. What is left is letters, digits and "-", "_", ".":
+# RFC 3986's unreserved set without "~", so a password needs no escaping anywhere it travels:
+#  - MySQL: no quote, backslash or backtick (string literals, option files, CLI arguments);
+#  - URLs and JDBC URLs (user:password@host/db?k=v): none of : / ? # [ ] @ ! $ & ' ( ) * + , ; = %;
+#  - Spring: "$", "{", "}" would make ${...} placeholder expressions in an injected property;
+#  - shells and env files: no $ ` ! * ? ~ | & ; < > ( ) quotes or spaces (IncludeSpace stays off);
+#  - RDS itself refuses "/", "@", '"' and space in master passwords.
+# 32 characters from the remaining 65 are about 192 bits of entropy.
+DEFAULT_EXCLUDE_CHARACTERS = "/@\"'\\`:;%&?#[]{}<>|^~=+,$!*() "
+DEFAULT_PASSWORD_LENGTH = 32
+
+
+class RotationEvent(BaseModel):
+    """What Secrets Manager sends to a rotation function (one invocation per step)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    secret_id: str = Field(alias="SecretId", min_length=1, max_length=2048)
+    client_request_token: str = Field(alias="ClientRequestToken", min_length=1, max_length=64)
+    step: Step = Field(alias="Step")
+
+
+class SecretDescription(BaseModel):
+    """The part of DescribeSecret the rotation needs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    arn: str
+    name: str
+    rotation_enabled: bool
+    # VersionId -> its staging labels.
+    versions: dict[str, frozenset[str]] = Field(default_factory=dict)
+
+    def stages_of(self, version_id: str) -> frozenset[str] | None:
+        return self.versions.get(version_id)
+
+    def version_with(self, stage: str) -> str | None:
+        return next((version for version, stages in self.versions.items() if stage in stages), None)
+
+
+class DbCredentials(BaseModel):
+    """Where and as whom to log in. The password is a SecretStr: it never shows in a repr or log."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(min_length=1)
+    port: int = Field(ge=1, le=65535)
+    username: str = Field(min_length=1)
+    password: SecretStr
+    dbname: str | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def _not_empty(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value():
+        raise ValueError("must not be empty")
+    return value
+
+
+class DatabaseSecret(BaseModel):
+    """The rotated secret's value (unknown keys are kept: ``extra="allow"``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    engine: str
+    host: str = Field(min_length=1, max_length=255)
+    port: int = Field(default=3306, ge=1, le=65535)
+    username: str = Field(min_length=1, max_length=80)
+    password: SecretStr
+    dbname: str | None = None
+    masterarn: str | None = Field(default=None, min_length=1)
+
+    @field_validator("engine")
+    @classmethod
+    def _engine(cls, value: str) -> str:
+        if value.lower() not in SUPPORTED_ENGINES:
+            raise ValueError(
+                f"{value!r} is not a MySQL engine; this function rotates "
+                f"{', '.join(sorted(SUPPORTED_ENGINES))} secrets"
+            )
+        return value
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: SecretStr) -> SecretStr:
+        return _not_empty(value)
+
+    def with_login(self, username: str, password: str) -> DatabaseSecret:
+        return self.model_copy(update={"username": username, "password": SecretStr(password)})
+
+    def credentials(self) -> DbCredentials:
+        return DbCredentials(
+            host=self.host, port=self.port, username=self.username, password=self.password, dbname=self.dbname
+        )
+
+    def to_secret_string(self) -> str:
+        """JSON for PutSecretValue: the keys that were set (defaults are not added) and all unknown keys."""
+        value = self.model_dump(exclude_unset=True)
+        value["password"] = self.password.get_secret_value()
+        return json.dumps(value)
+
+
+class SuperuserSecret(BaseModel):
+    """The secret ``masterarn`` points to: only its login is used (the host is the rotated secret's)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    username: str = Field(min_length=1, max_length=80)
+    password: SecretStr
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: SecretStr) -> SecretStr:
+        return _not_empty(value)
+
+
+class RotationSettings(BaseModel):
+    """The function's configuration (environment variables set by the template)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # None: alternating when the secret has a masterarn, else single.
+    strategy: Strategy | None = None
+    exclude_characters: str = DEFAULT_EXCLUDE_CHARACTERS
+    password_length: int = Field(default=DEFAULT_PASSWORD_LENGTH, ge=16, le=128)
+
+
+class StepResult(BaseModel):
+    """What one invocation did; ``changed`` is False when the step had nothing left to do."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    step: Step
+    changed: bool
+    detail: str
+
+    def to_output(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")

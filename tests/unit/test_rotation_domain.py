@@ -1,0 +1,730 @@
+"""The rotation contract (petclinic_ops.domain.rotation) against in-memory fakes of both ports.
+
+The fakes follow Secrets Manager's and MySQL's rules closely enough to catch contract slips:
+PutSecretValue never overwrites a version's value, UpdateSecretVersionStage needs the version
+AWSCURRENT is removed from, a login works only with the user's password, and only a superuser
+creates users.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shlex
+import string
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from petclinic_ops.adapters.mysql import quote_account, rewrite_grant, tls_requirement
+from petclinic_ops.domain.rotation import (
+    MAX_USERNAME_LENGTH,
+    USERNAME_PATTERN,
+    alternate_username,
+    rotate,
+    settings_from_environ,
+)
+from petclinic_ops.errors import (
+    CredentialsRejected,
+    DatabaseOperationFailed,
+    DatabaseUnreachable,
+    InvalidConfiguration,
+    InvalidSecret,
+    RotationNotEnabled,
+    SuperuserCredentialsRejected,
+    TokenNotPending,
+)
+from petclinic_ops.models.rotation import (
+    AWSCURRENT,
+    AWSPENDING,
+    AWSPREVIOUS,
+    DEFAULT_EXCLUDE_CHARACTERS,
+    DatabaseSecret,
+    DbCredentials,
+    RotationEvent,
+    RotationSettings,
+    SecretDescription,
+    StepResult,
+)
+from pydantic import SecretStr
+
+SECRET = "arn:aws:secretsmanager:us-west-2:123456789012:secret:petclinic/dev/db/app-AbCdEf"
+MASTER = "arn:aws:secretsmanager:us-west-2:123456789012:secret:petclinic/dev/db/master-XyZ123"
+HOST, PORT = "petclinic.cluster-abc.us-west-2.rds.amazonaws.com", 3306
+APP_PASSWORD = "app-Password-0ld"
+MASTER_PASSWORD = "master-Password-1"
+STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+ALLOWED = "".join(
+    c
+    for c in string.ascii_letters + string.digits + string.punctuation
+    if c not in DEFAULT_EXCLUDE_CHARACTERS
+)
+
+
+# --------------------------------------------------------------------------- fakes
+
+
+@dataclass
+class _Version:
+    value: str | None
+    stages: set[str]
+
+
+@dataclass
+class FakeSecrets:
+    """Secrets Manager: versions with staging labels, RotateSecret's value-less AWSPENDING version."""
+
+    secrets: dict[str, dict[str, _Version]] = field(default_factory=dict)
+    rotation: dict[str, bool] = field(default_factory=dict)
+    writes: list[tuple[str, str]] = field(default_factory=list)
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+    def create(self, secret_id: str, value: dict[str, Any] | str, *, rotation_enabled: bool = True) -> None:
+        raw = value if isinstance(value, str) else json.dumps(value)
+        self.secrets[secret_id] = {uuid.uuid4().hex: _Version(raw, {AWSCURRENT})}
+        self.rotation[secret_id] = rotation_enabled
+
+    def start_rotation(self, secret_id: str) -> str:
+        """What RotateSecret does before it invokes the function: a new version staged AWSPENDING."""
+        token = str(uuid.uuid4())
+        for version in self.secrets[secret_id].values():
+            version.stages.discard(AWSPENDING)
+        self.secrets[secret_id][token] = _Version(None, {AWSPENDING})
+        return token
+
+    def end_rotation(self, secret_id: str, token: str) -> None:
+        """What Secrets Manager does after a successful finishSecret."""
+        self.secrets[secret_id][token].stages.discard(AWSPENDING)
+
+    def value(self, secret_id: str, stage: str) -> dict[str, Any]:
+        (version,) = [v for v in self.secrets[secret_id].values() if stage in v.stages]
+        assert version.value is not None
+        loaded: dict[str, Any] = json.loads(version.value)
+        return loaded
+
+    # the port
+
+    def describe(self, secret_id: str) -> SecretDescription:
+        versions = self.secrets[secret_id]
+        return SecretDescription(
+            arn=secret_id,
+            name=secret_id.rsplit(":", 1)[-1],
+            rotation_enabled=self.rotation[secret_id],
+            versions={vid: frozenset(v.stages) for vid, v in versions.items() if v.stages},
+        )
+
+    def get_value(self, secret_id: str, *, stage: str, version_id: str | None = None) -> str | None:
+        versions = self.secrets.get(secret_id)
+        if versions is None:
+            return None
+        if version_id is not None:
+            version = versions.get(version_id)
+            if version is None:
+                return None
+            assert stage in version.stages, "GetSecretValue: VersionId and VersionStage do not match"
+            return version.value
+        matching = [v for v in versions.values() if stage in v.stages]
+        return matching[0].value if matching else None
+
+    def put_pending(self, secret_id: str, token: str, value: str) -> None:
+        existing = self.secrets[secret_id].get(token)
+        assert existing is None or existing.value is None, "PutSecretValue would overwrite a version's value"
+        for version in self.secrets[secret_id].values():
+            version.stages.discard(AWSPENDING)
+        self.secrets[secret_id][token] = _Version(value, {AWSPENDING})
+        self.writes.append(("put_pending", token))
+
+    def random_password(self, *, length: int, exclude_characters: str) -> str:
+        alphabet = [
+            c
+            for c in string.ascii_letters + string.digits + string.punctuation
+            if c not in exclude_characters
+        ]
+        return "".join(self.rng.choice(alphabet) for _ in range(length))
+
+    def move_current(self, secret_id: str, *, to_version: str, from_version: str | None) -> None:
+        versions = self.secrets[secret_id]
+        holder = next((vid for vid, v in versions.items() if AWSCURRENT in v.stages), None)
+        assert holder == from_version, "UpdateSecretVersionStage: RemoveFromVersionId must hold AWSCURRENT"
+        for version in versions.values():
+            version.stages.discard(AWSPREVIOUS)
+        if from_version is not None:
+            versions[from_version].stages.discard(AWSCURRENT)
+            versions[from_version].stages.add(AWSPREVIOUS)
+        versions[to_version].stages.add(AWSCURRENT)
+        self.writes.append(("move_current", to_version))
+
+
+@dataclass
+class _User:
+    password: str
+    grants: set[str]
+    superuser: bool = False
+
+
+@dataclass
+class FakeDatabase:
+    """One MySQL server: users with passwords and grants; superusers create users and copy grants."""
+
+    host: str = HOST
+    port: int = PORT
+    users: dict[str, _User] = field(default_factory=dict)
+    databases: set[str] = field(default_factory=lambda: {"petclinic"})
+    writes: list[tuple[str, str]] = field(default_factory=list)
+
+    def _reach(self, credentials: DbCredentials) -> None:
+        if (credentials.host, credentials.port) != (self.host, self.port):
+            raise DatabaseUnreachable(f"cannot connect to {credentials.endpoint}: timed out")
+
+    def logs_in(self, user: str, password: str) -> bool:
+        return user in self.users and self.users[user].password == password
+
+    # the port
+
+    def can_login(self, credentials: DbCredentials) -> bool:
+        self._reach(credentials)
+        return self.logs_in(credentials.username, credentials.password.get_secret_value())
+
+    def set_password(
+        self, admin_credentials: DbCredentials, user: str, password: SecretStr, clone_from: str | None = None
+    ) -> None:
+        if not self.can_login(admin_credentials):
+            raise CredentialsRejected(f"refused the login of user {admin_credentials.username}")
+        admin = self.users[admin_credentials.username]
+        if clone_from is None and user == admin_credentials.username:
+            admin.password = password.get_secret_value()
+            self.writes.append(("own password", user))
+            return
+        if not admin.superuser:
+            raise DatabaseOperationFailed("(1227) Access denied; you need the CREATE USER privilege")
+        if clone_from is not None:
+            source = self.users[clone_from]
+            target = self.users.setdefault(user, _User(password=uuid.uuid4().hex, grants=set()))
+            target.grants |= source.grants
+        self.users[user].password = password.get_secret_value()
+        self.writes.append(("password", user))
+
+    def run_test_query(self, credentials: DbCredentials) -> None:
+        if not self.can_login(credentials):
+            raise CredentialsRejected(f"refused the login of user {credentials.username}")
+        if credentials.dbname and credentials.dbname not in self.databases:
+            raise DatabaseOperationFailed(f"(1049) Unknown database '{credentials.dbname}'")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def app_secret(**changes: Any) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "engine": "mysql",
+        "host": HOST,
+        "port": PORT,
+        "username": "petclinic",
+        "password": APP_PASSWORD,
+        "dbname": "petclinic",
+        "masterarn": MASTER,
+        "dbClusterIdentifier": "petclinic",
+        "jdbcOptions": {"useSSL": True, "serverTimezone": "UTC"},
+    }
+    value.update(changes)
+    return {key: item for key, item in value.items() if item is not None}
+
+
+@dataclass
+class World:
+    secrets: FakeSecrets
+    database: FakeDatabase
+    settings: RotationSettings = field(default_factory=RotationSettings)
+
+    def step(self, step: str, token: str, secret_id: str = SECRET) -> StepResult:
+        event = RotationEvent.model_validate(
+            {"SecretId": secret_id, "ClientRequestToken": token, "Step": step}
+        )
+        return rotate(event, secrets=self.secrets, database=self.database, settings=self.settings)
+
+    def rotate_fully(self, secret_id: str = SECRET) -> str:
+        token = self.secrets.start_rotation(secret_id)
+        for step in STEPS:
+            self.step(step, token, secret_id)
+        self.secrets.end_rotation(secret_id, token)
+        return token
+
+    def logs_in(self, stage: str) -> bool:
+        value = self.secrets.value(SECRET, stage)
+        return self.database.logs_in(value["username"], value["password"])
+
+
+def world(secret: dict[str, Any] | str | None = None, **settings: Any) -> World:
+    secrets = FakeSecrets()
+    secrets.create(SECRET, app_secret() if secret is None else secret)
+    secrets.create(
+        MASTER, {"username": "admin", "password": MASTER_PASSWORD, "engine": "mysql", "host": HOST}
+    )
+    database = FakeDatabase()
+    database.users["admin"] = _User(MASTER_PASSWORD, {"ALL PRIVILEGES ON *.*"}, superuser=True)
+    database.users["petclinic"] = _User(APP_PASSWORD, {"SELECT, INSERT, UPDATE, DELETE ON petclinic.*"})
+    return World(secrets, database, RotationSettings(**settings))
+
+
+# --------------------------------------------------------------------------- full rotations
+
+
+def test_alternating_rotation_moves_to_the_clone_and_keeps_the_old_login_working() -> None:
+    w = world()
+    w.rotate_fully()
+
+    current, previous = w.secrets.value(SECRET, AWSCURRENT), w.secrets.value(SECRET, AWSPREVIOUS)
+    assert current["username"] == "petclinic_clone"
+    assert previous == app_secret()
+    assert w.logs_in(AWSCURRENT)
+    assert w.logs_in(AWSPREVIOUS)
+    assert w.database.users["petclinic_clone"].grants == w.database.users["petclinic"].grants
+    # Everything but the login is kept, unknown keys included.
+    assert {k: v for k, v in current.items() if k not in ("username", "password")} == {
+        k: v for k, v in app_secret().items() if k not in ("username", "password")
+    }
+    assert len(current["password"]) == 32
+    assert not set(current["password"]) & set(DEFAULT_EXCLUDE_CHARACTERS)
+
+
+def test_the_second_alternating_rotation_goes_back_to_the_base_user() -> None:
+    w = world()
+    w.rotate_fully()
+    clone_login = w.secrets.value(SECRET, AWSCURRENT)
+    w.rotate_fully()
+
+    current = w.secrets.value(SECRET, AWSCURRENT)
+    assert current["username"] == "petclinic"
+    assert current["password"] != APP_PASSWORD
+    assert w.secrets.value(SECRET, AWSPREVIOUS) == clone_login
+    assert w.logs_in(AWSCURRENT)
+    assert w.logs_in(AWSPREVIOUS)
+    assert not w.database.logs_in("petclinic", APP_PASSWORD)
+
+
+def test_single_user_rotation_changes_the_users_own_password() -> None:
+    w = world(app_secret(masterarn=None))
+    w.rotate_fully()
+
+    current = w.secrets.value(SECRET, AWSCURRENT)
+    assert current["username"] == "petclinic"
+    assert w.logs_in(AWSCURRENT)
+    assert not w.logs_in(AWSPREVIOUS)
+    assert set(w.database.users) == {"admin", "petclinic"}
+    assert w.database.writes == [("own password", "petclinic")]
+
+
+def test_the_single_strategy_can_be_chosen_for_a_secret_with_a_masterarn() -> None:
+    w = world(strategy="single")
+    w.rotate_fully()
+
+    assert w.secrets.value(SECRET, AWSCURRENT)["username"] == "petclinic"
+    assert "petclinic_clone" not in w.database.users
+    assert w.logs_in(AWSCURRENT)
+    assert not w.logs_in(AWSPREVIOUS)
+
+
+def test_a_rotation_that_started_on_the_clone_alternates_back() -> None:
+    w = world(app_secret(username="petclinic_clone"))
+    w.database.users["petclinic_clone"] = w.database.users.pop("petclinic")
+    w.rotate_fully()
+
+    assert w.secrets.value(SECRET, AWSCURRENT)["username"] == "petclinic"
+    assert w.logs_in(AWSCURRENT)
+    assert w.logs_in(AWSPREVIOUS)
+
+
+# --------------------------------------------------------------------------- retries
+
+
+@pytest.mark.parametrize("strategy", ["alternating", "single"])
+def test_each_step_run_twice_changes_nothing_the_second_time(strategy: str) -> None:
+    w = world(strategy=strategy)
+    token = w.secrets.start_rotation(SECRET)
+    for step in STEPS:
+        first = w.step(step, token)
+        writes = (list(w.secrets.writes), list(w.database.writes))
+        second = w.step(step, token)
+        assert not second.changed, f"{step} changed something on its retry: {second.detail}"
+        assert (w.secrets.writes, w.database.writes) == writes
+        assert first.step == second.step == step
+    assert w.logs_in(AWSCURRENT)
+
+
+def test_steps_for_a_version_that_is_already_current_do_nothing() -> None:
+    w = world()
+    token = w.secrets.start_rotation(SECRET)
+    for step in STEPS:
+        w.step(step, token)
+    writes = (list(w.secrets.writes), list(w.database.writes))
+    for step in STEPS:
+        result = w.step(step, token)
+        assert not result.changed
+        assert "already AWSCURRENT" in result.detail
+    assert (w.secrets.writes, w.database.writes) == writes
+
+
+def test_set_secret_completes_a_clone_left_half_made() -> None:
+    """A crash after the clone was created (no grants, throwaway password) is repaired by the retry."""
+    w = world()
+    token = w.secrets.start_rotation(SECRET)
+    w.step("createSecret", token)
+    w.database.users["petclinic_clone"] = _User(password="throwaway", grants=set())
+
+    assert w.step("setSecret", token).changed
+    assert w.database.users["petclinic_clone"].grants == w.database.users["petclinic"].grants
+    w.step("testSecret", token)
+    w.step("finishSecret", token)
+    assert w.logs_in(AWSCURRENT)
+    assert w.logs_in(AWSPREVIOUS)
+
+
+def test_single_user_set_secret_retried_after_the_database_changed_is_a_no_op() -> None:
+    w = world(strategy="single")
+    token = w.secrets.start_rotation(SECRET)
+    w.step("createSecret", token)
+    w.step("setSecret", token)
+    # The AWSCURRENT password no longer works: only the pending one does.
+    assert not w.logs_in(AWSCURRENT)
+    result = w.step("setSecret", token)
+    assert not result.changed
+    assert "already works" in result.detail
+
+
+# --------------------------------------------------------------------------- the token and the secret's state
+
+
+def test_a_secret_without_rotation_enabled_is_refused() -> None:
+    w = world()
+    w.secrets.rotation[SECRET] = False
+    token = w.secrets.start_rotation(SECRET)
+    with pytest.raises(RotationNotEnabled, match="rotation is not enabled on secret"):
+        w.step("createSecret", token)
+
+
+def test_an_unknown_token_is_refused() -> None:
+    w = world()
+    w.secrets.start_rotation(SECRET)
+    with pytest.raises(TokenNotPending, match="is not a version of secret"):
+        w.step("createSecret", str(uuid.uuid4()))
+
+
+def test_a_token_that_is_not_pending_is_refused() -> None:
+    w = world()
+    first = w.rotate_fully()
+    w.rotate_fully()  # first is now AWSPREVIOUS
+    for step in STEPS:
+        with pytest.raises(TokenNotPending, match="not staged AWSPENDING"):
+            w.step(step, first)
+
+
+def test_set_secret_before_create_secret_says_so() -> None:
+    w = world()
+    token = w.secrets.start_rotation(SECRET)
+    with pytest.raises(TokenNotPending, match="createSecret has not run"):
+        w.step("setSecret", token)
+
+
+# --------------------------------------------------------------------------- wrong shapes, wrong credentials
+
+
+@pytest.mark.parametrize("key", ["engine", "host", "username", "password"])
+def test_a_secret_without_a_required_key_names_the_key(key: str) -> None:
+    w = world(app_secret(**{key: None}))
+    token = w.secrets.start_rotation(SECRET)
+    with pytest.raises(InvalidSecret, match=rf"{key}: is required") as error:
+        w.step("createSecret", token)
+    assert SECRET in str(error.value)
+    assert "AWSCURRENT" in str(error.value)
+    assert APP_PASSWORD not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        (app_secret(engine="postgres"), r"engine: 'postgres' is not a MySQL engine"),
+        (app_secret(port="not-a-port"), r"port: "),
+        (app_secret(password=""), r"password: must not be empty"),
+        (app_secret(host=12), r"host: "),
+        ("not json", r"Invalid JSON"),
+        (json.dumps(["a", "list"]), r"should be an object"),
+    ],
+)
+def test_a_secret_in_the_wrong_shape_is_refused_without_echoing_it(secret: Any, message: str) -> None:
+    w = world(secret)
+    token = w.secrets.start_rotation(SECRET)
+    with pytest.raises(InvalidSecret, match=message) as error:
+        w.step("createSecret", token)
+    assert APP_PASSWORD not in str(error.value)
+    assert w.secrets.writes == []
+
+
+@pytest.mark.parametrize("engine", ["mysql", "aurora-mysql", "mariadb", "MySQL"])
+def test_mysql_engines_are_accepted(engine: str) -> None:
+    w = world(app_secret(engine=engine))
+    w.rotate_fully()
+    assert w.secrets.value(SECRET, AWSCURRENT)["engine"] == engine
+
+
+def test_alternating_without_a_masterarn_is_a_clear_error() -> None:
+    w = world(app_secret(masterarn=None), strategy="alternating")
+    token = w.secrets.start_rotation(SECRET)
+    with pytest.raises(InvalidSecret, match="has no masterarn: ROTATION_STRATEGY=alternating needs"):
+        w.step("createSecret", token)
+
+
+def test_wrong_superuser_credentials_fail_set_secret_and_leave_the_current_login_alone() -> None:
+    w = world()
+    w.database.users["admin"].password = "changed-elsewhere"
+    token = w.secrets.start_rotation(SECRET)
+    w.step("createSecret", token)
+    with pytest.raises(SuperuserCredentialsRejected) as error:
+        w.step("setSecret", token)
+
+    message = str(error.value)
+    assert MASTER in message
+    assert "refused the credentials of superuser secret" in message
+    assert MASTER_PASSWORD not in message
+    assert "changed-elsewhere" not in message
+    assert w.database.writes == []
+    assert w.logs_in(AWSCURRENT)
+
+
+@pytest.mark.parametrize(
+    ("master", "message"),
+    [
+        (None, "does not exist or has no AWSCURRENT value"),
+        ({"username": "admin"}, "password: is required"),
+        ("{", "Invalid JSON"),
+    ],
+)
+def test_a_broken_superuser_secret_is_named(master: Any, message: str) -> None:
+    w = world()
+    if master is None:
+        del w.secrets.secrets[MASTER]
+    else:
+        w.secrets.create(MASTER, master)
+    token = w.secrets.start_rotation(SECRET)
+    w.step("createSecret", token)
+    with pytest.raises(InvalidSecret, match=message) as error:
+        w.step("setSecret", token)
+    assert MASTER in str(error.value)
+    assert w.logs_in(AWSCURRENT)
+
+
+def test_single_user_with_a_password_changed_elsewhere_fails_clearly() -> None:
+    w = world(strategy="single")
+    w.database.users["petclinic"].password = "changed-elsewhere"
+    token = w.secrets.start_rotation(SECRET)
+    w.step("createSecret", token)
+    with pytest.raises(CredentialsRejected, match="refused both the AWSCURRENT and the AWSPENDING"):
+        w.step("setSecret", token)
+
+
+def test_a_pending_version_for_the_current_user_is_refused_in_alternating_mode() -> None:
+    """The alternating strategy never touches the AWSCURRENT user's password."""
+    w = world()
+    token = w.secrets.start_rotation(SECRET)
+    w.secrets.put_pending(SECRET, token, json.dumps(app_secret(password="new-Password-2")))
+    with pytest.raises(InvalidSecret, match="expects 'petclinic_clone'"):
+        w.step("setSecret", token)
+    assert w.logs_in(AWSCURRENT)
+    assert w.database.writes == []
+
+
+def test_a_pending_version_for_another_host_is_refused() -> None:
+    w = world()
+    token = w.secrets.start_rotation(SECRET)
+    pending = app_secret(username="petclinic_clone", password="new-Password-2", host="elsewhere.example.com")
+    w.secrets.put_pending(SECRET, token, json.dumps(pending))
+    with pytest.raises(InvalidSecret, match=r"points to elsewhere\.example\.com:3306"):
+        w.step("setSecret", token)
+
+
+def test_test_secret_fails_when_the_pending_login_does_not_work() -> None:
+    w = world()
+    token = w.secrets.start_rotation(SECRET)
+    w.step("createSecret", token)
+    with pytest.raises(CredentialsRejected, match=r"testSecret: .* refused the AWSPENDING credentials"):
+        w.step("testSecret", token)
+
+
+def test_an_unreachable_database_names_host_and_port() -> None:
+    w = world()
+    w.database.port = 3307
+    token = w.secrets.start_rotation(SECRET)
+    w.step("createSecret", token)
+    with pytest.raises(DatabaseUnreachable, match=rf"{HOST}:3306"):
+        w.step("setSecret", token)
+
+
+def test_a_username_too_long_to_alternate_fails_in_create_secret() -> None:
+    w = world(app_secret(username="u" * 27))
+    token = w.secrets.start_rotation(SECRET)
+    with pytest.raises(InvalidSecret, match="too long to alternate"):
+        w.step("createSecret", token)
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def test_errors_name_the_failing_step() -> None:
+    w = world()
+    token = w.secrets.start_rotation(SECRET)
+    w.secrets.rotation[SECRET] = False
+    with pytest.raises(RotationNotEnabled, match=r"^finishSecret: rotation is not enabled"):
+        w.step("finishSecret", token)
+
+
+def test_the_sample_event_is_a_rotation_event() -> None:
+    raw = json.loads((Path(__file__).resolve().parents[2] / "events" / "rotation-step.json").read_text())
+    event = RotationEvent.model_validate(raw)
+    assert event.step == "createSecret"
+    assert event.client_request_token == raw["ClientRequestToken"]
+
+
+def test_settings_from_the_environment() -> None:
+    assert settings_from_environ({}) == RotationSettings()
+    assert settings_from_environ({"ROTATION_STRATEGY": "Single"}).strategy == "single"
+    assert settings_from_environ(
+        {"ROTATION_STRATEGY": "alternating", "EXCLUDE_CHARACTERS": "ab"}
+    ) == RotationSettings(strategy="alternating", exclude_characters="ab")
+    with pytest.raises(InvalidConfiguration, match="ROTATION_STRATEGY is 'multi'"):
+        settings_from_environ({"ROTATION_STRATEGY": "multi"})
+
+
+# --------------------------------------------------------------------------- properties
+
+usernames = st.from_regex(r"[A-Za-z0-9_$][A-Za-z0-9_$.-]{0,24}", fullmatch=True).filter(
+    lambda name: name.removesuffix("_clone") != ""
+)
+
+
+@given(usernames)
+def test_alternating_usernames_form_a_pair(username: str) -> None:
+    other = alternate_username(username)
+    assert other != username
+    assert alternate_username(other) == username
+    assert {username, other} == {username.removesuffix("_clone"), username.removesuffix("_clone") + "_clone"}
+    assert len(other) <= MAX_USERNAME_LENGTH
+
+
+@given(st.text(min_size=1, max_size=40).filter(lambda n: "'" not in n and "`" not in n))
+def test_usernames_outside_the_plain_set_are_refused_or_alternated(username: str) -> None:
+    base = username.removesuffix("_clone")
+    if base and USERNAME_PATTERN.match(base) and len(base) + len("_clone") <= MAX_USERNAME_LENGTH:
+        assert alternate_username(alternate_username(username)) == username
+    else:
+        with pytest.raises(InvalidSecret, match=r"cannot be alternated|too long"):
+            alternate_username(username)
+
+
+@given(st.text(alphabet=ALLOWED, min_size=1, max_size=64))
+def test_generated_passwords_need_no_escaping_anywhere(password: str) -> None:
+    assert set(ALLOWED) == set(string.ascii_letters + string.digits + "-_.")
+    assert quote(password, safe="") == password  # URL / JDBC URL userinfo
+    assert shlex.quote(password) == password  # shell and env files
+    assert "${" not in password  # Spring placeholders
+    assert not set(password) & set("'\"\\`%")  # MySQL literals and LIKE patterns
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=50)
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=12), json_values, max_size=4),
+    st.text(alphabet=ALLOWED, min_size=1),
+)
+def test_unknown_keys_survive_the_pending_version(extra: dict[str, Any], password: str) -> None:
+    extra = {key: value for key, value in extra.items() if key not in DatabaseSecret.model_fields}
+    raw = json.dumps({**app_secret(), **extra})
+    pending = json.loads(
+        DatabaseSecret.model_validate_json(raw).with_login("petclinic_clone", password).to_secret_string()
+    )
+    assert pending == {**app_secret(), **extra, "username": "petclinic_clone", "password": password}
+
+
+def test_credentials_never_show_the_password() -> None:
+    secret = DatabaseSecret.model_validate(app_secret())
+    assert APP_PASSWORD not in repr(secret) + str(secret) + repr(secret.credentials())
+
+
+# --------------------------------------------------------------------------- grant statements (MySQL adapter)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (  # MariaDB: the password hash is dropped, REQUIRE and limits kept
+            "GRANT USAGE ON *.* TO `app`@`%` IDENTIFIED BY PASSWORD '*2B6' "
+            "REQUIRE SSL WITH MAX_USER_CONNECTIONS 9",
+            "GRANT USAGE ON *.* TO `app_clone`@`%` REQUIRE SSL WITH MAX_USER_CONNECTIONS 9",
+        ),
+        (
+            "GRANT SELECT, INSERT ON `app`.* TO `app`@`%`",
+            "GRANT SELECT, INSERT ON `app`.* TO `app_clone`@`%`",
+        ),
+        (
+            "GRANT UPDATE (`a`) ON `db`.`t` TO `app`@`%` WITH GRANT OPTION",
+            "GRANT UPDATE (`a`) ON `db`.`t` TO `app_clone`@`%` WITH GRANT OPTION",
+        ),
+        ("GRANT `reader` TO `app`@`%`", "GRANT `reader` TO `app_clone`@`%`"),
+        ("SET DEFAULT ROLE `reader` FOR `app`@`%`", "SET DEFAULT ROLE `reader` FOR `app_clone`@`%`"),
+        ("REVOKE INSERT ON `mysql`.* FROM `app`@`%`", "REVOKE INSERT ON `mysql`.* FROM `app_clone`@`%`"),
+        (
+            "GRANT SELECT ON `x TO y`.* TO 'app'@'%'",
+            "GRANT SELECT ON `x TO y`.* TO 'app_clone'@'%'",
+        ),  # MySQL 5.7
+        (
+            "GRANT USAGE ON *.* TO `app`@`%` IDENTIFIED VIA ed25519 USING 'abc' WITH GRANT OPTION",
+            "GRANT USAGE ON *.* TO `app_clone`@`%` WITH GRANT OPTION",
+        ),
+    ],
+)
+def test_grant_lines_are_rewritten_for_the_other_user(line: str, expected: str) -> None:
+    assert rewrite_grant(line, "app", "app_clone", "%") == expected
+
+
+def test_a_grant_line_for_someone_else_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ValueError, match="does not name `app`@`%`") as error:
+        rewrite_grant(
+            "GRANT USAGE ON *.* TO `other`@`%` IDENTIFIED BY PASSWORD '*SECRETHASH'", "app", "app_clone", "%"
+        )
+    assert "SECRETHASH" not in str(error.value)
+
+
+@given(usernames, st.sampled_from(["%", "10.0.%", "localhost"]))
+def test_grant_rewriting_round_trips(user: str, host: str) -> None:
+    line = f"GRANT SELECT ON `petclinic`.* TO {quote_account(user, host)}"
+    clone = rewrite_grant(line, user, user + "_x", host)
+    assert rewrite_grant(clone, user + "_x", user, host) == line
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (
+            "CREATE USER `a`@`%` IDENTIFIED WITH 'caching_sha2_password' AS '$A$' REQUIRE NONE ACCOUNT LOCK",
+            None,
+        ),
+        ("CREATE USER `a`@`%` IDENTIFIED BY PASSWORD '*AB' REQUIRE SSL", "SSL"),
+        ("CREATE USER `a`@`%` IDENTIFIED WITH 'x' AS 'y' REQUIRE X509 PASSWORD EXPIRE DEFAULT", "X509"),
+        (
+            "CREATE USER `a`@`%` REQUIRE ISSUER '/C=FI/O=x' AND SUBJECT '/CN=app' PASSWORD EXPIRE DEFAULT",
+            "ISSUER '/C=FI/O=x' AND SUBJECT '/CN=app'",
+        ),
+        ("CREATE USER `a`@`%` IDENTIFIED BY PASSWORD '*AB'", None),
+    ],
+)
+def test_the_tls_requirement_is_read_from_show_create_user(statement: str, expected: str | None) -> None:
+    assert tls_requirement(statement) == expected
