@@ -56,6 +56,7 @@ class LocalCloud:
         stack_name: str = "petclinic-ops-local",
     ) -> None:
         self.root = root
+        self.region = REGION
         self.time_scale = time_scale
         self.parameters = {"EnvironmentName": "dev", **(parameters or {})}
         self.seed_spec = seed or petclinic_seed.PetClinicSeed()

@@ -6,11 +6,12 @@ from pydantic import ValidationError
 def describe(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors(include_url=False):
-        location = ".".join(str(part) for part in error["loc"]) or "input"
+        location = ".".join(str(part) for part in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "missing":
             message = "is required"
         elif error["type"] == "extra_forbidden":
             message = "is not a known field"
-        parts.append(message if message.startswith(f"{location}:") else f"{location}: {message}")
+        # Model-level validators have no location; their messages name the field themselves.
+        parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts)

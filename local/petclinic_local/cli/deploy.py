@@ -1,0 +1,136 @@
+"""`petclinic-ops deploy SERVICE IMAGE`: a manual execution of the deploy workflow on AWS,
+followed to the end. The input is checked with the workflow's own model before anything starts.
+
+Needs: cloudformation:DescribeStacks on the stack, states:StartExecution on the deploy workflow,
+states:DescribeExecution and states:GetExecutionHistory on its executions.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from petclinic_local.cli import render
+from petclinic_local.cli.errors import UsageError
+
+DEFAULT_REGION = "us-west-2"
+EXIT_CODES = {"SUCCEEDED": 0, "COALESCED": 3, "SUPERSEDED": 3, "DUPLICATE": 3, "SKIPPED": 3}
+
+
+def session_for(profile: str | None, region: str | None) -> Any:
+    import boto3  # noqa: PLC0415
+    from botocore.exceptions import ProfileNotFound  # noqa: PLC0415
+
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound:
+        raise UsageError(
+            f"AWS profile {profile!r} not found in ~/.aws/config or ~/.aws/credentials"
+        ) from None
+    if session.region_name is None:
+        session = boto3.Session(profile_name=profile, region_name=DEFAULT_REGION)
+    return session
+
+
+def state_machine_arn(session: Any, stack: str) -> str:
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    try:
+        stacks = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as exc:
+        raise UsageError(
+            f"cannot read stack {stack} in {session.region_name}: {exc.response['Error']['Message']}"
+        ) from None
+    except BotoCoreError as exc:
+        raise UsageError(f"cannot reach AWS ({session.region_name}): {exc}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    if "DeployStateMachineArn" not in outputs:
+        raise UsageError(
+            f"stack {stack} has no DeployStateMachineArn output: is it the petclinic-ops control plane?"
+        )
+    return outputs["DeployStateMachineArn"]
+
+
+def validated_input(service: str, image: str, reason: str | None) -> dict[str, Any]:
+    from petclinic_ops.domain.validation import describe  # noqa: PLC0415
+    from petclinic_ops.models.deploy import ManualDeployRequest  # noqa: PLC0415
+
+    payload = {"service": service, "image": image, **({"reason": reason} if reason else {})}
+    try:
+        ManualDeployRequest.model_validate(payload)
+    except ValidationError as exc:
+        raise UsageError(f"invalid request: {describe(exc)}") from None
+    return payload
+
+
+def start(session: Any, stack: str, payload: dict[str, Any]) -> str:
+    name = f"manual-{payload['service']}-{datetime.now(UTC):%Y%m%dT%H%M%S}"[:80]
+    started = session.client("stepfunctions").start_execution(
+        stateMachineArn=state_machine_arn(session, stack), name=name, input=json.dumps(payload)
+    )
+    return str(started["executionArn"])
+
+
+def follow(
+    session: Any, execution_arn: str, *, timeout: float, poll_seconds: float, say: Any
+) -> dict[str, Any]:
+    """Print each state as the execution enters it; return DescribeExecution at the end."""
+    sfn = session.client("stepfunctions")
+    seen = 0
+    deadline = time.monotonic() + timeout
+    while True:
+        events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        for event in events[seen:]:
+            if event["type"].endswith("StateEntered"):
+                say(f"  {event['timestamp']:%H:%M:%S}  {event['stateEnteredEventDetails']['name']}")
+        seen = len(events)
+        described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING":
+            return described
+        if time.monotonic() > deadline:
+            raise UsageError(f"still running after {timeout:.0f} s: {execution_arn} (it goes on without us)")
+        time.sleep(poll_seconds)
+
+
+def result_of(described: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    if described["status"] == "SUCCEEDED":
+        output: dict[str, Any] = json.loads(described.get("output") or "{}")
+        return output.get("result", "SUCCEEDED"), output
+    try:
+        cause = json.loads(described.get("cause") or "")
+    except ValueError:
+        cause = {"reason": described.get("cause")}
+    if not isinstance(cause, dict):
+        cause = {"reason": cause}
+    return str(cause.get("result") or described.get("error") or described["status"]), cause
+
+
+def run(
+    service: str,
+    image: str,
+    *,
+    reason: str | None = None,
+    profile: str | None = None,
+    region: str | None = None,
+    stack: str = "petclinic-ops-dev",
+    timeout: float = 7200.0,
+    poll_seconds: float = 5.0,
+    session: Any = None,
+) -> int:
+    payload = validated_input(service, image, reason)
+    session = session or session_for(profile, region)
+    out = render.console()
+    execution_arn = start(session, stack, payload)
+    out.print(f"started {execution_arn}")
+    described = follow(session, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=out.print)
+    result, details = result_of(described)
+    out.print(f"{render.styled(result)}: {details.get('reason') or described.get('error') or ''}")
+    if details.get("image"):
+        out.print(f"image {details['image']}")
+    if details.get("taskDefinition"):
+        out.print(f"task definition {details['taskDefinition']}")
+    return EXIT_CODES.get(result, 1)

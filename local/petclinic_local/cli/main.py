@@ -1,0 +1,122 @@
+"""`petclinic-ops`: the operator's command line.
+
+    petclinic-ops demo                                   narrated scenario on the local cloud
+    petclinic-ops local run --event FILE [...] [--json]  events through the local cloud, then a report
+    petclinic-ops deploy SERVICE IMAGE [--profile P]     a manual deployment on AWS, followed to the end
+
+Exit codes: 0 done (for `deploy`: the image is live), 1 the deployment failed, 2 bad input or
+configuration (nothing was started), 3 `deploy` queued or superseded (another execution deploys).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from petclinic_local.cli.errors import UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_DEPLOYED = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="petclinic-ops", description="Operations control plane of the Spring PetClinic stack on AWS."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="narrated scenarios on the embedded local cloud")
+    demo.add_argument("--fast", action="store_true", help="shorter simulated rollouts")
+
+    local = commands.add_parser("local", help="the Docker-free local cloud").add_subparsers(
+        dest="local_command", required=True, metavar="COMMAND"
+    )
+    run = local.add_parser(
+        "run",
+        help="put EventBridge events on a fresh local cloud, wait for every execution, report",
+        description="A fresh local cloud (control plane deployed from template.yaml, PetClinic seeded); "
+        "the events go on the default bus in order without waiting in between, as a burst arrives on AWS. "
+        "An ECR push event also lands its image in the local ECR, as the push it reports would have.",
+    )
+    run.add_argument(
+        "--event",
+        dest="events",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="an EventBridge envelope (as `sam local invoke -e` takes); repeat for more",
+    )
+    run.add_argument("--json", action="store_true", help="print the report as JSON")
+    run.add_argument(
+        "--fail-digest",
+        action="append",
+        default=[],
+        metavar="DIGEST",
+        help="the rollout of this image digest fails (repeatable)",
+    )
+    run.add_argument(
+        "--rollout-seconds", type=float, default=90.0, help="simulated rollout time (default 90)"
+    )
+    run.add_argument(
+        "--time-scale", type=float, default=0.01, help="real seconds per simulated second (default 0.01)"
+    )
+
+    deploy = commands.add_parser(
+        "deploy",
+        help="deploy an image to a service on AWS (manual execution) and follow it to the end",
+    )
+    deploy.add_argument("service", help="ECS service, e.g. customers-service")
+    deploy.add_argument("image", help="image tag (e.g. 3.4.1) or digest (sha256:...)")
+    deploy.add_argument("--reason", help="recorded in the ledger and the notification")
+    deploy.add_argument("--profile", help="AWS profile (default: the SDK's default chain)")
+    deploy.add_argument("--region", help="AWS region (default: the profile's, else us-west-2)")
+    deploy.add_argument(
+        "--stack", default="petclinic-ops-dev", help="control plane stack (default petclinic-ops-dev)"
+    )
+    deploy.add_argument(
+        "--timeout", type=float, default=7200.0, help="stop following after this many seconds"
+    )
+    deploy.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from petclinic_local.cli import demo  # noqa: PLC0415 - each command imports what it needs
+
+            return demo.run(fast=args.fast)
+        if args.command == "local" and args.local_command == "run":
+            from petclinic_local.cli import local_run  # noqa: PLC0415
+
+            return local_run.run(
+                args.events,
+                as_json=args.json,
+                fail_digests=args.fail_digest,
+                rollout_seconds=args.rollout_seconds,
+                time_scale=args.time_scale,
+            )
+        if args.command == "deploy":
+            from petclinic_local.cli import deploy  # noqa: PLC0415
+
+            return deploy.run(
+                args.service,
+                args.image,
+                reason=args.reason,
+                profile=args.profile,
+                region=args.region,
+                stack=args.stack,
+                timeout=args.timeout,
+                poll_seconds=args.poll_seconds,
+            )
+    except UsageError as exc:
+        print(f"petclinic-ops: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(f"unhandled command {args}")  # argparse requires a known command
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Terminal output of the CLI (rich): reports, execution tables, the ledger."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+RESULT_STYLES = {
+    "SUCCEEDED": "green",
+    "FAILED": "red",
+    "COALESCED": "cyan",
+    "SUPERSEDED": "cyan",
+    "DUPLICATE": "yellow",
+    "SKIPPED": "yellow",
+    "RUNNING": "blue",
+}
+
+
+def console() -> Console:
+    # The local cloud redirects sys.stdout while a function runs (its logs are captured): write
+    # to the process's real stdout so progress never lands in a function's log.
+    out = Console(file=sys.__stdout__, highlight=False)
+    if not out.is_terminal:
+        out = Console(file=sys.__stdout__, highlight=False, width=120)
+    return out
+
+
+def short(value: str | None) -> str:
+    """Digests to 12 hex digits, task definition ARNs to family:revision, images to name@digest."""
+    if not value:
+        return "-"
+    if value.startswith("sha256:"):
+        return value[:19]
+    if value.startswith("arn:") and ":task-definition/" in value:
+        return value.rsplit("/", 1)[-1]
+    if value.startswith("arn:"):
+        return value.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+    if "/" in value and ("@sha256:" in value or ":" in value.rsplit("/", 1)[-1]):
+        name = value.rsplit("/", 1)[-1]
+        return name[: name.index("@sha256:") + 20] if "@sha256:" in name else name
+    return value
+
+
+def revision(task_definition: str | None) -> str:
+    return task_definition.rsplit(":", 1)[-1] if task_definition else "-"
+
+
+def styled(result: str) -> str:
+    style = RESULT_STYLES.get(result, "white")
+    return f"[{style}]{result}[/{style}]"
+
+
+def outcome(execution: dict[str, Any]) -> tuple[str, str]:
+    """(result, reason) of a deploy execution, from its output or its error."""
+    if execution["status"] == "RUNNING":
+        return "RUNNING", ""
+    output = execution.get("output") or {}
+    if output:
+        return output.get("result", execution["status"]), output.get("reason", "")
+    cause = execution.get("cause")
+    if isinstance(cause, dict):
+        return cause.get("result", execution["status"]), cause.get("reason", "")
+    return execution.get("error") or execution["status"], str(cause or "")
+
+
+def request_of(execution: dict[str, Any]) -> tuple[str, str]:
+    """(service or repository, tag or image) the execution was asked to deploy."""
+    given = execution.get("input") or {}
+    if isinstance(given, dict) and "detail" in given:
+        detail = given["detail"]
+        name = str(detail.get("repository-name", "?")).rsplit("/", 1)[-1]
+        return name, detail.get("image-tag") or short(detail.get("image-digest"))
+    if isinstance(given, dict):
+        return str(given.get("service", "?")), short(str(given.get("image", "?")))
+    return "?", "?"
+
+
+def executions_table(executions: Iterable[dict[str, Any]], title: str = "Deploy executions") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("#", "request", "image", "result", "why"):
+        table.add_column(column, overflow="fold")
+    for number, execution in enumerate(executions, 1):
+        service, image = request_of(execution)
+        result, reason = outcome(execution)
+        table.add_row(str(number), service, image, styled(result), reason)
+    return table
+
+
+def ledger_table(rows: Iterable[dict[str, Any]], title: str = "Ledger (every deployment)") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("started", "service", "tag", "digest", "result", "revision", "rolled back", "by"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["startedAt"][11:19],
+            row["service"],
+            row.get("tag") or "-",
+            short(row.get("digest")),
+            styled(row["result"]),
+            f"{revision(row.get('taskDefinitionBefore'))} -> {revision(row.get('taskDefinitionAfter'))}",
+            "yes" if row.get("rolledBack") else "no",
+            row.get("source", "-"),
+        )
+    return table
+
+
+def services_table(services: dict[str, dict[str, Any]]) -> Table:
+    table = Table(title="Services now", title_justify="left")
+    for column in ("service", "revision", "image", "rollout"):
+        table.add_column(column, overflow="fold")
+    for name, service in services.items():
+        table.add_row(
+            name,
+            revision(service["taskDefinition"]),
+            short(service["image"]),
+            service["deployment"]["rolloutState"],
+        )
+    return table
+
+
+def report(out: Console, report: dict[str, Any]) -> None:
+    deploys = [e for e in report["executions"] if e["stateMachine"].endswith("-deploy")]
+    out.print(executions_table(deploys))
+    out.print(services_table(report["services"]))
+    out.print(ledger_table(report["deployments"]))

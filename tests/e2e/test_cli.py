@@ -1,0 +1,185 @@
+"""The `petclinic-ops` command as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from petclinic_local.cli import deploy
+from petclinic_local.cli.errors import UsageError
+from petclinic_local.cli.main import main
+from petclinic_local.cloud import LocalCloud
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+CLI = [sys.executable, "-m", "petclinic_local.cli.main"]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env, check=False
+    )
+
+
+def test_local_run_deploys_a_customers_push_and_reports_json() -> None:
+    push = json.loads((EVENTS / "ecr-push-customers-service.json").read_text())
+    done = run_cli("local", "run", "--event", "events/ecr-push-customers-service.json", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    digest = push["detail"]["image-digest"]
+    service = report["services"]["customers-service"]
+    assert (
+        service["image"]
+        == f"123456789012.dkr.ecr.us-west-2.amazonaws.com/petclinic/customers-service@{digest}"
+    )
+    assert service["taskDefinition"].endswith("petclinic-dev-customers-service:2")
+    [row] = report["deployments"]
+    assert (row["service"], row["digest"], row["result"]) == ("customers-service", digest, "SUCCEEDED")
+    deploys = [e for e in report["executions"] if e["stateMachine"] == "petclinic-ops-dev-deploy"]
+    assert [(e["status"], e["input"]["detail"]["image-digest"]) for e in deploys] == [("SUCCEEDED", digest)]
+    assert deploys[0]["output"]["result"] == "SUCCEEDED"
+
+
+def test_local_run_takes_several_events_in_order_and_reports_each() -> None:
+    done = run_cli(
+        "local",
+        "run",
+        "--json",
+        "--event",
+        "events/ecr-push-vets-service-broken.json",
+        "--event",
+        "events/ecr-delete.json",
+        "--event",
+        "events/ecr-push-unknown-repository.json",
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    results = sorted(
+        (e.get("output") or e.get("cause") or {}).get("result", e.get("error"))
+        for e in report["executions"]
+        if e["stateMachine"] == "petclinic-ops-dev-deploy"
+    )
+    assert results == ["FAILED", "SKIPPED", "SKIPPED"]
+    assert report["services"]["vets-service"]["image"].endswith("vets-service:1.0.0")  # rolled back
+    assert [row["result"] for row in report["deployments"]] == ["FAILED"]
+
+
+def test_local_run_prints_tables_for_people() -> None:
+    done = run_cli("local", "run", "--event", "events/ecr-push-customers-service.json")
+    assert done.returncode == 0, done.stderr
+    assert "Deploy executions" in done.stdout
+    assert "Ledger (every deployment)" in done.stdout
+    assert "SUCCEEDED" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "{not json",
+            "not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2)",
+        ),
+        ("[1, 2]", "an EventBridge event is a JSON object, this is a list"),
+        (
+            '{"service": "customers-service", "image": "1.1.0"}',
+            "not an EventBridge event, missing source, detail-type, detail",
+        ),
+        (
+            '{"source": "aws.ecr", "detail-type": "ECR Image Action", "detail": "x"}',
+            "'detail' must be a JSON object",
+        ),
+    ],
+)
+def test_local_run_refuses_a_bad_event_file_before_starting(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    done = run_cli("local", "run", "--event", "events/ecr-push-customers-service.json", "--event", str(bad))
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"petclinic-ops: {bad}: {message}"
+    assert done.stdout == ""
+
+
+def test_local_run_refuses_a_missing_file() -> None:
+    done = run_cli("local", "run", "--event", "events/no-such-event.json")
+    assert done.returncode == 2
+    assert "events/no-such-event.json: cannot read the event file (No such file or directory)" in done.stderr
+
+
+def test_deploy_follows_a_manual_deployment_to_the_end(capsys: pytest.CaptureFixture[str]) -> None:
+    with LocalCloud(time_scale=0.01, rollout_seconds=60) as cloud:
+        push = cloud.push_image("admin-server", "2.0.0", send=False)
+        code = deploy.run(
+            "admin-server",
+            "2.0.0",
+            reason="release 2.0.0",
+            session=cloud.session,
+            stack=cloud.stack_name,
+            poll_seconds=0.1,
+        )
+        assert code == 0
+        assert cloud.services()["admin-server"]["image"].endswith(push["detail"]["image-digest"])
+        broken = cloud.push_image("admin-server", "2.0.1-broken", send=False)
+        code = deploy.run(
+            "admin-server",
+            broken["detail"]["image-digest"],
+            session=cloud.session,
+            stack=cloud.stack_name,
+            poll_seconds=0.1,
+        )
+        assert code == 1
+        assert cloud.services()["admin-server"]["image"].endswith(push["detail"]["image-digest"])
+        assert [row["result"] for row in cloud.deployments()] == ["SUCCEEDED", "FAILED"]
+
+
+def test_deploy_refuses_bad_input_before_starting_anything() -> None:
+    with LocalCloud() as cloud:
+        with pytest.raises(UsageError, match="invalid request: image: must be an image tag"):
+            deploy.run("admin-server", "not a tag", session=cloud.session, stack=cloud.stack_name)
+        with pytest.raises(UsageError, match="cannot read stack petclinic-ops-prod"):
+            deploy.run("admin-server", "2.0.0", session=cloud.session, stack="petclinic-ops-prod")
+        assert cloud.executions() == []
+
+
+def test_deploy_names_a_profile_that_does_not_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config"
+    config.write_text("[profile ops]\nregion = us-west-2\n")
+    env = {
+        **os.environ,
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+    }
+    done = run_cli("deploy", "customers-service", "1.1.0", "--profile", "opps", env=env)
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        == "petclinic-ops: AWS profile 'opps' not found in ~/.aws/config or ~/.aws/credentials"
+    )
+
+
+def test_usage_errors_exit_2_without_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deploy", "customers-service", "sha256:short"]) == 2
+    assert "invalid request: image: must be an image tag" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_tells_the_four_stories() -> None:
+    done = run_cli("demo", "--fast")
+    assert done.returncode == 0, done.stderr
+    for title in (
+        "1. A push is deployed",
+        "2. A broken image fails and is rolled back",
+        "3. A burst of ten pushes coalesces",
+        "4. A duplicate delivery is ignored",
+    ):
+        assert title in done.stdout
+    assert "DUPLICATE" in done.stdout
+    assert "no two rollouts overlapped: yes" in done.stdout
