@@ -16,16 +16,17 @@ import datetime as dt
 import json
 import logging
 import os
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 from petclinic_local import moto_compat, petclinic_seed, sam_stack
 from petclinic_local.ecs_rollouts import CircuitBreaker, Outcome, RolloutSimulator
-from petclinic_local.lambda_runtime import LambdaRuntime
+from petclinic_local.lambda_runtime import Invocation, LambdaRuntime
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-west-2"
@@ -69,6 +70,8 @@ class LocalCloud:
         self.seeded: dict[str, Any] = {}
         self._exit = contextlib.ExitStack()
         self._push_count = 0
+        self._background = 0
+        self._background_lock = threading.Lock()
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -94,14 +97,23 @@ class LocalCloud:
         self._exit.callback(self.simulator.close)
         self.session = boto3.Session(region_name=REGION)
         self.seeded = petclinic_seed.seed(self.session, REGION, self.seed_spec)
+        parameters = {
+            # The seeded database secret is the managed one; the local MariaDB speaks no TLS.
+            "DatabaseSecretArn": self.seeded["databaseSecretArn"],
+            "DatabaseMasterSecretArn": self.seeded.get("masterSecretArn", ""),
+            "RotationSubnetIds": ",".join(self.seeded["subnets"]),
+            "RotationSecurityGroupIds": self.seeded["securityGroup"],
+            "DatabaseTls": "disabled",
+            **self.parameters,
+        }
         self.stack = sam_stack.deploy(
             self.root / "template.yaml",
             stack_name=self.stack_name,
-            parameters=self.parameters,
+            parameters=parameters,
             session=self.session,
             region=REGION,
         )
-        self.runtime = LambdaRuntime(self.stack.functions, region=REGION)
+        self.runtime = LambdaRuntime(self.stack.functions, region=REGION, on_invocation=self._write_logs)
 
     def close(self) -> None:
         with contextlib.suppress(QuietTimeout):
@@ -122,6 +134,33 @@ class LocalCloud:
     ) -> None:
         self.simulator.deployment_started(service, deployment, previous)
 
+    def background(self, work: Callable[[], None]) -> None:
+        def run() -> None:
+            try:
+                work()
+            finally:
+                with self._background_lock:
+                    self._background -= 1
+
+        with self._background_lock:
+            self._background += 1
+        threading.Thread(target=run, daemon=True).start()
+
+    def _write_logs(self, invocation: Invocation) -> None:
+        """Each invocation's output into the function's log group, as Lambda writes it."""
+        from moto.logs.models import logs_backends  # noqa: PLC0415
+
+        logs = logs_backends[ACCOUNT][REGION]
+        spec = self.runtime.functions[invocation.function] if self.runtime else None
+        group = spec.log_group if spec else f"/aws/lambda/{invocation.function}"
+        logs.ensure_log_group(group)
+        stream = f"{dt.datetime.now(dt.UTC):%Y/%m/%d}/[$LATEST]{invocation.request_id}"
+        logs.create_log_stream(group, stream)
+        now = int(time.time() * 1000)
+        lines = [line for line in invocation.logs.splitlines() if line.strip()]
+        if lines:
+            logs.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])
+
     # ----------------------------------------------------------------- driving it
 
     def client(self, service: str) -> Any:
@@ -132,8 +171,8 @@ class LocalCloud:
         assert self.stack is not None
         return self.stack.outputs
 
-    def inject_fault(self, digest: str, outcome: Outcome) -> None:
-        self.simulator.inject(digest, outcome)
+    def inject_fault(self, digest_or_service: str, outcome: Outcome) -> None:
+        self.simulator.inject(digest_or_service, outcome)
 
     def set_circuit_breaker(self, service: str, *, enable: bool = True, rollback: bool = False) -> None:
         self.simulator.set_breaker(service, CircuitBreaker(enable=enable, rollback=rollback))
@@ -189,7 +228,8 @@ class LocalCloud:
         while calm < 2:
             if time.monotonic() > deadline:
                 raise QuietTimeout(f"still busy after {timeout} s: {self._running()}")
-            calm = calm + 1 if not self._running() and self.simulator.idle() else 0
+            idle = not self._running() and self.simulator.idle() and self._background == 0
+            calm = calm + 1 if idle else 0
             time.sleep(settle)
 
     def _running(self) -> list[str]:

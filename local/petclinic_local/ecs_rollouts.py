@@ -4,7 +4,8 @@ emits "ECS Deployment State Change" events as ECS does (IN_PROGRESS, then COMPLE
 A rollout takes ``rollout_seconds`` of simulated time (times the cloud's time scale). Faults are
 injected per image: an image tag containing "broken" fails (like tasks that crash at start),
 one containing "stall" never finishes (like tasks that never pass health checks), and
-``inject(digest, outcome)`` sets the outcome of any digest explicitly. A service whose deployment
+``inject(digest or service, outcome)`` sets the outcome of an image, or of every deployment of
+a service, explicitly. A service whose deployment
 circuit breaker has rollback on is rolled back by "ECS" itself, as AWS does.
 """
 
@@ -51,8 +52,9 @@ class RolloutSimulator:
 
     # ----------------------------------------------------------------- configuration
 
-    def inject(self, digest: str, outcome: Outcome) -> None:
-        self.faults[digest] = outcome
+    def inject(self, digest_or_service: str, outcome: Outcome) -> None:
+        """The next rollouts of this image digest, or of every deployment of this service, end so."""
+        self.faults[digest_or_service] = outcome
 
     def set_breaker(self, service_name: str, breaker: CircuitBreaker) -> None:
         self.breakers[service_name] = breaker
@@ -82,7 +84,7 @@ class RolloutSimulator:
                 {"service": service.name, "deploymentId": deployment["id"], "unfinished": unfinished}
             )
         self._emit(service, deployment, "SERVICE_DEPLOYMENT_IN_PROGRESS")
-        outcome = self._outcome_for(deployment["taskDefinition"])
+        outcome = self.faults.get(service.name) or self._outcome_for(deployment["taskDefinition"])
         self.history.append({"service": service.name, "deploymentId": deployment["id"], "outcome": outcome})
         if outcome == "STALLED":
             return

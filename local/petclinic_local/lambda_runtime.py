@@ -100,9 +100,9 @@ class LambdaRuntime:
             started = time.perf_counter()
             cold = name not in self._modules
             errored = False
+            context = LambdaContext(spec.name, spec.arn, spec.memory, spec.timeout)
             try:
                 handler = self._handler(spec)
-                context = LambdaContext(spec.name, spec.arn, spec.memory, spec.timeout)
                 payload: Any = handler(event, context)
             except Exception as exc:
                 errored = True
@@ -113,7 +113,12 @@ class LambdaRuntime:
                 }
                 print(f"[ERROR] {type(exc).__name__}: {exc}", file=self._sink)
             invocation = Invocation(
-                name, "", (time.perf_counter() - started) * 1000, cold, errored, self._sink.buffer_.getvalue()
+                name,
+                context.aws_request_id,
+                (time.perf_counter() - started) * 1000,
+                cold,
+                errored,
+                self._sink.buffer_.getvalue(),
             )
         self.invocations.append(invocation)
         if self.on_invocation:

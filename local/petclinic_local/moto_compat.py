@@ -47,6 +47,10 @@ class Hooks(Protocol):
         """ECS accepted a new deployment; the rollout simulator drives it from here."""
         ...
 
+    def background(self, work: Callable[[], None]) -> None:
+        """Run work the way AWS does it after answering (rotations), counted as activity."""
+        ...
+
 
 @dataclass(frozen=True)
 class Gap:
@@ -172,6 +176,7 @@ SDK_ERROR_SERVICE_NAMES = {
     "applicationautoscaling": "ApplicationAutoScaling",
     "cloudformation": "CloudFormation",
     "cloudwatch": "CloudWatch",
+    "cloudwatchlogs": "CloudWatchLogs",
     "dynamodb": "DynamoDb",
     "ecr": "Ecr",
     "ecs": "Ecs",
@@ -220,17 +225,33 @@ def _normalise_parameters(
         self._to_boto_request(parameters, input_shape)
 
 
+def sfn_cased(value: Any, shape: Any) -> Any:
+    """An SDK response as Step Functions returns it: each structure member's name with its first
+    letter capitalised (serviceArns -> ServiceArns, ARN stays ARN), map keys untouched,
+    timestamps as ISO 8601 strings."""
+    if isinstance(value, dt.datetime):
+        return _iso(value)
+    if shape is None:
+        return _jsonable(value)
+    if shape.type_name == "structure" and isinstance(value, dict):
+        members = shape.members
+        return {key[:1].upper() + key[1:]: sfn_cased(item, members.get(key)) for key, item in value.items()}
+    if shape.type_name == "list" and isinstance(value, list):
+        return [sfn_cased(item, shape.member) for item in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {key: sfn_cased(item, shape.value) for key, item in value.items()}
+    return _jsonable(value)
+
+
 def _normalise_response(
     self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
 ) -> None:
     if not isinstance(response, dict):
         return
-    converted = _jsonable(response)
+    output_shape = _operation_model(self, boto_service_name, service_action_name).output_shape
+    converted = sfn_cased(response, output_shape)
     response.clear()
     response.update(converted)
-    output_shape = _operation_model(self, boto_service_name, service_action_name).output_shape
-    if output_shape is not None:
-        self._from_boto_response(response, output_shape)
 
 
 def _aws_sdk_normalisation(_: Hooks) -> Iterator[contextlib.AbstractContextManager[Any]]:
@@ -254,6 +275,18 @@ def _aws_sdk_error_names(_: Hooks) -> Iterator[contextlib.AbstractContextManager
     )
 
     yield mock.patch.dict(aws_sdk._SERVICE_ERROR_NAMES, SDK_ERROR_SERVICE_NAMES)
+
+
+# Step Functions names some services differently from the SDKs (aws-sdk:cloudwatchlogs:... is boto3's "logs").
+SDK_SERVICE_NAMES = {"cloudwatchlogs": "logs"}
+
+
+def _aws_sdk_service_names(_: Hooks) -> Iterator[contextlib.AbstractContextManager[Any]]:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (  # noqa: PLC0415
+        StateTaskService,
+    )
+
+    yield mock.patch.dict(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, SDK_SERVICE_NAMES)
 
 
 # --------------------------------------------------------------------------- Step Functions API
@@ -493,6 +526,142 @@ def _ecs_deployments(hooks: Hooks) -> Iterator[contextlib.AbstractContextManager
     yield mock.patch.object(EC2ContainerServiceBackend, "update_service", update_service)
 
 
+# --------------------------------------------------------------------------- Secrets Manager
+
+ROTATION_STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+
+
+def rotation_event(secret: Any, event_name: str) -> dict[str, Any]:
+    """What Secrets Manager records in CloudTrail (and EventBridge delivers) when a rotation ends."""
+    now = event_time(dt.datetime.now(dt.UTC))
+    return {
+        "Source": "aws.secretsmanager",
+        "DetailType": "AWS Service Event via CloudTrail",
+        "Detail": json.dumps(
+            {
+                "eventVersion": "1.08",
+                "userIdentity": {"accountId": secret.account_id, "invokedBy": "secretsmanager.amazonaws.com"},
+                "eventTime": now,
+                "eventSource": "secretsmanager.amazonaws.com",
+                "eventName": event_name,
+                "awsRegion": secret.region,
+                "sourceIPAddress": "secretsmanager.amazonaws.com",
+                "userAgent": "secretsmanager.amazonaws.com",
+                "requestParameters": None,
+                "responseElements": None,
+                "additionalEventData": {"SecretId": secret.arn},
+                "requestID": str(uuid.uuid4()),
+                "eventID": str(uuid.uuid4()),
+                "readOnly": False,
+                "eventType": "AwsServiceEvent",
+                "managementEvent": True,
+                "recipientAccountId": secret.account_id,
+                "eventCategory": "Management",
+            }
+        ),
+    }
+
+
+def _run_rotation(secret: Any, token: str, function_arn: str) -> None:
+    """The four steps, in order, stopping at the first failure (AWSCURRENT then stays)."""
+    from moto.awslambda.utils import get_backend  # noqa: PLC0415
+    from moto.events.models import events_backends  # noqa: PLC0415
+
+    lambda_backend = get_backend(secret.account_id, secret.region)
+    outcome = "RotationSucceeded"
+    for step in ROTATION_STEPS:
+        response_headers: dict[str, Any] = {}
+        body = json.dumps({"Step": step, "SecretId": secret.arn, "ClientRequestToken": token})
+        lambda_backend.invoke(function_arn, None, body, {}, response_headers)
+        if response_headers.get("x-amz-function-error"):
+            outcome = "RotationFailed"
+            break
+    if outcome == "RotationSucceeded":
+        # AWS takes AWSPENDING off the new version once the rotation has succeeded.
+        version = secret.versions.get(token, {})
+        if "AWSPENDING" in version.get("version_stages", []):
+            version["version_stages"].remove("AWSPENDING")
+        current = next((v for v, d in secret.versions.items() if "AWSCURRENT" in d["version_stages"]), None)
+        secret.set_default_version_id(current)
+        secret.last_rotation_date = int(time.time())
+    events_backends[secret.account_id][secret.region].put_events([rotation_event(secret, outcome)])
+
+
+def _secretsmanager_rotation(hooks: Hooks) -> Iterator[contextlib.AbstractContextManager[Any]]:
+    from moto.awslambda.utils import get_backend  # noqa: PLC0415
+    from moto.secretsmanager.exceptions import (  # noqa: PLC0415
+        InvalidRequestException,
+        ResourceNotFoundException,
+        SecretNotFoundException,
+    )
+    from moto.secretsmanager.models import SecretsManagerBackend  # noqa: PLC0415
+
+    def rotate_secret(  # noqa: PLR0917 - moto's signature
+        self: Any,
+        secret_id: str,
+        client_request_token: str | None = None,
+        rotation_lambda_arn: str | None = None,
+        rotation_rules: dict[str, Any] | None = None,
+        rotate_immediately: bool = True,
+    ) -> str:
+        if not self._is_valid_identifier(secret_id):
+            raise SecretNotFoundException()
+        secret = self.secrets[secret_id]
+        if secret.is_deleted():
+            raise InvalidRequestException(
+                "You can't perform this operation on the secret because it was marked for deletion."
+            )
+        function_arn = rotation_lambda_arn or secret.rotation_lambda_arn
+        if not function_arn:
+            raise InvalidRequestException("No Lambda rotation function ARN is associated with this secret.")
+        try:
+            get_backend(self.account_id, self.region_name).get_function(function_arn)
+        except Exception:
+            raise ResourceNotFoundException(f"Resource not found for ARN '{function_arn}'.") from None
+        if any(
+            "AWSPENDING" in v["version_stages"] and "AWSCURRENT" not in v["version_stages"]
+            for v in secret.versions.values()
+        ):
+            raise InvalidRequestException(
+                "A previous rotation isn't complete. That rotation will be reattempted."
+            )
+        secret.rotation_requested = secret.rotation_enabled = True
+        secret.rotation_lambda_arn = function_arn
+        if rotation_rules and "AutomaticallyAfterDays" in rotation_rules:
+            secret.auto_rotate_after_days = rotation_rules["AutomaticallyAfterDays"]
+        token = client_request_token or str(uuid.uuid4())
+        if token in secret.versions:
+            return secret.to_short_dict(version_id=token)  # type: ignore[no-any-return]
+        secret.versions[token] = {
+            "createdate": int(time.time()),
+            "version_id": token,
+            "version_stages": ["AWSPENDING"],
+        }
+        if rotate_immediately:
+            hooks.background(lambda: _run_rotation(secret, token, function_arn))
+        return secret.to_short_dict(version_id=token)  # type: ignore[no-any-return]
+
+    yield mock.patch.object(SecretsManagerBackend, "rotate_secret", rotate_secret)
+
+
+def apply_rotation_schedules(
+    resources: dict[str, Any], resolve: Callable[[Any], Any], account: str, region: str
+) -> None:
+    """Gap: moto's CloudFormation skips AWS::SecretsManager::RotationSchedule. Configure rotation on
+    the secret as the resource would (no rotation now: RotateImmediatelyOnUpdate is false here)."""
+    from moto.secretsmanager.models import secretsmanager_backends  # noqa: PLC0415
+
+    backend = secretsmanager_backends[account][region]
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::SecretsManager::RotationSchedule":
+            continue
+        props = resolve(resource["Properties"])
+        secret = backend.secrets[props["SecretId"]]
+        secret.rotation_requested = secret.rotation_enabled = True
+        secret.rotation_lambda_arn = props["RotationLambdaARN"]
+        secret.auto_rotate_after_days = props.get("RotationRules", {}).get("AutomaticallyAfterDays", 0)
+
+
 # --------------------------------------------------------------------------- CloudFormation
 
 
@@ -587,6 +756,12 @@ GAPS: tuple[Gap, ...] = (
         _aws_sdk_error_names,
     ),
     Gap(
+        "aws-sdk-service-names",
+        "aws-sdk:cloudwatchlogs:* tasks fail: the integration's service name is not mapped to boto3's 'logs'",
+        "moto/stepfunctions/parser/.../state_task_service.py _SERVICE_NAME_SFN_TO_BOTO_OVERRIDES",
+        _aws_sdk_service_names,
+    ),
+    Gap(
         "start-execution-name",
         "StartExecution without a name gets '.../None' as its ARN; the second one fails",
         "moto/stepfunctions/parser/models.py start_execution",
@@ -624,6 +799,15 @@ GAPS: tuple[Gap, ...] = (
         "(locally, pushes are also kept at least 1 ms apart, as real pushes are)",
         "moto/ecr/models.py Image.__init__",
         _ecr_push_time,
+    ),
+    Gap(
+        "secretsmanager-rotation",
+        "RotateSecret runs the four steps inside the call (AWS answers, then rotates in the background), "
+        "goes on after a failed step and promotes the new version anyway, leaves AWSPENDING on it, then "
+        "refuses the next rotation; without RotationLambdaARN it forgets the configured function; "
+        "no RotationSucceeded/RotationFailed events",
+        "moto/secretsmanager/models.py SecretsManagerBackend.rotate_secret",
+        _secretsmanager_rotation,
     ),
     Gap(
         "ecs-deployments",

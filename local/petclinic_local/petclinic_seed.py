@@ -45,6 +45,9 @@ class PetClinicSeed:
             "dbname": "petclinic",
         }
     )
+    # The superuser secret the application secret's masterarn names (alternating-user rotation).
+    master_secret: str = "petclinic/dev/aurora/master"  # noqa: S105 - the secret's name
+    master_secret_value: dict[str, Any] | None = None
 
 
 def digest_for(repository: str, tag: str | None, salt: str = "") -> str:
@@ -113,9 +116,14 @@ def seed(session: Any, region: str, spec: PetClinicSeed) -> dict[str, Any]:
     execution_role = iam.create_role(RoleName="petclinic-ecs-execution", AssumeRolePolicyDocument=trust)[
         "Role"
     ]["Arn"]
-    secret_arn = secrets.create_secret(Name=spec.database_secret, SecretString=json.dumps(spec.secret_value))[
-        "ARN"
-    ]
+    created: dict[str, Any] = {}
+    value = dict(spec.secret_value)
+    if spec.master_secret_value is not None:
+        master = secrets.create_secret(
+            Name=spec.master_secret, SecretString=json.dumps(spec.master_secret_value)
+        )
+        created["masterSecretArn"] = value["masterarn"] = master["ARN"]
+    secret_arn = secrets.create_secret(Name=spec.database_secret, SecretString=json.dumps(value))["ARN"]
 
     ecs.create_cluster(clusterName=spec.cluster)
     for service in spec.services:
@@ -155,7 +163,13 @@ def seed(session: Any, region: str, spec: PetClinicSeed) -> dict[str, Any]:
             },
         )
     _settle(region, spec)
-    return {"vpc": vpc, "subnets": subnets, "securityGroup": group, "databaseSecretArn": secret_arn}
+    return {
+        "vpc": vpc,
+        "subnets": subnets,
+        "securityGroup": group,
+        "databaseSecretArn": secret_arn,
+        **created,
+    }
 
 
 def _task_definition(

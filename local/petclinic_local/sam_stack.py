@@ -37,6 +37,7 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout: int
     memory: int
+    log_group: str
 
 
 @dataclass
@@ -172,7 +173,7 @@ def deploy(
     body = transformed["Resources"]
     lambda_client = session.client("lambda", region_name=region)
     for logical_id, resource in body.items():
-        if resource["Type"] == "AWS::Lambda::Function":
+        if resource["Type"] == "AWS::Lambda::Function" and logical_id in resources:
             deployed.functions[logical_id] = _function_spec(
                 logical_id=logical_id,
                 resource=resource,
@@ -183,7 +184,7 @@ def deploy(
             )
     sfn = session.client("stepfunctions", region_name=region)
     for logical_id, resource in body.items():
-        if resource["Type"] == "AWS::StepFunctions::StateMachine":
+        if resource["Type"] == "AWS::StepFunctions::StateMachine" and logical_id in resources:
             deployed.state_machines[logical_id] = _create_state_machine(
                 resource,
                 resources[logical_id],
@@ -191,6 +192,15 @@ def deploy(
                 lambda value: clean_json(value, stack.resource_map),
                 sfn,
             )
+    conditions = stack.resource_map.lazy_condition_map
+    created = {
+        key: value
+        for key, value in body.items()
+        if not value.get("Condition") or conditions[value["Condition"]]
+    }
+    moto_compat.apply_rotation_schedules(
+        created, lambda value: clean_json(value, stack.resource_map), account, region
+    )
     return deployed
 
 
@@ -222,7 +232,15 @@ def _function_spec(
         environment=dict(config.get("Environment", {}).get("Variables", {})),
         timeout=int(config.get("Timeout", 3)),
         memory=int(config.get("MemorySize", 128)),
+        log_group=_log_group(props, resources, name),
     )
+
+
+def _log_group(props: dict[str, Any], resources: dict[str, str], name: str) -> str:
+    group = props.get("LoggingConfig", {}).get("LogGroup")
+    if isinstance(group, dict) and "Ref" in group:
+        return resources[group["Ref"]]
+    return group if isinstance(group, str) else f"/aws/lambda/{name}"
 
 
 def _create_state_machine(

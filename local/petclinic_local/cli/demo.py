@@ -75,7 +75,8 @@ def run(*, fast: bool = False) -> int:
     out = render.console()
     out.print(
         Panel.fit(
-            "petclinic-ops: image pushes redeploy the PetClinic ECS services, pinned by digest, one at a time,\n"
+            "petclinic-ops: image pushes redeploy the PetClinic ECS services, pinned by digest,\n"
+            "one at a time, "
             "verified by ECS's rollout state, rolled back on failure, recorded and announced.\n"
             "Running the real template.yaml, ASL files and Lambda handlers on the embedded local cloud.",
             title="demo",
@@ -88,7 +89,8 @@ def run(*, fast: bool = False) -> int:
         started = time.perf_counter()
         cloud = LocalCloud(time_scale=0.01, rollout_seconds=rollout).__enter__()
     out.print(
-        f"local cloud ready in {time.perf_counter() - started:.1f} s; an ECS rollout takes {rollout:.0f} simulated s ({rollout * 0.01:.1f} s here)"
+        f"local cloud ready in {time.perf_counter() - started:.1f} s; "
+        f"an ECS rollout takes {rollout:.0f} simulated s ({rollout * 0.01:.1f} s here)"
     )
     try:
         _scenes(out, cloud)
@@ -136,7 +138,8 @@ def _scenes(out: Console, cloud: Any) -> None:
     out.print(
         f"  {len(pushes)} pushes -> {len(deployed)} deployment(s): "
         + ", ".join(row.get("tag") or "-" for row in deployed)
-        + f"; the newest push ({pushes[-1]['detail']['image-tag']}) is what runs; no two rollouts overlapped: "
+        + f"; the newest push ({pushes[-1]['detail']['image-tag']}) is what runs; "
+        + "no two rollouts overlapped: "
         + ("yes" if not cloud.simulator.overlaps else "NO")
     )
     say_service(out, cloud, "visits-service")
@@ -153,5 +156,6 @@ def _scenes(out: Console, cloud: Any) -> None:
     out.print(Group(render.ledger_table(cloud.deployments()), render.services_table(cloud.services())))
     invocations = len(cloud.runtime.invocations) if cloud.runtime else 0
     out.print(
-        f"{len(cloud.executions(DEPLOY))} deploy executions, {len(cloud.deployments())} deployments, {invocations} Lambda invocations in all"
+        f"{len(cloud.executions(DEPLOY))} deploy executions, {len(cloud.deployments())} deployments, "
+        f"{invocations} Lambda invocations in all"
     )

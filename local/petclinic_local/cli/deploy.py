@@ -52,7 +52,7 @@ def state_machine_arn(session: Any, stack: str) -> str:
         raise UsageError(
             f"stack {stack} has no DeployStateMachineArn output: is it the petclinic-ops control plane?"
         )
-    return outputs["DeployStateMachineArn"]
+    return str(outputs["DeployStateMachineArn"])
 
 
 def validated_input(service: str, image: str, reason: str | None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
     petclinic-ops demo                                   narrated scenario on the local cloud
     petclinic-ops local run --event FILE [...] [--json]  events through the local cloud, then a report
+    petclinic-ops local rotate [--strategy S] [--json]  rotate real MariaDB credentials, roll out, report
     petclinic-ops deploy SERVICE IMAGE [--profile P]     a manual deployment on AWS, followed to the end
 
 Exit codes: 0 done (for `deploy`: the image is live), 1 the deployment failed, 2 bad input or
@@ -60,6 +61,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--time-scale", type=float, default=0.01, help="real seconds per simulated second (default 0.01)"
     )
+    rotate = local.add_parser(
+        "rotate",
+        help="rotate real MySQL/MariaDB credentials through the local cloud, roll out, report logins",
+        description="Creates an application database, user and superuser on the server, and their secrets; "
+        "rotates through Secrets Manager (the rotation function's four steps run in-process against the "
+        "server); the rollout workflow redeploys the services that read the secret; reports which "
+        "versions' credentials log in now. Drops what it created unless --keep.",
+    )
+    rotate.add_argument("--strategy", choices=("alternating", "single"), default="alternating")
+    rotate.add_argument(
+        "--mysql",
+        default="mysql://root@127.0.0.1:3306",
+        metavar="URL",
+        help="server to use, as mysql://user[:password]@host[:port] (default mysql://root@127.0.0.1:3306)",
+    )
+    rotate.add_argument("--json", action="store_true", help="print the report as JSON")
+    rotate.add_argument("--keep", action="store_true", help="keep the database and users afterwards")
 
     deploy = commands.add_parser(
         "deploy",
@@ -96,6 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 fail_digests=args.fail_digest,
                 rollout_seconds=args.rollout_seconds,
                 time_scale=args.time_scale,
+            )
+        if args.command == "local" and args.local_command == "rotate":
+            from petclinic_local.cli import local_rotate  # noqa: PLC0415
+
+            return local_rotate.run(
+                mysql_url=args.mysql, strategy=args.strategy, as_json=args.json, keep=args.keep
             )
         if args.command == "deploy":
             from petclinic_local.cli import deploy  # noqa: PLC0415

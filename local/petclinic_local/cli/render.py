@@ -127,3 +127,20 @@ def report(out: Console, report: dict[str, Any]) -> None:
     out.print(executions_table(deploys))
     out.print(services_table(report["services"]))
     out.print(ledger_table(report["deployments"]))
+
+
+def rotation_report(out: Console, report: dict[str, Any]) -> None:
+    execution = report["execution"]
+    status = execution["status"]
+    out.print(f"rotation ({report['strategy']} users) of {report['database']['name']}: {styled(status)}")
+    if status != "SUCCEEDED":
+        out.print(f"  {execution.get('error')}: {execution.get('cause')}")
+    table = Table(title="Secret versions", title_justify="left")
+    for column in ("version", "stages", "user"):
+        table.add_column(column)
+    for version in report["versions"]:
+        table.add_row(version["versionId"], ", ".join(version["stages"]) or "-", version["username"])
+    out.print(table)
+    logins = ", ".join(f"{stage} {'logs in' if ok else 'refused'}" for stage, ok in report["logins"].items())
+    out.print(f"current user {report['currentUser']}; {logins}")
+    out.print(f"redeployed: {', '.join(report['redeployed']) or 'nothing'}")
