@@ -12,9 +12,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from petclinic_local.cloud import LocalCloud
 from rich.console import Console
 from rich.table import Table
+
+from petclinic_local.cloud import LocalCloud
 
 PRICE_PER_TRANSITION = 0.025 / 1000
 

@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from petclinic_ops.adapters.environment import EnvironmentConfig
 from petclinic_ops.domain import deploy
 from petclinic_ops.errors import OpsError

@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from petclinic_ops.adapters.mysql import MySQLDatabase
 from petclinic_ops.adapters.secrets_manager import SecretsManagerStore
 from petclinic_ops.domain import rotation

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from moto.sns.models import sns_backends
+
 from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud, ecr_push_event
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

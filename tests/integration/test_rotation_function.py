@@ -42,6 +42,7 @@ import pytest
 from moto import mock_aws
 from moto.awslambda.utils import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
+
 from petclinic_ops.adapters.mysql import quote_account
 from petclinic_ops.errors import (
     CredentialsRejected,

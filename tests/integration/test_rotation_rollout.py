@@ -3,7 +3,9 @@ real MySQL/MariaDB (the `mysql_admin` fixture), on the local cloud."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -13,7 +15,7 @@ from moto.secretsmanager.models import secretsmanager_backends
 
 from petclinic_local import moto_compat
 from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud
-from petclinic_local.database import PetClinicDatabase
+from petclinic_local.database import PetClinicDatabase, connect
 from petclinic_local.rotations import ROLLOUT, credentials_report, rotation_cloud, start_rotation
 
 USERS_OF_THE_SECRET = ["customers-service", "vets-service", "visits-service"]  # admin-server has no database
@@ -103,18 +105,11 @@ def test_a_failed_rotation_names_the_step_keeps_awscurrent_and_redeploys_nothing
         assert cloud.deployments() == []
 
 
-def database_admin(database: PetClinicDatabase) -> Any:
-    import contextlib
-
-    from petclinic_local.database import connect
-
-    @contextlib.contextmanager
-    def cursor() -> Iterator[Any]:
-        connection = connect(database.host, database.port, database.admin_user, database.admin_password)
-        with connection, connection.cursor() as opened:
-            yield opened
-
-    return cursor()
+@contextlib.contextmanager
+def database_admin(database: PetClinicDatabase) -> Iterator[Any]:
+    connection = connect(database.host, database.port, database.admin_user, database.admin_password)
+    with connection, connection.cursor() as cursor:
+        yield cursor
 
 
 # ---------------------------------------------------------------- the rollout alone (no database)
@@ -200,8 +195,6 @@ def test_a_rotation_rollout_waits_for_a_running_deployment_of_the_same_service(c
 
 
 def wait_for(condition: Any, timeout: float = 60.0) -> None:
-    import time
-
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
+
 from petclinic_ops.domain.deploy import parse_request, registry_host, resolve
 from petclinic_ops.errors import InvalidDeployRequest, UnknownService
 from petclinic_ops.models.deploy import DeployConfig, EcrImageActionEvent, ManualDeployRequest, TagPolicy
-from pydantic import ValidationError
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EXECUTION = "arn:aws:states:us-west-2:123456789012:execution:petclinic-ops-dev-deploy:e1"

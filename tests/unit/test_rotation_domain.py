@@ -21,6 +21,8 @@ from urllib.parse import quote
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import SecretStr
+
 from petclinic_ops.adapters.mysql import quote_account, rewrite_grant, tls_requirement
 from petclinic_ops.domain.rotation import (
     MAX_USERNAME_LENGTH,
@@ -51,7 +53,6 @@ from petclinic_ops.models.rotation import (
     SecretDescription,
     StepResult,
 )
-from pydantic import SecretStr
 
 SECRET = "arn:aws:secretsmanager:us-west-2:123456789012:secret:petclinic/dev/db/app-AbCdEf"
 MASTER = "arn:aws:secretsmanager:us-west-2:123456789012:secret:petclinic/dev/db/master-XyZ123"
