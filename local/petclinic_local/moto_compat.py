@@ -16,6 +16,7 @@ import copy
 import datetime as dt
 import json
 import random
+import re
 import threading
 import time
 import uuid
@@ -159,11 +160,29 @@ def _string_jsonata_eval_body(self: Any, env: Any) -> None:
     )
 
 
+def _string_variable_sample_eval_body(self: Any, env: Any) -> None:
+    """Replacement of StringVariableSample._eval_body: a JSONPath state reading $variable (and a
+    JSONata one, with $states) through the bound evaluator, not text composition."""
+    from moto.stepfunctions.parser.asl.component.common.query_language import QueryLanguageMode  # noqa: PLC0415
+
+    store = env.variable_store
+    bindings = {**store._outer_scope, **store._inner_scope}
+    if self.query_language_mode == QueryLanguageMode.JSONata:
+        bindings["states"] = _jsonable(env.states._states_data)
+    try:
+        env.stack.append(evaluate_jsonata(self.expression, bindings))
+    except _Undefined:
+        env.stack.append(None)
+
+
 def _jsonata(_: Hooks) -> Iterator[contextlib.AbstractContextManager[Any]]:
     from moto.stepfunctions.parser.asl.component.common.string import string_expression  # noqa: PLC0415
     from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata  # noqa: PLC0415
 
     yield mock.patch.object(string_expression.StringJSONata, "_eval_body", _string_jsonata_eval_body)
+    yield mock.patch.object(
+        string_expression.StringVariableSample, "_eval_body", _string_variable_sample_eval_body
+    )
     # Text-composed expressions (JSONPath states sampling variables) still go through here.
     yield mock.patch.object(moto_jsonata, "_eval_jsonata", lambda text: jsonata.Jsonata(text).evaluate(None))
 
@@ -378,7 +397,7 @@ def event_time(value: Any) -> str:
     return str(value)
 
 
-def _target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
+def _target_input(target: dict[str, Any], event: dict[str, Any], original: dict[str, Any]) -> str:
     from moto.events.models import EventTemplateParser  # noqa: PLC0415
 
     if "Input" in target:
@@ -393,7 +412,7 @@ def _target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
         rendered = EventTemplateParser.parse(
             input_template=transformer.get("InputTemplate"),
             input_paths_map=transformer.get("InputPathsMap", {}),
-            event=event,
+            event={**original, "time": event["time"]},  # moto's parser reads 'ingestion-time'
         )
         return rendered if isinstance(rendered, str) else json.dumps(rendered)
     return json.dumps(event)
@@ -417,10 +436,10 @@ def _eventbridge_states_targets(_: Hooks) -> Iterator[contextlib.AbstractContext
             if arn.service != "states":
                 continue
             backend = stepfunctions_parser_backends[arn.account][arn.region]
-            backend.start_execution(target["Arn"], None, _target_input(target, event))
+            backend.start_execution(target["Arn"], None, _target_input(target, event, original_event))
         if others:
             with _only_targets(self, others):
-                original(self, event, transform_input)
+                original(self, original_event, transform_input)
 
     yield mock.patch.object(Rule, "send_to_targets", send_to_targets)
 
@@ -513,14 +532,14 @@ def _ecs_deployments(hooks: Hooks) -> Iterator[contextlib.AbstractContextManager
             service = original(self, service_properties)
             if service.task_definition != before or force:
                 task_definition = self.describe_task_definition(service.task_definition).arn
-                previous = next((d for d in service.deployments if d["status"] == "PRIMARY"), None)
+                previous = copy.copy(next((d for d in service.deployments if d["status"] == "PRIMARY"), None))
                 for deployment in service.deployments:
                     if deployment["status"] == "PRIMARY":
                         deployment["status"] = "ACTIVE"
                 deployment = new_deployment(service, task_definition)
                 service.deployments.insert(0, deployment)
                 service.task_definition = task_definition
-                hooks.deployment_started(service, deployment, copy.copy(previous))
+                hooks.deployment_started(service, deployment, previous)
         return service
 
     yield mock.patch.object(EC2ContainerServiceBackend, "update_service", update_service)
@@ -562,20 +581,25 @@ def rotation_event(secret: Any, event_name: str) -> dict[str, Any]:
     }
 
 
-def _run_rotation(secret: Any, token: str, function_arn: str) -> None:
+def _run_rotation(
+    secret: Any, token: str, function_arn: str, steps: tuple[str, ...] = ROTATION_STEPS
+) -> None:
     """The four steps, in order, stopping at the first failure (AWSCURRENT then stays)."""
     from moto.awslambda.utils import get_backend  # noqa: PLC0415
     from moto.events.models import events_backends  # noqa: PLC0415
 
     lambda_backend = get_backend(secret.account_id, secret.region)
     outcome = "RotationSucceeded"
-    for step in ROTATION_STEPS:
+    for step in steps:
         response_headers: dict[str, Any] = {}
         body = json.dumps({"Step": step, "SecretId": secret.arn, "ClientRequestToken": token})
         lambda_backend.invoke(function_arn, None, body, {}, response_headers)
         if response_headers.get("x-amz-function-error"):
             outcome = "RotationFailed"
             break
+    if steps != ROTATION_STEPS:  # a configuration test: no rotation happened
+        secret.versions.pop(token, None)
+        return
     if outcome == "RotationSucceeded":
         # AWS takes AWSPENDING off the new version once the rotation has succeeded.
         version = secret.versions.get(token, {})
@@ -632,13 +656,18 @@ def _secretsmanager_rotation(hooks: Hooks) -> Iterator[contextlib.AbstractContex
         token = client_request_token or str(uuid.uuid4())
         if token in secret.versions:
             return secret.to_short_dict(version_id=token)  # type: ignore[no-any-return]
-        secret.versions[token] = {
-            "createdate": int(time.time()),
-            "version_id": token,
-            "version_stages": ["AWSPENDING"],
-        }
+        version = {"createdate": int(time.time()), "version_id": token, "version_stages": ["AWSPENDING"]}
         if rotate_immediately:
+            secret.versions[token] = version
             hooks.background(lambda: _run_rotation(secret, token, function_arn))
+        else:
+            # AWS tests the configuration with testSecret, then drops that version.
+            current = secret.versions.get(secret.default_version_id, {})
+            secret.versions[token] = {
+                **version,
+                **{k: v for k, v in current.items() if k.startswith("secret_")},
+            }
+            hooks.background(lambda: _run_rotation(secret, token, function_arn, steps=("testSecret",)))
         return secret.to_short_dict(version_id=token)  # type: ignore[no-any-return]
 
     yield mock.patch.object(SecretsManagerBackend, "rotate_secret", rotate_secret)
@@ -659,7 +688,11 @@ def apply_rotation_schedules(
         secret = backend.secrets[props["SecretId"]]
         secret.rotation_requested = secret.rotation_enabled = True
         secret.rotation_lambda_arn = props["RotationLambdaARN"]
-        secret.auto_rotate_after_days = props.get("RotationRules", {}).get("AutomaticallyAfterDays", 0)
+        rules = props.get("RotationRules", {})
+        days = re.fullmatch(r"rate\((\d+) days?\)", rules.get("ScheduleExpression", ""))
+        secret.auto_rotate_after_days = rules.get("AutomaticallyAfterDays") or (
+            int(days.group(1)) if days else 0
+        )
 
 
 # --------------------------------------------------------------------------- CloudFormation
@@ -717,8 +750,9 @@ def recreate_state_machine(
     sfn: Any, *, expected_arn: str, definition: str, substitutions: dict[str, Any], role_arn: str, kind: str
 ) -> str:
     """Gap: moto's CloudFormation creates AWS::StepFunctions::StateMachine in the backend that
-    cannot execute, with an empty definition (DefinitionS3Location and DefinitionSubstitutions are
-    ignored). Create it again, same name and so same ARN, where executions run."""
+    cannot execute; with DefinitionS3Location (what SAM writes) its definition is empty, and
+    DefinitionSubstitutions are ignored. Create it again, same name and so same ARN, where
+    executions run."""
     for key, value in substitutions.items():
         definition = definition.replace("${" + key + "}", str(value))
     name = expected_arn.rsplit(":", maxsplit=1)[-1]
@@ -750,7 +784,7 @@ GAPS: tuple[Gap, ...] = (
     ),
     Gap(
         "aws-sdk-error-names",
-        "aws-sdk errors are named 'ecs.X' where AWS says 'Ecs.XException' "
+        "aws-sdk errors are named 'ecs.XException' where AWS says 'Ecs.XException' "
         "(ServiceName.ErrorName, both PascalCase)",
         "moto/stepfunctions/parser/.../state_task_service_aws_sdk.py _SERVICE_ERROR_NAMES",
         _aws_sdk_error_names,

@@ -171,7 +171,8 @@ def test_usage_errors_exit_2_without_a_traceback(capsys: pytest.CaptureFixture[s
 
 
 @pytest.mark.slow
-def test_demo_tells_the_four_stories() -> None:
+@pytest.mark.mysql
+def test_demo_tells_the_five_stories(mysql_admin: object) -> None:
     done = run_cli("demo", "--fast")
     assert done.returncode == 0, done.stderr
     for title in (
@@ -179,7 +180,29 @@ def test_demo_tells_the_four_stories() -> None:
         "2. A broken image fails and is rolled back",
         "3. A burst of ten pushes coalesces",
         "4. A duplicate delivery is ignored",
+        "5. Credentials rotate, the services that use them roll, no login fails",
     ):
         assert title in done.stdout
     assert "DUPLICATE" in done.stdout
     assert "no two rollouts overlapped: yes" in done.stdout
+    assert "AWSCURRENT logs in, AWSPREVIOUS logs in" in done.stdout
+
+
+@pytest.mark.mysql
+def test_local_rotate_alternating_leaves_both_versions_logging_in(mysql_admin: object) -> None:
+    done = run_cli("local", "rotate", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["logins"] == {"AWSCURRENT": True, "AWSPREVIOUS": True}
+    assert report["currentUser"].endswith("_clone")
+    assert sorted(report["redeployed"]) == ["customers-service", "vets-service", "visits-service"]
+    assert {v["username"] for v in report["versions"]} == {
+        report["currentUser"],
+        report["currentUser"].removesuffix("_clone"),
+    }
+
+
+def test_local_rotate_says_when_no_mysql_is_reachable() -> None:
+    done = run_cli("local", "rotate", "--mysql", "mysql://root@127.0.0.1:1")
+    assert done.returncode == 2
+    assert "petclinic-ops: no MySQL reachable at 127.0.0.1:1 as root" in done.stderr

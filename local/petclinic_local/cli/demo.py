@@ -96,7 +96,57 @@ def run(*, fast: bool = False) -> int:
         _scenes(out, cloud)
     finally:
         cloud.close()
+    _rotation_scene(out, rollout)
     return 0
+
+
+def _rotation_scene(out: Console, rollout: float) -> None:
+    """5. Rotation on the real MariaDB (a cloud of its own: its managed secret is that database's)."""
+    from petclinic_local.cli.errors import UsageError  # noqa: PLC0415
+    from petclinic_local.database import DEFAULT_URL, PetClinicDatabase  # noqa: PLC0415
+    from petclinic_local.rotations import ROLLOUT, credentials_report, rotation_cloud, start_rotation  # noqa: PLC0415
+
+    out.rule("[bold]5. Credentials rotate, the services that use them roll, no login fails")
+    try:
+        database = PetClinicDatabase.create(DEFAULT_URL)
+    except UsageError as exc:
+        out.print(f"  skipped: {exc} (start MariaDB, or see `petclinic-ops local rotate --mysql URL`)")
+        return
+    try:
+        with rotation_cloud(database, "alternating", time_scale=0.01, rollout_seconds=rollout / 2) as cloud:
+            out.print(
+                f"  database {database.name} on {database.host}:{database.port}; "
+                f"the services log in as {database.app_user}"
+            )
+            arn = start_rotation(cloud)
+            out.print(
+                '  an operator starts the rotation workflow with {"secret": "petclinic/dev/aurora/app"}'
+            )
+            with out.status(
+                "Secrets Manager runs createSecret, setSecret, testSecret, finishSecret; then the rollout"
+            ):
+                cloud.wait_until_quiet(timeout=300)
+            execution = next(e for e in cloud.executions() if e["executionArn"] == arn)
+            result, why = render.outcome(execution)
+            out.print(f"  rotation and rollout: {render.styled(result)} {why}")
+            report = credentials_report(cloud, database)
+            for version in report["versions"]:
+                stages = ", ".join(version["stages"])
+                out.print(f"    version {version['versionId'][:8]}  {stages:12} user {version['username']}")
+            logins = ", ".join(
+                f"{stage} {'logs in' if ok else 'is refused'}" for stage, ok in report["logins"].items()
+            )
+            out.print(f"  {logins}: tasks started before the rotation keep working until they are replaced")
+            redeployed = (execution.get("output") or {}).get("redeployed", [])
+            out.print(
+                f"  redeployed (their task definitions read the secret): {', '.join(redeployed) or 'none'}"
+            )
+            for other in (e for e in cloud.executions(ROLLOUT) if e["executionArn"] != arn):
+                result = render.outcome(other)[0]
+                out.print(f"  RotationSucceeded started the workflow too: {result} (the operator claimed it)")
+            out.print(render.ledger_table(cloud.deployments(), title="Ledger of this scene"))
+    finally:
+        database.drop()
 
 
 def _scenes(out: Console, cloud: Any) -> None:
