@@ -121,7 +121,7 @@ def measure(strategy: str, url: str, rotations: int, tasks: int) -> dict[str, An
     database = PetClinicDatabase.create(url)
     try:
         with (
-            rotation_cloud(database, strategy, time_scale=0.01, rollout_seconds=100) as cloud,
+            rotation_cloud(database, strategy) as cloud,
             Fleet(cloud, database, tasks) as fleet,
         ):
             rotation_times, rollout_times, results = [], [], []
@@ -190,7 +190,7 @@ def main() -> int:
         )
     Console(width=140).print(table)
     print(
-        "(local cloud: rollouts of 100 simulated s at time scale 0.01; "
+        "(local cloud: rollouts of 20 simulated s at time scale 0.05; "
         "rotation = RotateSecret until AWSCURRENT moved)"
     )
     alternating = rows[0]

@@ -96,11 +96,11 @@ def run(*, fast: bool = False) -> int:
         _scenes(out, cloud)
     finally:
         cloud.close()
-    _rotation_scene(out, rollout)
+    _rotation_scene(out)
     return 0
 
 
-def _rotation_scene(out: Console, rollout: float) -> None:
+def _rotation_scene(out: Console) -> None:
     """5. Rotation on the real MariaDB (a cloud of its own: its managed secret is that database's)."""
     from petclinic_local.cli.errors import UsageError  # noqa: PLC0415
     from petclinic_local.database import DEFAULT_URL, PetClinicDatabase  # noqa: PLC0415
@@ -113,7 +113,7 @@ def _rotation_scene(out: Console, rollout: float) -> None:
         out.print(f"  skipped: {exc} (start MariaDB, or see `petclinic-ops local rotate --mysql URL`)")
         return
     try:
-        with rotation_cloud(database, "alternating", time_scale=0.01, rollout_seconds=rollout / 2) as cloud:
+        with rotation_cloud(database, "alternating") as cloud:
             out.print(
                 f"  database {database.name} on {database.host}:{database.port}; "
                 f"the services log in as {database.app_user}"
