@@ -64,6 +64,14 @@ class _Sink(io.TextIOBase):
         return self.buffer_.write(text)
 
 
+# Process-wide, like what they guard: os.environ, sys.stdout, and the `logging` logger a
+# Powertools Logger attaches its handler to once per service name (bound to the stream it saw
+# first). One sink and one lock for every runtime in the process, so a second local cloud's
+# functions log where the first one's did: into the current invocation.
+_SINK = _Sink()
+_LOCK = threading.RLock()
+
+
 @dataclass
 class Invocation:
     function: str
@@ -86,8 +94,8 @@ class LambdaRuntime:
         self.region = region
         self.on_invocation = on_invocation
         self._modules: dict[str, ModuleType] = {}
-        self._lock = threading.RLock()
-        self._sink = _Sink()
+        self._lock = _LOCK
+        self._sink = _SINK
         self.invocations: list[Invocation] = []
 
     def has_function(self, name: str) -> bool:

@@ -1,0 +1,50 @@
+"""The local cloud itself: what tests and the demo rely on beyond single workflows."""
+
+from __future__ import annotations
+
+from petclinic_local.cloud import LocalCloud
+
+
+def function_log_lines(cloud: LocalCloud, function: str) -> list[str]:
+    assert cloud.stack is not None
+    group = cloud.stack.functions[function].log_group
+    events = cloud.client("logs").filter_log_events(logGroupName=group)["events"]
+    return [event["message"] for event in events]
+
+
+def test_every_cloud_in_a_process_gets_its_functions_logs_in_cloudwatch() -> None:
+    # Powertools' Logger binds its handler once per process; a second cloud must still see its logs.
+    for _ in range(2):
+        with LocalCloud() as cloud:
+            cloud.push_image("customers-service", "1.1.0")
+            cloud.wait_until_quiet()
+            lines = function_log_lines(cloud, "ResolveDeployFunction")
+            assert any('"message":"deploy request resolved"' in line for line in lines), lines
+
+
+def test_the_stack_is_the_template(cloud: LocalCloud) -> None:
+    assert cloud.stack is not None
+    assert sorted(cloud.stack.state_machines) == [
+        "DeployStateMachine",
+        "DeploymentEventsStateMachine",
+        "RotationRolloutStateMachine",
+    ]
+    assert sorted(cloud.stack.functions) == ["ResolveDeployFunction", "RotateSecretFunction"]
+    resolver = cloud.stack.functions["ResolveDeployFunction"]
+    assert resolver.code_dir.name == "resolve_deploy"
+    assert [layer.name for layer in resolver.layer_dirs] == ["shared"]
+    assert resolver.environment["POWERTOOLS_SERVICE_NAME"] == "petclinic-ops"
+    assert (
+        '"services": ["customers-service", "vets-service", "visits-service", "admin-server"]'
+        in (resolver.environment["DEPLOY_CONFIG"])
+    )
+    rules = cloud.client("events").list_rules()["Rules"]
+    assert {rule["Name"] for rule in rules} >= {
+        "petclinic-ops-dev-ecr-image-action",
+        "petclinic-ops-dev-ecs-deployment-state",
+        "petclinic-ops-dev-rotation-succeeded",
+    }
+    secret = cloud.client("secretsmanager").describe_secret(SecretId=cloud.seeded["databaseSecretArn"])
+    assert secret["RotationEnabled"] is True
+    assert secret["RotationLambdaARN"].endswith(":function:petclinic-ops-dev-rotate-secret")
+    assert secret["RotationRules"]["AutomaticallyAfterDays"] == 30
