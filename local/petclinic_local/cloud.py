@@ -228,9 +228,12 @@ class LocalCloud:
         while calm < 2:
             if time.monotonic() > deadline:
                 raise QuietTimeout(f"still busy after {timeout} s: {self._running()}")
-            idle = not self._running() and self.simulator.idle() and self._background == 0
-            calm = calm + 1 if idle else 0
+            calm = 0 if self.busy() else calm + 1
             time.sleep(settle)
+
+    def busy(self) -> bool:
+        """An execution runs, a rollout is in flight or a rotation works in the background."""
+        return bool(self._running()) or not self.simulator.idle() or self._background > 0
 
     def _running(self) -> list[str]:
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: PLC0415

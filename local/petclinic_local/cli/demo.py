@@ -50,7 +50,7 @@ def scene(out: Console, cloud: Any, title: str, story: str, act: Callable[[], No
     act()
     with Live(progress_table(cloud, known), console=out, refresh_per_second=8, transient=False) as live:
         while True:
-            busy = cloud._running() or not cloud.simulator.idle()
+            busy = cloud.busy()
             live.update(progress_table(cloud, known))
             if not busy:
                 break
