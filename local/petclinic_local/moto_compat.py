@@ -657,6 +657,7 @@ def _secretsmanager_rotation(hooks: Hooks) -> Iterator[contextlib.AbstractContex
         if token in secret.versions:
             return secret.to_short_dict(version_id=token)  # type: ignore[no-any-return]
         version = {"createdate": int(time.time()), "version_id": token, "version_stages": ["AWSPENDING"]}
+        secret.remove_version_stages_from_old_versions(["AWSPENDING"])  # a label is on one version only
         if rotate_immediately:
             secret.versions[token] = version
             hooks.background(lambda: _run_rotation(secret, token, function_arn))

@@ -1,23 +1,22 @@
 """The rotation function end to end: the real handler, moto's Secrets Manager and a real MariaDB.
 
 The handler is imported as Lambda imports it: functions/rotate_secret and layers/shared on
-sys.path, app.py loaded from its folder. Secrets Manager is moto 5.2.5 (``mock_aws``); the
-database is the server of the ``mysql_admin`` fixture (tests/conftest.py), without TLS, so
-the tests set the explicit opt-out DB_TLS=disabled (one test shows TLS is on by default).
+sys.path, app.py loaded from its folder. Secrets Manager is moto 5.2.5 (``mock_aws``) with
+every gap of ``petclinic_local.moto_compat`` closed, so it behaves as AWS does; the database is
+the server of the ``mysql_admin`` fixture (tests/conftest.py), without TLS, so the tests set the
+explicit opt-out DB_TLS=disabled (one test shows TLS is on by default).
 
-How rotations are driven (moto 5.2.5, see moto/secretsmanager/models.py):
-- ``RotateSecret`` with a RotationLambdaARN creates the new version staged AWSPENDING (no value)
-  and invokes the Lambda backend once per step. Here a moto Lambda function exists for the ARN
-  and that backend's ``invoke`` is replaced by an in-process call of the real handler (moto's
-  Docker-free Lambda backend only echoes payloads). ``run=`` chooses which of the four
-  invocations run the handler; the others are only recorded, like invocations that timed out,
-  and the tests call the handler for them afterwards with the recorded events (a retry).
-- moto quirks this works around: RotationEnabled becomes true only when RotationRules has
-  AutomaticallyAfterDays; RotateSecret refuses a new rotation while one version carries both
-  AWSPENDING and AWSCURRENT (AWS refuses the opposite case, and removes AWSPENDING itself
-  when a rotation succeeds), so ``settle`` removes it as AWS would; moto also does not check
-  the function's errors and continues with the next step (AWS stops), so the hook stops
-  running the handler after the first failure.
+How rotations are driven: ``Harness`` is the ``moto_compat.Hooks`` of these tests, and holds no
+moto workaround of its own (those live in moto_compat only).
+- ``RotateSecret`` with a RotationLambdaARN (a moto Lambda function exists for it) creates the
+  new version staged AWSPENDING and, as AWS does after answering, invokes the function once per
+  step, in order, and stops at the first step that errors (AWSCURRENT then stays); after four
+  successful steps it takes AWSPENDING off the new version. ``Harness.background`` runs that work
+  at once, so it has finished when ``rotate_secret`` returns.
+- ``Harness.invoke_function`` receives those invocations: ``run=`` chooses which steps run the
+  real handler in-process; any other step errors as an invocation that timed out would, so it is
+  the last one Secrets Manager invokes. The tests then call the handler for the remaining steps
+  directly, with the same token, as a retry by Secrets Manager would.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ import subprocess
 import sys
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -40,9 +39,9 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from moto.awslambda.utils import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
 
+from petclinic_local import moto_compat
 from petclinic_ops.adapters.mysql import quote_account
 from petclinic_ops.errors import (
     CredentialsRejected,
@@ -60,6 +59,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "functions" / "rotate_secret"
 LAYER_DIR = ROOT / "layers" / "shared"
 REGION = "us-west-2"
+FUNCTION_NAME = "petclinic-ops-dev-rotate-secret"
+FUNCTION_TIMEOUT_SECONDS = 30
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 APP_PASSWORD = "App-password-0ld-1234"
 MASTER_PASSWORD = "Master-password-5678"
@@ -90,11 +91,9 @@ def load_handler() -> ModuleType:
 
 @dataclass
 class LambdaContext:
-    function_name: str = "petclinic-ops-dev-rotate-secret"
+    function_name: str = FUNCTION_NAME
     memory_limit_in_mb: int = 256
-    invoked_function_arn: str = (
-        f"arn:aws:lambda:{REGION}:{DEFAULT_ACCOUNT_ID}:function:petclinic-ops-dev-rotate-secret"
-    )
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{DEFAULT_ACCOUNT_ID}:function:{FUNCTION_NAME}"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
@@ -106,17 +105,65 @@ def app() -> Iterator[ModuleType]:
         yield load_handler()
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """One invocation of the function by Secrets Manager, and what the function answered."""
+
+    event: dict[str, Any]
+    payload: Any
+    errored: bool
+
+
 @dataclass
 class Harness:
-    """moto's Secrets Manager with the rotation function behind a moto Lambda ARN."""
+    """moto's Secrets Manager with the rotation function behind a moto Lambda ARN; the
+    ``moto_compat.Hooks`` that run the function in-process."""
 
     app: ModuleType
     client: Any
-    function_arn: str
     logs: io.StringIO
-    events: list[dict[str, Any]] = field(default_factory=list)
+    function_arn: str = ""
+    invocations: list[Invocation] = field(default_factory=list)
     run: frozenset[str] = frozenset(STEPS)
     failure: Exception | None = None
+    time_scale: float = 1.0  # moto_compat.Hooks: no Step Functions here, nothing to scale
+
+    # moto_compat.Hooks
+
+    def has_function(self, function_name: str) -> bool:
+        return function_name == FUNCTION_NAME
+
+    def invoke_function(self, function_name: str, payload: Any) -> tuple[Any, bool, str]:
+        """Secrets Manager invokes a step: the handler runs if the step is in ``run``, else the
+        invocation times out. An exception is Lambda's error payload (``failure`` keeps it)."""
+        assert function_name == FUNCTION_NAME
+        start = len(self.logs.getvalue())
+        context = LambdaContext()
+        result: Any
+        if payload["Step"] not in self.run:
+            errored = True
+            result = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"{context.aws_request_id} Task timed out after "
+                f"{FUNCTION_TIMEOUT_SECONDS:.2f} seconds",
+            }
+        else:
+            try:
+                result, errored = self.app.lambda_handler(payload, context), False
+            except Exception as exc:
+                self.failure = exc
+                result, errored = {"errorType": type(exc).__name__, "errorMessage": str(exc)}, True
+        self.invocations.append(Invocation(payload, result, errored))
+        return result, errored, self.logs.getvalue()[start:]
+
+    def deployment_started(
+        self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None
+    ) -> None:
+        raise AssertionError("these tests start no ECS deployment")
+
+    def background(self, work: Callable[[], None]) -> None:
+        """RotateSecret's rotation runs to its end before rotate_secret returns."""
+        work()
 
     # Secrets Manager
 
@@ -134,48 +181,49 @@ class Harness:
         stages: dict[str, list[str]] = self.client.describe_secret(SecretId=secret_id)["VersionIdsToStages"]
         return stages
 
+    def version(self, secret_id: str, stage: str = "AWSCURRENT") -> str:
+        (version,) = [v for v, stages in self.stages(secret_id).items() if stage in stages]
+        return version
+
     def rotate(self, secret_id: str, run: tuple[str, ...] = STEPS) -> str:
-        """RotateSecret; the steps in ``run`` run the handler in-process. Returns the token."""
-        self.run, self.failure, first = frozenset(run), None, len(self.events)
-        self.client.rotate_secret(
+        """RotateSecret; the steps in ``run`` run the handler in-process, any other times out.
+        Checks that Secrets Manager invoked the steps in order with RotateSecret's token, up to
+        the first that errored (timed out or failed) or all four. Returns the token."""
+        self.run, self.failure, first = frozenset(run), None, len(self.invocations)
+        arn = self.client.describe_secret(SecretId=secret_id)["ARN"]
+        token: str = self.client.rotate_secret(
             SecretId=secret_id,
             RotationLambdaARN=self.function_arn,
             RotationRules={"AutomaticallyAfterDays": 30},
+        )["VersionId"]
+        invocations = self.invocations[first:]
+        assert [(i.event["SecretId"], i.event["ClientRequestToken"]) for i in invocations] == [
+            (arn, token)
+        ] * len(invocations)
+        # In order from createSecret, ending at the first step not in ``run`` or that failed.
+        expected = list(STEPS)
+        for index, step in enumerate(STEPS):
+            if step not in self.run or (index < len(invocations) and invocations[index].errored):
+                expected = expected[: index + 1]
+                break
+        assert [i.event["Step"] for i in invocations] == expected
+        assert (self.failure is not None) == any(
+            i.errored and i.event["Step"] in self.run for i in invocations
         )
-        events = self.events[first:]
-        assert [event["Step"] for event in events] == list(STEPS)
-        assert len({event["ClientRequestToken"] for event in events}) == 1
-        token: str = events[0]["ClientRequestToken"]
         return token
 
-    def settle(self, secret_id: str, token: str) -> None:
-        """What Secrets Manager does after a successful rotation: AWSPENDING leaves the new version."""
-        self.client.update_secret_version_stage(
-            SecretId=secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=token
-        )
+    @property
+    def steps(self) -> list[str]:
+        """The steps Secrets Manager invoked, in order, since the fixture started."""
+        return [invocation.event["Step"] for invocation in self.invocations]
 
     # the function
 
     def invoke(self, step: str, token: str, secret_id: str) -> dict[str, Any]:
+        """The handler called directly (a retry of the step by Secrets Manager): raises its errors."""
         event = {"SecretId": secret_id, "ClientRequestToken": token, "Step": step}
         result: dict[str, Any] = self.app.lambda_handler(event, LambdaContext())
         return result
-
-    def lambda_invoke(
-        self, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
-    ) -> bytes:
-        """Replaces moto's Lambda backend invoke (RotateSecret calls it once per step)."""
-        event = json.loads(body)
-        self.events.append(event)
-        if event["Step"] not in self.run or self.failure is not None:
-            return b"null"
-        try:
-            result = self.app.lambda_handler(event, LambdaContext())
-        except Exception as exc:
-            self.failure = exc
-            response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
-        return json.dumps(result).encode()
 
 
 def _zip() -> bytes:
@@ -198,24 +246,21 @@ def aws(app: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     previous_stream = handler.setStream(logs)
     try:
         with mock_aws(config={"lambda": {"use_docker": False}}):
-            role = boto3.client("iam").create_role(
-                RoleName="rotate-secret",
-                AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-            )["Role"]["Arn"]
-            function_arn = boto3.client("lambda").create_function(
-                FunctionName="petclinic-ops-dev-rotate-secret",
-                Runtime="python3.11",
-                Role=role,
-                Handler="app.lambda_handler",
-                Code={"ZipFile": _zip()},
-            )["FunctionArn"]
-            harness = Harness(app, boto3.client("secretsmanager"), function_arn, logs)
-            backend = get_backend(DEFAULT_ACCOUNT_ID, REGION)
-            backend.invoke = harness.lambda_invoke  # this backend instance only, dropped with the mock
-            try:
+            harness = Harness(app, boto3.client("secretsmanager"), logs)
+            with moto_compat.install(harness):  # every gap: none gets in these tests' way
+                role = boto3.client("iam").create_role(
+                    RoleName="rotate-secret",
+                    AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+                )["Role"]["Arn"]
+                harness.function_arn = boto3.client("lambda").create_function(
+                    FunctionName=FUNCTION_NAME,
+                    Runtime="python3.11",
+                    Role=role,
+                    Handler="app.lambda_handler",
+                    Code={"ZipFile": _zip()},
+                    Timeout=FUNCTION_TIMEOUT_SECONDS,
+                )["FunctionArn"]
                 yield harness
-            finally:
-                vars(backend).pop("invoke", None)
     finally:
         handler.setStream(previous_stream)
         app.secrets_store.cache_clear()
@@ -286,6 +331,7 @@ def alternating_secret(aws: Harness, db: Database, **changes: Any) -> str:
 
 def test_alternating_rotation_through_rotate_secret(aws: Harness, db: Database) -> None:
     secret = alternating_secret(aws, db)
+    original = aws.version(secret)
     token = aws.rotate(secret)
 
     assert aws.failure is None
@@ -294,7 +340,8 @@ def test_alternating_rotation_through_rotate_secret(aws: Harness, db: Database) 
     assert previous == db.secret(masterarn=previous["masterarn"])
     assert db.logs_in(current)
     assert db.logs_in(previous)
-    assert aws.stages(secret)[token] == ["AWSPENDING", "AWSCURRENT"]
+    # Secrets Manager took AWSPENDING off the new version once the rotation succeeded.
+    assert aws.stages(secret) == {token: ["AWSCURRENT"], original: ["AWSPREVIOUS"]}
     # The pending version kept every key but the login, unknown ones included.
     assert {k: v for k, v in current.items() if k not in ("username", "password")} == {
         k: v for k, v in previous.items() if k not in ("username", "password")
@@ -302,9 +349,10 @@ def test_alternating_rotation_through_rotate_secret(aws: Harness, db: Database) 
     assert db.normalised_grants(current["username"]) == db.normalised_grants(db.app_user)
 
     # The next rotation goes back to the base user; the clone (now AWSPREVIOUS) keeps working.
-    aws.settle(secret, token)
-    aws.rotate(secret)
+    second = aws.rotate(secret)
     assert aws.failure is None
+    assert aws.stages(secret)[second] == ["AWSCURRENT"]
+    assert aws.stages(secret)[token] == ["AWSPREVIOUS"]
     again, clone = aws.value(secret), aws.value(secret, "AWSPREVIOUS")
     assert again["username"] == db.app_user
     assert clone == current
@@ -319,6 +367,7 @@ def test_alternating_rotation_through_rotate_secret(aws: Harness, db: Database) 
     done = [r for r in records if r["message"] == "rotation step done"]
     assert [r["step"] for r in done] == list(STEPS) * 2
     assert {r["correlation_id"] for r in done[:4]} == {token}
+    assert {r["correlation_id"] for r in done[4:]} == {second}
 
 
 @pytest.mark.parametrize(
@@ -348,7 +397,8 @@ def test_metrics_count_steps_by_outcome(
     aws: Harness, db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     secret = alternating_secret(aws, db, password="wrong-password")
-    token = aws.rotate(secret, run=("createSecret",))
+    token = aws.rotate(secret, run=("createSecret",))  # setSecret timed out: the last step invoked
+    assert aws.steps == ["createSecret", "setSecret"]
     with pytest.raises(SuperuserCredentialsRejected):
         aws.invoke("setSecret", token, secret)
 
@@ -371,7 +421,10 @@ def test_each_step_twice_changes_nothing_the_second_time(
 ) -> None:
     monkeypatch.setenv("ROTATION_STRATEGY", strategy)
     secret = alternating_secret(aws, db)
-    token = aws.rotate(secret, run=())  # RotateSecret's version only: the steps are driven here
+    # RotateSecret's version only: createSecret timed out, so Secrets Manager invoked no other
+    # step and the version has no value yet. The steps are driven here.
+    token = aws.rotate(secret, run=())
+    assert aws.steps == ["createSecret"]
 
     for step in STEPS:
         first = aws.invoke(step, token, secret)
@@ -387,18 +440,27 @@ def test_each_step_twice_changes_nothing_the_second_time(
 
 def test_a_rotation_interrupted_after_set_secret_resumes(aws: Harness, db: Database) -> None:
     secret = alternating_secret(aws, db)
-    token = aws.rotate(secret, run=("createSecret", "setSecret"))  # testSecret "timed out"
+    original = aws.version(secret)
+    token = aws.rotate(secret, run=("createSecret", "setSecret"))  # testSecret timed out
+    assert aws.steps == ["createSecret", "setSecret", "testSecret"]
+    assert aws.invocations[-1].payload["errorType"] == "Sandbox.Timedout"
+    assert aws.stages(secret) == {original: ["AWSCURRENT"], token: ["AWSPENDING"]}
 
     pending = aws.value(secret, "AWSPENDING")
     assert aws.value(secret)["username"] == db.app_user
     assert db.logs_in(aws.value(secret))
     assert db.logs_in(pending)
 
-    # Secrets Manager retries: setSecret again (nothing to do), then the remaining steps.
+    # Secrets Manager retries the whole rotation with the same token: the steps already done
+    # again (nothing to do), then the remaining ones.
+    assert aws.invoke("createSecret", token, secret)["changed"] is False
+    assert aws.value(secret, "AWSPENDING") == pending
     assert aws.invoke("setSecret", token, secret)["changed"] is False
     aws.invoke("testSecret", token, secret)
     aws.invoke("finishSecret", token, secret)
     assert aws.value(secret) == pending
+    assert "AWSCURRENT" in aws.stages(secret)[token]
+    assert aws.stages(secret)[original] == ["AWSPREVIOUS"]
     assert db.logs_in(aws.value(secret))
     assert db.logs_in(aws.value(secret, "AWSPREVIOUS"))
 
@@ -449,9 +511,15 @@ def test_wrong_superuser_credentials_fail_clearly_and_current_keeps_working(
 ) -> None:
     secret = alternating_secret(aws, db, password="not-the-master-password")
     master = aws.value(secret)["masterarn"]
+    original = aws.version(secret)
     token = aws.rotate(secret)
 
+    # setSecret failed: Secrets Manager invoked no later step, and got the error as Lambda gives it.
     assert isinstance(aws.failure, SuperuserCredentialsRejected)
+    assert aws.steps == ["createSecret", "setSecret"]
+    answered = aws.invocations[-1].payload
+    assert answered["errorType"] == "SuperuserCredentialsRejected"
+    assert answered["errorMessage"] == str(aws.failure)
     message = str(aws.failure)
     assert master in message
     assert "refused the credentials of superuser secret" in message
@@ -461,7 +529,7 @@ def test_wrong_superuser_credentials_fail_clearly_and_current_keeps_working(
     assert "SuperuserCredentialsRejected" in aws.logs.getvalue()
     assert db.logs_in(aws.value(secret))
     assert not db.logs_in(aws.value(secret, "AWSPENDING"))
-    assert aws.stages(secret)[token] == ["AWSPENDING"]
+    assert aws.stages(secret) == {original: ["AWSCURRENT"], token: ["AWSPENDING"]}
     assert [row[0] for row in db.accounts()] == sorted([db.app_user, db.superuser])
 
 
