@@ -158,7 +158,7 @@ class RolloutSimulator:
                 return
         if self._closed.is_set():
             return
-        with moto_compat._deployment_lock:
+        with moto_compat.deployment_lock:
             if deployment["status"] != "PRIMARY":
                 return  # superseded by a newer deployment: ECS stops it without a terminal event
             now = dt.datetime.now(dt.UTC)
@@ -186,7 +186,7 @@ class RolloutSimulator:
             self._roll_back(service, deployment, previous)
 
     def _roll_back(self, service: Any, failed: dict[str, Any], previous: dict[str, Any]) -> None:
-        with moto_compat._deployment_lock:
+        with moto_compat.deployment_lock:
             if failed["status"] != "PRIMARY":
                 return
             failed["status"] = "ACTIVE"

@@ -493,7 +493,8 @@ def _ecr_push_time(_: Hooks) -> Iterator[contextlib.AbstractContextManager[Any]]
     yield mock.patch.object(Image, "__init__", init)
 
 
-_deployment_lock = threading.RLock()
+# ECS deployments change under UpdateService and under the rollout simulator: one lock for both.
+deployment_lock = threading.RLock()
 
 
 def new_deployment(service: Any, task_definition: str) -> dict[str, Any]:
@@ -527,7 +528,7 @@ def _ecs_deployments(hooks: Hooks) -> Iterator[contextlib.AbstractContextManager
         cluster = service_properties.get("cluster", "default")
         name = service_properties["service"].split("/")[-1]
         force = bool(service_properties.pop("force_new_deployment", False))
-        with _deployment_lock:
+        with deployment_lock:
             before = self._get_service(cluster, name).task_definition
             service = original(self, service_properties)
             if service.task_definition != before or force:
