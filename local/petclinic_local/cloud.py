@@ -26,6 +26,7 @@ from unittest import mock
 
 from petclinic_local import moto_compat, petclinic_seed, sam_stack
 from petclinic_local.ecs_rollouts import CircuitBreaker, Outcome, RolloutSimulator
+from petclinic_local.faults import StateFaults
 from petclinic_local.lambda_runtime import Invocation, LambdaRuntime
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +66,7 @@ class LocalCloud:
         self.simulator = RolloutSimulator(
             account=ACCOUNT, region=REGION, rollout_seconds=rollout_seconds, time_scale=time_scale
         )
+        self.faults = StateFaults()
         self.runtime: LambdaRuntime | None = None
         self.stack: sam_stack.DeployedStack | None = None
         self.seeded: dict[str, Any] = {}
@@ -94,6 +96,7 @@ class LocalCloud:
         self._exit.enter_context(_quiet_logger("moto", logging.CRITICAL))
         self._exit.enter_context(mock_aws(config=MOTO_CONFIG))
         self._exit.enter_context(moto_compat.install(self))
+        self._exit.enter_context(self.faults.installed())
         self._exit.callback(self.simulator.close)
         self.session = boto3.Session(region_name=REGION)
         self.seeded = petclinic_seed.seed(self.session, REGION, self.seed_spec)

@@ -1,6 +1,7 @@
-"""The coalescing decisions, one by one: the lease states' DynamoDB requests exactly as the shipped
+"""The lease decisions, one by one: the lease states' DynamoDB requests exactly as the shipped
 deploy.asl.json builds them (its Arguments rendered by the JSONata evaluator the local cloud uses),
-sent to DynamoDB (moto) in the orders that matter."""
+sent to DynamoDB (moto) in the orders that matter: taking, queueing, releasing, handing the queue
+on, and taking over the lease of a dead holder with its deployment in flight."""
 
 from __future__ import annotations
 
@@ -39,17 +40,33 @@ class Lease:
         self.client = client
 
     def call(
-        self, state: str, execution: str, order: int = 0, lease_seconds: int = 3600
+        self,
+        state: str,
+        execution: str,
+        order: int = 0,
+        *,
+        kind: str = "image",
+        lease_seconds: int = 3600,
+        seen: dict[str, Any] | None = None,
+        ledger_failed: bool = False,
     ) -> dict[str, Any] | None:
-        """Run one lease state for an execution; None when its condition does not hold."""
+        """Run one lease state for an execution; None when its condition does not hold.
+
+        ``seen`` is what InspectLease read (holder and newestOrder) before a queue or takeover."""
+        job = {
+            "kind": kind,
+            "service": "visits-service",
+            "order": order if kind == "image" else 0,
+            "digest": f"sha256:{order}" if kind == "image" else None,
+            "tag": str(order) if kind == "image" else None,
+        }
         arguments = render(
             STATES[state]["Arguments"],
             {
-                "plan": {"service": "visits-service", "leaseSeconds": lease_seconds, "source": "ecr"},
-                "order": order,
-                "digest": f"sha256:{order}",
-                "image": f"image@{order}",
-                "tag": str(order),
+                "plan": {"leaseSeconds": lease_seconds},
+                "job": job,
+                "lease": seen or self.seen(),
+                "unfinished": "LedgerUnavailable" if ledger_failed else None,
                 "states": {"context": {"Execution": {"Id": EXECUTION + execution}}},
             },
         )
@@ -62,6 +79,14 @@ class Lease:
             raise
         return response
 
+    def seen(self) -> dict[str, Any]:
+        """What InspectLease reads (the same fields its Assign keeps)."""
+        item = self.client.get_item(TableName=TABLE, Key={"service": {"S": "visits-service"}}).get("Item", {})
+        return {
+            "holder": item.get("leaseHolder", {}).get("S"),
+            "newestOrder": int(item["newestOrder"]["N"]) if "newestOrder" in item else 0,
+        }
+
     def item(self) -> dict[str, Any]:
         item: dict[str, Any] = self.client.get_item(
             TableName=TABLE, Key={"service": {"S": "visits-service"}}
@@ -72,9 +97,28 @@ class Lease:
         holder = self.item().get("leaseHolder")
         return str(holder["S"]).removeprefix(EXECUTION) if holder else None
 
-    def queued_order(self) -> int | None:
+    def queued(self) -> dict[str, Any] | None:
         queued = self.item().get("pendingRequest")
-        return int(json.loads(queued["S"])["order"]) if queued else None
+        return json.loads(queued["S"]) if queued else None
+
+    def queued_order(self) -> int | None:
+        queued = self.queued()
+        return int(queued["order"]) if queued else None
+
+    def park(self, execution: str, deployment: str, record: dict[str, Any]) -> None:
+        """What WaitForRollout leaves on the lease while it waits (the token and the record)."""
+        self.client.update_item(
+            TableName=TABLE,
+            Key={"service": {"S": "visits-service"}},
+            UpdateExpression="SET deploymentId = :d, taskToken = :t, inflight = :r",
+            ConditionExpression="leaseHolder = :me",
+            ExpressionAttributeValues={
+                ":d": {"S": deployment},
+                ":t": {"S": "token"},
+                ":r": {"S": json.dumps(record)},
+                ":me": {"S": EXECUTION + execution},
+            },
+        )
 
 
 @pytest.fixture
@@ -106,6 +150,15 @@ def test_newer_requests_queue_and_replace_older_queued_ones(lease: Lease) -> Non
     assert lease.call("QueueBehindRunningDeployment", "e", order=1) is None  # older than the running one
 
 
+def test_a_request_queues_only_behind_the_holder_it_saw(lease: Lease) -> None:
+    lease.call("AcquireLease", "a", order=1)
+    seen = lease.seen()
+    lease.call("ReleaseLease", "a")
+    lease.call("AcquireLease", "b", order=2)
+    assert lease.call("QueueBehindRunningDeployment", "c", order=3, seen=seen) is None
+    assert lease.queued() is None
+
+
 def test_the_holder_takes_the_queued_request_instead_of_releasing(lease: Lease) -> None:
     lease.call("AcquireLease", "a", order=1)
     lease.call("QueueBehindRunningDeployment", "b", order=2)
@@ -126,36 +179,95 @@ def test_only_the_holder_releases(lease: Lease) -> None:
     assert lease.holder() == "a"
 
 
-def test_an_expired_lease_is_taken_over_by_a_newer_request_and_the_old_holder_loses_it(lease: Lease) -> None:
-    lease.call("AcquireLease", "dead", order=1, lease_seconds=0)
-    time.sleep(0.01)
-    assert (
-        lease.call("QueueBehindRunningDeployment", "b", order=2) is None
-    )  # expired: nothing to queue behind
-    assert lease.call("AcquireLease", "b", order=2) is not None
-    assert lease.holder() == "b"
-    assert lease.call("ReleaseLease", "dead") is None
-    assert lease.call("TakeQueuedRequest", "dead") is None
-
-
 def test_a_late_older_image_never_takes_a_free_lease(lease: Lease) -> None:
     lease.call("AcquireLease", "a", order=5)
     lease.call("ReleaseLease", "a")
     assert lease.call("AcquireLease", "late", order=4) is None
-    assert lease.call("QueueBehindRunningDeployment", "late", order=4) is None
     assert int(lease.item()["newestOrder"]["N"]) == 5
 
 
-def test_a_rotation_rollout_holding_the_lease_takes_no_queued_requests(lease: Lease) -> None:
-    lease.client.put_item(
+def test_a_restart_takes_a_free_lease_without_touching_the_order_or_the_queue(lease: Lease) -> None:
+    lease.call("AcquireLease", "a", order=5)
+    lease.call("QueueBehindRunningDeployment", "b", order=6)
+    lease.client.update_item(  # the holder died without handing the queue on, and the lease was cleared
         TableName=TABLE,
-        Item={
-            "service": {"S": "visits-service"},
-            "leaseHolder": {"S": "rollout#visits-service"},
-            "leaseKind": {"S": "rollout"},
-            "leaseExpiresAt": {"N": str(int(time.time() * 1000) + 60_000)},
-            "newestOrder": {"N": "1"},
-        },
+        Key={"service": {"S": "visits-service"}},
+        UpdateExpression="REMOVE leaseHolder",
     )
-    assert lease.call("AcquireLease", "b", order=2) is None
-    assert lease.call("QueueBehindRunningDeployment", "b", order=2) is None  # wait for the lease instead
+    assert lease.call("AcquireLease", "restart", kind="restart") is not None
+    assert lease.holder() == "restart"
+    assert int(lease.item()["newestOrder"]["N"]) == 6
+    assert lease.queued_order() == 6  # deployed after the restart, not lost
+
+
+def test_a_dead_holders_lease_is_taken_over_with_its_deployment_in_flight(lease: Lease) -> None:
+    lease.call("AcquireLease", "dead", order=1)
+    record = {"job": {"kind": "image", "order": 1}, "before": "td:1", "after": "td:2", "deploymentId": "d-1"}
+    lease.park("dead", "d-1", record)
+    lease.call("QueueBehindRunningDeployment", "queued", order=2)
+
+    taken = lease.call("TakeOverLease", "successor", order=3)
+
+    assert taken is not None
+    attributes = taken["Attributes"]
+    assert json.loads(attributes["inflight"]["S"]) == record  # the orphan, to finish
+    assert "taskToken" not in attributes  # the dead execution's token is worthless
+    assert lease.holder() == "successor"
+    assert lease.queued_order() == 3  # the newest request replaces the older queued one
+    assert lease.call("ReleaseLease", "dead") is None  # the dead holder has lost it
+    assert lease.call("TakeQueuedRequest", "dead") is None
+
+
+def test_an_older_request_taking_over_leaves_the_newer_queued_one(lease: Lease) -> None:
+    lease.call("AcquireLease", "dead", order=1)
+    lease.call("QueueBehindRunningDeployment", "queued", order=5)
+    assert lease.call("TakeOverLease", "late", order=3) is not None
+    assert lease.holder() == "late"
+    assert lease.queued_order() == 5  # deployed by "late" after the orphan; "late" itself is superseded
+
+
+def test_a_restart_taking_over_keeps_a_queued_image(lease: Lease) -> None:
+    lease.call("AcquireLease", "dead", order=1)
+    lease.call("QueueBehindRunningDeployment", "queued", order=5)
+    assert lease.call("TakeOverLease", "restart", kind="restart") is not None
+    queued = lease.queued()
+    assert queued is not None
+    assert (queued["kind"], queued["order"]) == ("image", 5)  # its new tasks read the new secret too
+
+
+def test_a_restart_taking_over_an_empty_queue_queues_itself(lease: Lease) -> None:
+    lease.call("AcquireLease", "dead", order=1)
+    assert lease.call("TakeOverLease", "restart", kind="restart") is not None
+    queued = lease.queued()
+    assert queued is not None
+    assert queued["kind"] == "restart"
+
+
+def test_a_takeover_loses_to_a_request_queued_since_the_lease_was_read(lease: Lease) -> None:
+    lease.call("AcquireLease", "dead", order=1)
+    seen = lease.seen()
+    lease.call("QueueBehindRunningDeployment", "newer", order=9)
+    assert lease.call("TakeOverLease", "successor", order=3, seen=seen) is None
+    assert lease.holder() == "dead"  # read again, then decide
+    assert lease.queued_order() == 9
+
+
+def test_two_successors_cannot_both_take_over(lease: Lease) -> None:
+    lease.call("AcquireLease", "dead", order=1)
+    seen = lease.seen()
+    assert lease.call("TakeOverLease", "first", order=2, seen=seen) is not None
+    assert lease.call("TakeOverLease", "second", order=3, seen=seen) is None
+    assert lease.holder() == "first"
+
+
+def test_with_the_ledger_down_the_record_stays_on_a_lease_that_expires_now(lease: Lease) -> None:
+    lease.call("AcquireLease", "a", order=1)
+    record = {"job": {"kind": "image"}, "deploymentId": "d-1"}
+    lease.park("a", "d-1", record)
+    lease.call("QueueBehindRunningDeployment", "b", order=2)
+    assert lease.call("ReleaseLease", "a", ledger_failed=True) is not None
+    item = lease.item()
+    assert lease.holder() == "a"
+    assert json.loads(item["inflight"]["S"]) == record
+    assert int(item["leaseExpiresAt"]["N"]) <= int(time.time() * 1000)
+    assert lease.queued_order() == 2  # left for the successor, after it records the deployment

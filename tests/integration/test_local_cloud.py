@@ -35,9 +35,9 @@ def test_the_stack_is_the_template(cloud: LocalCloud) -> None:
     assert [layer.name for layer in resolver.layer_dirs] == ["shared"]
     assert resolver.environment["POWERTOOLS_SERVICE_NAME"] == "petclinic-ops"
     assert (
-        '"services": ["customers-service", "vets-service", "visits-service", "admin-server"]'
-        in (resolver.environment["DEPLOY_CONFIG"])
+        resolver.environment["SERVICE_NAMES"] == "customers-service,vets-service,visits-service,admin-server"
     )
+    assert resolver.environment["CLUSTER_NAME"] == "petclinic-dev"
     rules = cloud.client("events").list_rules()["Rules"]
     assert {rule["Name"] for rule in rules} >= {
         "petclinic-ops-dev-ecr-image-action",

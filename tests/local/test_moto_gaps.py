@@ -1213,3 +1213,39 @@ def test_closed_apply_rotation_schedules() -> None:
         "RotationRules": {"AutomaticallyAfterDays": 30},
     }
     assert [labels for labels in steps.values()] == [["AWSCURRENT"]]  # no rotation now
+
+
+def _child_and_parent() -> str:
+    """A parent that runs a one-Pass child with states:startExecution.sync:2; the parent's ARN."""
+    child = create_state_machine(jsonata_pass({"done": True}))
+    return create_state_machine(
+        task(
+            "arn:aws:states:::states:startExecution.sync:2",
+            {"StateMachineArn": child, "Input": {"x": 1}},
+        )
+    )
+
+
+def test_sfn_integration_runs_a_child_to_its_end() -> None:
+    with local_aws():
+        parent = _child_and_parent()
+        sfn = client("stepfunctions")
+        sfn.start_execution(stateMachineArn=parent, name="run", input="{}")
+        (execution_arn,) = wait_for_executions(parent)
+        output = output_of(sfn.describe_execution(executionArn=execution_arn))
+    assert output["Status"] == "SUCCEEDED"
+    assert output["Output"] == {"done": True}
+    assert output["ExecutionArn"].startswith("arn:aws:states:")
+
+
+def test_needed_sfn_integration_names() -> None:
+    """If this fails, moto fixed sfn-integration-names: delete the workaround (states:startExecution
+    hands PascalCase parameters to boto3 and reads PascalCase keys back)."""
+    with local_aws(skip={"sfn-integration-names"}):
+        parent = _child_and_parent()
+        sfn = client("stepfunctions")
+        sfn.start_execution(stateMachineArn=parent, name="run", input="{}")
+        (execution_arn,) = wait_for_executions(parent)
+        described = sfn.describe_execution(executionArn=execution_arn)
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.Runtime"

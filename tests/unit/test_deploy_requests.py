@@ -103,6 +103,101 @@ def test_an_event_from_another_source_is_rejected() -> None:
         parse_request(other)
 
 
+@pytest.mark.parametrize(
+    ("digest", "message"),
+    [
+        ("sha256:abc123", "image-digest: must be sha256: followed by 64 lowercase hex digits"),
+        ("latest", "image-digest: must be sha256:"),
+        ("sha256:" + "A" * 64, "image-digest: must be sha256:"),
+        ("sha512:" + "a" * 128, "image-digest: must be sha256:"),
+        ("sha256:" + "a" * 64 + "\n", "image-digest: must be sha256:"),
+    ],
+)
+def test_a_push_with_a_digest_ecr_never_produces_is_rejected(digest: str, message: str) -> None:
+    """Before: the digest was taken as it came and deployed as repo@<that>."""
+    push = event("ecr-push-customers-service.json")
+    push["detail"]["image-digest"] = digest
+    with pytest.raises(InvalidDeployRequest, match=message):
+        plan(push)
+
+
+@pytest.mark.parametrize("tag", ["x" * 129, "-leading-dash", ".hidden", "with space", "über", "a/b"])
+def test_a_push_with_a_tag_ecr_never_produces_is_rejected(tag: str) -> None:
+    push = event("ecr-push-customers-service.json")
+    push["detail"]["image-tag"] = tag
+    with pytest.raises(InvalidDeployRequest, match="image-tag: must be an image tag"):
+        plan(push)
+
+
+@pytest.mark.parametrize(
+    ("account", "region"), [("999999999999", "us-west-2"), ("123456789012", "eu-west-1")]
+)
+def test_an_event_from_another_account_or_region_is_rejected(account: str, region: str) -> None:
+    """Before: an ECR-shaped event naming another account or region was deployed, pulling from
+    that account's registry."""
+    push = event("ecr-push-customers-service.json")
+    push["account"], push["region"] = account, region
+    with pytest.raises(InvalidDeployRequest, match=f"comes from account {account} in {region}"):
+        plan(push)
+
+
+def test_the_registry_is_the_functions_own() -> None:
+    result = resolve(
+        event("ecr-push-customers-service.json") | {"account": "111122223333", "region": "eu-west-1"},
+        config=CONFIG,
+        execution_id=EXECUTION,
+        account="111122223333",
+        region="eu-west-1",
+    )
+    assert result.registry == "111122223333.dkr.ecr.eu-west-1.amazonaws.com"
+
+
+def test_a_restart_request() -> None:
+    result = plan({"service": "vets-service", "restart": True, "reason": "credentials rotated"})
+    assert (result.action, result.service, result.source, result.digest, result.tag) == (
+        "RESTART",
+        "vets-service",
+        "manual",
+        None,
+        None,
+    )
+    assert result.reason == "credentials rotated"
+    rotation = plan(
+        {
+            "service": "vets-service",
+            "restart": True,
+            "source": "rotation",
+            "requestedBy": "rotation of petclinic/dev/aurora/app (operator)",
+            "secretVersion": "v-1",
+        }
+    )
+    assert (rotation.source, rotation.requested_by, rotation.secret_version) == (
+        "rotation",
+        "rotation of petclinic/dev/aurora/app (operator)",
+        "v-1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"service": "vets-service", "restart": False}, "restart: Input should be True"),
+        ({"service": "vets-service", "restart": True, "image": "1.0"}, "image: is not a known field"),
+        ({"service": "vets service", "restart": True}, "service: must be an ECS service name"),
+        ({"service": "vets-service", "restart": True, "source": "ecr"}, "source: Input should be"),
+    ],
+)
+def test_a_malformed_restart_request_names_the_field(raw: Any, message: str) -> None:
+    with pytest.raises(InvalidDeployRequest, match="invalid restart request") as raised:
+        plan(raw)
+    assert message in str(raised.value)
+
+
+def test_a_restart_of_an_unknown_service_is_refused() -> None:
+    with pytest.raises(UnknownService, match="known services"):
+        plan({"service": "billing-service", "restart": True})
+
+
 def test_repository_overrides_map_to_services() -> None:
     config = DeployConfig(
         cluster="c", services=("customers-service",), repositories={"legacy/customers": "customers-service"}
@@ -137,7 +232,7 @@ def test_a_tag_the_policy_excludes_changes_nothing_and_says_why() -> None:
     config = CONFIG.model_copy(update={"tag_policy": TagPolicy(exclude="1\\..*")})
     result = plan(event("ecr-push-customers-service.json"), config)
     assert result.action == "SKIP"
-    assert result.reason == "tag policy: tag '1.1.0' matches the exclude pattern '1\\\\..*'"
+    assert result.reason == "tag policy: tag '1.1.0' matches the exclude pattern '1\\..*'"
 
 
 def test_an_invalid_pattern_is_a_configuration_error_naming_the_field() -> None:

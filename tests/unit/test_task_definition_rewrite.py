@@ -54,10 +54,9 @@ def described(image: str = f"{REGISTRY}/petclinic/customers-service:1.0.0") -> d
 
 
 def rewrite(state_input: dict[str, Any], repository: str = "petclinic/customers-service") -> dict[str, Any]:
-    plan = {"registry": REGISTRY, "repository": repository}
-    result: dict[str, Any] = evaluate_jsonata(
-        REWRITE, {"states": {"input": state_input}, "plan": plan, "image": NEW_IMAGE}
-    )
+    """The job being deployed names the new image; its repository is what gets replaced."""
+    job = {"kind": "image", "image": f"{REGISTRY}/{repository}@{DIGEST}"}
+    result: dict[str, Any] = evaluate_jsonata(REWRITE, {"states": {"input": state_input}, "job": job})
     return result
 
 

@@ -13,9 +13,10 @@ import os
 from collections.abc import Mapping
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from petclinic_ops.errors import InvalidConfiguration
+from petclinic_ops.models.deploy import DeployConfig, Regex, TagPolicy
 
 
 class FunctionSettings(BaseModel):
@@ -46,3 +47,36 @@ def _describe(model: type[FunctionSettings], exc: ValidationError) -> str:
         else:
             parts.append(f"environment variable {variable}: {error['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)
+
+
+class ResolveDeploySettings(FunctionSettings):
+    """functions/resolve_deploy: the deploy configuration, one plain variable per template
+    parameter (no JSON assembled by string substitution, so any valid regular expression works)."""
+
+    cluster: str = Field(alias="CLUSTER_NAME", min_length=1, max_length=255)
+    services: tuple[str, ...] = Field(alias="SERVICE_NAMES", min_length=1)
+    repository_prefix: str = Field(alias="REPOSITORY_PREFIX", default="petclinic/", max_length=200)
+    tag_include: Regex = Field(alias="DEPLOY_TAG_INCLUDE", default=".+", min_length=1)
+    tag_exclude: Regex = Field(alias="DEPLOY_TAG_EXCLUDE", default="")
+    rollout_timeout_seconds: int = Field(alias="ROLLOUT_TIMEOUT_SECONDS", default=1800, ge=1, le=21600)
+
+    @field_validator("services", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            names = tuple(name.strip() for name in value.split(","))
+            if "" in names:
+                raise ValueError("a comma-separated list of service names, none empty")
+            if len(set(names)) != len(names):
+                raise ValueError("service names must be unique")
+            return names
+        return value
+
+    def deploy_config(self) -> DeployConfig:
+        return DeployConfig(
+            cluster=self.cluster,
+            services=self.services,
+            repository_prefix=self.repository_prefix,
+            tag_policy=TagPolicy(include=self.tag_include, exclude=self.tag_exclude or None),
+            rollout_timeout_seconds=self.rollout_timeout_seconds,
+        )

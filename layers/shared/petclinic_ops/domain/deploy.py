@@ -7,9 +7,9 @@ lease, task definition, rollout), so this is the only Lambda on a deployment's p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, cast
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from petclinic_ops.domain.validation import describe
 from petclinic_ops.errors import InvalidDeployRequest, UnknownService
@@ -19,36 +19,29 @@ from petclinic_ops.models.deploy import (
     DeployPlan,
     EcrImageActionEvent,
     ManualDeployRequest,
+    ManualRestartRequest,
 )
 
-DeployRequest = EcrImageActionEvent | ManualDeployRequest
+DeployRequest = EcrImageActionEvent | ManualDeployRequest | ManualRestartRequest
 
 
-class DeployConfigSource(Protocol):
-    """Port: where the environment's deploy configuration comes from (Parameter Store in AWS)."""
-
-    def deploy_config(self) -> DeployConfig: ...
-
-
-def plan(
-    raw: Any, *, configs: DeployConfigSource, execution_id: str, account: str, region: str
-) -> DeployPlan:
-    """Resolve one execution input against the current configuration."""
-    return resolve(
-        raw, config=configs.deploy_config(), execution_id=execution_id, account=account, region=region
-    )
+def _kind(raw: Mapping[Any, Any]) -> tuple[str, type[BaseModel]]:
+    if "restart" in raw:
+        return "restart request", ManualRestartRequest
+    if "detail-type" in raw or "source" in raw:
+        return "ECR Image Action event", EcrImageActionEvent
+    return "manual request", ManualDeployRequest
 
 
 def parse_request(raw: Any) -> DeployRequest:
-    """An ECR "Image Action" event or a manual ``{"service", "image"}`` request, else an error."""
+    """An ECR "Image Action" event, a manual ``{"service", "image"}`` request or a
+    ``{"service", "restart": true}`` request, else an error naming the fields."""
     if not isinstance(raw, Mapping):
         raise InvalidDeployRequest(f"input must be a JSON object, got {type(raw).__name__}")
+    kind, model = _kind(raw)
     try:
-        if "detail-type" in raw or "source" in raw:
-            return EcrImageActionEvent.model_validate(raw)
-        return ManualDeployRequest.model_validate(raw)
+        return cast(DeployRequest, model.model_validate(raw))
     except ValidationError as exc:
-        kind = "ECR Image Action event" if "detail-type" in raw or "source" in raw else "manual request"
         raise InvalidDeployRequest(f"invalid {kind}: {describe(exc)}") from None
 
 
@@ -62,7 +55,9 @@ def resolve(raw: Any, *, config: DeployConfig, execution_id: str, account: str, 
     request = parse_request(raw)
     if isinstance(request, ManualDeployRequest):
         return _resolve_manual(request, config, execution_id, account, region)
-    return _resolve_push(request, config)
+    if isinstance(request, ManualRestartRequest):
+        return _resolve_restart(request, config)
+    return _resolve_push(request, config, account, region)
 
 
 def _common(config: DeployConfig) -> dict[str, Any]:
@@ -73,14 +68,31 @@ def _common(config: DeployConfig) -> dict[str, Any]:
     }
 
 
+def _check_known(service: str, config: DeployConfig) -> None:
+    if service not in config.services:
+        raise UnknownService(
+            f"service {service!r} is not managed in cluster {config.cluster}; "
+            f"known services: {', '.join(config.services)}"
+        )
+
+
+def _resolve_restart(request: ManualRestartRequest, config: DeployConfig) -> DeployPlan:
+    _check_known(request.service, config)
+    return DeployPlan(
+        action="RESTART",
+        reason=request.reason or "restart: new tasks of the running revision",
+        source=request.source,
+        requested_by=request.requested_by or request.source,
+        service=request.service,
+        secret_version=request.secret_version,
+        **_common(config),
+    )
+
+
 def _resolve_manual(
     request: ManualDeployRequest, config: DeployConfig, execution_id: str, account: str, region: str
 ) -> DeployPlan:
-    if request.service not in config.services:
-        raise UnknownService(
-            f"service {request.service!r} is not managed in cluster {config.cluster}; "
-            f"known services: {', '.join(config.services)}"
-        )
+    _check_known(request.service, config)
     return DeployPlan(
         action="DEPLOY",
         reason=request.reason or "manual deployment",
@@ -103,7 +115,18 @@ def _skip(reason: str, config: DeployConfig, **fields: Any) -> DeployPlan:
     )
 
 
-def _resolve_push(event: EcrImageActionEvent, config: DeployConfig) -> DeployPlan:
+def _check_origin(event: EcrImageActionEvent, account: str, region: str) -> None:
+    """Images deploy from this stack's own registry only: an event naming another account or
+    region is not ours (a forged or misrouted event), whatever its repository says."""
+    if (event.account, event.region) != (account, region):
+        raise InvalidDeployRequest(
+            f"invalid ECR Image Action event: it comes from account {event.account} in {event.region}; "
+            f"this control plane deploys images of account {account} in {region} only"
+        )
+
+
+def _resolve_push(event: EcrImageActionEvent, config: DeployConfig, account: str, region: str) -> DeployPlan:
+    _check_origin(event, account, region)
     detail = event.detail
     known = {"repository": detail.repository_name, "tag": detail.image_tag}
     if detail.action_type != "PUSH":
@@ -129,7 +152,8 @@ def _resolve_push(event: EcrImageActionEvent, config: DeployConfig) -> DeployPla
         requested_by="ecr-push",
         service=service,
         repository=detail.repository_name,
-        registry=registry_host(event.account, event.region),
+        # The function's own account and region, never the event's.
+        registry=registry_host(account, region),
         digest=detail.image_digest,
         tag=detail.image_tag,
         # ECR delivers at least once: the same repository + digest deploys once.

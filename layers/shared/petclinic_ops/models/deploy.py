@@ -10,10 +10,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-DIGEST_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
+# \A and \Z, not ^ and $: "$" also matches before a trailing newline.
+DIGEST_PATTERN = re.compile(r"\Asha256:[0-9a-f]{64}\Z")
 # ECR's own rule for tags.
-TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
-SERVICE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
+TAG_PATTERN = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9._-]{0,127}\Z")
+SERVICE_PATTERN = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_-]{0,254}\Z")
 # Artifacts pushed next to images (signatures, SBOMs, attestations) carry their own config
 # media type; only these are runnable container images.
 IMAGE_CONFIG_MEDIA_TYPES = frozenset(
@@ -42,16 +43,52 @@ class CamelModel(BaseModel):
 # --------------------------------------------------------------------------- inputs
 
 
+def _digest(value: str) -> str:
+    if not DIGEST_PATTERN.match(value):
+        raise ValueError("must be sha256: followed by 64 lowercase hex digits")
+    return value
+
+
+def _tag(value: str) -> str:
+    if not TAG_PATTERN.match(value):
+        raise ValueError(
+            "must be an image tag: up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"
+        )
+    return value
+
+
+def _service(value: str) -> str:
+    if not SERVICE_PATTERN.match(value):
+        raise ValueError("must be an ECS service name (letters, digits, '-' and '_')")
+    return value
+
+
+def _image(value: str) -> str:
+    if not (DIGEST_PATTERN.match(value) or TAG_PATTERN.match(value)):
+        raise ValueError(
+            "must be an image tag (e.g. 3.4.1) or a digest (sha256: and 64 lowercase hex digits)"
+        )
+    return value
+
+
+Digest = Annotated[str, AfterValidator(_digest)]
+ImageTag = Annotated[str, AfterValidator(_tag)]
+ServiceName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_service)]
+ImageReference = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_image)]
+
+
 class EcrImageAction(BaseModel):
-    """``detail`` of an EventBridge "ECR Image Action" event (see notes/ops-facts.md)."""
+    """``detail`` of an EventBridge "ECR Image Action" event: ``result`` (SUCCESS or FAILURE),
+    ``action-type`` (PUSH, DELETE, REPLICATE), ``repository-name``, ``image-digest``, ``image-tag``
+    and, on newer events, the artifact and manifest media types. ECR delivers at least once."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    result: str
-    action_type: str = Field(alias="action-type")
+    result: str = Field(max_length=32)
+    action_type: str = Field(alias="action-type", max_length=32)
     repository_name: str = Field(alias="repository-name", min_length=2, max_length=256)
-    image_digest: str | None = Field(default=None, alias="image-digest")
-    image_tag: str | None = Field(default=None, alias="image-tag")
+    image_digest: Digest | None = Field(default=None, alias="image-digest")
+    image_tag: ImageTag | None = Field(default=None, alias="image-tag")
     artifact_media_type: str | None = Field(default=None, alias="artifact-media-type")
     manifest_media_type: str | None = Field(default=None, alias="manifest-media-type")
 
@@ -61,7 +98,7 @@ class EcrImageActionEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    id: str
+    id: str = Field(max_length=128)
     source: Literal["aws.ecr"]
     detail_type: Literal["ECR Image Action"] = Field(alias="detail-type")
     account: str = Field(pattern=r"^\d{12}$")
@@ -70,24 +107,29 @@ class EcrImageActionEvent(BaseModel):
     detail: EcrImageAction
 
 
+class ManualRestartRequest(BaseModel):
+    """A new deployment of the service's running revision, so new tasks read the secrets anew:
+    ``{"service": "vets-service", "restart": true}``. The rotation rollout sends these (with
+    ``source: "rotation"`` and the secret version) for every service that reads a rotated secret."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    service: ServiceName
+    restart: Literal[True]
+    reason: str | None = Field(default=None, max_length=256)
+    source: Literal["manual", "rotation"] = "manual"
+    requested_by: str | None = Field(default=None, alias="requestedBy", min_length=1, max_length=256)
+    secret_version: str | None = Field(default=None, alias="secretVersion", min_length=1, max_length=64)
+
+
 class ManualDeployRequest(BaseModel):
     """Input of a manual execution: ``{"service": "customers-service", "image": "1.4.2"}``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    service: str = Field(min_length=1, max_length=255)
-    image: str = Field(min_length=1, max_length=200)
+    service: ServiceName
+    image: ImageReference
     reason: str | None = Field(default=None, max_length=256)
-
-    @model_validator(mode="after")
-    def _check(self) -> ManualDeployRequest:
-        if not SERVICE_PATTERN.match(self.service):
-            raise ValueError("service: must be an ECS service name (letters, digits, '-' and '_')")
-        if not (DIGEST_PATTERN.match(self.image) or TAG_PATTERN.match(self.image)):
-            raise ValueError(
-                "image: must be an image tag (e.g. 3.4.1) or a digest (sha256: and 64 lowercase hex digits)"
-            )
-        return self
 
     @property
     def is_digest(self) -> bool:
@@ -109,14 +151,15 @@ class TagPolicy(CamelModel):
         if tag is None:
             return None if self.deploy_untagged else "the image was pushed without a tag"
         if not re.fullmatch(self.include, tag):
-            return f"tag {tag!r} does not match the include pattern {self.include!r}"
+            return f"tag {tag!r} does not match the include pattern '{self.include}'"
         if self.exclude and re.fullmatch(self.exclude, tag):
-            return f"tag {tag!r} matches the exclude pattern {self.exclude!r}"
+            return f"tag {tag!r} matches the exclude pattern '{self.exclude}'"
         return None
 
 
 class DeployConfig(CamelModel):
-    """Stored as JSON in Parameter Store at /petclinic/{env}/ops/deploy (the template writes it)."""
+    """What the resolver decides against: built from the function's settings (environment
+    variables the template sets from its parameters), so a change is a reviewed `sam deploy`."""
 
     cluster: str = Field(min_length=1, max_length=255)
     services: tuple[str, ...] = Field(min_length=1)
@@ -163,9 +206,9 @@ class DeployConfig(CamelModel):
 class DeployPlan(CamelModel):
     """What the resolver decided; the state machine reads it by these (camelCase) names."""
 
-    action: Literal["DEPLOY", "SKIP"]
+    action: Literal["DEPLOY", "RESTART", "SKIP"]
     reason: str
-    source: Literal["ecr", "manual"]
+    source: Literal["ecr", "manual", "rotation"]
     requested_by: str
     cluster: str
     service: str | None = None
@@ -175,8 +218,22 @@ class DeployPlan(CamelModel):
     digest: str | None = None
     tag: str | None = None
     dedupe_key: str | None = None
+    secret_version: str | None = None
     rollout_timeout_seconds: int
     lease_seconds: int
+
+    def to_output(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json")
+
+
+class RejectedRequest(CamelModel):
+    """A request the workflow must not act on: it ends FAILED with ``error`` and ``reason``
+    without touching the dedupe table, the lease or the ledger. Returned, not raised, so a bad
+    input does not count as a Lambda error (which pages)."""
+
+    action: Literal["REJECT"] = "REJECT"
+    error: Literal["InvalidDeployRequest", "UnknownService"]
+    reason: str = Field(max_length=1000)
 
     def to_output(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, mode="json")

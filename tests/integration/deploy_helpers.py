@@ -1,0 +1,69 @@
+"""Reading the deploy workflow's state on the local cloud: executions, the lease, waiting."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from petclinic_local.cloud import LocalCloud
+
+DEPLOY = "petclinic-ops-dev-deploy"
+
+
+def deploy_executions(cloud: LocalCloud) -> list[dict[str, Any]]:
+    return cloud.executions(DEPLOY)
+
+
+def results(cloud: LocalCloud) -> list[str]:
+    """Each finished deploy execution's result (or error), sorted."""
+    return sorted(
+        e.get("output", {}).get("result") or e.get("error") or e["status"]
+        for e in deploy_executions(cloud)
+        if e["status"] != "RUNNING"
+    )
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 60.0, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def lease_item(cloud: LocalCloud, service: str) -> dict[str, Any]:
+    item: dict[str, Any] = (
+        cloud.client("dynamodb")
+        .get_item(
+            TableName=cloud.outputs["LeasesTableName"], Key={"service": {"S": service}}, ConsistentRead=True
+        )
+        .get("Item", {})
+    )
+    return item
+
+
+def inflight(cloud: LocalCloud, service: str) -> dict[str, Any] | None:
+    """The record of the deployment in flight that the lease holds, if any."""
+    item = lease_item(cloud, service)
+    return json.loads(item["inflight"]["S"]) if "inflight" in item else None
+
+
+def parked(cloud: LocalCloud, service: str, phase: str = "rollout") -> bool:
+    """A deploy execution waits on this service's rollout (or rollback) with its token parked."""
+    record = inflight(cloud, service)
+    return "taskToken" in lease_item(cloud, service) and record is not None and record["phase"] == phase
+
+
+def running(cloud: LocalCloud) -> list[str]:
+    return [e["executionArn"] for e in deploy_executions(cloud) if e["status"] == "RUNNING"]
+
+
+def stop(cloud: LocalCloud, execution_arn: str) -> None:
+    """StopExecution, then until DescribeExecution no longer says RUNNING (moto stops asynchronously)."""
+    sfn = cloud.client("stepfunctions")
+    sfn.stop_execution(executionArn=execution_arn, cause="test: the execution dies")
+    wait_for(
+        lambda: sfn.describe_execution(executionArn=execution_arn)["status"] != "RUNNING",
+        what=f"{execution_arn} to stop",
+    )
