@@ -68,15 +68,16 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-types: setup  ## mypy --strict on the layer, the functions and the local cloud
+types: setup  ## mypy --strict on the layer, the functions, the local cloud and tools/
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --explicit-package-bases functions
+	$(VENV)/bin/mypy tools
 
 validate: setup tools  ## static checks of template.yaml and statemachines/ (offline)
 	@echo "--- sam validate --lint (SAM schema + cfn-lint on the SAM template)"
 	$(SAM) validate --lint --region $(REGION) --template-file template.yaml
 	@echo "--- cfn-lint on the template as SAM deploys it, ASL inlined (E3601) and IAM (W3037)"
-	$(PY) -m petclinic_local.template_checks $(CHECKS_DIR)/template.json --lint --region $(REGION)
+	$(PY) tools/template_checks.py $(CHECKS_DIR)/template.json --lint --region $(REGION)
 	@echo "--- asl-validator (JSONata/JSONPath schema, expressions, transitions)"
 	$(ASL_VALIDATOR) $(foreach file,$(ASL_FILES),--json-path $(file))
 	@echo "--- checkov (the SAM template, and the transformed one for the generated IAM roles)"
