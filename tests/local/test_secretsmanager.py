@@ -9,7 +9,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from moto_gaps import (
     PASS,
     ROLE_ARN,
@@ -21,6 +23,8 @@ from moto_gaps import (
     execution_inputs,
     local_aws,
 )
+
+from petclinic_local.cloud import REGION
 
 ROTATION_STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
@@ -194,3 +198,63 @@ def test_closed_secretsmanager_rotate_later_then_rotate() -> None:
         hooks.run_background()
         assert rotation.steps == ["testSecret", *ROTATION_STEPS]
         assert _secret_value() == "new"
+
+
+def test_closed_secretsmanager_rotation_keeps_moto_validations() -> None:
+    """The patch wraps moto's RotateSecret: its checks of the token and the rules still apply
+    to the host's functions, and a rejected request starts nothing."""
+    rotation = RotationFunction()
+    with rotation_setup(rotation) as (hooks, function_arn, _):
+        # As moto's own tests send it: past botocore's checks, which would stop it first.
+        secrets = boto3.client(
+            "secretsmanager", region_name=REGION, config=Config(parameter_validation=False)
+        )
+        with pytest.raises(secrets.exceptions.InvalidParameterException, match="32-64 characters"):
+            secrets.rotate_secret(SecretId="db", RotationLambdaARN=function_arn, ClientRequestToken="short")
+        with pytest.raises(secrets.exceptions.InvalidParameterException, match="within 1-1000"):
+            secrets.rotate_secret(
+                SecretId="db", RotationLambdaARN=function_arn, RotationRules={"AutomaticallyAfterDays": 0}
+            )
+        stages = secrets.describe_secret(SecretId="db")["VersionIdsToStages"]
+    assert list(stages.values()) == [["AWSCURRENT"]]
+    assert hooks.pending == []
+    assert rotation.steps == []
+
+
+def test_closed_secretsmanager_rotation_by_another_function_is_motos() -> None:
+    """A function the host does not run: RotateSecret is moto's own (it invokes the function
+    inside the call, moto's way, and promotes the new version), nothing runs in the background."""
+    rotation = RotationFunction()
+    with rotation_setup(rotation) as (hooks, _, _):
+        create_function("elsewhere")
+        other_arn = client("lambda").get_function(FunctionName="elsewhere")["Configuration"]["FunctionArn"]
+        secrets = client("secretsmanager")
+        token = secrets.rotate_secret(SecretId="db", RotationLambdaARN=other_arn)["VersionId"]
+        described = secrets.describe_secret(SecretId="db")
+    assert hooks.pending == []
+    assert rotation.steps == []
+    assert described["RotationLambdaARN"] == other_arn
+    assert "LastRotatedDate" in described  # moto dates the rotation when asked; AWS once it succeeded
+    assert described["VersionIdsToStages"][token] == ["AWSPENDING"]
+
+
+def test_closed_secretsmanager_rotation_after_a_finished_retry() -> None:
+    """finishSecret failed, then succeeded when retried (AWSCURRENT and AWSPENDING on the new
+    version): AWS allows the next rotation; moto takes it for one still in progress."""
+    rotation = RotationFunction(fail_from="finishSecret")
+    with rotation_setup(rotation) as (hooks, function_arn, _):
+        secrets = client("secretsmanager")
+        original = _version_with("AWSCURRENT")
+        token = secrets.rotate_secret(SecretId="db", RotationLambdaARN=function_arn)["VersionId"]
+        hooks.run_background()
+        secrets.update_secret_version_stage(
+            SecretId="db", VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=original
+        )
+        retried = sorted(secrets.describe_secret(SecretId="db")["VersionIdsToStages"][token])
+        rotation.fail_from = None
+        following = secrets.rotate_secret(SecretId="db")["VersionId"]
+        hooks.run_background()
+        stages = secrets.describe_secret(SecretId="db")["VersionIdsToStages"]
+    assert retried == ["AWSCURRENT", "AWSPENDING"]
+    assert stages[following] == ["AWSCURRENT"]
+    assert stages[token] == ["AWSPREVIOUS"]

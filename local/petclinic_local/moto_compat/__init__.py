@@ -16,6 +16,12 @@ starts failing, upstream fixed the gap, so delete the workaround.
     secretsmanager    RotateSecret rotates in the background, stops at a failed step, sends events
     cloudformation    not patches: the deploy's steps around moto's create_stack (stack.deploy)
 
+The patches keep moto faithful outside the cases the local cloud needs: they wrap moto's code
+rather than replace it, keep their state in moto's backends (so moto's reset clears it), and
+leave moto's behaviour alone for what the host does not own (``Hooks.has_function``...).
+``make moto-tests`` runs moto's own tests for every service patched here (``moto_services``),
+with every gap installed, and fails on any test that passes on plain moto but not with them.
+
 Adding a gap: write its patches in the service's module (a new module for a new service) as a
 function ``(hooks) -> patches``, declare it in that module's ``GAPS`` with the moto packages it
 touches, add that tuple below, and add a ``test_needed_*``/``test_closed_*`` pair to the

@@ -10,7 +10,8 @@ from typing import Any, Protocol
 
 class Hooks(Protocol):
     """What the patches need from the local cloud that installs them (``LocalCloud``; the
-    gap tests' ``FakeHooks``)."""
+    gap tests' ``FakeHooks``; ``InertHooks`` in tools/moto_tests, under which the patches leave
+    moto's own behaviour alone)."""
 
     time_scale: float
 
@@ -41,8 +42,9 @@ class Gap:
     """One way moto 5.2.5 falls short of AWS, and the patches that close it.
 
     ``problem`` says what is wrong, ``upstream`` where moto tracks it (or the code at fault);
-    ``moto_services`` names the moto packages the patches touch; ``install`` yields the patches
-    (context managers, entered in order and removed in reverse)."""
+    ``moto_services`` names the moto packages the patches touch, whose own tests
+    ``make moto-tests`` runs with every gap installed; ``install`` yields the patches (context
+    managers, entered in order and removed in reverse)."""
 
     name: str
     problem: str
