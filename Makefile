@@ -17,7 +17,7 @@ CHECKS_DIR := .aws-sam/checks
 # Offline: no usage metrics from the SAM CLI.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup tools demo test test-fast lint format types validate build bench pr clean
+.PHONY: setup tools demo test test-fast lint format types validate build bench moto-tests pr clean
 
 $(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -68,15 +68,16 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-types: setup  ## mypy --strict on the layer, the functions and the local cloud
+types: setup  ## mypy --strict on the layer, the functions, the local cloud and tools/
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --explicit-package-bases functions
+	$(VENV)/bin/mypy tools
 
 validate: setup tools  ## static checks of template.yaml and statemachines/ (offline)
 	@echo "--- sam validate --lint (SAM schema + cfn-lint on the SAM template)"
 	$(SAM) validate --lint --region $(REGION) --template-file template.yaml
 	@echo "--- cfn-lint on the template as SAM deploys it, ASL inlined (E3601) and IAM (W3037)"
-	$(PY) -m petclinic_local.template_checks $(CHECKS_DIR)/template.json --lint --region $(REGION)
+	$(PY) tools/template_checks.py $(CHECKS_DIR)/template.json --lint --region $(REGION)
 	@echo "--- asl-validator (JSONata/JSONPath schema, expressions, transitions)"
 	$(ASL_VALIDATOR) $(foreach file,$(ASL_FILES),--json-path $(file))
 	@echo "--- checkov (the SAM template, and the transformed one for the generated IAM roles)"
@@ -88,6 +89,15 @@ build: $(SAM_VENV)/.installed  ## sam build without a container (python3.11, arm
 
 bench: setup  ## benchmarks/: print measured figures
 	$(PY) benchmarks/run.py
+
+$(VENV)/.moto-tests-installed: $(VENV)/.installed requirements/moto-tests.txt
+	$(PY) -m pip install --quiet -r requirements/moto-tests.txt
+	touch $@
+
+# moto's own tests (its sdist, cached in .cache/moto-tests) for every service moto_compat patches,
+# with the patches installed; fails on any failure not in tools/moto_tests/baseline.txt.
+moto-tests: $(VENV)/.moto-tests-installed  ## moto's own test suite with the local cloud's patches: 0 regressions
+	$(PY) tools/moto_tests/run.py
 
 pr: lint types validate build test  ## everything CI runs
 

@@ -24,8 +24,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from petclinic_local.cli.errors import UsageError
-from petclinic_local.database import DEFAULT_URL, PetClinicDatabase, can_login
+from petclinic_local.errors import UsageError
+from petclinic_local.petclinic.database import DEFAULT_URL, PetClinicDatabase, can_login
 from petclinic_local.rotations import rotation_cloud, start_rotation
 
 SERVICES = ("customers-service", "vets-service", "visits-service")

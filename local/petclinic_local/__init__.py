@@ -1,1 +1,19 @@
-"""petclinic-ops local cloud and operator CLI (never deployed)."""
+"""The petclinic-ops local cloud and operator CLI (never deployed).
+
+The local cloud is an embedded moto with the control plane deployed from the real template.yaml
+(real ASL files, real handlers run in-process) and the PetClinic stack seeded. Its parts, from
+the outside in:
+
+    cli/            the petclinic-ops command line (on AWS and on the local cloud)
+    cloud.py        LocalCloud: the facade the CLI, the tests and the benchmarks use
+    rotations.py    rotations on the local cloud against a real MySQL/MariaDB
+    errors.py       errors the local cloud and the CLI report (UsageError...)
+    stack/          deploying template.yaml into moto, and the in-process Lambda runtime
+    simulators/     what AWS does on its own behind the API (ECS rollouts...)
+    petclinic/      the operated PetClinic stack: the seeded resources, its MariaDB database
+    moto_compat/    the moto workarounds, one module per AWS service, and their registry
+    jsonata.py      Step Functions' JSONata (the evaluator, and AWS's added functions)
+
+Dependencies point down that list: nothing below cli/ imports it, and moto_compat knows its
+host only through ``moto_compat.Hooks``.
+"""

@@ -6,7 +6,8 @@ template.yaml (real ASL files, real handlers run in-process) and the PetClinic s
         cloud.wait_until_quiet()
         cloud.services()["customers-service"]["image"]        # ...@sha256:...
 
-Never deployed: a development and test tool. Its moto workarounds live in moto_compat.
+Never deployed: a development and test tool. Its moto workarounds live in moto_compat, what AWS
+does on its own in simulators, the deploy of template.yaml in stack.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from petclinic_local import moto_compat, petclinic_seed, sam_stack
-from petclinic_local.ecs_rollouts import CircuitBreaker, Outcome, RolloutSimulator
+from petclinic_local import moto_compat
+from petclinic_local.errors import QuietTimeout
 from petclinic_local.faults import StateFaults
-from petclinic_local.lambda_runtime import Invocation, LambdaRuntime
+from petclinic_local.petclinic import seed as petclinic_seed
+from petclinic_local.simulators.ecs import CircuitBreaker, Outcome, RolloutSimulator
+from petclinic_local.stack.deploy import DeployedStack, deploy_template
+from petclinic_local.stack.lambda_runtime import Invocation, LambdaRuntime
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-west-2"
@@ -40,10 +44,6 @@ FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
-
-
-class QuietTimeout(TimeoutError):
-    pass
 
 
 class LocalCloud:
@@ -68,7 +68,7 @@ class LocalCloud:
         )
         self.faults = StateFaults()
         self.runtime: LambdaRuntime | None = None
-        self.stack: sam_stack.DeployedStack | None = None
+        self.stack: DeployedStack | None = None
         self.seeded: dict[str, Any] = {}
         self._exit = contextlib.ExitStack()
         self._push_count = 0
@@ -109,7 +109,7 @@ class LocalCloud:
             "DatabaseTls": "disabled",
             **self.parameters,
         }
-        self.stack = sam_stack.deploy(
+        self.stack = deploy_template(
             self.root / "template.yaml",
             stack_name=self.stack_name,
             parameters=parameters,
@@ -330,7 +330,8 @@ def _quiet_logger(name: str, level: int) -> Iterator[None]:
 def ecr_push_event(
     repository: str, digest: str, tag: str | None, *, account: str = ACCOUNT, region: str = REGION
 ) -> dict[str, Any]:
-    """ECR's event for a successful push, in AWS's shape (notes/ops-facts.md)."""
+    """ECR's event for a successful push, in AWS's shape (detail-type "ECR Image Action": Amazon
+    ECR User Guide, "Amazon ECR events and EventBridge")."""
     detail: dict[str, Any] = {
         "result": "SUCCESS",
         "repository-name": repository,

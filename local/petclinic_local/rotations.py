@@ -5,26 +5,30 @@ secret's versions can do afterwards (who logs in)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from petclinic_local.cloud import LocalCloud
+    from petclinic_local.petclinic.database import PetClinicDatabase
 
 ROLLOUT = "petclinic-ops-dev-rotation-rollout"
 
 
-def rotation_cloud(database: Any, strategy: str, **options: Any) -> Any:
+def rotation_cloud(database: PetClinicDatabase, strategy: str, **options: Any) -> LocalCloud:
     """A local cloud whose managed secret is this database's application user.
 
     Rotations do real database work, in real time, while the workflow's waits are scaled: at
     0.05 the rotation workflow's 120 checks of 5 s leave the database 30 s, and a rollout of 20
     simulated seconds takes 1 s."""
     options = {"time_scale": 0.05, "rollout_seconds": 20.0, **options}
-    from petclinic_local.cloud import LocalCloud  # noqa: PLC0415
-    from petclinic_local.petclinic_seed import PetClinicSeed  # noqa: PLC0415
+    from petclinic_local.cloud import LocalCloud  # noqa: PLC0415 - moto is slow to import
+    from petclinic_local.petclinic.seed import PetClinicSeed  # noqa: PLC0415
 
     seed = PetClinicSeed(secret_value=database.app_secret(), master_secret_value=database.superuser_secret())
     return LocalCloud(seed=seed, parameters={"RotationStrategy": strategy}, **options)
 
 
-def start_rotation(cloud: Any) -> str:
+def start_rotation(cloud: LocalCloud) -> str:
     started = cloud.client("stepfunctions").start_execution(
         stateMachineArn=cloud.outputs["RotationRolloutStateMachineArn"],
         input=json.dumps({"secret": cloud.seeded["databaseSecretArn"]}),
@@ -32,7 +36,7 @@ def start_rotation(cloud: Any) -> str:
     return str(started["executionArn"])
 
 
-def credentials_report(cloud: Any, database: Any) -> dict[str, Any]:
+def credentials_report(cloud: LocalCloud, database: PetClinicDatabase) -> dict[str, Any]:
     """Versions of the secret and whether each stage's credentials log in to the database now."""
     client = cloud.client("secretsmanager")
     arn = cloud.seeded["databaseSecretArn"]
@@ -62,7 +66,7 @@ def credentials_report(cloud: Any, database: Any) -> dict[str, Any]:
     return {"versions": versions, "currentUser": current_user, "logins": logins}
 
 
-def rotate_and_report(cloud: Any, database: Any, strategy: str) -> dict[str, Any]:
+def rotate_and_report(cloud: LocalCloud, database: PetClinicDatabase, strategy: str) -> dict[str, Any]:
     execution_arn = start_rotation(cloud)
     cloud.wait_until_quiet(timeout=300)
     executions = cloud.executions(ROLLOUT)

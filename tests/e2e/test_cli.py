@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from petclinic_local.cli import deploy
-from petclinic_local.cli.errors import UsageError
 from petclinic_local.cli.main import main
 from petclinic_local.cloud import LocalCloud
+from petclinic_local.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"

@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from petclinic_local.moto_compat import evaluate_jsonata
+from petclinic_local.jsonata import evaluate_jsonata
 
 ROOT = Path(__file__).resolve().parents[2]
 STATES = json.loads((ROOT / "statemachines" / "deploy.asl.json").read_text())["States"]

@@ -13,9 +13,9 @@ from urllib.parse import quote
 import pytest
 from moto.secretsmanager.models import secretsmanager_backends
 
-from petclinic_local import moto_compat
 from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud
-from petclinic_local.database import PetClinicDatabase, connect
+from petclinic_local.moto_compat.secretsmanager import rotation_event
+from petclinic_local.petclinic.database import PetClinicDatabase, connect
 from petclinic_local.rotations import ROLLOUT, credentials_report, rotation_cloud, start_rotation
 
 USERS_OF_THE_SECRET = ["customers-service", "vets-service", "visits-service"]  # admin-server has no database
@@ -40,7 +40,7 @@ def operator_execution(cloud: LocalCloud, arn: str) -> dict[str, Any]:
 
 def rotation_succeeded(cloud: LocalCloud) -> dict[str, Any]:
     secret = secretsmanager_backends[ACCOUNT][REGION].secrets[cloud.seeded["databaseSecretArn"]]
-    return moto_compat.rotation_event(secret, "RotationSucceeded")
+    return rotation_event(secret, "RotationSucceeded")
 
 
 @pytest.mark.mysql

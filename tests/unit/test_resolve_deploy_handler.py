@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from petclinic_local.lambda_runtime import LambdaContext
+from petclinic_local.stack.lambda_runtime import LambdaContext
 from petclinic_ops.errors import InvalidConfiguration
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from petclinic_local.moto_compat import evaluate_jsonata
+from petclinic_local.jsonata import evaluate_jsonata
 
 ASL = json.loads((Path(__file__).resolve().parents[2] / "statemachines" / "deploy.asl.json").read_text())
 REWRITE = ASL["States"]["RegisterTaskDefinition"]["Arguments"].removeprefix("{%").removesuffix("%}").strip()

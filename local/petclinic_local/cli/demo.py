@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -17,10 +17,13 @@ from rich.table import Table
 
 from petclinic_local.cli import render
 
+if TYPE_CHECKING:
+    from petclinic_local.cloud import LocalCloud
+
 DEPLOY = "petclinic-ops-dev-deploy"
 
 
-def current_state(cloud: Any, execution: dict[str, Any]) -> str:
+def current_state(cloud: LocalCloud, execution: dict[str, Any]) -> str:
     if execution["status"] != "RUNNING":
         return render.outcome(execution)[0]
     events = cloud.client("stepfunctions").get_execution_history(
@@ -32,7 +35,7 @@ def current_state(cloud: Any, execution: dict[str, Any]) -> str:
     return "[blue]starting[/blue]"
 
 
-def progress_table(cloud: Any, known: set[str]) -> Table:
+def progress_table(cloud: LocalCloud, known: set[str]) -> Table:
     table = Table(title="Deploy executions of this scene", title_justify="left")
     for column in ("#", "request", "image", "state / result"):
         table.add_column(column)
@@ -43,7 +46,9 @@ def progress_table(cloud: Any, known: set[str]) -> Table:
     return table
 
 
-def scene(out: Console, cloud: Any, title: str, story: str, act: Callable[[], None]) -> list[dict[str, Any]]:
+def scene(
+    out: Console, cloud: LocalCloud, title: str, story: str, act: Callable[[], object]
+) -> list[dict[str, Any]]:
     out.rule(f"[bold]{title}")
     out.print(story)
     known = {e["executionArn"] for e in cloud.executions(DEPLOY)}
@@ -61,7 +66,7 @@ def scene(out: Console, cloud: Any, title: str, story: str, act: Callable[[], No
     return [e for e in cloud.executions(DEPLOY) if e["executionArn"] not in known]
 
 
-def say_service(out: Console, cloud: Any, name: str) -> None:
+def say_service(out: Console, cloud: LocalCloud, name: str) -> None:
     service = cloud.services()[name]
     image = render.short(service["image"])
     out.print(
@@ -102,8 +107,8 @@ def run(*, fast: bool = False) -> int:
 
 def _rotation_scene(out: Console) -> None:
     """5. Rotation on the real MariaDB (a cloud of its own: its managed secret is that database's)."""
-    from petclinic_local.cli.errors import UsageError  # noqa: PLC0415
-    from petclinic_local.database import DEFAULT_URL, PetClinicDatabase  # noqa: PLC0415
+    from petclinic_local.errors import UsageError  # noqa: PLC0415
+    from petclinic_local.petclinic.database import DEFAULT_URL, PetClinicDatabase  # noqa: PLC0415
     from petclinic_local.rotations import ROLLOUT, credentials_report, rotation_cloud, start_rotation  # noqa: PLC0415
 
     out.rule("[bold]5. Credentials rotate, the services that use them roll, no login fails")
@@ -149,7 +154,7 @@ def _rotation_scene(out: Console) -> None:
         database.drop()
 
 
-def _scenes(out: Console, cloud: Any) -> None:
+def _scenes(out: Console, cloud: LocalCloud) -> None:
     say_service(out, cloud, "customers-service")
     first: dict[str, Any] = {}
 

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from petclinic_local.cli import render
-from petclinic_local.cli.errors import UsageError
+from petclinic_local.errors import UsageError
 
 DEFAULT_REGION = "us-west-2"
 EXIT_CODES = {"SUCCEEDED": 0, "COALESCED": 3, "SUPERSEDED": 3, "DUPLICATE": 3, "SKIPPED": 3}

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 
 from petclinic_local.cli import render
-from petclinic_local.cli.errors import UsageError
+from petclinic_local.errors import UsageError
 
 
 def run(*, mysql_url: str, strategy: str, as_json: bool, keep: bool = False) -> int:
-    from petclinic_local.database import PetClinicDatabase  # noqa: PLC0415
+    from petclinic_local.petclinic.database import PetClinicDatabase  # noqa: PLC0415
     from petclinic_local.rotations import rotate_and_report, rotation_cloud  # noqa: PLC0415
 
     if strategy not in {"alternating", "single"}:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from petclinic_local.cli import render
-from petclinic_local.cli.errors import UsageError
+from petclinic_local.errors import UsageError
 
 REQUIRED_KEYS = ("source", "detail-type", "detail")
 
@@ -40,7 +40,7 @@ def read_event(path: str) -> dict[str, Any]:
 
 def land_pushed_images(cloud: Any, events: Sequence[dict[str, Any]]) -> None:
     """An ECR push event reports a push: put its image in the local ECR (in event order)."""
-    from petclinic_local import petclinic_seed  # noqa: PLC0415
+    from petclinic_local.petclinic import seed as petclinic_seed  # noqa: PLC0415
 
     repositories = {r["repositoryName"] for r in cloud.client("ecr").describe_repositories()["repositories"]}
     for event in events:

@@ -15,7 +15,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from petclinic_local.cli.errors import UsageError
+from petclinic_local.errors import UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_DEPLOYED = 0, 1, 2, 3
 

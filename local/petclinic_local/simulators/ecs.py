@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from petclinic_local import moto_compat
+from petclinic_local.moto_compat.ecs import deployment_lock, new_deployment
+from petclinic_local.moto_compat.timestamps import event_time
 
 Outcome = Literal["COMPLETED", "FAILED", "STALLED"]
 TAG_MARKERS: dict[str, Outcome] = {"broken": "FAILED", "stall": "STALLED"}
@@ -158,7 +159,7 @@ class RolloutSimulator:
                 return
         if self._closed.is_set():
             return
-        with moto_compat.deployment_lock:
+        with deployment_lock:
             if deployment["status"] != "PRIMARY":
                 return  # superseded by a newer deployment: ECS stops it without a terminal event
             now = dt.datetime.now(dt.UTC)
@@ -186,11 +187,11 @@ class RolloutSimulator:
             self._roll_back(service, deployment, previous)
 
     def _roll_back(self, service: Any, failed: dict[str, Any], previous: dict[str, Any]) -> None:
-        with moto_compat.deployment_lock:
+        with deployment_lock:
             if failed["status"] != "PRIMARY":
                 return
             failed["status"] = "ACTIVE"
-            rollback = moto_compat.new_deployment(service, previous["taskDefinition"])
+            rollback = new_deployment(service, previous["taskDefinition"])
             service.deployments.insert(0, rollback)
             service.task_definition = previous["taskDefinition"]
         self.deployment_started(service, rollback, None)
@@ -205,7 +206,7 @@ class RolloutSimulator:
             "eventType": "ERROR" if failed else "INFO",
             "eventName": event_name,
             "deploymentId": deployment["id"],
-            "updatedAt": moto_compat.event_time(dt.datetime.now(dt.UTC)),
+            "updatedAt": event_time(dt.datetime.now(dt.UTC)),
             "reason": deployment["rolloutStateReason"]
             if failed
             else f"ECS deployment {deployment['id']} {_PHRASES[event_name]}.",

@@ -1,7 +1,6 @@
 """The PetClinic stack the control plane operates, as the local cloud seeds it: the VPC's private
 app subnets, the ECS cluster with its four services on running task definitions, their ECR
 repositories with a first image each, task roles, and the database secret the services read.
-(See ../shared/seed-architecture.md.)
 """
 
 from __future__ import annotations

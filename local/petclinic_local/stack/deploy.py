@@ -1,9 +1,10 @@
 """Deploy the real template.yaml into the embedded moto, the way `sam deploy` would.
 
 `sam package` step: zip each CodeUri/ContentUri folder and DefinitionUri file into (moto) S3 and
-point the template at them. Transform with the SAM translator offline. `create_stack` in moto's
-CloudFormation. The two CloudFormation gaps (KMS key policies, state machines created where they
-cannot run) are closed in moto_compat.
+point the template at them. Transform with the SAM translator offline (``stack.template``).
+`create_stack` in moto's CloudFormation. What moto's CloudFormation gets wrong or skips (KMS key
+policies, CommaDelimitedList defaults, state machines created where they cannot run, rotation
+schedules) is worked around by the steps in ``moto_compat.cloudformation``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from petclinic_local import moto_compat
+from petclinic_local.moto_compat import cloudformation as cfn_gaps
+from petclinic_local.stack.template import load_template, transform
 
 ARTIFACT_BUCKET = "petclinic-ops-local-artifacts"
 
@@ -47,19 +49,6 @@ class DeployedStack:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     state_machines: dict[str, str] = field(default_factory=dict)  # logical id -> ARN
     resources: dict[str, str] = field(default_factory=dict)  # logical id -> physical id
-
-
-def load_template(path: Path) -> dict[str, Any]:
-    from samtranslator.yaml_helper import yaml_parse  # noqa: PLC0415
-
-    return yaml_parse(path.read_text())  # type: ignore[no-any-return]
-
-
-class _NoManagedPolicies:
-    """The translator asks IAM for AWS managed policy ARNs; offline there are none to ask."""
-
-    def load(self) -> dict[str, str]:
-        return {}
 
 
 def _zip_folder(folder: Path) -> bytes:
@@ -125,13 +114,7 @@ def _unsupported_types_quiet() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def transform(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
-    from samtranslator.translator.transform import transform as sam_transform  # noqa: PLC0415
-
-    return sam_transform(template, parameters, _NoManagedPolicies())  # type: ignore[no-any-return]
-
-
-def deploy(
+def deploy_template(
     template_path: Path, *, stack_name: str, parameters: dict[str, str], session: Any, region: str
 ) -> DeployedStack:
     from moto.cloudformation.models import cloudformation_backends  # noqa: PLC0415
@@ -140,14 +123,14 @@ def deploy(
     root = template_path.parent
     packager = _Packager(root, session.client("s3", region_name=region))
     template = load_template(template_path)
-    parameters = moto_compat.complete_parameters(template, parameters)
+    parameters = cfn_gaps.complete_parameters(template, parameters)
     with _unsupported_types_quiet():
         transformed = transform(packager.package(template), parameters)
     cfn = session.client("cloudformation", region_name=region)
     with _unsupported_types_quiet():
         cfn.create_stack(
             StackName=stack_name,
-            TemplateBody=json.dumps(moto_compat.prepare_template_for_moto(transformed)),
+            TemplateBody=json.dumps(cfn_gaps.prepare_template_for_moto(transformed)),
             Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
         )
@@ -198,7 +181,7 @@ def deploy(
         for key, value in body.items()
         if not value.get("Condition") or conditions[value["Condition"]]
     }
-    moto_compat.apply_rotation_schedules(
+    cfn_gaps.apply_rotation_schedules(
         created, lambda value: clean_json(value, stack.resource_map), account, region
     )
     return deployed
@@ -247,7 +230,7 @@ def _create_state_machine(
     resource: dict[str, Any], physical_arn: str, packager: _Packager, resolve: Any, sfn: Any
 ) -> str:
     props = resource["Properties"]
-    return moto_compat.recreate_state_machine(
+    return cfn_gaps.recreate_state_machine(
         sfn,
         expected_arn=physical_arn,
         definition=packager.local_path(props["DefinitionS3Location"]).read_text(),

@@ -8,8 +8,8 @@ objects (what ``sam package`` would upload; each folder must exist), transforms 
 with the SAM translator, the way ``sam deploy`` would, and writes the CloudFormation JSON, on which
 cfn-lint checks the ASL (E3601) and the IAM actions (W3037)::
 
-    python -m petclinic_local.template_checks .aws-sam/checks/template.json          # write it
-    python -m petclinic_local.template_checks .aws-sam/checks/template.json --lint   # and lint it
+    python tools/template_checks.py .aws-sam/checks/template.json          # write it
+    python tools/template_checks.py .aws-sam/checks/template.json --lint   # and lint it
 
 One step after the translator: it writes a definition as ``DefinitionString: {"Fn::Join": ["\\n",
 [one string per line]]}``. cfn-lint 1.58 does not check a definition in that form (only a plain
@@ -20,7 +20,8 @@ locates line by line.
 
 ``--lint`` runs cfn-lint (the project environment's) on the result and fails on any finding but
 the few documented in ``KNOWN_FALSE_POSITIVES``, each matched narrowly and printed, never hidden.
-Nothing here calls AWS: the translator's managed-policy lookup is answered offline (sam_stack).
+Nothing here calls AWS: the translator's managed-policy lookup is answered offline
+(``petclinic_local.stack.template``, which the local cloud's deploy shares).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from petclinic_local.sam_stack import load_template, transform
+from petclinic_local.stack.template import load_template, transform
 
 DEFAULT_REGION = "us-west-2"  # the project's region (Makefile REGION)
 # What `sam package` would upload, by resource type: the property that names a local folder.
@@ -291,7 +292,7 @@ def lint(path: Path, *, sam_template: dict[str, Any], region: str = DEFAULT_REGI
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m petclinic_local.template_checks",
+        prog="python tools/template_checks.py",
         description="Write template.yaml, transformed offline with the ASL inlined, as CloudFormation JSON.",
     )
     parser.add_argument("out", type=Path, help="where to write the CloudFormation JSON")

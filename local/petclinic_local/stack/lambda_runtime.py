@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from petclinic_local.sam_stack import FunctionSpec
+from petclinic_local.stack.deploy import FunctionSpec
 
 # Locally there is no X-Ray daemon: the Tracer would only warn.
 LOCAL_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_DEV": "false"}

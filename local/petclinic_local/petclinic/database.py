@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from petclinic_local.cli.errors import UsageError
+from petclinic_local.errors import UsageError
 
 DEFAULT_URL = "mysql://root@127.0.0.1:3306"
 _ALPHABET = string.ascii_letters + string.digits

@@ -1,0 +1,74 @@
+"""Step Functions' JSONata: ``evaluate_jsonata`` and the functions Step Functions adds.
+
+The ASL files' ``{% ... %}`` expressions are JSONata (jsonata-python). Step Functions binds
+``$states`` and the workflow's variables and adds ``$partition``, ``$range``, ``$hash``,
+``$random``, ``$uuid`` and ``$parse`` (AWS docs, "Transforming data with JSONata"). The local
+cloud's Step Functions uses this evaluator (``moto_compat.stepfunctions``), and unit tests
+evaluate the ASL files' expressions with it directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import jsonata
+from jsonata.utils import Utils as JsonataUtils
+
+
+class JsonataUndefined(Exception):
+    """The expression evaluated to nothing (JSONata's undefined, not null)."""
+
+
+def _parse(value: str) -> Any:
+    return json.loads(value)
+
+
+def _partition(array: list[Any], size: int) -> list[list[Any]]:
+    return [array[i : i + int(size)] for i in range(0, len(array), int(size))]
+
+
+def _range(first: float, last: float, step: float) -> list[float]:
+    out, value = [], first
+    while (step > 0 and value <= last) or (step < 0 and value >= last):
+        out.append(value)
+        value += step
+    return out
+
+
+def _hash(value: str, algorithm: str = "SHA-256") -> str:
+    name = algorithm.replace("-", "").lower()
+    return hashlib.new(name, value.encode()).hexdigest()
+
+
+def aws_functions() -> dict[str, Callable[..., Any]]:
+    """Step Functions' additions to JSONata, by name (without the $)."""
+    return {
+        "parse": _parse,
+        "uuid": lambda: str(uuid.uuid4()),
+        "partition": _partition,
+        "range": _range,
+        "hash": _hash,
+        "random": lambda *seed: random.Random(seed[0] if seed else None).random(),  # noqa: S311
+    }
+
+
+def evaluate_jsonata(expression: str, bindings: dict[str, Any]) -> Any:
+    """Evaluate one JSONata expression with variables bound to Python values.
+
+    Values are bound, not printed into the expression text, so strings with quotes and large
+    documents cost nothing to parse. Raises ``JsonataUndefined`` when the result is undefined.
+    """
+    compiled = jsonata.Jsonata(expression)
+    for name, function in aws_functions().items():
+        compiled.register_lambda(name, function)
+    compiled.set_output_convert_nulls(False)
+    values = {name: JsonataUtils.NULL_VALUE if value is None else value for name, value in bindings.items()}
+    result = compiled.evaluate(None, values)
+    if result is None:
+        raise JsonataUndefined(expression)
+    return JsonataUtils.convert_nulls(result)

@@ -1,0 +1,81 @@
+"""Every workaround for a moto 5.2.5 gap: one module per AWS service, and the registry.
+
+The local cloud runs the real template, ASL files and handlers on moto. Where moto falls short
+of AWS, a ``Gap`` closes it with patches that ``install`` applies and the returned ExitStack
+removes. Each gap names what is wrong and where upstream tracks it (or the code at fault), and
+tests/local/ shows, service by service, that unpatched moto still needs it: when such a test
+starts failing, upstream fixed the gap, so delete the workaround.
+
+    stepfunctions     JSONata evaluator, generated execution names, the time scale
+    sdk_integrations  aws-sdk:* tasks: parameter and response names, error names, service names
+    awslambda         the host's functions run in-process
+    events            EventBridge rules deliver to Step Functions, ``time`` in ISO 8601
+    dynamodb          atomic conditional writes
+    ecr               millisecond push times
+    ecs               UpdateService starts a deployment (simulators.ecs rolls it out)
+    secretsmanager    RotateSecret rotates in the background, stops at a failed step, sends events
+    cloudformation    not patches: the deploy's steps around moto's create_stack (stack.deploy)
+
+The patches keep moto faithful outside the cases the local cloud needs: they wrap moto's code
+rather than replace it, keep their state in moto's backends (so moto's reset clears it), and
+leave moto's behaviour alone for what the host does not own (``Hooks.has_function``...).
+``make moto-tests`` runs moto's own tests for every service patched here (``moto_services``),
+with every gap installed, and fails on any test that passes on plain moto but not with them.
+
+Adding a gap: write its patches in the service's module (a new module for a new service) as a
+function ``(hooks) -> patches``, declare it in that module's ``GAPS`` with the moto packages it
+touches, add that tuple below, and add a ``test_needed_*``/``test_closed_*`` pair to the
+service's test module in tests/local/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+
+from petclinic_local.moto_compat import (
+    awslambda,
+    dynamodb,
+    ecr,
+    ecs,
+    events,
+    sdk_integrations,
+    secretsmanager,
+    stepfunctions,
+)
+from petclinic_local.moto_compat.gap import Gap, Hooks
+
+__all__ = ["GAPS", "Gap", "Hooks", "install", "moto_services"]
+
+GAPS: tuple[Gap, ...] = (
+    *stepfunctions.GAPS,
+    *sdk_integrations.GAPS,
+    *awslambda.GAPS,
+    *events.GAPS,
+    *dynamodb.GAPS,
+    *ecr.GAPS,
+    *secretsmanager.GAPS,
+    *ecs.GAPS,
+)
+
+
+def moto_services() -> list[str]:
+    """The moto packages whose own tests must pass with every gap installed: those the patches
+    touch, and CloudFormation, which creates those services' resources through the patched
+    backends (and whose gaps ``moto_compat.cloudformation`` works around)."""
+    return sorted({service for gap in GAPS for service in gap.moto_services} | {"cloudformation"})
+
+
+def install(hooks: Hooks, *, skip: Iterable[str] = ()) -> contextlib.ExitStack:
+    """Apply every gap's patches (except ``skip``); closing the stack removes them."""
+    skipped = set(skip)
+    unknown = skipped - {gap.name for gap in GAPS}
+    if unknown:
+        raise ValueError(f"unknown gaps: {', '.join(sorted(unknown))}")
+    with contextlib.ExitStack() as stack:
+        for gap in GAPS:
+            if gap.name in skipped:
+                continue
+            for patcher in gap.install(hooks):
+                stack.enter_context(patcher)
+        return stack.pop_all()  # a patch that fails to apply removes those applied before it

@@ -1,0 +1,81 @@
+"""EventBridge: rules deliver to Step Functions targets, with ``time`` an ISO 8601 string."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+from petclinic_local.moto_compat.gap import Gap, Hooks, Patches
+from petclinic_local.moto_compat.timestamps import event_time
+
+
+def _target_input(target: dict[str, Any], event: dict[str, Any], original: dict[str, Any]) -> str:
+    from moto.events.models import EventTemplateParser  # noqa: PLC0415
+
+    if "Input" in target:
+        return str(target["Input"])
+    if "InputPath" in target:
+        from jsonpath_ng import parse  # noqa: PLC0415
+
+        matches = [match.value for match in parse(target["InputPath"]).find(event)]
+        return json.dumps(matches[0] if matches else None)
+    if "InputTransformer" in target:
+        transformer = target["InputTransformer"]
+        rendered = EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event={**original, "time": event["time"]},  # moto's parser reads 'ingestion-time'
+        )
+        return rendered if isinstance(rendered, str) else json.dumps(rendered)
+    return json.dumps(event)
+
+
+def _eventbridge_states_targets(_: Hooks) -> Patches:
+    from moto.events.models import Rule  # noqa: PLC0415
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: PLC0415
+    from moto.utilities.arns import parse_arn  # noqa: PLC0415
+
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
+        event = {**original_event, "time": event_time(original_event.get("time"))}
+        event.pop("ingestion-time", None)
+        if not self.event_pattern.matches_event(event):
+            return
+        others = [target for target in self.targets if parse_arn(target["Arn"]).service != "states"]
+        for target in self.targets:
+            arn = parse_arn(target["Arn"])
+            if arn.service != "states":
+                continue
+            backend = stepfunctions_parser_backends[arn.account][arn.region]
+            backend.start_execution(target["Arn"], None, _target_input(target, event, original_event))
+        if others:
+            with _only_targets(self, others):
+                original(self, original_event, transform_input)
+
+    yield mock.patch.object(Rule, "send_to_targets", send_to_targets)
+
+
+@contextlib.contextmanager
+def _only_targets(rule: Any, targets: list[dict[str, Any]]) -> Iterator[None]:
+    saved = rule.targets
+    rule.targets = targets
+    try:
+        yield
+    finally:
+        rule.targets = saved
+
+
+GAPS = (
+    Gap(
+        "eventbridge-states-targets",
+        "a rule with a Step Functions target raises NotImplementedError on PutEvents; events carry "
+        "'time' as a unix number instead of an ISO 8601 string",
+        "moto/events/models.py Rule.send_to_targets",
+        ("events",),
+        _eventbridge_states_targets,
+    ),
+)

@@ -1,0 +1,53 @@
+"""What a gap is, and what its patches need from the local cloud that installs them."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class Hooks(Protocol):
+    """What the patches need from the local cloud that installs them (``LocalCloud``; the
+    gap tests' ``FakeHooks``; ``InertHooks`` in tools/moto_tests, under which the patches leave
+    moto's own behaviour alone)."""
+
+    time_scale: float
+
+    def has_function(self, function_name: str) -> bool:
+        """Whether the host runs this Lambda function itself (else moto invokes it its own way)."""
+        ...
+
+    def invoke_function(self, function_name: str, payload: Any) -> tuple[Any, bool, str]:
+        """Run a function in-process: (response payload, errored, log text)."""
+        ...
+
+    def deployment_started(
+        self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None
+    ) -> None:
+        """ECS accepted a new deployment of a (moto) service; a rollout simulator drives it from here."""
+        ...
+
+    def background(self, work: Callable[[], None]) -> None:
+        """Run work the way AWS does it after answering (rotations), counted as activity."""
+        ...
+
+
+Patches = Iterable[contextlib.AbstractContextManager[Any]]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One way moto 5.2.5 falls short of AWS, and the patches that close it.
+
+    ``problem`` says what is wrong, ``upstream`` where moto tracks it (or the code at fault);
+    ``moto_services`` names the moto packages the patches touch, whose own tests
+    ``make moto-tests`` runs with every gap installed; ``install`` yields the patches (context
+    managers, entered in order and removed in reverse)."""
+
+    name: str
+    problem: str
+    upstream: str
+    moto_services: tuple[str, ...]
+    install: Callable[[Hooks], Patches]

@@ -1,0 +1,174 @@
+"""Step Functions: moto's ASL interpreter (moto.stepfunctions.parser) with a JSONata evaluator,
+generated execution names, and a time scale for waits, retries and timeouts.
+
+moto 5.2.5 ports LocalStack's interpreter without its JVM JSONata bridge; the evaluator plugged
+in here is ``petclinic_local.jsonata`` (jsonata-python), with values bound rather than printed
+into the expression text.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, cast
+from unittest import mock
+
+import jsonata
+
+from petclinic_local.jsonata import JsonataUndefined, evaluate_jsonata
+from petclinic_local.moto_compat.gap import Gap, Hooks, Patches
+from petclinic_local.moto_compat.timestamps import jsonable
+
+# --------------------------------------------------------------------------- JSONata
+
+
+def _string_jsonata_eval_body(self: Any, env: Any) -> None:
+    """Replacement of moto's StringJSONata._eval_body (which composes text for a JVM bridge)."""
+    from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (  # noqa: PLC0415
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (  # noqa: PLC0415
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (  # noqa: PLC0415
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415
+
+    store = env.variable_store
+    bindings = {**store._outer_scope, **store._inner_scope}
+    # The context object holds datetimes where AWS has ISO 8601 strings (Execution.StartTime...).
+    bindings["states"] = jsonable(env.states._states_data)
+    try:
+        result = evaluate_jsonata(self.expression, bindings)
+    except JsonataUndefined:
+        cause = f"The JSONata expression '{self.expression}' returned nothing (undefined)."
+    except Exception as exc:
+        cause = f"An error occurred while evaluating the JSONata expression '{self.expression}': {exc}"
+    else:
+        env.stack.append(result)
+        return
+    error_name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
+    raise FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=error_name,
+            event_type=HistoryEventType.EvaluationFailed,
+            event_details=EventDetails(
+                evaluationFailedEventDetails=EvaluationFailedEventDetails(
+                    cause=cause, error=error_name.error_name
+                )
+            ),
+        )
+    )
+
+
+def _string_variable_sample_eval_body(self: Any, env: Any) -> None:
+    """Replacement of StringVariableSample._eval_body: a JSONPath state reading $variable (and a
+    JSONata one, with $states) through the bound evaluator, not text composition."""
+    from moto.stepfunctions.parser.asl.component.common.query_language import QueryLanguageMode  # noqa: PLC0415
+
+    store = env.variable_store
+    bindings = {**store._outer_scope, **store._inner_scope}
+    if self.query_language_mode == QueryLanguageMode.JSONata:
+        bindings["states"] = jsonable(env.states._states_data)
+    try:
+        env.stack.append(evaluate_jsonata(self.expression, bindings))
+    except JsonataUndefined:
+        env.stack.append(None)
+
+
+def _jsonata(_: Hooks) -> Patches:
+    from moto.stepfunctions.parser.asl.component.common.string import string_expression  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata  # noqa: PLC0415
+
+    yield mock.patch.object(string_expression.StringJSONata, "_eval_body", _string_jsonata_eval_body)
+    yield mock.patch.object(
+        string_expression.StringVariableSample, "_eval_body", _string_variable_sample_eval_body
+    )
+    # Text-composed expressions (JSONPath states sampling variables) still go through here.
+    yield mock.patch.object(moto_jsonata, "_eval_jsonata", lambda text: jsonata.Jsonata(text).evaluate(None))
+
+
+# --------------------------------------------------------------------------- the API
+
+
+def _start_execution_name(_: Hooks) -> Patches:
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend  # noqa: PLC0415
+
+    original = StepFunctionsParserBackend.start_execution
+
+    def start_execution(
+        self: Any, state_machine_arn: str, name: str | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    yield mock.patch.object(StepFunctionsParserBackend, "start_execution", start_execution)
+
+
+# --------------------------------------------------------------------------- time
+
+
+def _time_scale(hooks: Hooks) -> Patches:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.common.timeouts import heartbeat, timeout  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function  # noqa: PLC0415
+
+    original_wait = wait_function.WaitFunction._wait_interval
+
+    def wait_interval(self: Any, env: Any, wait_seconds: float) -> None:
+        original_wait(self, env, wait_seconds * hooks.time_scale)
+
+    class _ScaledTime:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(time, name)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            time.sleep(seconds * hooks.time_scale)
+
+    yield mock.patch.object(wait_function.WaitFunction, "_wait_interval", wait_interval)
+    yield mock.patch.object(retrier_decl, "time", _ScaledTime())
+    for module, base in ((timeout, timeout.Timeout), (heartbeat, heartbeat.Heartbeat)):
+        for cls in [
+            c for c in vars(module).values() if isinstance(c, type) and issubclass(c, base) and c is not base
+        ]:
+            yield mock.patch.object(cls, "_eval_body", _scaled_eval(cast(Any, cls)._eval_body, hooks))
+
+
+def _scaled_eval(original: Callable[[Any, Any], None], hooks: Hooks) -> Callable[[Any, Any], None]:
+    def eval_body(self: Any, env: Any) -> None:
+        original(self, env)
+        env.stack.append(env.stack.pop() * hooks.time_scale)
+
+    return eval_body
+
+
+GAPS = (
+    Gap(
+        "jsonata",
+        'moto has no JSONata evaluator ("QueryLanguage": "JSONata" and Assign fail): _eval_jsonata is None '
+        "(LocalStack plugs a JVM bridge there); it also prints string variables into expressions unescaped, "
+        "and its context object holds datetimes where AWS has ISO 8601 strings",
+        "moto/stepfunctions/parser/asl/jsonata/jsonata.py (no upstream issue yet)",
+        ("stepfunctions",),
+        _jsonata,
+    ),
+    Gap(
+        "start-execution-name",
+        "StartExecution without a name gets '.../None' as its ARN; the second one fails",
+        "moto/stepfunctions/parser/models.py start_execution",
+        ("stepfunctions",),
+        _start_execution_name,
+    ),
+    Gap(
+        "time-scale",
+        "Wait states, Retry intervals and task timeouts really sleep; scale them down locally",
+        "by design (a local-cloud setting, not a moto bug)",
+        ("stepfunctions",),
+        _time_scale,
+    ),
+)

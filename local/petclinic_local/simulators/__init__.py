@@ -1,0 +1,17 @@
+"""What AWS does on its own, behind the API: moto stores what a request asks for, a simulator
+makes it happen over (scaled) time and emits the events AWS emits.
+
+    ecs.py   ECS's scheduler: drives each new deployment to COMPLETED or FAILED (faults
+             injected per image or service), rolls back on the circuit breaker, emits
+             "ECS Deployment State Change" events
+
+Adding a simulator for service X (CloudFormation resource provisioning and its stack events,
+a Bedrock Converse stand-in, the PetClinic HTTP services on 127.0.0.1...): a module ``x.py``
+here with a class that LocalCloud creates in ``__init__`` and closes on exit. It learns of
+work from a moto patch (a hook added to ``moto_compat.Hooks``, which LocalCloud forwards, as
+``deployment_started`` is for ECS) or from LocalCloud itself; it acts on moto's backends
+(``moto.x.models.x_backends[account][region]``) and emits events with EventBridge's backend.
+It keeps its threads daemonic, counts work in flight (``idle()``, for
+``LocalCloud.wait_until_quiet``), and scales its delays by the cloud's time scale. Patches to
+moto itself stay in moto_compat; a simulator holds no workaround for a moto gap.
+"""

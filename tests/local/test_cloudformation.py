@@ -1,0 +1,225 @@
+"""moto_compat.cloudformation: the deploy's steps around moto's CloudFormation, helper by helper."""
+
+from __future__ import annotations
+
+import json
+import uuid
+import warnings
+from typing import Any
+
+import pytest
+from moto_gaps import (
+    ROLE_ARN,
+    client,
+    local_aws,
+    output_of,
+    wait_for_executions,
+)
+
+from petclinic_local.cloud import ACCOUNT, REGION
+from petclinic_local.moto_compat import cloudformation
+
+
+def _create_stack(template: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, str]:
+    cfn = client("cloudformation")
+    name = f"stack-{uuid.uuid4().hex[:8]}"
+    cfn.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(template),
+        Parameters=[
+            {"ParameterKey": key, "ParameterValue": value} for key, value in (parameters or {}).items()
+        ],
+    )
+    described = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    assert described["StackStatus"] == "CREATE_COMPLETE", described
+    return {output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])}
+
+
+KEY_POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:root"}},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ],
+}
+
+KEY_TEMPLATE: dict[str, Any] = {
+    "Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": KEY_POLICY}}},
+    "Outputs": {"KeyId": {"Value": {"Ref": "Key"}}},
+}
+
+
+def test_needed_prepare_template_for_moto() -> None:
+    """If this fails, moto fixed prepare_template_for_moto: delete the workaround (a KMS key
+    whose KeyPolicy is an object can be described)."""
+    plain_policy = {**KEY_POLICY, "Statement": [{**KEY_POLICY["Statement"][0], "Principal": {"AWS": "*"}}]}
+    template = {
+        **KEY_TEMPLATE,
+        "Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": plain_policy}}},
+    }
+    with local_aws():
+        key_id = _create_stack(template)["KeyId"]
+        with pytest.raises(TypeError, match="must be str, bytes or bytearray, not dict"):
+            client("kms").describe_key(KeyId=key_id)
+
+
+def test_closed_prepare_template_for_moto() -> None:
+    with local_aws():
+        key_id = _create_stack(cloudformation.prepare_template_for_moto(KEY_TEMPLATE))["KeyId"]
+        kms = client("kms")
+        metadata = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+        policy = kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
+    assert metadata["KeyState"] == "Enabled"
+    assert json.loads(policy)["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    assert KEY_TEMPLATE["Resources"]["Key"]["Properties"]["KeyPolicy"] is KEY_POLICY  # not mutated
+
+
+LIST_TEMPLATE = {
+    "Parameters": {
+        "Names": {"Type": "CommaDelimitedList", "Default": "a,b"},
+        "Environment": {"Type": "String", "Default": "dev"},
+    },
+    "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Ref": "Environment"}}}},
+    "Outputs": {
+        "Joined": {"Value": {"Fn::Join": ["+", {"Ref": "Names"}]}},
+        "Second": {"Value": {"Fn::Select": [1, {"Ref": "Names"}]}},
+    },
+}
+
+
+def test_needed_complete_parameters() -> None:
+    """If this fails, moto fixed complete_parameters: delete the workaround (a CommaDelimitedList
+    parameter's Default is split into a list)."""
+    with local_aws():
+        outputs = _create_stack(LIST_TEMPLATE)
+    assert outputs == {"Joined": "a+,+b", "Second": ","}
+
+
+def test_closed_complete_parameters() -> None:
+    assert cloudformation.complete_parameters(LIST_TEMPLATE, {"Environment": "prod"}) == {
+        "Names": "a,b",
+        "Environment": "prod",
+    }
+    with local_aws():
+        defaults = _create_stack(LIST_TEMPLATE, cloudformation.complete_parameters(LIST_TEMPLATE, {}))
+        given = _create_stack(
+            LIST_TEMPLATE, cloudformation.complete_parameters(LIST_TEMPLATE, {"Names": "x,y,z"})
+        )
+    assert defaults == {"Joined": "a+b", "Second": "b"}
+    assert given == {"Joined": "x+y+z", "Second": "y"}
+
+
+GREETING_DEFINITION = json.dumps(
+    {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"greeting": "${Greeting}"}, "End": True}}}
+)
+
+STATE_MACHINE_TEMPLATE = {
+    "Resources": {
+        "Inline": {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "StateMachineName": "inline",
+                "RoleArn": ROLE_ARN,
+                "DefinitionString": GREETING_DEFINITION,
+                "DefinitionSubstitutions": {"Greeting": "hello"},
+            },
+        },
+        "FromS3": {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "StateMachineName": "from-s3",
+                "RoleArn": ROLE_ARN,
+                "DefinitionS3Location": {"Bucket": "artifacts", "Key": "machine.asl.json"},
+            },
+        },
+    },
+    "Outputs": {"Inline": {"Value": {"Ref": "Inline"}}, "FromS3": {"Value": {"Ref": "FromS3"}}},
+}
+
+
+def test_needed_recreate_state_machine() -> None:
+    """If this fails, moto fixed recreate_state_machine: delete the workaround (state machines
+    created by CloudFormation can be executed, with their definition)."""
+    from moto.stepfunctions.models import stepfunctions_backends  # noqa: PLC0415
+
+    with local_aws():
+        outputs = _create_stack(STATE_MACHINE_TEMPLATE)
+        sfn = client("stepfunctions")
+        with pytest.raises(sfn.exceptions.StateMachineDoesNotExist):
+            sfn.start_execution(stateMachineArn=outputs["Inline"])
+        landed = {m.arn: m.definition for m in stepfunctions_backends[ACCOUNT][REGION].state_machines}
+    assert landed[outputs["Inline"]] == GREETING_DEFINITION  # DefinitionSubstitutions ignored
+    assert landed[outputs["FromS3"]] == ""  # DefinitionS3Location ignored
+
+
+def test_closed_recreate_state_machine() -> None:
+    with local_aws():
+        expected_arn = _create_stack(STATE_MACHINE_TEMPLATE)["Inline"]
+        sfn = client("stepfunctions")
+        arn = cloudformation.recreate_state_machine(
+            sfn,
+            expected_arn=expected_arn,
+            definition=GREETING_DEFINITION,
+            substitutions={"Greeting": "hello"},
+            role_arn=ROLE_ARN,
+            kind="STANDARD",
+        )
+        sfn.start_execution(stateMachineArn=arn, name="run")
+        (execution_arn,) = wait_for_executions(arn)
+        described = sfn.describe_execution(executionArn=execution_arn)
+    assert arn == expected_arn
+    assert output_of(dict(described)) == {"greeting": "hello"}
+
+
+ROTATION_SCHEDULE: dict[str, Any] = {
+    "Type": "AWS::SecretsManager::RotationSchedule",
+    "Properties": {
+        "SecretId": "db",
+        "RotationLambdaARN": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:rotate",
+        "RotateImmediatelyOnUpdate": False,
+        "RotationRules": {"AutomaticallyAfterDays": 30},
+    },
+}
+
+SCHEDULE_TEMPLATE = {
+    "Resources": {"Rotation": ROTATION_SCHEDULE, "Topic": {"Type": "AWS::SNS::Topic"}},
+}
+
+
+def _rotation_settings() -> dict[str, Any]:
+    described = client("secretsmanager").describe_secret(SecretId="db")
+    return {key: described.get(key) for key in ("RotationEnabled", "RotationLambdaARN", "RotationRules")}
+
+
+def test_needed_apply_rotation_schedules() -> None:
+    """If this fails, moto fixed apply_rotation_schedules: delete the workaround (CloudFormation
+    creates AWS::SecretsManager::RotationSchedule)."""
+    with local_aws():
+        client("secretsmanager").create_secret(Name="db", SecretString="old")
+        with pytest.warns(UserWarning, match="RotationSchedule"):
+            _create_stack(SCHEDULE_TEMPLATE)
+        settings = _rotation_settings()
+    assert not settings["RotationEnabled"]
+    assert not settings["RotationLambdaARN"]
+
+
+def test_closed_apply_rotation_schedules() -> None:
+    with local_aws(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        client("secretsmanager").create_secret(Name="db", SecretString="old")
+        _create_stack(SCHEDULE_TEMPLATE)
+        cloudformation.apply_rotation_schedules(
+            SCHEDULE_TEMPLATE["Resources"], lambda value: value, ACCOUNT, REGION
+        )
+        settings = _rotation_settings()
+        steps = client("secretsmanager").describe_secret(SecretId="db")["VersionIdsToStages"]
+    assert settings == {
+        "RotationEnabled": True,
+        "RotationLambdaARN": ROTATION_SCHEDULE["Properties"]["RotationLambdaARN"],
+        "RotationRules": {"AutomaticallyAfterDays": 30},
+    }
+    assert [labels for labels in steps.values()] == [["AWSCURRENT"]]  # no rotation now

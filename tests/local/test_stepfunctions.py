@@ -1,0 +1,206 @@
+"""moto_compat.stepfunctions: JSONata, generated execution names, the time scale."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import jsonata
+import pytest
+from moto_gaps import (
+    ISO_MILLIS_Z,
+    PASS,
+    FakeHooks,
+    FunctionResult,
+    client,
+    create_state_machine,
+    execute,
+    jsonata_pass,
+    local_aws,
+    output_of,
+    task,
+    wait_for_executions,
+)
+
+from petclinic_local.cloud import ACCOUNT, REGION
+
+# Outputs are objects: moto's DescribeExecution returns a string output unquoted (not JSON).
+START_TIME = jsonata_pass({"start": "{% $states.context.Execution.StartTime %}"})
+
+# JSONata: a string with a double quote, assigned to a variable and read back.
+QUOTED = 'say "hi"'
+
+ASSIGN_AND_READ_BACK = {
+    "QueryLanguage": "JSONata",
+    "StartAt": "Assign",
+    "States": {
+        "Assign": {"Type": "Pass", "Assign": {"text": "{% $states.input.text %}"}, "Next": "Read"},
+        "Read": {"Type": "Pass", "Output": "{% {'text': $text} %}", "End": True},
+    },
+}
+
+
+def test_needed_jsonata_no_evaluator() -> None:
+    """If this fails, moto fixed jsonata: delete the workaround (moto evaluates JSONata)."""
+    with local_aws(skip={"jsonata"}):
+        described = execute(jsonata_pass("{% 1 + 1 %}"))
+        assigned = execute(ASSIGN_AND_READ_BACK, {"text": QUOTED})
+    for run in (described, assigned):
+        assert run["status"] == "FAILED"
+        assert run["error"] == "States.Runtime"
+        assert "'NoneType' object is not callable" in run["cause"]
+
+
+def test_needed_jsonata_strings_printed_unescaped() -> None:
+    """If this fails, moto fixed jsonata: delete the workaround (string variables are escaped)."""
+    from moto.stepfunctions.parser.asl.jsonata.jsonata import encode_jsonata_variable_declarations  # noqa: PLC0415
+
+    declarations = encode_jsonata_variable_declarations({"$text": QUOTED})
+    assert declarations == '$text:="say "hi"";'
+    with pytest.raises(jsonata.JException, match="Expected"):
+        jsonata.Jsonata(f"({declarations}$text)").evaluate(None)
+
+
+def test_needed_jsonata_context_holds_datetimes() -> None:
+    """If this fails, moto fixed jsonata: delete the workaround ($states.context has AWS's
+    ISO 8601 strings). An evaluator plugged where moto expects one is not enough."""
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata  # noqa: PLC0415
+
+    plugged = mock.patch.object(
+        moto_jsonata, "_eval_jsonata", lambda text: jsonata.Jsonata(text).evaluate(None)
+    )
+    with local_aws(skip={"jsonata"}), plugged:
+        start_time = output_of(execute(START_TIME))["start"]
+    assert not ISO_MILLIS_Z.match(start_time)
+    assert start_time.endswith("+00:00")  # datetime.isoformat(), microseconds, no Z
+
+
+def test_closed_jsonata() -> None:
+    with local_aws():
+        assert output_of(execute(jsonata_pass("{% 1 + 1 %}"))) == 2
+        assert output_of(execute(ASSIGN_AND_READ_BACK, {"text": QUOTED})) == {"text": QUOTED}
+        start_time = output_of(execute(START_TIME))["start"]
+        partitioned = output_of(execute(jsonata_pass("{% $partition([1, 2, 3], 2) %}")))
+    assert ISO_MILLIS_Z.match(start_time), start_time
+    assert partitioned == [[1, 2], [3]]
+
+
+def test_closed_jsonata_variable_with_quote_in_jsonpath_state() -> None:
+    definition = {
+        "StartAt": "Assign",
+        "States": {
+            "Assign": {"Type": "Pass", "Assign": {"text.$": "$.text"}, "Next": "Read"},
+            "Read": {"Type": "Pass", "Parameters": {"text.$": "$text"}, "End": True},
+        },
+    }
+    with local_aws():
+        assert output_of(execute(definition, {"text": QUOTED})) == {"text": QUOTED}
+
+
+def test_needed_start_execution_name() -> None:
+    """If this fails, moto fixed start-execution-name: delete the workaround (an execution
+    started without a name gets a generated one)."""
+    with local_aws(skip={"start-execution-name"}):
+        sfn = client("stepfunctions")
+        arn = create_state_machine(PASS)
+        first = sfn.start_execution(stateMachineArn=arn, input='{"n": 1}')["executionArn"]
+        with pytest.raises(sfn.exceptions.ExecutionAlreadyExists):
+            sfn.start_execution(stateMachineArn=arn, input='{"n": 2}')
+        wait_for_executions(arn)
+    assert first.endswith(":None")
+
+
+def test_closed_start_execution_name() -> None:
+    with local_aws():
+        sfn = client("stepfunctions")
+        arn = create_state_machine(PASS)
+        started = [
+            sfn.start_execution(stateMachineArn=arn, input=f'{{"n": {n}}}')["executionArn"] for n in (1, 2)
+        ]
+        finished = wait_for_executions(arn, count=2)
+        statuses = {sfn.describe_execution(executionArn=a)["status"] for a in started}
+    assert len(set(started)) == 2
+    assert set(started) == set(finished)
+    assert statuses == {"SUCCEEDED"}
+    for execution_arn in started:
+        uuid.UUID(execution_arn.rsplit(":", maxsplit=1)[-1])
+
+
+def _failing_function(payload: Any) -> FunctionResult:
+    return {"errorType": "RuntimeError", "errorMessage": "boom"}, True, ""
+
+
+@contextlib.contextmanager
+def timing_cloud(*, skip: set[str] | frozenset[str], time_scale: float) -> Iterator[None]:
+    """Functions for the timing machines: "failing" fails, "stuck" works until the test ends."""
+    finished = threading.Event()
+
+    def stuck(payload: Any) -> FunctionResult:
+        finished.wait(10)
+        return {"done": True}, False, ""
+
+    hooks = FakeHooks(time_scale=time_scale, functions={"stuck": stuck, "failing": _failing_function})
+    with local_aws(skip=skip, hooks=hooks):
+        try:
+            yield
+        finally:
+            finished.set()
+
+
+def _run_timing_machines(seconds: int) -> dict[str, dict[str, Any]]:
+    """A Wait, a Retry interval and a task timeout of ``seconds`` each, run side by side (so
+    1 s each takes about 1 s in all): their status, error and duration."""
+    lambda_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function"
+    machines = {
+        "wait": create_state_machine(
+            {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": seconds, "End": True}}}
+        ),
+        "retry": create_state_machine(
+            task(
+                f"{lambda_arn}:failing",
+                Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": seconds, "MaxAttempts": 1}],
+            )
+        ),
+        "timeout": create_state_machine(task(f"{lambda_arn}:stuck", TimeoutSeconds=seconds)),
+    }
+    sfn = client("stepfunctions")
+    for arn in machines.values():
+        sfn.start_execution(stateMachineArn=arn, name="run")
+    results = {}
+    for kind, arn in machines.items():
+        (execution_arn,) = wait_for_executions(arn)
+        described = sfn.describe_execution(executionArn=execution_arn)
+        history = sfn.get_execution_history(executionArn=execution_arn)["events"]
+        results[kind] = {
+            "status": described["status"],
+            "error": described.get("error"),
+            "seconds": (described["stopDate"] - described["startDate"]).total_seconds(),
+            "attempts": sum(1 for event in history if event["type"] == "LambdaFunctionFailed"),
+        }
+    return results
+
+
+def test_needed_time_scale() -> None:
+    """If this fails, moto fixed time-scale: delete the workaround (moto scales Wait, Retry
+    intervals and timeouts by itself; by design it does not: this is a local-cloud setting)."""
+    with timing_cloud(skip={"time-scale"}, time_scale=0.001):
+        results = _run_timing_machines(seconds=1)
+    assert results["wait"]["status"] == "SUCCEEDED"
+    assert results["retry"]["attempts"] == 2
+    assert (results["timeout"]["status"], results["timeout"]["error"]) == ("FAILED", "States.Timeout")
+    for kind in ("wait", "retry", "timeout"):
+        assert results[kind]["seconds"] >= 0.95, (kind, results)
+
+
+def test_closed_time_scale() -> None:
+    with timing_cloud(skip=frozenset(), time_scale=0.001):
+        results = _run_timing_machines(seconds=100)  # 0.1 s each
+    assert results["wait"]["status"] == "SUCCEEDED"
+    assert results["retry"]["attempts"] == 2
+    assert (results["timeout"]["status"], results["timeout"]["error"]) == ("FAILED", "States.Timeout")
+    for kind in ("wait", "retry", "timeout"):
+        assert results[kind]["seconds"] < 5, (kind, results)
