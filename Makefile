@@ -68,9 +68,10 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-types: setup  ## mypy --strict on the layer, the functions and the local cloud
+types: setup  ## mypy --strict on the layer, the functions, the local cloud and the tests' fakes
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --explicit-package-bases functions
+	$(VENV)/bin/mypy tests/fakes.py
 
 validate: setup tools  ## static checks of template.yaml and statemachines/ (offline)
 	@echo "--- sam validate --lint (SAM schema + cfn-lint on the SAM template)"
