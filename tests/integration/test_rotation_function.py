@@ -26,6 +26,7 @@ import io
 import json
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import uuid
@@ -226,6 +227,11 @@ class Harness:
         return result
 
 
+def clear_caches(app: ModuleType) -> None:
+    for cached in (app.settings, app.database, app.secrets_store):
+        cached.cache_clear()
+
+
 def _zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -240,7 +246,7 @@ def aws(app: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     monkeypatch.setenv("DB_TLS", "disabled")  # the local server has no TLS: the explicit opt-out
     monkeypatch.setenv("DB_CONNECT_TIMEOUT", "3")
     monkeypatch.delenv("ROTATION_STRATEGY", raising=False)
-    app.secrets_store.cache_clear()  # a boto3 client per mock, as a fresh container would
+    clear_caches(app)  # settings, adapters and boto3 client per test, as a fresh container would
     handler = app.logger.registered_handler
     logs = io.StringIO()
     previous_stream = handler.setStream(logs)
@@ -263,7 +269,7 @@ def aws(app: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
                 yield harness
     finally:
         handler.setStream(previous_stream)
-        app.secrets_store.cache_clear()
+        clear_caches(app)
 
 
 @dataclass
@@ -612,6 +618,27 @@ def test_tls_is_required_unless_explicitly_disabled(
     ):
         aws.invoke("setSecret", token, secret)
     assert db.logs_in(aws.value(secret))
+
+
+def test_the_tls_context_is_built_once_per_container(
+    aws: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading the CA bundle costs tens of milliseconds: once per execution environment."""
+    monkeypatch.delenv("DB_TLS")
+    built: list[ssl.SSLContext] = []
+
+    def create_default_context(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(original(*args, **kwargs))
+        return built[-1]
+
+    original = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", create_default_context)
+    secret = aws.create_secret("petclinic/test/app", db.secret())
+    token = aws.rotate(secret, run=("createSecret",))
+    for _ in range(3):  # three invocations of one container (retries by Secrets Manager)
+        with pytest.raises(DatabaseUnreachable):
+            aws.invoke("setSecret", token, secret)
+    assert len(built) == 1
 
 
 def test_the_pending_login_is_tested(aws: Harness, db: Database) -> None:

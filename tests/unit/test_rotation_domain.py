@@ -5,6 +5,7 @@ contract slips)."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import string
 import uuid
@@ -24,7 +25,6 @@ from petclinic_ops.domain.rotation import (
     USERNAME_PATTERN,
     alternate_username,
     rotate,
-    settings_from_environ,
 )
 from petclinic_ops.errors import (
     CredentialsRejected,
@@ -44,6 +44,7 @@ from petclinic_ops.models.rotation import (
     RotationSettings,
     StepResult,
 )
+from petclinic_ops.settings import RotateSecretSettings
 
 SECRET = "arn:aws:secretsmanager:us-west-2:123456789012:secret:petclinic/dev/db/app-AbCdEf"
 MASTER = "arn:aws:secretsmanager:us-west-2:123456789012:secret:petclinic/dev/db/master-XyZ123"
@@ -430,13 +431,37 @@ def test_the_sample_event_is_a_rotation_event() -> None:
 
 
 def test_settings_from_the_environment() -> None:
-    assert settings_from_environ({}) == RotationSettings()
-    assert settings_from_environ({"ROTATION_STRATEGY": "Single"}).strategy == "single"
-    assert settings_from_environ(
+    assert RotateSecretSettings.from_environ({}).rotation() == RotationSettings()
+    assert RotateSecretSettings.from_environ({"ROTATION_STRATEGY": ""}).rotation() == RotationSettings()
+    assert (
+        RotateSecretSettings.from_environ({"ROTATION_STRATEGY": " Single "}).rotation().strategy == "single"
+    )
+    assert RotateSecretSettings.from_environ(
         {"ROTATION_STRATEGY": "alternating", "EXCLUDE_CHARACTERS": "ab"}
-    ) == RotationSettings(strategy="alternating", exclude_characters="ab")
-    with pytest.raises(InvalidConfiguration, match="ROTATION_STRATEGY is 'multi'"):
-        settings_from_environ({"ROTATION_STRATEGY": "multi"})
+    ).rotation() == RotationSettings(strategy="alternating", exclude_characters="ab")
+    defaults = RotateSecretSettings.from_environ({})
+    assert (defaults.tls, defaults.db_ca_bundle, defaults.db_connect_timeout) == (True, None, 5.0)
+    assert RotateSecretSettings.from_environ({"DB_TLS": ""}).tls
+    assert not RotateSecretSettings.from_environ({"DB_TLS": "Disabled"}).tls
+    bundle = Path(__file__)
+    configured = RotateSecretSettings.from_environ({"DB_CA_BUNDLE": str(bundle), "DB_CONNECT_TIMEOUT": "2.5"})
+    assert (configured.db_ca_bundle, configured.db_connect_timeout) == (bundle, 2.5)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"ROTATION_STRATEGY": "multi"}, "ROTATION_STRATEGY: Input should be 'alternating' or 'single'"),
+        ({"DB_TLS": "enabled"}, "DB_TLS: Input should be 'required' or 'disabled'"),
+        ({"DB_CA_BUNDLE": "/no/such/bundle.pem"}, "DB_CA_BUNDLE: Path does not point to a file"),
+        ({"DB_CONNECT_TIMEOUT": "0"}, "DB_CONNECT_TIMEOUT: Input should be greater than 0"),
+        ({"DB_CONNECT_TIMEOUT": "301"}, "DB_CONNECT_TIMEOUT: Input should be less than or equal to 300"),
+        ({"DB_CONNECT_TIMEOUT": "soon"}, "DB_CONNECT_TIMEOUT: Input should be a valid number"),
+    ],
+)
+def test_a_bad_setting_names_the_variable(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidConfiguration, match=re.escape(f"environment variable {message}")):
+        RotateSecretSettings.from_environ(environ)
 
 
 # --------------------------------------------------------------------------- properties

@@ -18,7 +18,7 @@ host:port, never a password.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -27,7 +27,6 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from petclinic_ops.domain.validation import describe
 from petclinic_ops.errors import (
     CredentialsRejected,
-    InvalidConfiguration,
     InvalidSecret,
     OpsError,
     RotationNotEnabled,
@@ -100,24 +99,7 @@ class Database(Protocol):
         ...
 
 
-# --------------------------------------------------------------------------- configuration
-
-
-def settings_from_environ(environ: Mapping[str, str]) -> RotationSettings:
-    """ROTATION_STRATEGY (alternating|single; unset: alternating when the secret has a masterarn)
-    and EXCLUDE_CHARACTERS (the characters GetRandomPassword must not use)."""
-    strategy = environ.get("ROTATION_STRATEGY", "").strip().lower()
-    if strategy not in ("", "alternating", "single"):
-        raise InvalidConfiguration(
-            f"environment variable ROTATION_STRATEGY is {strategy!r}: "
-            "use alternating or single, or leave it unset"
-        )
-    fields: dict[str, str] = {}
-    if strategy:
-        fields["strategy"] = strategy
-    if "EXCLUDE_CHARACTERS" in environ:
-        fields["exclude_characters"] = environ["EXCLUDE_CHARACTERS"]
-    return RotationSettings.model_validate(fields)
+# --------------------------------------------------------------------------- strategy and users
 
 
 def choose_strategy(requested: Strategy | None, secret: DatabaseSecret, secret_id: str) -> Strategy:

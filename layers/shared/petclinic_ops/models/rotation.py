@@ -147,7 +147,8 @@ class SuperuserSecret(BaseModel):
 
 
 class RotationSettings(BaseModel):
-    """The function's configuration (environment variables set by the template)."""
+    """What the domain needs of the function's settings (petclinic_ops.settings.RotateSecretSettings
+    reads them from the environment; the domain reads no environment)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
