@@ -134,17 +134,35 @@ class User:
 
 @dataclass
 class FakeDatabase:
-    """One MySQL server: users with passwords and grants; superusers create users and copy grants."""
+    """One MySQL server: users with passwords and grants; superusers create users and copy grants.
+
+    It answers at ``host:port`` and at its ``aliases`` (other endpoints of the same server, as
+    an Aurora cluster's reader endpoint). ``impostors`` are endpoints of other servers, which
+    refuse every login; anything else is unreachable. ``offered`` keeps every login attempt, at
+    any endpoint: what each host was sent.
+    """
 
     host: str = HOST
     port: int = PORT
     users: dict[str, User] = field(default_factory=dict)
     databases: set[str] = field(default_factory=lambda: {"petclinic"})
     writes: list[tuple[str, str]] = field(default_factory=list)
+    aliases: set[str] = field(default_factory=set)
+    impostors: set[str] = field(default_factory=set)
+    offered: list[DbCredentials] = field(default_factory=list)
 
-    def _reach(self, credentials: DbCredentials) -> None:
-        if (credentials.host, credentials.port) != (self.host, self.port):
-            raise DatabaseUnreachable(f"cannot connect to {credentials.endpoint}: timed out")
+    def _reach(self, credentials: DbCredentials) -> bool:
+        """True at this server, False at an impostor (it refuses the login)."""
+        self.offered.append(credentials)
+        if credentials.endpoint == f"{self.host}:{self.port}" or credentials.endpoint in self.aliases:
+            return True
+        if credentials.endpoint in self.impostors:
+            return False
+        raise DatabaseUnreachable(f"cannot connect to {credentials.endpoint}: timed out")
+
+    def sent_to(self, password: str) -> set[str]:
+        """The endpoints a login with ``password`` was attempted at."""
+        return {c.endpoint for c in self.offered if c.password.get_secret_value() == password}
 
     def logs_in(self, user: str, password: str) -> bool:
         return user in self.users and self.users[user].password == password
@@ -152,8 +170,9 @@ class FakeDatabase:
     # the port
 
     def can_login(self, credentials: DbCredentials) -> bool:
-        self._reach(credentials)
-        return self.logs_in(credentials.username, credentials.password.get_secret_value())
+        return self._reach(credentials) and self.logs_in(
+            credentials.username, credentials.password.get_secret_value()
+        )
 
     def set_password(
         self, admin_credentials: DbCredentials, user: str, password: SecretStr, clone_from: str | None = None

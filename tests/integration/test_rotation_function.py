@@ -539,6 +539,22 @@ def test_wrong_superuser_credentials_fail_clearly_and_current_keeps_working(
     assert [row[0] for row in db.accounts()] == sorted([db.app_user, db.superuser])
 
 
+def test_the_superuser_logs_in_only_at_its_own_secrets_host(aws: Harness, db: Database) -> None:
+    """The application secret names another host: the superuser does not log in there (nor at
+    its own host: the rotation stops before any superuser login), naming both hosts."""
+    port = db.sandbox.server.port
+    master = aws.create_secret("petclinic/test/master", db.master_secret())
+    secret = aws.create_secret("petclinic/test/app", db.secret(host="localhost", masterarn=master))
+    aws.rotate(secret)
+
+    assert isinstance(aws.failure, InvalidSecret)
+    assert aws.steps == ["createSecret", "setSecret"]
+    message = str(aws.failure)
+    assert f"is for localhost:{port} but its superuser secret {master} is for 127.0.0.1:{port}" in message
+    assert MASTER_PASSWORD not in aws.logs.getvalue()
+    assert [row[0] for row in db.accounts()] == sorted([db.app_user, db.superuser])
+
+
 @pytest.mark.parametrize("key", ["engine", "host", "username", "password"])
 def test_a_secret_without_a_required_key_fails_naming_it(aws: Harness, db: Database, key: str) -> None:
     secret = aws.create_secret("petclinic/test/app", db.secret(**{key: None}))

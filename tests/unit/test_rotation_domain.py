@@ -25,6 +25,7 @@ from petclinic_ops.domain.rotation import (
     USERNAME_PATTERN,
     alternate_username,
     rotate,
+    same_database,
 )
 from petclinic_ops.errors import (
     CredentialsRejected,
@@ -101,12 +102,23 @@ class World:
         return self.database.logs_in(value["username"], value["password"])
 
 
+def master_secret(**changes: Any) -> dict[str, Any]:
+    """As RDS creates it: engine, host, port, username, password."""
+    value: dict[str, Any] = {
+        "engine": "mysql",
+        "host": HOST,
+        "port": PORT,
+        "username": "admin",
+        "password": MASTER_PASSWORD,
+    }
+    value.update(changes)
+    return {key: item for key, item in value.items() if item is not None}
+
+
 def world(secret: dict[str, Any] | str | None = None, **settings: Any) -> World:
     secrets = FakeSecrets()
     secrets.create(SECRET, app_secret() if secret is None else secret)
-    secrets.create(
-        MASTER, {"username": "admin", "password": MASTER_PASSWORD, "engine": "mysql", "host": HOST}
-    )
+    secrets.create(MASTER, master_secret())
     database = FakeDatabase()
     database.users["admin"] = User(MASTER_PASSWORD, {"ALL PRIVILEGES ON *.*"}, superuser=True)
     database.users["petclinic"] = User(APP_PASSWORD, {"SELECT, INSERT, UPDATE, DELETE ON petclinic.*"})
@@ -410,6 +422,88 @@ def test_a_username_too_long_to_alternate_fails_in_create_secret() -> None:
     token = w.secrets.start_rotation(SECRET)
     with pytest.raises(InvalidSecret, match="too long to alternate"):
         w.step("createSecret", token)
+
+
+# ------------------------------------------------------------------------ where the superuser password goes
+
+IMPOSTOR = "db.attacker.example.com"
+READER = "petclinic.cluster-ro-abc.us-west-2.rds.amazonaws.com"
+
+
+def test_the_superuser_password_never_goes_to_the_application_secrets_host() -> None:
+    """A secret pointing elsewhere must not make the function log in there as the superuser."""
+    w = world(app_secret(host=IMPOSTOR))
+    w.database.impostors.add(f"{IMPOSTOR}:{PORT}")
+    token = w.secrets.start_rotation(SECRET)
+    w.step("createSecret", token)
+    with pytest.raises(InvalidSecret) as error:
+        w.step("setSecret", token)
+
+    message = str(error.value)
+    assert f"{IMPOSTOR}:{PORT}" in message
+    assert f"{HOST}:{PORT}" in message
+    assert MASTER in message
+    assert w.database.sent_to(MASTER_PASSWORD) == set()
+    assert w.database.writes == []
+
+
+def test_the_superuser_logs_in_at_its_own_secrets_host() -> None:
+    """An application secret on the reader endpoint: the superuser goes to the writer (its host)."""
+    w = world(app_secret(host=READER))
+    w.database.aliases.add(f"{READER}:{PORT}")
+    w.rotate_fully()
+
+    assert w.database.sent_to(MASTER_PASSWORD) == {f"{HOST}:{PORT}"}
+    assert w.secrets.value(SECRET, AWSCURRENT)["host"] == READER
+    assert w.logs_in(AWSCURRENT)
+    assert w.logs_in(AWSPREVIOUS)
+
+
+def test_a_superuser_secret_without_a_host_is_refused() -> None:
+    w = world()
+    w.secrets.create(MASTER, master_secret(host=None))
+    token = w.secrets.start_rotation(SECRET)
+    w.step("createSecret", token)
+    with pytest.raises(InvalidSecret, match=r"superuser secret .* host: is required"):
+        w.step("setSecret", token)
+    assert w.database.sent_to(MASTER_PASSWORD) == set()
+
+
+WRITER_ENDPOINT = "petclinic.cluster-c9abcdefgh.us-west-2.rds.amazonaws.com"
+READER_ENDPOINT = "petclinic.cluster-ro-c9abcdefgh.us-west-2.rds.amazonaws.com"
+
+
+@pytest.mark.parametrize(
+    ("application", "superuser", "same"),
+    [
+        (("db.example.com", 3306), ("db.example.com", 3306), True),
+        (("DB.Example.com.", 3306), ("db.example.com", 3306), True),  # DNS names are case-insensitive
+        ((READER_ENDPOINT, 3306), (WRITER_ENDPOINT, 3306), True),
+        ((WRITER_ENDPOINT, 3306), (READER_ENDPOINT, 3306), True),
+        ((WRITER_ENDPOINT.replace("us-west-2", "cn-north-1") + ".cn", 3306), (WRITER_ENDPOINT, 3306), False),
+        (("db.example.com", 3306), ("db.example.com", 3307), False),  # another server on that host
+        (("localhost", 3306), ("127.0.0.1", 3306), False),  # the same only by configuration: not provable
+        ((READER_ENDPOINT, 3306), (WRITER_ENDPOINT.replace("petclinic.", "other."), 3306), False),
+        ((READER_ENDPOINT, 3306), (WRITER_ENDPOINT.replace("c9abcdefgh", "c9zzzzzzzz"), 3306), False),
+        ((READER_ENDPOINT, 3306), (WRITER_ENDPOINT.replace("us-west-2", "us-east-1"), 3306), False),
+        # An instance endpoint, a custom endpoint: which cluster they belong to is not in the name.
+        (("petclinic-1.c9abcdefgh.us-west-2.rds.amazonaws.com", 3306), (WRITER_ENDPOINT, 3306), False),
+        (
+            ("petclinic.cluster-custom-c9abcdefgh.us-west-2.rds.amazonaws.com", 3306),
+            (WRITER_ENDPOINT, 3306),
+            False,
+        ),
+        (
+            ("petclinic.cluster-c9abcdefgh.us-west-2.rds.amazonaws.com.attacker.com", 3306),
+            (WRITER_ENDPOINT, 3306),
+            False,
+        ),
+    ],
+)
+def test_which_hosts_are_the_superusers_database(
+    application: tuple[str, int], superuser: tuple[str, int], same: bool
+) -> None:
+    assert same_database(application, superuser) is same
 
 
 # --------------------------------------------------------------------------- configuration

@@ -8,6 +8,8 @@ rest. Two strategies, as Secrets Manager's own RDS rotation functions:
 - alternating (the secret has ``masterarn``): the superuser creates ``<user>_clone`` with the
   grants of ``<user>`` and the rotation alternates between the two users. The AWSCURRENT user is
   never touched, so running tasks keep working until the services roll (no failed logins).
+  The superuser logs in at its own secret's host and port, and only when the rotated secret
+  provably names the same database (``same_database``): its password goes nowhere else.
 - single: the user changes its own password in setSecret; the old password stops working then.
 
 Pure logic: Secrets Manager and the database are ports (``SecretStore``, ``Database``); the
@@ -129,6 +131,41 @@ def alternate_username(username: str) -> str:
             f"{MAX_USERNAME_LENGTH} characters (shorten it or use ROTATION_STRATEGY=single)"
         )
     return base if username.endswith(CLONE_SUFFIX) else base + CLONE_SUFFIX
+
+
+# --------------------------------------------------------------------------- where the superuser logs in
+
+# An Aurora cluster's writer and reader endpoints: <cluster>.cluster-<hash>.<region>.rds.amazonaws.com
+# and <cluster>.cluster-ro-<hash>.<region>.rds.amazonaws.com (amazonaws.com.cn in China). The hash
+# is the account's in that region and a cluster identifier is unique per account and region, so
+# two such names with the same cluster, hash, region and domain are one cluster.
+_AURORA_CLUSTER_ENDPOINT = re.compile(
+    r"^(?P<cluster>[a-z][a-z0-9-]*)\.cluster-(?:ro-)?"
+    r"(?P<rest>[a-z0-9]+\.[a-z]{2}(?:-[a-z]+)+-\d+\.rds\.amazonaws\.com(?:\.cn)?)$"
+)
+
+
+def _normal_host(host: str) -> str:
+    return host.strip().lower().removesuffix(".")
+
+
+def same_database(application: tuple[str, int], superuser: tuple[str, int]) -> bool:
+    """Whether (host, port) of the application secret provably is the superuser secret's database.
+
+    The same host name (ignoring case and a final dot) and port; or the writer and reader
+    endpoints of one Aurora cluster (cluster, hash, region and domain equal) on the same port.
+    Nothing else: an instance or custom endpoint does not say its cluster, and two names of one
+    server (localhost, 127.0.0.1) are the same only by configuration. The superuser password is
+    sent only to the superuser secret's own host, and only when this holds.
+    """
+    (app_host, app_port), (super_host, super_port) = application, superuser
+    if app_port != super_port:
+        return False
+    app_host, super_host = _normal_host(app_host), _normal_host(super_host)
+    if app_host == super_host:
+        return True
+    clusters = [_AURORA_CLUSTER_ENDPOINT.match(host) for host in (app_host, super_host)]
+    return all(clusters) and len({m.group("cluster", "rest") for m in clusters if m}) == 1
 
 
 # --------------------------------------------------------------------------- the steps
@@ -285,9 +322,14 @@ def _set_alternating(rotation: _Rotation, current: DatabaseSecret, pending: Data
             f"secret {rotation.secret_id} has no masterarn: the alternating strategy needs one"
         )
     superuser = rotation.superuser(masterarn)
-    admin = DbCredentials(
-        host=current.host, port=current.port, username=superuser.username, password=superuser.password
-    )
+    if not same_database((current.host, current.port), (superuser.host, superuser.port)):
+        raise InvalidSecret(
+            f"secret {rotation.secret_id} is for {current.host}:{current.port} but its superuser secret "
+            f"{masterarn} is for {superuser.endpoint}: the superuser password is only sent to its own "
+            "host, so both must name the same host and port (or the writer and reader endpoints of one "
+            "Aurora cluster); correct the host of the secret that is wrong and retry"
+        )
+    admin = superuser.credentials()
     if not rotation.database.can_login(admin):
         raise SuperuserCredentialsRejected(
             f"{admin.endpoint} refused the credentials of superuser secret {masterarn} "
