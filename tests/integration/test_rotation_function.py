@@ -41,10 +41,12 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
+from mysql_wire import FakeMySQLServer
 
 from petclinic_local import moto_compat
 from petclinic_ops.adapters.mysql import quote_account
 from petclinic_ops.errors import (
+    CleartextPasswordRefused,
     CredentialsRejected,
     DatabaseUnreachable,
     InvalidConfiguration,
@@ -553,6 +555,24 @@ def test_the_superuser_logs_in_only_at_its_own_secrets_host(aws: Harness, db: Da
     assert f"is for localhost:{port} but its superuser secret {master} is for 127.0.0.1:{port}" in message
     assert MASTER_PASSWORD not in aws.logs.getvalue()
     assert [row[0] for row in db.accounts()] == sorted([db.app_user, db.superuser])
+
+
+def test_a_server_asking_for_cleartext_gets_no_password(aws: Harness, db: Database) -> None:
+    """The secret names a server that asks for mysql_clear_password: no password reaches it,
+    neither the secret's nor the superuser's, and the error says why."""
+    with FakeMySQLServer(ask_for="mysql_clear_password") as fake:
+        master = aws.create_secret("petclinic/test/master", db.master_secret())
+        secret = aws.create_secret("petclinic/test/app", db.secret(port=fake.port, masterarn=master))
+        aws.rotate(secret)
+
+    assert isinstance(aws.failure, CleartextPasswordRefused)
+    assert f"setSecret: 127.0.0.1:{fake.port} asked for the password in clear text" in str(aws.failure)
+    assert fake.plugins_asked == ["mysql_clear_password"]
+    pending = aws.value(secret, "AWSPENDING")["password"]
+    for password in (pending, APP_PASSWORD, MASTER_PASSWORD):
+        assert password.encode() not in fake.received
+        assert password not in aws.logs.getvalue()
+    assert db.logs_in(aws.value(secret))
 
 
 @pytest.mark.parametrize("key", ["engine", "host", "username", "password"])

@@ -7,6 +7,10 @@ runtime's system bundle when it exists, else Python's default trust store. DB_TL
 explicit opt-out for servers without TLS (the local MariaDB). DB_CONNECT_TIMEOUT bounds each
 connection attempt.
 
+A password never leaves as it is: the authentication plugins that would send it in clear text
+(mysql_clear_password, MariaDB's dialog) are refused whatever the TLS mode, before anything is
+sent (CleartextPasswordRefused), and without DB_TLS=disabled every connection is TLS, verified.
+
 Errors never carry a password: server messages are redacted, PyMySQL's exceptions are not
 chained (``from None``), and credentials hold the password as a SecretStr.
 """
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from petclinic_ops.errors import (
+    CleartextPasswordRefused,
     CredentialsRejected,
     DatabaseOperationFailed,
     DatabaseUnreachable,
@@ -58,8 +63,37 @@ _REQUIRE = re.compile(
 )
 
 
+# Authentication plugins that send the password itself: the server, or anyone in between without
+# TLS, would get it. mysql_clear_password is also how Aurora's IAM authentication takes its
+# token; this function logs in with passwords only.
+CLEARTEXT_PLUGINS = ("mysql_clear_password", "dialog")
+
+
 class _LoginRefused(Exception):
     """Internal signal: the server refused the login (never leaves this module)."""
+
+
+class _CleartextRequested(Exception):
+    """Internal signal: the server asked for a cleartext plugin (never leaves this module)."""
+
+    def __init__(self, plugin: str) -> None:
+        super().__init__(plugin)
+        self.plugin = plugin
+
+
+def _refusing(plugin: str) -> type:
+    """An entry of PyMySQL's ``auth_plugin_map``: PyMySQL builds the plugin's handler before it
+    answers the server's request for that plugin, and building this one raises, so the answer
+    (the password) is never written."""
+
+    class Refuse:
+        def __init__(self, connection: object) -> None:
+            raise _CleartextRequested(plugin)
+
+    return Refuse
+
+
+_AUTH_PLUGIN_MAP = {plugin: _refusing(plugin) for plugin in CLEARTEXT_PLUGINS}
 
 
 def quote_account(user: str, host: str, quote: str = "`") -> str:
@@ -301,6 +335,7 @@ class MySQLDatabase:
             "write_timeout": QUERY_TIMEOUT,
             "charset": "utf8mb4",
             "autocommit": True,
+            "auth_plugin_map": _AUTH_PLUGIN_MAP,
         }
         if self.tls:
             options["ssl"] = self.ssl_context  # required: PyMySQL fails (2026) if the server has no TLS
@@ -308,6 +343,12 @@ class MySQLDatabase:
             options["ssl_disabled"] = True
         try:
             return pymysql.connect(**options)
+        except _CleartextRequested as exc:
+            raise CleartextPasswordRefused(
+                f"{credentials.endpoint} asked for the password in clear text ({exc.plugin}) for user "
+                f"{credentials.username}: refused, the password was not sent; the account must use "
+                "mysql_native_password or caching_sha2_password (IAM authentication is not supported)"
+            ) from None
         except pymysql.err.MySQLError as exc:
             raise self._connect_error(exc, credentials, database) from None
 
