@@ -42,6 +42,7 @@ import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from mysql_wire import FakeMySQLServer
+from pymysql.connections import Connection
 
 from petclinic_local import moto_compat
 from petclinic_ops.adapters.mysql import quote_account
@@ -399,6 +400,33 @@ def test_single_user_rotation(
     assert db.logs_in(current)
     assert not db.logs_in(previous)
     assert [row[0] for row in db.accounts()] == sorted([db.app_user, db.superuser])
+
+
+@pytest.mark.parametrize("strategy", ["alternating", "single"])
+def test_a_rotation_opens_three_database_connections(
+    aws: Harness, db: Database, monkeypatch: pytest.MonkeyPatch, strategy: str
+) -> None:
+    """setSecret: the AWSPENDING login (refused: not set yet), then one session that changes the
+    password; testSecret: one session that logs in and queries. A refused login counts."""
+    monkeypatch.setenv("ROTATION_STRATEGY", strategy)
+    secret = alternating_secret(aws, db)
+    logins: list[str] = []
+    original = Connection.connect
+
+    def connect(self: Connection[Any], sock: Any = None) -> None:
+        logins.append(self.user.decode() if isinstance(self.user, bytes) else self.user)
+        original(self, sock)
+
+    monkeypatch.setattr(Connection, "connect", connect)
+    token = aws.rotate(secret)
+
+    assert aws.failure is None
+    superuser = db.superuser if strategy == "alternating" else db.app_user
+    pending = aws.value(secret)["username"]
+    assert [invocation.event["Step"] for invocation in aws.invocations] == list(STEPS)
+    assert logins == [pending, superuser, pending]
+    assert "already AWSCURRENT" in aws.invoke("setSecret", token, secret)["detail"]
+    assert len(logins) == 3  # a late retry logs in nowhere
 
 
 def test_metrics_count_steps_by_outcome(

@@ -193,6 +193,16 @@ def test_a_rotation_that_started_on_the_clone_alternates_back() -> None:
     assert w.logs_in(AWSPREVIOUS)
 
 
+@pytest.mark.parametrize("strategy", ["alternating", "single"])
+def test_a_rotation_logs_in_three_times(strategy: str) -> None:
+    """The AWSPENDING login (refused), the session that sets the password, the test session."""
+    w = world(strategy=strategy)
+    w.rotate_fully()
+    admin = "admin" if strategy == "alternating" else "petclinic"
+    pending = w.secrets.value(SECRET, AWSCURRENT)["username"]
+    assert [c.username for c in w.database.offered] == [pending, admin, pending]
+
+
 # --------------------------------------------------------------------------- retries
 
 

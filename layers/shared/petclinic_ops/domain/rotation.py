@@ -79,7 +79,7 @@ class SecretStore(Protocol):
 
 
 class Database(Protocol):
-    """Port: the MySQL server the secret logs in to."""
+    """Port: the MySQL server the secret logs in to. Each call is one connection (one login)."""
 
     def can_login(self, credentials: DbCredentials) -> bool:
         """True if the server accepts the login, False if it refuses it (DatabaseUnreachable otherwise)."""
@@ -93,11 +93,13 @@ class Database(Protocol):
         With ``clone_from``: create ``user`` first if it does not exist, and give it the grants of
         ``clone_from`` (on each host ``clone_from`` has). The password is set last, so a login
         with it proves the whole step was done (setSecret's retry check relies on that).
+        CredentialsRejected if the server refuses the login of ``admin_credentials``.
         """
         ...
 
     def run_test_query(self, credentials: DbCredentials) -> None:
-        """Log in and run a query (SELECT 1, and one in ``credentials.dbname`` when set)."""
+        """Log in and run a query (SELECT 1, and one in ``credentials.dbname`` when set).
+        CredentialsRejected if the server refuses the login."""
         ...
 
 
@@ -330,13 +332,14 @@ def _set_alternating(rotation: _Rotation, current: DatabaseSecret, pending: Data
             "Aurora cluster); correct the host of the secret that is wrong and retry"
         )
     admin = superuser.credentials()
-    if not rotation.database.can_login(admin):
+    try:  # one session: the login is checked by logging in to do the work
+        rotation.database.set_password(admin, pending.username, pending.password, clone_from=current.username)
+    except CredentialsRejected:
         raise SuperuserCredentialsRejected(
             f"{admin.endpoint} refused the credentials of superuser secret {masterarn} "
             f"(user {superuser.username}, masterarn of {rotation.secret_id}): fix that secret and retry; "
             "AWSCURRENT is unchanged and keeps working"
-        )
-    rotation.database.set_password(admin, pending.username, pending.password, clone_from=current.username)
+        ) from None
 
 
 def _set_single(rotation: _Rotation, current: DatabaseSecret, pending: DatabaseSecret) -> None:
@@ -345,26 +348,28 @@ def _set_single(rotation: _Rotation, current: DatabaseSecret, pending: DatabaseS
             f"the AWSPENDING version of secret {rotation.secret_id} is for user {pending.username!r} but "
             f"AWSCURRENT is {current.username!r}: the single-user strategy changes one user's password"
         )
-    if not rotation.database.can_login(current.credentials()):
+    try:
+        rotation.database.set_password(current.credentials(), current.username, pending.password)
+    except CredentialsRejected:
         raise CredentialsRejected(
             f"{current.host}:{current.port} refused both the AWSCURRENT and the AWSPENDING "
             f"credentials of secret {rotation.secret_id} (user {current.username}): the database has a "
             "password Secrets Manager does not hold as AWSCURRENT (changed by hand, or by an earlier "
             "rotation that did not finish); put the working password as AWSCURRENT and rotate again"
-        )
-    rotation.database.set_password(current.credentials(), current.username, pending.password)
+        ) from None
 
 
 def _test(rotation: _Rotation) -> StepResult:
-    """Log in with AWSPENDING and run a query."""
+    """Log in with AWSPENDING and run a query (one session)."""
     pending = rotation.pending()
     credentials = pending.credentials()
-    if not rotation.database.can_login(credentials):
+    try:
+        rotation.database.run_test_query(credentials)
+    except CredentialsRejected:
         raise CredentialsRejected(
             f"{credentials.endpoint} refused the AWSPENDING credentials of secret "
             f"{rotation.secret_id} (user {pending.username}): setSecret did not take effect"
-        )
-    rotation.database.run_test_query(credentials)
+        ) from None
     target = f" and queried database {pending.dbname}" if pending.dbname else ""
     return rotation.result(False, f"AWSPENDING user {pending.username} logged in{target}")
 
