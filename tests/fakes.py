@@ -35,7 +35,7 @@ HOST, PORT = "petclinic.cluster-abc.us-west-2.rds.amazonaws.com", 3306
 
 
 @dataclass
-class _Version:
+class SecretVersion:
     value: str | None
     stages: set[str]
 
@@ -44,14 +44,14 @@ class _Version:
 class FakeSecrets:
     """Secrets Manager: versions with staging labels, RotateSecret's value-less AWSPENDING version."""
 
-    secrets: dict[str, dict[str, _Version]] = field(default_factory=dict)
+    secrets: dict[str, dict[str, SecretVersion]] = field(default_factory=dict)
     rotation: dict[str, bool] = field(default_factory=dict)
     writes: list[tuple[str, str]] = field(default_factory=list)
     rng: random.Random = field(default_factory=lambda: random.Random(7))
 
     def create(self, secret_id: str, value: dict[str, Any] | str, *, rotation_enabled: bool = True) -> None:
         raw = value if isinstance(value, str) else json.dumps(value)
-        self.secrets[secret_id] = {uuid.uuid4().hex: _Version(raw, {AWSCURRENT})}
+        self.secrets[secret_id] = {uuid.uuid4().hex: SecretVersion(raw, {AWSCURRENT})}
         self.rotation[secret_id] = rotation_enabled
 
     def start_rotation(self, secret_id: str) -> str:
@@ -59,7 +59,7 @@ class FakeSecrets:
         token = str(uuid.uuid4())
         for version in self.secrets[secret_id].values():
             version.stages.discard(AWSPENDING)
-        self.secrets[secret_id][token] = _Version(None, {AWSPENDING})
+        self.secrets[secret_id][token] = SecretVersion(None, {AWSPENDING})
         return token
 
     def end_rotation(self, secret_id: str, token: str) -> None:
@@ -101,7 +101,7 @@ class FakeSecrets:
         assert existing is None or existing.value is None, "PutSecretValue would overwrite a version's value"
         for version in self.secrets[secret_id].values():
             version.stages.discard(AWSPENDING)
-        self.secrets[secret_id][token] = _Version(value, {AWSPENDING})
+        self.secrets[secret_id][token] = SecretVersion(value, {AWSPENDING})
         self.writes.append(("put_pending", token))
 
     def random_password(self, *, length: int, exclude_characters: str) -> str:
@@ -112,10 +112,11 @@ class FakeSecrets:
         ]
         return "".join(self.rng.choice(alphabet) for _ in range(length))
 
-    def move_current(self, secret_id: str, *, to_version: str, from_version: str | None) -> None:
+    def move_current(self, secret_id: str, *, to_version: str, from_version: str | None) -> bool:
         versions = self.secrets[secret_id]
         holder = next((vid for vid, v in versions.items() if AWSCURRENT in v.stages), None)
-        assert holder == from_version, "UpdateSecretVersionStage: RemoveFromVersionId must hold AWSCURRENT"
+        if holder != from_version:  # UpdateSecretVersionStage: RemoveFromVersionId must hold AWSCURRENT
+            return False
         for version in versions.values():
             version.stages.discard(AWSPREVIOUS)
         if from_version is not None:
@@ -123,6 +124,7 @@ class FakeSecrets:
             versions[from_version].stages.add(AWSPREVIOUS)
         versions[to_version].stages.add(AWSCURRENT)
         self.writes.append(("move_current", to_version))
+        return True
 
 
 @dataclass

@@ -29,9 +29,11 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -45,7 +47,9 @@ from mysql_wire import FakeMySQLServer
 from pymysql.connections import Connection
 
 from petclinic_local import moto_compat
-from petclinic_ops.adapters.mysql import quote_account
+from petclinic_ops.adapters.mysql import MySQLDatabase, quote_account
+from petclinic_ops.adapters.secrets_manager import SecretsManagerStore
+from petclinic_ops.domain import rotation
 from petclinic_ops.errors import (
     CleartextPasswordRefused,
     CredentialsRejected,
@@ -56,6 +60,7 @@ from petclinic_ops.errors import (
     SuperuserCredentialsRejected,
     TokenNotPending,
 )
+from petclinic_ops.models.rotation import RotationEvent, RotationSettings, StepResult
 
 pytestmark = pytest.mark.mysql
 
@@ -499,6 +504,45 @@ def test_a_rotation_interrupted_after_set_secret_resumes(aws: Harness, db: Datab
     assert aws.stages(secret)[original] == ["AWSPREVIOUS"]
     assert db.logs_in(aws.value(secret))
     assert db.logs_in(aws.value(secret, "AWSPREVIOUS"))
+
+
+def test_two_finish_secrets_racing_on_one_token_both_end_cleanly(aws: Harness, db: Database) -> None:
+    """Two execution environments run finishSecret for the same token at the same moment (a
+    retry by Secrets Manager overlapping a slow first attempt): both read AWSCURRENT on the old
+    version before either moves it. One moves it; the other must find it moved, not fail with
+    UpdateSecretVersionStage's error."""
+    secret = alternating_secret(aws, db)
+    original = aws.version(secret)
+    token = aws.rotate(secret, run=("createSecret", "setSecret", "testSecret"))  # finishSecret timed out
+    event = RotationEvent.model_validate(
+        {"SecretId": secret, "ClientRequestToken": token, "Step": "finishSecret"}
+    )
+    both_described = threading.Barrier(2, timeout=10)
+
+    def finish() -> StepResult:
+        client = boto3.client("secretsmanager")  # one client per execution environment
+        first = threading.Event()
+
+        def wait_for_the_other(**_: Any) -> None:  # after this client's first DescribeSecret
+            if not first.is_set():
+                first.set()
+                both_described.wait()
+
+        client.meta.events.register("after-call.secrets-manager.DescribeSecret", wait_for_the_other)
+        return rotation.rotate(
+            event,
+            secrets=SecretsManagerStore(client),
+            database=MySQLDatabase(tls=False),  # finishSecret does not connect
+            settings=RotationSettings(),
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = [future.result() for future in [pool.submit(finish), pool.submit(finish)]]
+
+    assert sorted(result.changed for result in results) == [False, True]
+    assert set(aws.stages(secret)[token]) == {"AWSPENDING", "AWSCURRENT"}  # as after one finishSecret
+    assert aws.stages(secret)[original] == ["AWSPREVIOUS"]
+    assert db.logs_in(aws.value(secret))
 
 
 def test_a_half_made_clone_gets_its_grants_on_the_retry(aws: Harness, db: Database) -> None:

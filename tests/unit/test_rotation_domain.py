@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from fakes import HOST, PORT, FakeDatabase, FakeSecrets, User
+from fakes import HOST, PORT, FakeDatabase, FakeSecrets, SecretVersion, User
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -43,6 +43,7 @@ from petclinic_ops.models.rotation import (
     DatabaseSecret,
     RotationEvent,
     RotationSettings,
+    SecretDescription,
     StepResult,
 )
 from petclinic_ops.settings import RotateSecretSettings
@@ -258,6 +259,49 @@ def test_single_user_set_secret_retried_after_the_database_changed_is_a_no_op() 
     result = w.step("setSecret", token)
     assert not result.changed
     assert "already works" in result.detail
+
+
+def answer_once(w: World, description: SecretDescription, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next DescribeSecret answers ``description``: what a racing step read earlier."""
+    describe, answers = w.secrets.describe, iter([description])
+    monkeypatch.setattr(w.secrets, "describe", lambda secret_id: next(answers, None) or describe(secret_id))
+
+
+def test_a_finish_secret_that_lost_the_race_for_its_own_token_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w = world()
+    token = w.secrets.start_rotation(SECRET)
+    for step in STEPS[:3]:
+        w.step(step, token)
+    before = w.secrets.describe(SECRET)
+    assert w.step("finishSecret", token).changed  # the other one, first to move AWSCURRENT
+    writes = list(w.secrets.writes)
+    answer_once(w, before, monkeypatch)  # this one had read AWSCURRENT before that move
+
+    result = w.step("finishSecret", token)
+    assert not result.changed
+    assert "became AWSCURRENT meanwhile" in result.detail
+    assert w.secrets.writes == writes
+
+
+def test_a_finish_secret_racing_another_change_of_awscurrent_fails_clearly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w = world()
+    token = w.secrets.start_rotation(SECRET)
+    for step in STEPS[:3]:
+        w.step(step, token)
+    before = w.secrets.describe(SECRET)
+    original = before.version_with(AWSCURRENT)
+    assert original is not None
+    w.secrets.secrets[SECRET]["elsewhere"] = SecretVersion(json.dumps(app_secret()), set())
+    assert w.secrets.move_current(SECRET, to_version="elsewhere", from_version=original)  # by hand
+    answer_once(w, before, monkeypatch)
+
+    with pytest.raises(TokenNotPending, match=f"moved from version {original} to elsewhere"):
+        w.step("finishSecret", token)
+    assert AWSCURRENT not in w.secrets.describe(SECRET).versions[token]
 
 
 # --------------------------------------------------------------------------- the token and the secret's state

@@ -73,8 +73,12 @@ class SecretStore(Protocol):
 
     def random_password(self, *, length: int, exclude_characters: str) -> str: ...
 
-    def move_current(self, secret_id: str, *, to_version: str, from_version: str | None) -> None:
-        """Stage ``to_version`` AWSCURRENT; ``from_version`` (the old one) becomes AWSPREVIOUS."""
+    def move_current(self, secret_id: str, *, to_version: str, from_version: str | None) -> bool:
+        """Stage ``to_version`` AWSCURRENT; ``from_version`` (the old one) becomes AWSPREVIOUS.
+
+        False, moving nothing, when ``from_version`` no longer holds AWSCURRENT (someone moved it
+        since it was read: Secrets Manager refuses the update).
+        """
         ...
 
 
@@ -375,10 +379,25 @@ def _test(rotation: _Rotation) -> StepResult:
 
 
 def _finish(rotation: _Rotation) -> StepResult:
-    """Stage the token AWSCURRENT; the old AWSCURRENT becomes AWSPREVIOUS."""
+    """Stage the token AWSCURRENT; the old AWSCURRENT becomes AWSPREVIOUS.
+
+    Two finishSecret for one token can race (a retry overlapping a slow first attempt): both read
+    AWSCURRENT on the old version, one moves it and Secrets Manager refuses the other's move.
+    That one finds the token AWSCURRENT and has nothing left to do.
+    """
     previous = rotation.description.version_with(AWSCURRENT)
-    rotation.secrets.move_current(rotation.secret_id, to_version=rotation.token, from_version=previous)
-    return rotation.result(True, f"AWSCURRENT moved to {rotation.token} (AWSPREVIOUS is now {previous})")
+    if rotation.secrets.move_current(rotation.secret_id, to_version=rotation.token, from_version=previous):
+        return rotation.result(True, f"AWSCURRENT moved to {rotation.token} (AWSPREVIOUS is now {previous})")
+    now = rotation.secrets.describe(rotation.secret_id)
+    if AWSCURRENT in (now.stages_of(rotation.token) or ()):
+        return rotation.result(
+            False, f"version {rotation.token} became AWSCURRENT meanwhile (a concurrent finishSecret)"
+        )
+    raise TokenNotPending(
+        f"AWSCURRENT of secret {rotation.secret_id} moved from version {previous} to "
+        f"{now.version_with(AWSCURRENT)} while this rotation finished: the secret was changed outside "
+        f"the rotation; version {rotation.token} was not made AWSCURRENT"
+    )
 
 
 _STEPS: dict[Step, Callable[[_Rotation], StepResult]] = {
