@@ -47,6 +47,7 @@ from mysql_wire import FakeMySQLServer
 from pymysql.connections import Connection
 
 from petclinic_local import moto_compat
+from petclinic_local.cli.rotation import cancel_rotation
 from petclinic_ops.adapters.mysql import MySQLDatabase, quote_account
 from petclinic_ops.adapters.secrets_manager import SecretsManagerStore
 from petclinic_ops.domain import rotation
@@ -541,6 +542,26 @@ def test_two_finish_secrets_racing_on_one_token_both_end_cleanly(aws: Harness, d
 
     assert sorted(result.changed for result in results) == [False, True]
     assert set(aws.stages(secret)[token]) == {"AWSPENDING", "AWSCURRENT"}  # as after one finishSecret
+    assert aws.stages(secret)[original] == ["AWSPREVIOUS"]
+    assert db.logs_in(aws.value(secret))
+
+
+def test_cancel_clears_a_rotation_whose_create_secret_never_ran(aws: Harness, db: Database) -> None:
+    """createSecret timed out: AWSPENDING sits on a version without a value and blocks RotateSecret.
+    `rotation cancel`'s core removes it (nothing to lose) and the next rotation succeeds."""
+    secret = alternating_secret(aws, db)
+    original = aws.version(secret)
+    token = aws.rotate(secret, run=())
+    with pytest.raises(
+        aws.client.exceptions.InvalidRequestException, match="previous rotation isn't complete"
+    ):
+        aws.client.rotate_secret(SecretId=secret)
+
+    outcome = cancel_rotation(aws.client, secret)
+    assert (outcome.action, outcome.version) == ("removed", token)
+    assert "AWSPENDING" not in aws.stages(secret).get(token, [])
+    assert aws.rotate(secret) != token
+    assert aws.failure is None
     assert aws.stages(secret)[original] == ["AWSPREVIOUS"]
     assert db.logs_in(aws.value(secret))
 
