@@ -668,43 +668,41 @@ def test_a_server_asking_for_cleartext_gets_no_password(aws: Harness, db: Databa
     assert db.logs_in(aws.value(secret))
 
 
-@pytest.mark.parametrize("key", ["engine", "host", "username", "password"])
-def test_a_secret_without_a_required_key_fails_naming_it(aws: Harness, db: Database, key: str) -> None:
-    secret = aws.create_secret("petclinic/test/app", db.secret(**{key: None}))
+@pytest.mark.parametrize(
+    ("changes", "strategy", "error", "message"),
+    [
+        *[
+            (
+                {key: None},
+                None,
+                InvalidSecret,
+                rf"\(AWSCURRENT\) is not a MySQL database secret: {key}: is required",
+            )
+            for key in ("engine", "host", "username", "password")
+        ],
+        ({"engine": "postgres"}, None, InvalidSecret, "engine: 'postgres' is not a MySQL engine"),
+        ({}, "alternating", InvalidSecret, "has no masterarn: ROTATION_STRATEGY=alternating needs"),
+        ({}, "multi-user", InvalidConfiguration, "environment variable ROTATION_STRATEGY: Input should be"),
+    ],
+    ids=["no-engine", "no-host", "no-username", "no-password", "postgres", "no-masterarn", "bad-strategy"],
+)
+def test_create_secret_refuses_what_it_cannot_rotate_and_stores_nothing(
+    aws: Harness,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    changes: dict[str, Any],
+    strategy: str | None,
+    error: type[Exception],
+    message: str,
+) -> None:
+    if strategy:
+        monkeypatch.setenv("ROTATION_STRATEGY", strategy)
+    secret = aws.create_secret("petclinic/test/app", db.secret(**changes))
     token = aws.rotate(secret, run=())
-    with pytest.raises(
-        InvalidSecret, match=rf"\(AWSCURRENT\) is not a MySQL database secret: {key}: is required"
-    ):
+    with pytest.raises(error, match=message):
         aws.invoke("createSecret", token, secret)
     with pytest.raises(aws.client.exceptions.ResourceNotFoundException):
         aws.client.get_secret_value(SecretId=secret, VersionId=token, VersionStage="AWSPENDING")
-
-
-def test_a_secret_for_another_engine_is_refused(aws: Harness, db: Database) -> None:
-    secret = aws.create_secret("petclinic/test/app", db.secret(engine="postgres"))
-    token = aws.rotate(secret, run=())
-    with pytest.raises(InvalidSecret, match="engine: 'postgres' is not a MySQL engine"):
-        aws.invoke("createSecret", token, secret)
-
-
-def test_alternating_without_masterarn_is_refused(
-    aws: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ROTATION_STRATEGY", "alternating")
-    secret = aws.create_secret("petclinic/test/app", db.secret())
-    token = aws.rotate(secret, run=())
-    with pytest.raises(InvalidSecret, match="has no masterarn"):
-        aws.invoke("createSecret", token, secret)
-
-
-def test_an_unknown_strategy_is_a_configuration_error(
-    aws: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ROTATION_STRATEGY", "multi-user")
-    secret = aws.create_secret("petclinic/test/app", db.secret())
-    token = aws.rotate(secret, run=())
-    with pytest.raises(InvalidConfiguration, match="ROTATION_STRATEGY"):
-        aws.invoke("createSecret", token, secret)
 
 
 def test_rotation_must_be_enabled(aws: Harness, db: Database) -> None:

@@ -434,24 +434,29 @@ def test_single_user_with_a_password_changed_elsewhere_fails_clearly() -> None:
         w.step("setSecret", token)
 
 
-def test_a_pending_version_for_the_current_user_is_refused_in_alternating_mode() -> None:
-    """The alternating strategy never touches the AWSCURRENT user's password."""
+@pytest.mark.parametrize(
+    ("pending", "message"),
+    [
+        # The alternating strategy never touches the AWSCURRENT user's password.
+        ({}, "expects 'petclinic_clone'"),
+        (
+            {"username": "petclinic_clone", "host": "elsewhere.example.com"},
+            r"points to elsewhere\.example\.com:3306",
+        ),
+    ],
+    ids=["the-current-user", "another-host"],
+)
+def test_a_pending_version_set_secret_must_not_apply_is_refused(
+    pending: dict[str, Any], message: str
+) -> None:
     w = world()
     token = w.secrets.start_rotation(SECRET)
-    w.secrets.put_pending(SECRET, token, json.dumps(app_secret(password="new-Password-2")))
-    with pytest.raises(InvalidSecret, match="expects 'petclinic_clone'"):
+    w.secrets.put_pending(SECRET, token, json.dumps(app_secret(password="new-Password-2", **pending)))
+    with pytest.raises(InvalidSecret, match=message):
         w.step("setSecret", token)
     assert w.logs_in(AWSCURRENT)
     assert w.database.writes == []
-
-
-def test_a_pending_version_for_another_host_is_refused() -> None:
-    w = world()
-    token = w.secrets.start_rotation(SECRET)
-    pending = app_secret(username="petclinic_clone", password="new-Password-2", host="elsewhere.example.com")
-    w.secrets.put_pending(SECRET, token, json.dumps(pending))
-    with pytest.raises(InvalidSecret, match=r"points to elsewhere\.example\.com:3306"):
-        w.step("setSecret", token)
+    assert w.database.offered == []  # refused before any login
 
 
 def test_test_secret_fails_when_the_pending_login_does_not_work() -> None:

@@ -294,6 +294,7 @@ def _set(rotation: _Rotation) -> StepResult:
     pending = rotation.pending()
     strategy = choose_strategy(rotation.settings.strategy, current, rotation.secret_id)
     _check_same_database(rotation, current, pending)
+    _check_pending_user(rotation, strategy, current, pending)  # before any login
     if rotation.database.can_login(pending.credentials()):
         return rotation.result(False, f"the AWSPENDING login of {pending.username} already works")
     if strategy == "alternating":
@@ -314,7 +315,17 @@ def _check_same_database(rotation: _Rotation, current: DatabaseSecret, pending: 
         )
 
 
-def _set_alternating(rotation: _Rotation, current: DatabaseSecret, pending: DatabaseSecret) -> None:
+def _check_pending_user(
+    rotation: _Rotation, strategy: Strategy, current: DatabaseSecret, pending: DatabaseSecret
+) -> None:
+    if strategy == "single":
+        if pending.username != current.username:
+            raise InvalidSecret(
+                f"the AWSPENDING version of secret {rotation.secret_id} is for user {pending.username!r} "
+                f"but AWSCURRENT is {current.username!r}: the single-user strategy changes one user's "
+                "password"
+            )
+        return
     expected = alternate_username(current.username)
     if pending.username != expected:
         # Never the AWSCURRENT user: its password must keep working for the running tasks.
@@ -322,6 +333,9 @@ def _set_alternating(rotation: _Rotation, current: DatabaseSecret, pending: Data
             f"the AWSPENDING version of secret {rotation.secret_id} is for user {pending.username!r}, "
             f"the alternating strategy expects {expected!r} (AWSCURRENT is {current.username!r})"
         )
+
+
+def _set_alternating(rotation: _Rotation, current: DatabaseSecret, pending: DatabaseSecret) -> None:
     masterarn = current.masterarn or pending.masterarn
     if not masterarn:
         raise InvalidSecret(
@@ -347,11 +361,6 @@ def _set_alternating(rotation: _Rotation, current: DatabaseSecret, pending: Data
 
 
 def _set_single(rotation: _Rotation, current: DatabaseSecret, pending: DatabaseSecret) -> None:
-    if pending.username != current.username:
-        raise InvalidSecret(
-            f"the AWSPENDING version of secret {rotation.secret_id} is for user {pending.username!r} but "
-            f"AWSCURRENT is {current.username!r}: the single-user strategy changes one user's password"
-        )
     try:
         rotation.database.set_password(current.credentials(), current.username, pending.password)
     except CredentialsRejected:
