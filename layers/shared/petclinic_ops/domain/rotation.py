@@ -12,6 +12,10 @@ rest. Two strategies, as Secrets Manager's own RDS rotation functions:
   provably names the same database (``same_database``): its password goes nowhere else.
 - single: the user changes its own password in setSecret; the old password stops working then.
 
+Three database connections per rotation: setSecret tries the AWSPENDING login (its retry check)
+and, when that is refused, opens one session that does the work (the superuser's, or the user's
+own), whose login is the credentials check; testSecret logs in and queries in one session.
+
 Pure logic: Secrets Manager and the database are ports (``SecretStore``, ``Database``); the
 adapters are in petclinic_ops.adapters. Error messages name secrets, stages, users and
 host:port, never a password.
