@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from petclinic_local.cli import render
 from petclinic_local.cli.errors import UsageError
@@ -219,55 +219,42 @@ def break_rotation(database: Any, strategy: str, fail_at: FailAt) -> Callable[[]
 
 
 def rehearse(*, mysql_url: str, strategy: str, fail_at: str, recover: bool, as_json: bool, keep: bool) -> int:
-    """`petclinic-ops local rotate --fail-at STEP [--recover]` on one local cloud."""
+    """`petclinic-ops local rotate --fail-at STEP [--recover]` on one local cloud. Exit 0 when the
+    last rotation succeeded (the one after the cancel), else 1."""
     from petclinic_local.cli.local_rotate import local_rotation_cloud  # noqa: PLC0415
     from petclinic_local.rotations import rotate_and_report  # noqa: PLC0415
 
     if fail_at not in ("setSecret", "testSecret"):
         raise UsageError(f"--fail-at {fail_at!r}: choose setSecret or testSecret")
     console = render.console()
-    with local_rotation_cloud(console, mysql_url=mysql_url, strategy=strategy, keep=keep) as (
-        cloud,
-        database,
-    ):
+    report: dict[str, Any] = {}
+    cancelled: CancelOutcome | None = None
+    local = local_rotation_cloud(console, mysql_url=mysql_url, strategy=strategy, keep=keep)
+    with local as (cloud, database):
         with console.status(f"rotating ({strategy} users), failing at {fail_at}", spinner="dots"):
-            repair = break_rotation(database, strategy, fail_at)  # type: ignore[arg-type]
-            report: dict[str, Any] = {"failed": rotate_and_report(cloud, database, strategy)}
+            repair = break_rotation(database, strategy, cast(FailAt, fail_at))
+            report["failed"] = rotate_and_report(cloud, database, strategy)
         if recover:
             repair()
-            report.update(_recover(cloud, database, strategy, rotate_and_report))
+            secrets, functions = cloud.client("secretsmanager"), cloud.client("lambda")
+            cancelled = cancel_rotation(secrets, cloud.seeded["databaseSecretArn"], functions=functions)
+            report["cancel"] = cancelled.to_json()
+            if cancelled.action == "removed":
+                report["rotation"] = rotate_and_report(cloud, database, strategy)
     if as_json:
         print(json.dumps(report, indent=2, default=str))
     else:
-        _render(console, report)
+        _render(console, report, cancelled)
     final = report.get("rotation") or report["failed"]
     return EXIT_DONE if final["execution"]["status"] == "SUCCEEDED" else EXIT_REFUSED
 
 
-def _recover(
-    cloud: Any, database: Any, strategy: str, rotate: Callable[..., dict[str, Any]]
-) -> dict[str, Any]:
-    secrets = cloud.client("secretsmanager")
-    arn = cloud.seeded["databaseSecretArn"]
-    outcome = cancel_rotation(secrets, arn, functions=cloud.client("lambda"))
-    result: dict[str, Any] = {"cancel": outcome.to_json()}
-    if outcome.action == "removed":
-        result["rotation"] = rotate(cloud, database, strategy)
-    return result
-
-
-def _render(console: Any, report: dict[str, Any]) -> None:
+def _render(console: Any, report: dict[str, Any], cancelled: CancelOutcome | None) -> None:
     console.print("[bold]1. the rotation that fails[/bold]")
     render.rotation_report(console, report["failed"])
-    if "cancel" in report:
+    if cancelled is not None:
         console.print("[bold]2. petclinic-ops rotation cancel[/bold] (after the cause was repaired)")
-        say_outcome(console.print, CancelOutcome(**_outcome_fields(report["cancel"])))
+        say_outcome(console.print, cancelled)
     if "rotation" in report:
         console.print("[bold]3. the next rotation[/bold]")
         render.rotation_report(console, report["rotation"])
-
-
-def _outcome_fields(value: dict[str, Any]) -> dict[str, Any]:
-    fields = dict(value)
-    fields["rotation_enabled"] = fields.pop("rotationEnabled")
-    return fields
