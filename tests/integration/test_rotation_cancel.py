@@ -52,6 +52,23 @@ def pending_login(cloud: LocalCloud, database: PetClinicDatabase, version: str) 
     return database.can_login(secret["username"], secret["password"])
 
 
+def assert_no_password_logged(cloud: LocalCloud, database: PetClinicDatabase) -> None:
+    """No password of any version, nor the superuser's, in any line the rotation function logged."""
+    secrets, logs = cloud.client("secretsmanager"), cloud.client("logs")
+    passwords = {database.superuser_password, database.app_password}
+    for version in secrets.list_secret_version_ids(SecretId=SECRET)["Versions"]:
+        value = secrets.get_secret_value(SecretId=SECRET, VersionId=version["VersionId"])
+        passwords.add(json.loads(value["SecretString"])["password"])
+    groups = [
+        g["logGroupName"]
+        for g in logs.describe_log_groups()["logGroups"]
+        if "rotate-secret" in g["logGroupName"]
+    ]
+    lines = [e["message"] for group in groups for e in logs.filter_log_events(logGroupName=group)["events"]]
+    assert any("rotation step failed" in line for line in lines)  # the logs are there
+    assert [line for line in lines if any(password in line for password in passwords)] == []
+
+
 @pytest.mark.mysql
 @pytest.mark.parametrize("strategy", ["alternating", "single"])
 def test_a_rotation_failed_at_set_secret_is_cancelled_and_the_next_one_succeeds(
@@ -90,6 +107,7 @@ def test_a_rotation_failed_at_set_secret_is_cancelled_and_the_next_one_succeeds(
 
         code, outcome = cancel(capsys)  # nothing left to cancel
         assert (code, outcome["action"]) == (0, "nothing")
+        assert_no_password_logged(cloud, database)
 
 
 @pytest.mark.mysql
