@@ -68,10 +68,11 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-types: setup  ## mypy --strict on the layer, the functions, the local cloud and tools/
+types: setup  ## mypy --strict on the layer, the functions, the local cloud, tools/ and the tests' fakes
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --explicit-package-bases functions
 	$(VENV)/bin/mypy tools
+	$(VENV)/bin/mypy tests/fakes.py
 
 validate: setup tools  ## static checks of template.yaml and statemachines/ (offline)
 	@echo "--- sam validate --lint (SAM schema + cfn-lint on the SAM template)"

@@ -1,15 +1,16 @@
 """Secrets Manager rotation function for the Aurora MySQL credentials (the four-step contract).
 
 Secrets Manager invokes it with ``{"SecretId", "ClientRequestToken", "Step"}`` for createSecret,
-setSecret, testSecret and finishSecret; the logic is in petclinic_ops.domain.rotation. boto3 and
-PyMySQL are imported by the adapters on first use, not at import (cold start), and the Tracer
-patches only them. Logs carry the step, the secret id and the token (correlation id), never a
-secret value.
+setSecret, testSecret and finishSecret; the logic is in petclinic_ops.domain.rotation. The
+settings (petclinic_ops.settings.RotateSecretSettings) are read from the environment once per
+execution environment, and the adapters built from them once too (one boto3 client, one TLS
+context). boto3 and PyMySQL are imported by the adapters on first use, not at import (cold
+start), and the Tracer patches only them. Logs carry the step, the secret id and the token
+(correlation id), never a secret value.
 """
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import Any
 
@@ -23,10 +24,22 @@ from petclinic_ops.adapters.secrets_manager import SecretsManagerStore
 from petclinic_ops.domain import rotation
 from petclinic_ops.errors import OpsError
 from petclinic_ops.models.rotation import RotationEvent
+from petclinic_ops.settings import RotateSecretSettings
 
 logger = Logger()
 tracer = Tracer(auto_patch=False)
 metrics = Metrics()
+
+
+@cache
+def settings() -> RotateSecretSettings:
+    """Read on the first invocation; InvalidConfiguration names the variable (and is not cached)."""
+    return RotateSecretSettings.from_environ()
+
+
+@cache
+def database() -> MySQLDatabase:
+    return MySQLDatabase.from_settings(settings())
 
 
 @cache
@@ -47,8 +60,8 @@ def lambda_handler(event: RotationEvent, context: LambdaContext) -> dict[str, An
         result = rotation.rotate(
             event,
             secrets=secrets_store(),
-            database=MySQLDatabase.from_environ(os.environ),
-            settings=rotation.settings_from_environ(os.environ),
+            database=database(),
+            settings=settings().rotation(),
         )
     except Exception as exc:
         metrics.add_metric(name="RotationStepsFailed", unit=MetricUnit.Count, value=1)

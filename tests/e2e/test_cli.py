@@ -206,3 +206,27 @@ def test_local_rotate_says_when_no_mysql_is_reachable() -> None:
     done = run_cli("local", "rotate", "--mysql", "mysql://root@127.0.0.1:1")
     assert done.returncode == 2
     assert "petclinic-ops: no MySQL reachable at 127.0.0.1:1 as root" in done.stderr
+
+
+@pytest.mark.mysql
+def test_local_rotate_rehearses_a_failed_rotation_cancelled_and_redone(mysql_admin: object) -> None:
+    done = run_cli("local", "rotate", "--fail-at", "setSecret", "--recover", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    failed = report["failed"]["execution"]
+    assert (failed["status"], failed["error"]) == ("FAILED", "RotationFailed")
+    assert "failed at setSecret: SuperuserCredentialsRejected" in failed["cause"]
+    assert report["cancel"]["action"] == "removed"
+    assert report["cancel"]["rotationEnabled"] is True
+    assert report["rotation"]["execution"]["status"] == "SUCCEEDED"
+    assert report["rotation"]["logins"] == {"AWSCURRENT": True, "AWSPREVIOUS": True}
+
+
+def test_local_rotate_recover_needs_a_failure_to_recover_from() -> None:
+    done = run_cli("local", "rotate", "--recover")
+    assert done.returncode == 2
+    assert (
+        done.stderr
+        == "petclinic-ops: --recover needs --fail-at STEP: it recovers from the failure that makes\n"
+    )
+    assert done.stdout == ""

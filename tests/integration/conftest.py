@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from petclinic_local.cloud import LocalCloud
+from petclinic_local.petclinic.database import PetClinicDatabase
 
 
 @pytest.fixture
@@ -21,3 +24,12 @@ def short_timeout_cloud() -> Iterator[LocalCloud]:
     """Rollouts time out after 60 simulated seconds (0.6 s)."""
     with LocalCloud(time_scale=0.01, rollout_seconds=30, parameters={"RolloutTimeoutSeconds": "60"}) as local:
         yield local
+
+
+@pytest.fixture
+def database(mysql_admin: Any) -> Iterator[PetClinicDatabase]:
+    """PetClinic's database, application user and superuser on the real server (dropped afterwards)."""
+    url = f"mysql://{quote(mysql_admin.user)}:{quote(mysql_admin.password)}@{mysql_admin.host}:{mysql_admin.port}"
+    created = PetClinicDatabase.create(url)
+    yield created
+    created.drop()

@@ -26,11 +26,14 @@ import io
 import json
 import re
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -40,10 +43,16 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
+from mysql_wire import FakeMySQLServer
+from pymysql.connections import Connection
 
 from petclinic_local import moto_compat
-from petclinic_ops.adapters.mysql import quote_account
+from petclinic_local.cli.rotation import cancel_rotation
+from petclinic_ops.adapters.mysql import MySQLDatabase, quote_account
+from petclinic_ops.adapters.secrets_manager import SecretsManagerStore
+from petclinic_ops.domain import rotation
 from petclinic_ops.errors import (
+    CleartextPasswordRefused,
     CredentialsRejected,
     DatabaseUnreachable,
     InvalidConfiguration,
@@ -52,6 +61,7 @@ from petclinic_ops.errors import (
     SuperuserCredentialsRejected,
     TokenNotPending,
 )
+from petclinic_ops.models.rotation import RotationEvent, RotationSettings, StepResult
 
 pytestmark = pytest.mark.mysql
 
@@ -226,6 +236,11 @@ class Harness:
         return result
 
 
+def clear_caches(app: ModuleType) -> None:
+    for cached in (app.settings, app.database, app.secrets_store):
+        cached.cache_clear()
+
+
 def _zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -240,7 +255,7 @@ def aws(app: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     monkeypatch.setenv("DB_TLS", "disabled")  # the local server has no TLS: the explicit opt-out
     monkeypatch.setenv("DB_CONNECT_TIMEOUT", "3")
     monkeypatch.delenv("ROTATION_STRATEGY", raising=False)
-    app.secrets_store.cache_clear()  # a boto3 client per mock, as a fresh container would
+    clear_caches(app)  # settings, adapters and boto3 client per test, as a fresh container would
     handler = app.logger.registered_handler
     logs = io.StringIO()
     previous_stream = handler.setStream(logs)
@@ -263,7 +278,7 @@ def aws(app: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
                 yield harness
     finally:
         handler.setStream(previous_stream)
-        app.secrets_store.cache_clear()
+        clear_caches(app)
 
 
 @dataclass
@@ -393,6 +408,33 @@ def test_single_user_rotation(
     assert [row[0] for row in db.accounts()] == sorted([db.app_user, db.superuser])
 
 
+@pytest.mark.parametrize("strategy", ["alternating", "single"])
+def test_a_rotation_opens_three_database_connections(
+    aws: Harness, db: Database, monkeypatch: pytest.MonkeyPatch, strategy: str
+) -> None:
+    """setSecret: the AWSPENDING login (refused: not set yet), then one session that changes the
+    password; testSecret: one session that logs in and queries. A refused login counts."""
+    monkeypatch.setenv("ROTATION_STRATEGY", strategy)
+    secret = alternating_secret(aws, db)
+    logins: list[str] = []
+    original = Connection.connect
+
+    def connect(self: Connection[Any], sock: Any = None) -> None:
+        logins.append(self.user.decode() if isinstance(self.user, bytes) else self.user)
+        original(self, sock)
+
+    monkeypatch.setattr(Connection, "connect", connect)
+    token = aws.rotate(secret)
+
+    assert aws.failure is None
+    superuser = db.superuser if strategy == "alternating" else db.app_user
+    pending = aws.value(secret)["username"]
+    assert [invocation.event["Step"] for invocation in aws.invocations] == list(STEPS)
+    assert logins == [pending, superuser, pending]
+    assert "already AWSCURRENT" in aws.invoke("setSecret", token, secret)["detail"]
+    assert len(logins) == 3  # a late retry logs in nowhere
+
+
 def test_metrics_count_steps_by_outcome(
     aws: Harness, db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -465,6 +507,65 @@ def test_a_rotation_interrupted_after_set_secret_resumes(aws: Harness, db: Datab
     assert db.logs_in(aws.value(secret, "AWSPREVIOUS"))
 
 
+def test_two_finish_secrets_racing_on_one_token_both_end_cleanly(aws: Harness, db: Database) -> None:
+    """Two execution environments run finishSecret for the same token at the same moment (a
+    retry by Secrets Manager overlapping a slow first attempt): both read AWSCURRENT on the old
+    version before either moves it. One moves it; the other must find it moved, not fail with
+    UpdateSecretVersionStage's error."""
+    secret = alternating_secret(aws, db)
+    original = aws.version(secret)
+    token = aws.rotate(secret, run=("createSecret", "setSecret", "testSecret"))  # finishSecret timed out
+    event = RotationEvent.model_validate(
+        {"SecretId": secret, "ClientRequestToken": token, "Step": "finishSecret"}
+    )
+    both_described = threading.Barrier(2, timeout=10)
+
+    def finish() -> StepResult:
+        client = boto3.client("secretsmanager")  # one client per execution environment
+        first = threading.Event()
+
+        def wait_for_the_other(**_: Any) -> None:  # after this client's first DescribeSecret
+            if not first.is_set():
+                first.set()
+                both_described.wait()
+
+        client.meta.events.register("after-call.secrets-manager.DescribeSecret", wait_for_the_other)
+        return rotation.rotate(
+            event,
+            secrets=SecretsManagerStore(client),
+            database=MySQLDatabase(tls=False),  # finishSecret does not connect
+            settings=RotationSettings(),
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = [future.result() for future in [pool.submit(finish), pool.submit(finish)]]
+
+    assert sorted(result.changed for result in results) == [False, True]
+    assert set(aws.stages(secret)[token]) == {"AWSPENDING", "AWSCURRENT"}  # as after one finishSecret
+    assert aws.stages(secret)[original] == ["AWSPREVIOUS"]
+    assert db.logs_in(aws.value(secret))
+
+
+def test_cancel_clears_a_rotation_whose_create_secret_never_ran(aws: Harness, db: Database) -> None:
+    """createSecret timed out: AWSPENDING sits on a version without a value and blocks RotateSecret.
+    `rotation cancel`'s core removes it (nothing to lose) and the next rotation succeeds."""
+    secret = alternating_secret(aws, db)
+    original = aws.version(secret)
+    token = aws.rotate(secret, run=())
+    with pytest.raises(
+        aws.client.exceptions.InvalidRequestException, match="previous rotation isn't complete"
+    ):
+        aws.client.rotate_secret(SecretId=secret)
+
+    outcome = cancel_rotation(aws.client, secret)
+    assert (outcome.action, outcome.version) == ("removed", token)
+    assert "AWSPENDING" not in aws.stages(secret).get(token, [])
+    assert aws.rotate(secret) != token
+    assert aws.failure is None
+    assert aws.stages(secret)[original] == ["AWSPREVIOUS"]
+    assert db.logs_in(aws.value(secret))
+
+
 def test_a_half_made_clone_gets_its_grants_on_the_retry(aws: Harness, db: Database) -> None:
     """setSecret died after CREATE USER: the clone exists without grants and with another password."""
     db.sandbox.execute("CREATE USER %s@'%%' IDENTIFIED BY 'Half-made-9876'", (f"{db.app_user}_clone",))
@@ -533,43 +634,75 @@ def test_wrong_superuser_credentials_fail_clearly_and_current_keeps_working(
     assert [row[0] for row in db.accounts()] == sorted([db.app_user, db.superuser])
 
 
-@pytest.mark.parametrize("key", ["engine", "host", "username", "password"])
-def test_a_secret_without_a_required_key_fails_naming_it(aws: Harness, db: Database, key: str) -> None:
-    secret = aws.create_secret("petclinic/test/app", db.secret(**{key: None}))
+def test_the_superuser_logs_in_only_at_its_own_secrets_host(aws: Harness, db: Database) -> None:
+    """The application secret names another host: the superuser does not log in there (nor at
+    its own host: the rotation stops before any superuser login), naming both hosts."""
+    port = db.sandbox.server.port
+    master = aws.create_secret("petclinic/test/master", db.master_secret())
+    secret = aws.create_secret("petclinic/test/app", db.secret(host="localhost", masterarn=master))
+    aws.rotate(secret)
+
+    assert isinstance(aws.failure, InvalidSecret)
+    assert aws.steps == ["createSecret", "setSecret"]
+    message = str(aws.failure)
+    assert f"is for localhost:{port} but its superuser secret {master} is for 127.0.0.1:{port}" in message
+    assert MASTER_PASSWORD not in aws.logs.getvalue()
+    assert [row[0] for row in db.accounts()] == sorted([db.app_user, db.superuser])
+
+
+def test_a_server_asking_for_cleartext_gets_no_password(aws: Harness, db: Database) -> None:
+    """The secret names a server that asks for mysql_clear_password: no password reaches it,
+    neither the secret's nor the superuser's, and the error says why."""
+    with FakeMySQLServer(ask_for="mysql_clear_password") as fake:
+        master = aws.create_secret("petclinic/test/master", db.master_secret())
+        secret = aws.create_secret("petclinic/test/app", db.secret(port=fake.port, masterarn=master))
+        aws.rotate(secret)
+
+    assert isinstance(aws.failure, CleartextPasswordRefused)
+    assert f"setSecret: 127.0.0.1:{fake.port} asked for the password in clear text" in str(aws.failure)
+    assert fake.plugins_asked == ["mysql_clear_password"]
+    pending = aws.value(secret, "AWSPENDING")["password"]
+    for password in (pending, APP_PASSWORD, MASTER_PASSWORD):
+        assert password.encode() not in fake.received
+        assert password not in aws.logs.getvalue()
+    assert db.logs_in(aws.value(secret))
+
+
+@pytest.mark.parametrize(
+    ("changes", "strategy", "error", "message"),
+    [
+        *[
+            (
+                {key: None},
+                None,
+                InvalidSecret,
+                rf"\(AWSCURRENT\) is not a MySQL database secret: {key}: is required",
+            )
+            for key in ("engine", "host", "username", "password")
+        ],
+        ({"engine": "postgres"}, None, InvalidSecret, "engine: 'postgres' is not a MySQL engine"),
+        ({}, "alternating", InvalidSecret, "has no masterarn: ROTATION_STRATEGY=alternating needs"),
+        ({}, "multi-user", InvalidConfiguration, "environment variable ROTATION_STRATEGY: Input should be"),
+    ],
+    ids=["no-engine", "no-host", "no-username", "no-password", "postgres", "no-masterarn", "bad-strategy"],
+)
+def test_create_secret_refuses_what_it_cannot_rotate_and_stores_nothing(
+    aws: Harness,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    changes: dict[str, Any],
+    strategy: str | None,
+    error: type[Exception],
+    message: str,
+) -> None:
+    if strategy:
+        monkeypatch.setenv("ROTATION_STRATEGY", strategy)
+    secret = aws.create_secret("petclinic/test/app", db.secret(**changes))
     token = aws.rotate(secret, run=())
-    with pytest.raises(
-        InvalidSecret, match=rf"\(AWSCURRENT\) is not a MySQL database secret: {key}: is required"
-    ):
+    with pytest.raises(error, match=message):
         aws.invoke("createSecret", token, secret)
     with pytest.raises(aws.client.exceptions.ResourceNotFoundException):
         aws.client.get_secret_value(SecretId=secret, VersionId=token, VersionStage="AWSPENDING")
-
-
-def test_a_secret_for_another_engine_is_refused(aws: Harness, db: Database) -> None:
-    secret = aws.create_secret("petclinic/test/app", db.secret(engine="postgres"))
-    token = aws.rotate(secret, run=())
-    with pytest.raises(InvalidSecret, match="engine: 'postgres' is not a MySQL engine"):
-        aws.invoke("createSecret", token, secret)
-
-
-def test_alternating_without_masterarn_is_refused(
-    aws: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ROTATION_STRATEGY", "alternating")
-    secret = aws.create_secret("petclinic/test/app", db.secret())
-    token = aws.rotate(secret, run=())
-    with pytest.raises(InvalidSecret, match="has no masterarn"):
-        aws.invoke("createSecret", token, secret)
-
-
-def test_an_unknown_strategy_is_a_configuration_error(
-    aws: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ROTATION_STRATEGY", "multi-user")
-    secret = aws.create_secret("petclinic/test/app", db.secret())
-    token = aws.rotate(secret, run=())
-    with pytest.raises(InvalidConfiguration, match="ROTATION_STRATEGY"):
-        aws.invoke("createSecret", token, secret)
 
 
 def test_rotation_must_be_enabled(aws: Harness, db: Database) -> None:
@@ -612,6 +745,27 @@ def test_tls_is_required_unless_explicitly_disabled(
     ):
         aws.invoke("setSecret", token, secret)
     assert db.logs_in(aws.value(secret))
+
+
+def test_the_tls_context_is_built_once_per_container(
+    aws: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading the CA bundle costs tens of milliseconds: once per execution environment."""
+    monkeypatch.delenv("DB_TLS")
+    built: list[ssl.SSLContext] = []
+
+    def create_default_context(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(original(*args, **kwargs))
+        return built[-1]
+
+    original = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", create_default_context)
+    secret = aws.create_secret("petclinic/test/app", db.secret())
+    token = aws.rotate(secret, run=("createSecret",))
+    for _ in range(3):  # three invocations of one container (retries by Secrets Manager)
+        with pytest.raises(DatabaseUnreachable):
+            aws.invoke("setSecret", token, secret)
+    assert len(built) == 1
 
 
 def test_the_pending_login_is_tested(aws: Harness, db: Database) -> None:

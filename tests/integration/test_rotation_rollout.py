@@ -8,7 +8,6 @@ import json
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from moto.secretsmanager.models import secretsmanager_backends
@@ -19,14 +18,6 @@ from petclinic_local.petclinic.database import PetClinicDatabase, connect
 from petclinic_local.rotations import ROLLOUT, credentials_report, rotation_cloud, start_rotation
 
 USERS_OF_THE_SECRET = ["customers-service", "vets-service", "visits-service"]  # admin-server has no database
-
-
-@pytest.fixture
-def database(mysql_admin: Any) -> Iterator[PetClinicDatabase]:
-    url = f"mysql://{quote(mysql_admin.user)}:{quote(mysql_admin.password)}@{mysql_admin.host}:{mysql_admin.port}"
-    created = PetClinicDatabase.create(url)
-    yield created
-    created.drop()
 
 
 def rollouts(cloud: LocalCloud) -> list[dict[str, Any]]:

@@ -1,15 +1,11 @@
-"""The rotation contract (petclinic_ops.domain.rotation) against in-memory fakes of both ports.
-
-The fakes follow Secrets Manager's and MySQL's rules closely enough to catch contract slips:
-PutSecretValue never overwrites a version's value, UpdateSecretVersionStage needs the version
-AWSCURRENT is removed from, a login works only with the user's password, and only a superuser
-creates users.
-"""
+"""The rotation contract (petclinic_ops.domain.rotation) against in-memory fakes of both ports
+(tests/fakes.py: they follow Secrets Manager's and MySQL's rules closely enough to catch
+contract slips)."""
 
 from __future__ import annotations
 
 import json
-import random
+import re
 import shlex
 import string
 import uuid
@@ -19,9 +15,9 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from fakes import HOST, PORT, FakeDatabase, FakeSecrets, SecretVersion, User
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
 
 from petclinic_ops.adapters.mysql import quote_account, rewrite_grant, tls_requirement
 from petclinic_ops.domain.rotation import (
@@ -29,11 +25,10 @@ from petclinic_ops.domain.rotation import (
     USERNAME_PATTERN,
     alternate_username,
     rotate,
-    settings_from_environ,
+    same_database,
 )
 from petclinic_ops.errors import (
     CredentialsRejected,
-    DatabaseOperationFailed,
     DatabaseUnreachable,
     InvalidConfiguration,
     InvalidSecret,
@@ -43,20 +38,18 @@ from petclinic_ops.errors import (
 )
 from petclinic_ops.models.rotation import (
     AWSCURRENT,
-    AWSPENDING,
     AWSPREVIOUS,
     DEFAULT_EXCLUDE_CHARACTERS,
     DatabaseSecret,
-    DbCredentials,
     RotationEvent,
     RotationSettings,
     SecretDescription,
     StepResult,
 )
+from petclinic_ops.settings import RotateSecretSettings
 
 SECRET = "arn:aws:secretsmanager:us-west-2:123456789012:secret:petclinic/dev/db/app-AbCdEf"
 MASTER = "arn:aws:secretsmanager:us-west-2:123456789012:secret:petclinic/dev/db/master-XyZ123"
-HOST, PORT = "petclinic.cluster-abc.us-west-2.rds.amazonaws.com", 3306
 APP_PASSWORD = "app-Password-0ld"
 MASTER_PASSWORD = "master-Password-1"
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
@@ -65,156 +58,6 @@ ALLOWED = "".join(
     for c in string.ascii_letters + string.digits + string.punctuation
     if c not in DEFAULT_EXCLUDE_CHARACTERS
 )
-
-
-# --------------------------------------------------------------------------- fakes
-
-
-@dataclass
-class _Version:
-    value: str | None
-    stages: set[str]
-
-
-@dataclass
-class FakeSecrets:
-    """Secrets Manager: versions with staging labels, RotateSecret's value-less AWSPENDING version."""
-
-    secrets: dict[str, dict[str, _Version]] = field(default_factory=dict)
-    rotation: dict[str, bool] = field(default_factory=dict)
-    writes: list[tuple[str, str]] = field(default_factory=list)
-    rng: random.Random = field(default_factory=lambda: random.Random(7))
-
-    def create(self, secret_id: str, value: dict[str, Any] | str, *, rotation_enabled: bool = True) -> None:
-        raw = value if isinstance(value, str) else json.dumps(value)
-        self.secrets[secret_id] = {uuid.uuid4().hex: _Version(raw, {AWSCURRENT})}
-        self.rotation[secret_id] = rotation_enabled
-
-    def start_rotation(self, secret_id: str) -> str:
-        """What RotateSecret does before it invokes the function: a new version staged AWSPENDING."""
-        token = str(uuid.uuid4())
-        for version in self.secrets[secret_id].values():
-            version.stages.discard(AWSPENDING)
-        self.secrets[secret_id][token] = _Version(None, {AWSPENDING})
-        return token
-
-    def end_rotation(self, secret_id: str, token: str) -> None:
-        """What Secrets Manager does after a successful finishSecret."""
-        self.secrets[secret_id][token].stages.discard(AWSPENDING)
-
-    def value(self, secret_id: str, stage: str) -> dict[str, Any]:
-        (version,) = [v for v in self.secrets[secret_id].values() if stage in v.stages]
-        assert version.value is not None
-        loaded: dict[str, Any] = json.loads(version.value)
-        return loaded
-
-    # the port
-
-    def describe(self, secret_id: str) -> SecretDescription:
-        versions = self.secrets[secret_id]
-        return SecretDescription(
-            arn=secret_id,
-            name=secret_id.rsplit(":", 1)[-1],
-            rotation_enabled=self.rotation[secret_id],
-            versions={vid: frozenset(v.stages) for vid, v in versions.items() if v.stages},
-        )
-
-    def get_value(self, secret_id: str, *, stage: str, version_id: str | None = None) -> str | None:
-        versions = self.secrets.get(secret_id)
-        if versions is None:
-            return None
-        if version_id is not None:
-            version = versions.get(version_id)
-            if version is None:
-                return None
-            assert stage in version.stages, "GetSecretValue: VersionId and VersionStage do not match"
-            return version.value
-        matching = [v for v in versions.values() if stage in v.stages]
-        return matching[0].value if matching else None
-
-    def put_pending(self, secret_id: str, token: str, value: str) -> None:
-        existing = self.secrets[secret_id].get(token)
-        assert existing is None or existing.value is None, "PutSecretValue would overwrite a version's value"
-        for version in self.secrets[secret_id].values():
-            version.stages.discard(AWSPENDING)
-        self.secrets[secret_id][token] = _Version(value, {AWSPENDING})
-        self.writes.append(("put_pending", token))
-
-    def random_password(self, *, length: int, exclude_characters: str) -> str:
-        alphabet = [
-            c
-            for c in string.ascii_letters + string.digits + string.punctuation
-            if c not in exclude_characters
-        ]
-        return "".join(self.rng.choice(alphabet) for _ in range(length))
-
-    def move_current(self, secret_id: str, *, to_version: str, from_version: str | None) -> None:
-        versions = self.secrets[secret_id]
-        holder = next((vid for vid, v in versions.items() if AWSCURRENT in v.stages), None)
-        assert holder == from_version, "UpdateSecretVersionStage: RemoveFromVersionId must hold AWSCURRENT"
-        for version in versions.values():
-            version.stages.discard(AWSPREVIOUS)
-        if from_version is not None:
-            versions[from_version].stages.discard(AWSCURRENT)
-            versions[from_version].stages.add(AWSPREVIOUS)
-        versions[to_version].stages.add(AWSCURRENT)
-        self.writes.append(("move_current", to_version))
-
-
-@dataclass
-class _User:
-    password: str
-    grants: set[str]
-    superuser: bool = False
-
-
-@dataclass
-class FakeDatabase:
-    """One MySQL server: users with passwords and grants; superusers create users and copy grants."""
-
-    host: str = HOST
-    port: int = PORT
-    users: dict[str, _User] = field(default_factory=dict)
-    databases: set[str] = field(default_factory=lambda: {"petclinic"})
-    writes: list[tuple[str, str]] = field(default_factory=list)
-
-    def _reach(self, credentials: DbCredentials) -> None:
-        if (credentials.host, credentials.port) != (self.host, self.port):
-            raise DatabaseUnreachable(f"cannot connect to {credentials.endpoint}: timed out")
-
-    def logs_in(self, user: str, password: str) -> bool:
-        return user in self.users and self.users[user].password == password
-
-    # the port
-
-    def can_login(self, credentials: DbCredentials) -> bool:
-        self._reach(credentials)
-        return self.logs_in(credentials.username, credentials.password.get_secret_value())
-
-    def set_password(
-        self, admin_credentials: DbCredentials, user: str, password: SecretStr, clone_from: str | None = None
-    ) -> None:
-        if not self.can_login(admin_credentials):
-            raise CredentialsRejected(f"refused the login of user {admin_credentials.username}")
-        admin = self.users[admin_credentials.username]
-        if clone_from is None and user == admin_credentials.username:
-            admin.password = password.get_secret_value()
-            self.writes.append(("own password", user))
-            return
-        if not admin.superuser:
-            raise DatabaseOperationFailed("(1227) Access denied; you need the CREATE USER privilege")
-        if clone_from is not None:
-            source = self.users[clone_from]
-            target = self.users.setdefault(user, _User(password=uuid.uuid4().hex, grants=set()))
-            target.grants |= source.grants
-        self.users[user].password = password.get_secret_value()
-        self.writes.append(("password", user))
-
-    def run_test_query(self, credentials: DbCredentials) -> None:
-        if not self.can_login(credentials):
-            raise CredentialsRejected(f"refused the login of user {credentials.username}")
-        if credentials.dbname and credentials.dbname not in self.databases:
-            raise DatabaseOperationFailed(f"(1049) Unknown database '{credentials.dbname}'")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -260,15 +103,26 @@ class World:
         return self.database.logs_in(value["username"], value["password"])
 
 
+def master_secret(**changes: Any) -> dict[str, Any]:
+    """As RDS creates it: engine, host, port, username, password."""
+    value: dict[str, Any] = {
+        "engine": "mysql",
+        "host": HOST,
+        "port": PORT,
+        "username": "admin",
+        "password": MASTER_PASSWORD,
+    }
+    value.update(changes)
+    return {key: item for key, item in value.items() if item is not None}
+
+
 def world(secret: dict[str, Any] | str | None = None, **settings: Any) -> World:
     secrets = FakeSecrets()
     secrets.create(SECRET, app_secret() if secret is None else secret)
-    secrets.create(
-        MASTER, {"username": "admin", "password": MASTER_PASSWORD, "engine": "mysql", "host": HOST}
-    )
+    secrets.create(MASTER, master_secret())
     database = FakeDatabase()
-    database.users["admin"] = _User(MASTER_PASSWORD, {"ALL PRIVILEGES ON *.*"}, superuser=True)
-    database.users["petclinic"] = _User(APP_PASSWORD, {"SELECT, INSERT, UPDATE, DELETE ON petclinic.*"})
+    database.users["admin"] = User(MASTER_PASSWORD, {"ALL PRIVILEGES ON *.*"}, superuser=True)
+    database.users["petclinic"] = User(APP_PASSWORD, {"SELECT, INSERT, UPDATE, DELETE ON petclinic.*"})
     return World(secrets, database, RotationSettings(**settings))
 
 
@@ -340,6 +194,16 @@ def test_a_rotation_that_started_on_the_clone_alternates_back() -> None:
     assert w.logs_in(AWSPREVIOUS)
 
 
+@pytest.mark.parametrize("strategy", ["alternating", "single"])
+def test_a_rotation_logs_in_three_times(strategy: str) -> None:
+    """The AWSPENDING login (refused), the session that sets the password, the test session."""
+    w = world(strategy=strategy)
+    w.rotate_fully()
+    admin = "admin" if strategy == "alternating" else "petclinic"
+    pending = w.secrets.value(SECRET, AWSCURRENT)["username"]
+    assert [c.username for c in w.database.offered] == [pending, admin, pending]
+
+
 # --------------------------------------------------------------------------- retries
 
 
@@ -375,7 +239,7 @@ def test_set_secret_completes_a_clone_left_half_made() -> None:
     w = world()
     token = w.secrets.start_rotation(SECRET)
     w.step("createSecret", token)
-    w.database.users["petclinic_clone"] = _User(password="throwaway", grants=set())
+    w.database.users["petclinic_clone"] = User(password="throwaway", grants=set())
 
     assert w.step("setSecret", token).changed
     assert w.database.users["petclinic_clone"].grants == w.database.users["petclinic"].grants
@@ -395,6 +259,49 @@ def test_single_user_set_secret_retried_after_the_database_changed_is_a_no_op() 
     result = w.step("setSecret", token)
     assert not result.changed
     assert "already works" in result.detail
+
+
+def answer_once(w: World, description: SecretDescription, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next DescribeSecret answers ``description``: what a racing step read earlier."""
+    describe, answers = w.secrets.describe, iter([description])
+    monkeypatch.setattr(w.secrets, "describe", lambda secret_id: next(answers, None) or describe(secret_id))
+
+
+def test_a_finish_secret_that_lost_the_race_for_its_own_token_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w = world()
+    token = w.secrets.start_rotation(SECRET)
+    for step in STEPS[:3]:
+        w.step(step, token)
+    before = w.secrets.describe(SECRET)
+    assert w.step("finishSecret", token).changed  # the other one, first to move AWSCURRENT
+    writes = list(w.secrets.writes)
+    answer_once(w, before, monkeypatch)  # this one had read AWSCURRENT before that move
+
+    result = w.step("finishSecret", token)
+    assert not result.changed
+    assert "became AWSCURRENT meanwhile" in result.detail
+    assert w.secrets.writes == writes
+
+
+def test_a_finish_secret_racing_another_change_of_awscurrent_fails_clearly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w = world()
+    token = w.secrets.start_rotation(SECRET)
+    for step in STEPS[:3]:
+        w.step(step, token)
+    before = w.secrets.describe(SECRET)
+    original = before.version_with(AWSCURRENT)
+    assert original is not None
+    w.secrets.secrets[SECRET]["elsewhere"] = SecretVersion(json.dumps(app_secret()), set())
+    assert w.secrets.move_current(SECRET, to_version="elsewhere", from_version=original)  # by hand
+    answer_once(w, before, monkeypatch)
+
+    with pytest.raises(TokenNotPending, match=f"moved from version {original} to elsewhere"):
+        w.step("finishSecret", token)
+    assert AWSCURRENT not in w.secrets.describe(SECRET).versions[token]
 
 
 # --------------------------------------------------------------------------- the token and the secret's state
@@ -527,24 +434,29 @@ def test_single_user_with_a_password_changed_elsewhere_fails_clearly() -> None:
         w.step("setSecret", token)
 
 
-def test_a_pending_version_for_the_current_user_is_refused_in_alternating_mode() -> None:
-    """The alternating strategy never touches the AWSCURRENT user's password."""
+@pytest.mark.parametrize(
+    ("pending", "message"),
+    [
+        # The alternating strategy never touches the AWSCURRENT user's password.
+        ({}, "expects 'petclinic_clone'"),
+        (
+            {"username": "petclinic_clone", "host": "elsewhere.example.com"},
+            r"points to elsewhere\.example\.com:3306",
+        ),
+    ],
+    ids=["the-current-user", "another-host"],
+)
+def test_a_pending_version_set_secret_must_not_apply_is_refused(
+    pending: dict[str, Any], message: str
+) -> None:
     w = world()
     token = w.secrets.start_rotation(SECRET)
-    w.secrets.put_pending(SECRET, token, json.dumps(app_secret(password="new-Password-2")))
-    with pytest.raises(InvalidSecret, match="expects 'petclinic_clone'"):
+    w.secrets.put_pending(SECRET, token, json.dumps(app_secret(password="new-Password-2", **pending)))
+    with pytest.raises(InvalidSecret, match=message):
         w.step("setSecret", token)
     assert w.logs_in(AWSCURRENT)
     assert w.database.writes == []
-
-
-def test_a_pending_version_for_another_host_is_refused() -> None:
-    w = world()
-    token = w.secrets.start_rotation(SECRET)
-    pending = app_secret(username="petclinic_clone", password="new-Password-2", host="elsewhere.example.com")
-    w.secrets.put_pending(SECRET, token, json.dumps(pending))
-    with pytest.raises(InvalidSecret, match=r"points to elsewhere\.example\.com:3306"):
-        w.step("setSecret", token)
+    assert w.database.offered == []  # refused before any login
 
 
 def test_test_secret_fails_when_the_pending_login_does_not_work() -> None:
@@ -571,6 +483,88 @@ def test_a_username_too_long_to_alternate_fails_in_create_secret() -> None:
         w.step("createSecret", token)
 
 
+# ------------------------------------------------------------------------ where the superuser password goes
+
+IMPOSTOR = "db.attacker.example.com"
+READER = "petclinic.cluster-ro-abc.us-west-2.rds.amazonaws.com"
+
+
+def test_the_superuser_password_never_goes_to_the_application_secrets_host() -> None:
+    """A secret pointing elsewhere must not make the function log in there as the superuser."""
+    w = world(app_secret(host=IMPOSTOR))
+    w.database.impostors.add(f"{IMPOSTOR}:{PORT}")
+    token = w.secrets.start_rotation(SECRET)
+    w.step("createSecret", token)
+    with pytest.raises(InvalidSecret) as error:
+        w.step("setSecret", token)
+
+    message = str(error.value)
+    assert f"{IMPOSTOR}:{PORT}" in message
+    assert f"{HOST}:{PORT}" in message
+    assert MASTER in message
+    assert w.database.sent_to(MASTER_PASSWORD) == set()
+    assert w.database.writes == []
+
+
+def test_the_superuser_logs_in_at_its_own_secrets_host() -> None:
+    """An application secret on the reader endpoint: the superuser goes to the writer (its host)."""
+    w = world(app_secret(host=READER))
+    w.database.aliases.add(f"{READER}:{PORT}")
+    w.rotate_fully()
+
+    assert w.database.sent_to(MASTER_PASSWORD) == {f"{HOST}:{PORT}"}
+    assert w.secrets.value(SECRET, AWSCURRENT)["host"] == READER
+    assert w.logs_in(AWSCURRENT)
+    assert w.logs_in(AWSPREVIOUS)
+
+
+def test_a_superuser_secret_without_a_host_is_refused() -> None:
+    w = world()
+    w.secrets.create(MASTER, master_secret(host=None))
+    token = w.secrets.start_rotation(SECRET)
+    w.step("createSecret", token)
+    with pytest.raises(InvalidSecret, match=r"superuser secret .* host: is required"):
+        w.step("setSecret", token)
+    assert w.database.sent_to(MASTER_PASSWORD) == set()
+
+
+WRITER_ENDPOINT = "petclinic.cluster-c9abcdefgh.us-west-2.rds.amazonaws.com"
+READER_ENDPOINT = "petclinic.cluster-ro-c9abcdefgh.us-west-2.rds.amazonaws.com"
+
+
+@pytest.mark.parametrize(
+    ("application", "superuser", "same"),
+    [
+        (("db.example.com", 3306), ("db.example.com", 3306), True),
+        (("DB.Example.com.", 3306), ("db.example.com", 3306), True),  # DNS names are case-insensitive
+        ((READER_ENDPOINT, 3306), (WRITER_ENDPOINT, 3306), True),
+        ((WRITER_ENDPOINT, 3306), (READER_ENDPOINT, 3306), True),
+        ((WRITER_ENDPOINT.replace("us-west-2", "cn-north-1") + ".cn", 3306), (WRITER_ENDPOINT, 3306), False),
+        (("db.example.com", 3306), ("db.example.com", 3307), False),  # another server on that host
+        (("localhost", 3306), ("127.0.0.1", 3306), False),  # the same only by configuration: not provable
+        ((READER_ENDPOINT, 3306), (WRITER_ENDPOINT.replace("petclinic.", "other."), 3306), False),
+        ((READER_ENDPOINT, 3306), (WRITER_ENDPOINT.replace("c9abcdefgh", "c9zzzzzzzz"), 3306), False),
+        ((READER_ENDPOINT, 3306), (WRITER_ENDPOINT.replace("us-west-2", "us-east-1"), 3306), False),
+        # An instance endpoint, a custom endpoint: which cluster they belong to is not in the name.
+        (("petclinic-1.c9abcdefgh.us-west-2.rds.amazonaws.com", 3306), (WRITER_ENDPOINT, 3306), False),
+        (
+            ("petclinic.cluster-custom-c9abcdefgh.us-west-2.rds.amazonaws.com", 3306),
+            (WRITER_ENDPOINT, 3306),
+            False,
+        ),
+        (
+            ("petclinic.cluster-c9abcdefgh.us-west-2.rds.amazonaws.com.attacker.com", 3306),
+            (WRITER_ENDPOINT, 3306),
+            False,
+        ),
+    ],
+)
+def test_which_hosts_are_the_superusers_database(
+    application: tuple[str, int], superuser: tuple[str, int], same: bool
+) -> None:
+    assert same_database(application, superuser) is same
+
+
 # --------------------------------------------------------------------------- configuration
 
 
@@ -590,13 +584,37 @@ def test_the_sample_event_is_a_rotation_event() -> None:
 
 
 def test_settings_from_the_environment() -> None:
-    assert settings_from_environ({}) == RotationSettings()
-    assert settings_from_environ({"ROTATION_STRATEGY": "Single"}).strategy == "single"
-    assert settings_from_environ(
+    assert RotateSecretSettings.from_environ({}).rotation() == RotationSettings()
+    assert RotateSecretSettings.from_environ({"ROTATION_STRATEGY": ""}).rotation() == RotationSettings()
+    assert (
+        RotateSecretSettings.from_environ({"ROTATION_STRATEGY": " Single "}).rotation().strategy == "single"
+    )
+    assert RotateSecretSettings.from_environ(
         {"ROTATION_STRATEGY": "alternating", "EXCLUDE_CHARACTERS": "ab"}
-    ) == RotationSettings(strategy="alternating", exclude_characters="ab")
-    with pytest.raises(InvalidConfiguration, match="ROTATION_STRATEGY is 'multi'"):
-        settings_from_environ({"ROTATION_STRATEGY": "multi"})
+    ).rotation() == RotationSettings(strategy="alternating", exclude_characters="ab")
+    defaults = RotateSecretSettings.from_environ({})
+    assert (defaults.tls, defaults.db_ca_bundle, defaults.db_connect_timeout) == (True, None, 5.0)
+    assert RotateSecretSettings.from_environ({"DB_TLS": ""}).tls
+    assert not RotateSecretSettings.from_environ({"DB_TLS": "Disabled"}).tls
+    bundle = Path(__file__)
+    configured = RotateSecretSettings.from_environ({"DB_CA_BUNDLE": str(bundle), "DB_CONNECT_TIMEOUT": "2.5"})
+    assert (configured.db_ca_bundle, configured.db_connect_timeout) == (bundle, 2.5)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"ROTATION_STRATEGY": "multi"}, "ROTATION_STRATEGY: Input should be 'alternating' or 'single'"),
+        ({"DB_TLS": "enabled"}, "DB_TLS: Input should be 'required' or 'disabled'"),
+        ({"DB_CA_BUNDLE": "/no/such/bundle.pem"}, "DB_CA_BUNDLE: Path does not point to a file"),
+        ({"DB_CONNECT_TIMEOUT": "0"}, "DB_CONNECT_TIMEOUT: Input should be greater than 0"),
+        ({"DB_CONNECT_TIMEOUT": "301"}, "DB_CONNECT_TIMEOUT: Input should be less than or equal to 300"),
+        ({"DB_CONNECT_TIMEOUT": "soon"}, "DB_CONNECT_TIMEOUT: Input should be a valid number"),
+    ],
+)
+def test_a_bad_setting_names_the_variable(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidConfiguration, match=re.escape(f"environment variable {message}")):
+        RotateSecretSettings.from_environ(environ)
 
 
 # --------------------------------------------------------------------------- properties

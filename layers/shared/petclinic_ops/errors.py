@@ -54,3 +54,7 @@ class DatabaseUnreachable(OpsError):
 
 class DatabaseOperationFailed(OpsError):
     """The database answered a rotation statement (create user, grant, password, test query) with an error."""
+
+
+class CleartextPasswordRefused(OpsError):
+    """The database asked for the password in clear text (mysql_clear_password, dialog): not sent."""

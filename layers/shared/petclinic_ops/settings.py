@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Self
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, FilePath, ValidationError, ValidationInfo, field_validator
 
 from petclinic_ops.errors import InvalidConfiguration
 from petclinic_ops.models.deploy import DeployConfig, Regex, TagPolicy
+from petclinic_ops.models.rotation import DEFAULT_EXCLUDE_CHARACTERS, RotationSettings, Strategy
 
 
 class FunctionSettings(BaseModel):
@@ -80,3 +81,46 @@ class ResolveDeploySettings(FunctionSettings):
             tag_policy=TagPolicy(include=self.tag_include, exclude=self.tag_exclude or None),
             rollout_timeout_seconds=self.rollout_timeout_seconds,
         )
+
+
+# --------------------------------------------------------------------------- rotate_secret
+
+
+class RotateSecretSettings(FunctionSettings):
+    """functions/rotate_secret: the rotation strategy, the passwords and the database connection.
+
+    ROTATION_STRATEGY  alternating | single; unset or empty: alternating when the secret has a
+                       masterarn, else single
+    EXCLUDE_CHARACTERS the characters GetRandomPassword must not use
+    DB_TLS             required (default; verified against the CA bundle) | disabled (local
+                       databases without TLS only)
+    DB_CA_BUNDLE       a CA bundle file (default: the Lambda runtime's system bundle when it
+                       exists, else Python's default trust store)
+    DB_CONNECT_TIMEOUT seconds per connection attempt, 0 < t <= 300 (default 5)
+    """
+
+    rotation_strategy: Strategy | None = Field(default=None, alias="ROTATION_STRATEGY")
+    exclude_characters: str = Field(default=DEFAULT_EXCLUDE_CHARACTERS, alias="EXCLUDE_CHARACTERS")
+    db_tls: Literal["required", "disabled"] = Field(default="required", alias="DB_TLS")
+    db_ca_bundle: FilePath | None = Field(default=None, alias="DB_CA_BUNDLE")
+    db_connect_timeout: float = Field(default=5.0, gt=0, le=300, alias="DB_CONNECT_TIMEOUT")
+
+    @field_validator("rotation_strategy", "db_tls", "db_ca_bundle", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
+        """An empty variable (a template parameter left empty) means the default; case does not matter."""
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return cls.model_fields[info.field_name or ""].default
+            if info.field_name != "db_ca_bundle":
+                return value.lower()
+        return value
+
+    @property
+    def tls(self) -> bool:
+        return self.db_tls == "required"
+
+    def rotation(self) -> RotationSettings:
+        """The part the domain reads."""
+        return RotationSettings(strategy=self.rotation_strategy, exclude_characters=self.exclude_characters)

@@ -3,10 +3,13 @@
     petclinic-ops demo                                   narrated scenario on the local cloud
     petclinic-ops local run --event FILE [...] [--json]  events through the local cloud, then a report
     petclinic-ops local rotate [--strategy S] [--json]  rotate real MariaDB credentials, roll out, report
+    petclinic-ops local rotate --fail-at STEP --recover  a rotation fails, `rotation cancel`, rotate again
     petclinic-ops deploy SERVICE IMAGE [--profile P]     a manual deployment on AWS, followed to the end
+    petclinic-ops rotation cancel SECRET [--profile P]   clear the AWSPENDING a failed rotation left
 
-Exit codes: 0 done (for `deploy`: the image is live), 1 the deployment failed, 2 bad input or
-configuration (nothing was started), 3 `deploy` queued or superseded (another execution deploys).
+Exit codes: 0 done (for `deploy`: the image is live), 1 the deployment failed (`rotation cancel`:
+refused, nothing changed), 2 bad input or configuration (nothing was started), 3 `deploy` queued
+or superseded (another execution deploys).
 """
 
 from __future__ import annotations
@@ -78,6 +81,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("--json", action="store_true", help="print the report as JSON")
     rotate.add_argument("--keep", action="store_true", help="keep the database and users afterwards")
+    rotate.add_argument(
+        "--fail-at",
+        choices=("setSecret", "testSecret"),
+        help="make the rotation fail at this step (setSecret: the account it logs in with is locked; "
+        "testSecret: the application user cannot use its database); AWSPENDING stays behind",
+    )
+    rotate.add_argument(
+        "--recover",
+        action="store_true",
+        help="with --fail-at: then repair the cause, run `rotation cancel` and rotate again (the runbook's "
+        "'A rotation failed' on one local cloud)",
+    )
+
+    rotation = commands.add_parser(
+        "rotation", help="the database credentials' rotation on AWS"
+    ).add_subparsers(dest="rotation_command", required=True, metavar="COMMAND")
+    cancel = rotation.add_parser(
+        "cancel",
+        help="take AWSPENDING off the version a failed rotation left, when that is safe",
+        description="A failed rotation leaves its version staged AWSPENDING and RotateSecret refuses the "
+        "next one. This removes that label (rotation stays enabled) so the next rotation starts afresh, "
+        "unless that would lose the only working password: with a single user it asks the rotation "
+        "function (testSecret) whether the database already accepts the AWSPENDING password, and then "
+        "refuses (exit 1). Exit 0: removed or nothing to cancel; 2: bad input, nothing changed.",
+    )
+    cancel.add_argument("secret", help="the secret's name or ARN, e.g. petclinic/dev/aurora/app")
+    cancel.add_argument("--profile", help="AWS profile (default: the SDK's default chain)")
+    cancel.add_argument("--region", help="AWS region (default: the profile's, else us-west-2)")
+    cancel.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
     deploy = commands.add_parser(
         "deploy",
@@ -98,6 +130,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _rotation_command(args: argparse.Namespace) -> int:
+    """`rotation cancel` and `local rotate` (with --fail-at: the failed-rotation rehearsal)."""
+    from petclinic_local.cli import local_rotate, rotation  # noqa: PLC0415
+
+    if args.command == "rotation":
+        return rotation.run_cancel(args.secret, profile=args.profile, region=args.region, as_json=args.json)
+    if args.fail_at is None:
+        if args.recover:
+            raise UsageError("--recover needs --fail-at STEP: it recovers from the failure that makes")
+        return local_rotate.run(
+            mysql_url=args.mysql, strategy=args.strategy, as_json=args.json, keep=args.keep
+        )
+    return rotation.rehearse(
+        mysql_url=args.mysql,
+        strategy=args.strategy,
+        fail_at=args.fail_at,
+        recover=args.recover,
+        as_json=args.json,
+        keep=args.keep,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -115,12 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rollout_seconds=args.rollout_seconds,
                 time_scale=args.time_scale,
             )
-        if args.command == "local" and args.local_command == "rotate":
-            from petclinic_local.cli import local_rotate  # noqa: PLC0415
-
-            return local_rotate.run(
-                mysql_url=args.mysql, strategy=args.strategy, as_json=args.json, keep=args.keep
-            )
+        if args.command == "rotation" or (args.command == "local" and args.local_command == "rotate"):
+            return _rotation_command(args)
         if args.command == "deploy":
             from petclinic_local.cli import deploy  # noqa: PLC0415
 

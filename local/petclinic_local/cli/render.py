@@ -23,9 +23,10 @@ RESULT_STYLES = {
 def console() -> Console:
     # The local cloud redirects sys.stdout while a function runs (its logs are captured): write
     # to the process's real stdout so progress never lands in a function's log.
-    out = Console(file=sys.__stdout__, highlight=False)
+    # No emoji codes: ARNs contain ":secret:", which rich would print as an emoji.
+    out = Console(file=sys.__stdout__, highlight=False, emoji=False)
     if not out.is_terminal:
-        out = Console(file=sys.__stdout__, highlight=False, width=120)
+        out = Console(file=sys.__stdout__, highlight=False, emoji=False, width=120)
     return out
 
 

@@ -1,9 +1,15 @@
 """MySQL (Aurora MySQL, MariaDB), as the rotation's ``Database`` port. PyMySQL, imported on first use.
 
-TLS is on by default and verified (CA bundle and host name): ``DB_CA_BUNDLE`` names the bundle,
-else the Lambda runtime's system bundle when it exists, else Python's default trust store.
-``DB_TLS=disabled`` is an explicit opt-out for servers without TLS (the local MariaDB).
-``DB_CONNECT_TIMEOUT`` (seconds, default 5) bounds each connection attempt.
+Built once per execution environment from the function's settings (petclinic_ops.settings.
+RotateSecretSettings): TLS is on by default and verified (CA bundle and host name), with one
+SSLContext for every connection of the container; the bundle is DB_CA_BUNDLE, else the Lambda
+runtime's system bundle when it exists, else Python's default trust store. DB_TLS=disabled is an
+explicit opt-out for servers without TLS (the local MariaDB). DB_CONNECT_TIMEOUT bounds each
+connection attempt.
+
+A password never leaves as it is: the authentication plugins that would send it in clear text
+(mysql_clear_password, MariaDB's dialog) are refused whatever the TLS mode, before anything is
+sent (CleartextPasswordRefused), and without DB_TLS=disabled every connection is TLS, verified.
 
 Errors never carry a password: server messages are redacted, PyMySQL's exceptions are not
 chained (``from None``), and credentials hold the password as a SecretStr.
@@ -15,7 +21,7 @@ import os
 import re
 import secrets
 import ssl
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -23,18 +29,20 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from petclinic_ops.errors import (
+    CleartextPasswordRefused,
     CredentialsRejected,
     DatabaseOperationFailed,
     DatabaseUnreachable,
-    InvalidConfiguration,
 )
 from petclinic_ops.models.rotation import DbCredentials
 
 if TYPE_CHECKING:
     from pymysql.connections import Connection
 
+    from petclinic_ops.settings import RotateSecretSettings
+
 SYSTEM_CA_BUNDLE = "/etc/pki/tls/certs/ca-bundle.crt"  # Amazon Linux, so the Lambda runtime
-DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_CONNECT_TIMEOUT = 5.0  # seconds
 QUERY_TIMEOUT = 30
 
 # Server error codes of a refused login: access denied (1045, 1698), password expired (1862),
@@ -55,8 +63,37 @@ _REQUIRE = re.compile(
 )
 
 
+# Authentication plugins that send the password itself: the server, or anyone in between without
+# TLS, would get it. mysql_clear_password is also how Aurora's IAM authentication takes its
+# token; this function logs in with passwords only.
+CLEARTEXT_PLUGINS = ("mysql_clear_password", "dialog")
+
+
 class _LoginRefused(Exception):
     """Internal signal: the server refused the login (never leaves this module)."""
+
+
+class _CleartextRequested(Exception):
+    """Internal signal: the server asked for a cleartext plugin (never leaves this module)."""
+
+    def __init__(self, plugin: str) -> None:
+        super().__init__(plugin)
+        self.plugin = plugin
+
+
+def _refusing(plugin: str) -> type:
+    """An entry of PyMySQL's ``auth_plugin_map``: PyMySQL builds the plugin's handler before it
+    answers the server's request for that plugin, and building this one raises, so the answer
+    (the password) is never written."""
+
+    class Refuse:
+        def __init__(self, connection: object) -> None:
+            raise _CleartextRequested(plugin)
+
+    return Refuse
+
+
+_AUTH_PLUGIN_MAP = {plugin: _refusing(plugin) for plugin in CLEARTEXT_PLUGINS}
 
 
 def quote_account(user: str, host: str, quote: str = "`") -> str:
@@ -202,7 +239,8 @@ class _Session:
 
 
 class MySQLDatabase:
-    """The ``Database`` port. Cheap to build: PyMySQL is imported and connections opened per call."""
+    """The ``Database`` port. PyMySQL is imported on the first connection; the SSLContext is built
+    on the first TLS connection and kept (one adapter per execution environment)."""
 
     def __init__(
         self,
@@ -212,16 +250,15 @@ class MySQLDatabase:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
         self.tls = tls
-        self.ca_bundle = ca_bundle
+        self.ca_bundle = ca_bundle or (SYSTEM_CA_BUNDLE if os.path.isfile(SYSTEM_CA_BUNDLE) else None)
         self.connect_timeout = connect_timeout
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> MySQLDatabase:
-        """DB_TLS (disabled opts out), DB_CA_BUNDLE, DB_CONNECT_TIMEOUT."""
+    def from_settings(cls, settings: RotateSecretSettings) -> MySQLDatabase:
         return cls(
-            tls=_tls_from(environ.get("DB_TLS", "")),
-            ca_bundle=_ca_bundle_from(environ.get("DB_CA_BUNDLE", "")),
-            connect_timeout=_timeout_from(environ.get("DB_CONNECT_TIMEOUT", "")),
+            tls=settings.tls,
+            ca_bundle=str(settings.db_ca_bundle) if settings.db_ca_bundle else None,
+            connect_timeout=settings.db_connect_timeout,
         )
 
     @cached_property
@@ -298,6 +335,7 @@ class MySQLDatabase:
             "write_timeout": QUERY_TIMEOUT,
             "charset": "utf8mb4",
             "autocommit": True,
+            "auth_plugin_map": _AUTH_PLUGIN_MAP,
         }
         if self.tls:
             options["ssl"] = self.ssl_context  # required: PyMySQL fails (2026) if the server has no TLS
@@ -305,6 +343,12 @@ class MySQLDatabase:
             options["ssl_disabled"] = True
         try:
             return pymysql.connect(**options)
+        except _CleartextRequested as exc:
+            raise CleartextPasswordRefused(
+                f"{credentials.endpoint} asked for the password in clear text ({exc.plugin}) for user "
+                f"{credentials.username}: refused, the password was not sent; the account must use "
+                "mysql_native_password or caching_sha2_password (IAM authentication is not supported)"
+            ) from None
         except pymysql.err.MySQLError as exc:
             raise self._connect_error(exc, credentials, database) from None
 
@@ -324,36 +368,3 @@ class MySQLDatabase:
         if code == 2026:
             hint = " (the server offers no TLS; DB_TLS=disabled turns TLS off, for servers without it only)"
         return DatabaseUnreachable(f"cannot connect to {credentials.endpoint}: {reason}{hint}")
-
-
-def _tls_from(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("", "required", "enabled", "true"):
-        return True
-    if value == "disabled":
-        return False
-    raise InvalidConfiguration(
-        f"environment variable DB_TLS is {raw!r}: use 'disabled' to turn TLS off, or unset it"
-    )
-
-
-def _ca_bundle_from(raw: str) -> str | None:
-    if raw:
-        if not os.path.isfile(raw):
-            raise InvalidConfiguration(f"environment variable DB_CA_BUNDLE names {raw}, which is not a file")
-        return raw
-    return SYSTEM_CA_BUNDLE if os.path.isfile(SYSTEM_CA_BUNDLE) else None
-
-
-def _timeout_from(raw: str) -> float:
-    if not raw:
-        return DEFAULT_CONNECT_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= 300:
-        raise InvalidConfiguration(
-            f"environment variable DB_CONNECT_TIMEOUT is {raw!r}: use seconds, 0 < t <= 300"
-        )
-    return value

@@ -73,7 +73,7 @@ class SecretsManagerStore:
         )
         return response["RandomPassword"]
 
-    def move_current(self, secret_id: str, *, to_version: str, from_version: str | None) -> None:
+    def move_current(self, secret_id: str, *, to_version: str, from_version: str | None) -> bool:
         arguments: dict[str, Any] = {
             "SecretId": secret_id,
             "VersionStage": AWSCURRENT,
@@ -81,4 +81,12 @@ class SecretsManagerStore:
         }
         if from_version is not None:
             arguments["RemoveFromVersionId"] = from_version
-        self.client.update_secret_version_stage(**arguments)
+        errors = self.client.exceptions
+        try:
+            self.client.update_secret_version_stage(**arguments)
+        except (errors.InvalidParameterException, errors.InvalidRequestException):
+            # RemoveFromVersionId no longer holds AWSCURRENT (or, None, another version does).
+            if AWSCURRENT in self.describe(secret_id).versions.get(from_version or "", ()):
+                raise  # not that: the request is wrong in some other way
+            return False
+        return True

@@ -8,7 +8,13 @@ rest. Two strategies, as Secrets Manager's own RDS rotation functions:
 - alternating (the secret has ``masterarn``): the superuser creates ``<user>_clone`` with the
   grants of ``<user>`` and the rotation alternates between the two users. The AWSCURRENT user is
   never touched, so running tasks keep working until the services roll (no failed logins).
+  The superuser logs in at its own secret's host and port, and only when the rotated secret
+  provably names the same database (``same_database``): its password goes nowhere else.
 - single: the user changes its own password in setSecret; the old password stops working then.
+
+Three database connections per rotation: setSecret tries the AWSPENDING login (its retry check)
+and, when that is refused, opens one session that does the work (the superuser's, or the user's
+own), whose login is the credentials check; testSecret logs in and queries in one session.
 
 Pure logic: Secrets Manager and the database are ports (``SecretStore``, ``Database``); the
 adapters are in petclinic_ops.adapters. Error messages name secrets, stages, users and
@@ -18,7 +24,7 @@ host:port, never a password.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -27,7 +33,6 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from petclinic_ops.domain.validation import describe
 from petclinic_ops.errors import (
     CredentialsRejected,
-    InvalidConfiguration,
     InvalidSecret,
     OpsError,
     RotationNotEnabled,
@@ -72,13 +77,17 @@ class SecretStore(Protocol):
 
     def random_password(self, *, length: int, exclude_characters: str) -> str: ...
 
-    def move_current(self, secret_id: str, *, to_version: str, from_version: str | None) -> None:
-        """Stage ``to_version`` AWSCURRENT; ``from_version`` (the old one) becomes AWSPREVIOUS."""
+    def move_current(self, secret_id: str, *, to_version: str, from_version: str | None) -> bool:
+        """Stage ``to_version`` AWSCURRENT; ``from_version`` (the old one) becomes AWSPREVIOUS.
+
+        False, moving nothing, when ``from_version`` no longer holds AWSCURRENT (someone moved it
+        since it was read: Secrets Manager refuses the update).
+        """
         ...
 
 
 class Database(Protocol):
-    """Port: the MySQL server the secret logs in to."""
+    """Port: the MySQL server the secret logs in to. Each call is one connection (one login)."""
 
     def can_login(self, credentials: DbCredentials) -> bool:
         """True if the server accepts the login, False if it refuses it (DatabaseUnreachable otherwise)."""
@@ -92,32 +101,17 @@ class Database(Protocol):
         With ``clone_from``: create ``user`` first if it does not exist, and give it the grants of
         ``clone_from`` (on each host ``clone_from`` has). The password is set last, so a login
         with it proves the whole step was done (setSecret's retry check relies on that).
+        CredentialsRejected if the server refuses the login of ``admin_credentials``.
         """
         ...
 
     def run_test_query(self, credentials: DbCredentials) -> None:
-        """Log in and run a query (SELECT 1, and one in ``credentials.dbname`` when set)."""
+        """Log in and run a query (SELECT 1, and one in ``credentials.dbname`` when set).
+        CredentialsRejected if the server refuses the login."""
         ...
 
 
-# --------------------------------------------------------------------------- configuration
-
-
-def settings_from_environ(environ: Mapping[str, str]) -> RotationSettings:
-    """ROTATION_STRATEGY (alternating|single; unset: alternating when the secret has a masterarn)
-    and EXCLUDE_CHARACTERS (the characters GetRandomPassword must not use)."""
-    strategy = environ.get("ROTATION_STRATEGY", "").strip().lower()
-    if strategy not in ("", "alternating", "single"):
-        raise InvalidConfiguration(
-            f"environment variable ROTATION_STRATEGY is {strategy!r}: "
-            "use alternating or single, or leave it unset"
-        )
-    fields: dict[str, str] = {}
-    if strategy:
-        fields["strategy"] = strategy
-    if "EXCLUDE_CHARACTERS" in environ:
-        fields["exclude_characters"] = environ["EXCLUDE_CHARACTERS"]
-    return RotationSettings.model_validate(fields)
+# --------------------------------------------------------------------------- strategy and users
 
 
 def choose_strategy(requested: Strategy | None, secret: DatabaseSecret, secret_id: str) -> Strategy:
@@ -147,6 +141,41 @@ def alternate_username(username: str) -> str:
             f"{MAX_USERNAME_LENGTH} characters (shorten it or use ROTATION_STRATEGY=single)"
         )
     return base if username.endswith(CLONE_SUFFIX) else base + CLONE_SUFFIX
+
+
+# --------------------------------------------------------------------------- where the superuser logs in
+
+# An Aurora cluster's writer and reader endpoints: <cluster>.cluster-<hash>.<region>.rds.amazonaws.com
+# and <cluster>.cluster-ro-<hash>.<region>.rds.amazonaws.com (amazonaws.com.cn in China). The hash
+# is the account's in that region and a cluster identifier is unique per account and region, so
+# two such names with the same cluster, hash, region and domain are one cluster.
+_AURORA_CLUSTER_ENDPOINT = re.compile(
+    r"^(?P<cluster>[a-z][a-z0-9-]*)\.cluster-(?:ro-)?"
+    r"(?P<rest>[a-z0-9]+\.[a-z]{2}(?:-[a-z]+)+-\d+\.rds\.amazonaws\.com(?:\.cn)?)$"
+)
+
+
+def _normal_host(host: str) -> str:
+    return host.strip().lower().removesuffix(".")
+
+
+def same_database(application: tuple[str, int], superuser: tuple[str, int]) -> bool:
+    """Whether (host, port) of the application secret provably is the superuser secret's database.
+
+    The same host name (ignoring case and a final dot) and port; or the writer and reader
+    endpoints of one Aurora cluster (cluster, hash, region and domain equal) on the same port.
+    Nothing else: an instance or custom endpoint does not say its cluster, and two names of one
+    server (localhost, 127.0.0.1) are the same only by configuration. The superuser password is
+    sent only to the superuser secret's own host, and only when this holds.
+    """
+    (app_host, app_port), (super_host, super_port) = application, superuser
+    if app_port != super_port:
+        return False
+    app_host, super_host = _normal_host(app_host), _normal_host(super_host)
+    if app_host == super_host:
+        return True
+    clusters = [_AURORA_CLUSTER_ENDPOINT.match(host) for host in (app_host, super_host)]
+    return all(clusters) and len({m.group("cluster", "rest") for m in clusters if m}) == 1
 
 
 # --------------------------------------------------------------------------- the steps
@@ -269,6 +298,7 @@ def _set(rotation: _Rotation) -> StepResult:
     pending = rotation.pending()
     strategy = choose_strategy(rotation.settings.strategy, current, rotation.secret_id)
     _check_same_database(rotation, current, pending)
+    _check_pending_user(rotation, strategy, current, pending)  # before any login
     if rotation.database.can_login(pending.credentials()):
         return rotation.result(False, f"the AWSPENDING login of {pending.username} already works")
     if strategy == "alternating":
@@ -289,7 +319,17 @@ def _check_same_database(rotation: _Rotation, current: DatabaseSecret, pending: 
         )
 
 
-def _set_alternating(rotation: _Rotation, current: DatabaseSecret, pending: DatabaseSecret) -> None:
+def _check_pending_user(
+    rotation: _Rotation, strategy: Strategy, current: DatabaseSecret, pending: DatabaseSecret
+) -> None:
+    if strategy == "single":
+        if pending.username != current.username:
+            raise InvalidSecret(
+                f"the AWSPENDING version of secret {rotation.secret_id} is for user {pending.username!r} "
+                f"but AWSCURRENT is {current.username!r}: the single-user strategy changes one user's "
+                "password"
+            )
+        return
     expected = alternate_username(current.username)
     if pending.username != expected:
         # Never the AWSCURRENT user: its password must keep working for the running tasks.
@@ -297,59 +337,80 @@ def _set_alternating(rotation: _Rotation, current: DatabaseSecret, pending: Data
             f"the AWSPENDING version of secret {rotation.secret_id} is for user {pending.username!r}, "
             f"the alternating strategy expects {expected!r} (AWSCURRENT is {current.username!r})"
         )
+
+
+def _set_alternating(rotation: _Rotation, current: DatabaseSecret, pending: DatabaseSecret) -> None:
     masterarn = current.masterarn or pending.masterarn
     if not masterarn:
         raise InvalidSecret(
             f"secret {rotation.secret_id} has no masterarn: the alternating strategy needs one"
         )
     superuser = rotation.superuser(masterarn)
-    admin = DbCredentials(
-        host=current.host, port=current.port, username=superuser.username, password=superuser.password
-    )
-    if not rotation.database.can_login(admin):
+    if not same_database((current.host, current.port), (superuser.host, superuser.port)):
+        raise InvalidSecret(
+            f"secret {rotation.secret_id} is for {current.host}:{current.port} but its superuser secret "
+            f"{masterarn} is for {superuser.endpoint}: the superuser password is only sent to its own "
+            "host, so both must name the same host and port (or the writer and reader endpoints of one "
+            "Aurora cluster); correct the host of the secret that is wrong and retry"
+        )
+    admin = superuser.credentials()
+    try:  # one session: the login is checked by logging in to do the work
+        rotation.database.set_password(admin, pending.username, pending.password, clone_from=current.username)
+    except CredentialsRejected:
         raise SuperuserCredentialsRejected(
             f"{admin.endpoint} refused the credentials of superuser secret {masterarn} "
             f"(user {superuser.username}, masterarn of {rotation.secret_id}): fix that secret and retry; "
             "AWSCURRENT is unchanged and keeps working"
-        )
-    rotation.database.set_password(admin, pending.username, pending.password, clone_from=current.username)
+        ) from None
 
 
 def _set_single(rotation: _Rotation, current: DatabaseSecret, pending: DatabaseSecret) -> None:
-    if pending.username != current.username:
-        raise InvalidSecret(
-            f"the AWSPENDING version of secret {rotation.secret_id} is for user {pending.username!r} but "
-            f"AWSCURRENT is {current.username!r}: the single-user strategy changes one user's password"
-        )
-    if not rotation.database.can_login(current.credentials()):
+    try:
+        rotation.database.set_password(current.credentials(), current.username, pending.password)
+    except CredentialsRejected:
         raise CredentialsRejected(
             f"{current.host}:{current.port} refused both the AWSCURRENT and the AWSPENDING "
             f"credentials of secret {rotation.secret_id} (user {current.username}): the database has a "
             "password Secrets Manager does not hold as AWSCURRENT (changed by hand, or by an earlier "
             "rotation that did not finish); put the working password as AWSCURRENT and rotate again"
-        )
-    rotation.database.set_password(current.credentials(), current.username, pending.password)
+        ) from None
 
 
 def _test(rotation: _Rotation) -> StepResult:
-    """Log in with AWSPENDING and run a query."""
+    """Log in with AWSPENDING and run a query (one session)."""
     pending = rotation.pending()
     credentials = pending.credentials()
-    if not rotation.database.can_login(credentials):
+    try:
+        rotation.database.run_test_query(credentials)
+    except CredentialsRejected:
         raise CredentialsRejected(
             f"{credentials.endpoint} refused the AWSPENDING credentials of secret "
             f"{rotation.secret_id} (user {pending.username}): setSecret did not take effect"
-        )
-    rotation.database.run_test_query(credentials)
+        ) from None
     target = f" and queried database {pending.dbname}" if pending.dbname else ""
     return rotation.result(False, f"AWSPENDING user {pending.username} logged in{target}")
 
 
 def _finish(rotation: _Rotation) -> StepResult:
-    """Stage the token AWSCURRENT; the old AWSCURRENT becomes AWSPREVIOUS."""
+    """Stage the token AWSCURRENT; the old AWSCURRENT becomes AWSPREVIOUS.
+
+    Two finishSecret for one token can race (a retry overlapping a slow first attempt): both read
+    AWSCURRENT on the old version, one moves it and Secrets Manager refuses the other's move.
+    That one finds the token AWSCURRENT and has nothing left to do.
+    """
     previous = rotation.description.version_with(AWSCURRENT)
-    rotation.secrets.move_current(rotation.secret_id, to_version=rotation.token, from_version=previous)
-    return rotation.result(True, f"AWSCURRENT moved to {rotation.token} (AWSPREVIOUS is now {previous})")
+    if rotation.secrets.move_current(rotation.secret_id, to_version=rotation.token, from_version=previous):
+        return rotation.result(True, f"AWSCURRENT moved to {rotation.token} (AWSPREVIOUS is now {previous})")
+    now = rotation.secrets.describe(rotation.secret_id)
+    if AWSCURRENT in (now.stages_of(rotation.token) or ()):
+        return rotation.result(
+            False, f"version {rotation.token} became AWSCURRENT meanwhile (a concurrent finishSecret)"
+        )
+    raise TokenNotPending(
+        f"AWSCURRENT of secret {rotation.secret_id} moved from version {previous} to "
+        f"{now.version_with(AWSCURRENT)} while this rotation finished: the secret was changed outside "
+        f"the rotation; version {rotation.token} was not made AWSCURRENT"
+    )
 
 
 _STEPS: dict[Step, Callable[[_Rotation], StepResult]] = {

@@ -133,10 +133,16 @@ class DatabaseSecret(BaseModel):
 
 
 class SuperuserSecret(BaseModel):
-    """The secret ``masterarn`` points to: only its login is used (the host is the rotated secret's)."""
+    """The secret ``masterarn`` points to, as RDS creates it (engine, host, port, username, password).
+
+    Its login is used at its own host and port only, never at the rotated secret's (the domain
+    checks the two are one database first): the superuser password goes nowhere else.
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
+    host: str = Field(min_length=1, max_length=255)
+    port: int = Field(default=3306, ge=1, le=65535)
     username: str = Field(min_length=1, max_length=80)
     password: SecretStr
 
@@ -145,9 +151,17 @@ class SuperuserSecret(BaseModel):
     def _password(cls, value: SecretStr) -> SecretStr:
         return _not_empty(value)
 
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def credentials(self) -> DbCredentials:
+        return DbCredentials(host=self.host, port=self.port, username=self.username, password=self.password)
+
 
 class RotationSettings(BaseModel):
-    """The function's configuration (environment variables set by the template)."""
+    """What the domain needs of the function's settings (petclinic_ops.settings.RotateSecretSettings
+    reads them from the environment; the domain reads no environment)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

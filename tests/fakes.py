@@ -1,0 +1,207 @@
+"""In-memory fakes of the rotation's ports (petclinic_ops.domain.rotation's Protocols).
+
+They follow Secrets Manager's and MySQL's rules closely enough to catch contract slips:
+PutSecretValue never overwrites a version's value, UpdateSecretVersionStage needs the version
+AWSCURRENT is removed from, a login works only with the user's password, and only a superuser
+creates users. mypy checks each fake against its Protocol (the assignments at the end; `make
+types` runs mypy on this module) and tests/unit/test_fakes.py fails when a fake's methods drift
+from the Protocol's signatures.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from petclinic_ops.errors import CredentialsRejected, DatabaseOperationFailed, DatabaseUnreachable
+from petclinic_ops.models.rotation import (
+    AWSCURRENT,
+    AWSPENDING,
+    AWSPREVIOUS,
+    DbCredentials,
+    SecretDescription,
+)
+
+if TYPE_CHECKING:
+    from petclinic_ops.domain.rotation import Database, SecretStore
+
+HOST, PORT = "petclinic.cluster-abc.us-west-2.rds.amazonaws.com", 3306
+
+
+@dataclass
+class SecretVersion:
+    value: str | None
+    stages: set[str]
+
+
+@dataclass
+class FakeSecrets:
+    """Secrets Manager: versions with staging labels, RotateSecret's value-less AWSPENDING version."""
+
+    secrets: dict[str, dict[str, SecretVersion]] = field(default_factory=dict)
+    rotation: dict[str, bool] = field(default_factory=dict)
+    writes: list[tuple[str, str]] = field(default_factory=list)
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+    def create(self, secret_id: str, value: dict[str, Any] | str, *, rotation_enabled: bool = True) -> None:
+        raw = value if isinstance(value, str) else json.dumps(value)
+        self.secrets[secret_id] = {uuid.uuid4().hex: SecretVersion(raw, {AWSCURRENT})}
+        self.rotation[secret_id] = rotation_enabled
+
+    def start_rotation(self, secret_id: str) -> str:
+        """What RotateSecret does before it invokes the function: a new version staged AWSPENDING."""
+        token = str(uuid.uuid4())
+        for version in self.secrets[secret_id].values():
+            version.stages.discard(AWSPENDING)
+        self.secrets[secret_id][token] = SecretVersion(None, {AWSPENDING})
+        return token
+
+    def end_rotation(self, secret_id: str, token: str) -> None:
+        """What Secrets Manager does after a successful finishSecret."""
+        self.secrets[secret_id][token].stages.discard(AWSPENDING)
+
+    def value(self, secret_id: str, stage: str) -> dict[str, Any]:
+        (version,) = [v for v in self.secrets[secret_id].values() if stage in v.stages]
+        assert version.value is not None
+        loaded: dict[str, Any] = json.loads(version.value)
+        return loaded
+
+    # the port
+
+    def describe(self, secret_id: str) -> SecretDescription:
+        versions = self.secrets[secret_id]
+        return SecretDescription(
+            arn=secret_id,
+            name=secret_id.rsplit(":", 1)[-1],
+            rotation_enabled=self.rotation[secret_id],
+            versions={vid: frozenset(v.stages) for vid, v in versions.items() if v.stages},
+        )
+
+    def get_value(self, secret_id: str, *, stage: str, version_id: str | None = None) -> str | None:
+        versions = self.secrets.get(secret_id)
+        if versions is None:
+            return None
+        if version_id is not None:
+            version = versions.get(version_id)
+            if version is None:
+                return None
+            assert stage in version.stages, "GetSecretValue: VersionId and VersionStage do not match"
+            return version.value
+        matching = [v for v in versions.values() if stage in v.stages]
+        return matching[0].value if matching else None
+
+    def put_pending(self, secret_id: str, token: str, value: str) -> None:
+        existing = self.secrets[secret_id].get(token)
+        assert existing is None or existing.value is None, "PutSecretValue would overwrite a version's value"
+        for version in self.secrets[secret_id].values():
+            version.stages.discard(AWSPENDING)
+        self.secrets[secret_id][token] = SecretVersion(value, {AWSPENDING})
+        self.writes.append(("put_pending", token))
+
+    def random_password(self, *, length: int, exclude_characters: str) -> str:
+        alphabet = [
+            c
+            for c in string.ascii_letters + string.digits + string.punctuation
+            if c not in exclude_characters
+        ]
+        return "".join(self.rng.choice(alphabet) for _ in range(length))
+
+    def move_current(self, secret_id: str, *, to_version: str, from_version: str | None) -> bool:
+        versions = self.secrets[secret_id]
+        holder = next((vid for vid, v in versions.items() if AWSCURRENT in v.stages), None)
+        if holder != from_version:  # UpdateSecretVersionStage: RemoveFromVersionId must hold AWSCURRENT
+            return False
+        for version in versions.values():
+            version.stages.discard(AWSPREVIOUS)
+        if from_version is not None:
+            versions[from_version].stages.discard(AWSCURRENT)
+            versions[from_version].stages.add(AWSPREVIOUS)
+        versions[to_version].stages.add(AWSCURRENT)
+        self.writes.append(("move_current", to_version))
+        return True
+
+
+@dataclass
+class User:
+    password: str
+    grants: set[str]
+    superuser: bool = False
+
+
+@dataclass
+class FakeDatabase:
+    """One MySQL server: users with passwords and grants; superusers create users and copy grants.
+
+    It answers at ``host:port`` and at its ``aliases`` (other endpoints of the same server, as
+    an Aurora cluster's reader endpoint). ``impostors`` are endpoints of other servers, which
+    refuse every login; anything else is unreachable. ``offered`` keeps every login attempt, at
+    any endpoint: what each host was sent.
+    """
+
+    host: str = HOST
+    port: int = PORT
+    users: dict[str, User] = field(default_factory=dict)
+    databases: set[str] = field(default_factory=lambda: {"petclinic"})
+    writes: list[tuple[str, str]] = field(default_factory=list)
+    aliases: set[str] = field(default_factory=set)
+    impostors: set[str] = field(default_factory=set)
+    offered: list[DbCredentials] = field(default_factory=list)
+
+    def _reach(self, credentials: DbCredentials) -> bool:
+        """True at this server, False at an impostor (it refuses the login)."""
+        self.offered.append(credentials)
+        if credentials.endpoint == f"{self.host}:{self.port}" or credentials.endpoint in self.aliases:
+            return True
+        if credentials.endpoint in self.impostors:
+            return False
+        raise DatabaseUnreachable(f"cannot connect to {credentials.endpoint}: timed out")
+
+    def sent_to(self, password: str) -> set[str]:
+        """The endpoints a login with ``password`` was attempted at."""
+        return {c.endpoint for c in self.offered if c.password.get_secret_value() == password}
+
+    def logs_in(self, user: str, password: str) -> bool:
+        return user in self.users and self.users[user].password == password
+
+    # the port
+
+    def can_login(self, credentials: DbCredentials) -> bool:
+        return self._reach(credentials) and self.logs_in(
+            credentials.username, credentials.password.get_secret_value()
+        )
+
+    def set_password(
+        self, admin_credentials: DbCredentials, user: str, password: SecretStr, clone_from: str | None = None
+    ) -> None:
+        if not self.can_login(admin_credentials):
+            raise CredentialsRejected(f"refused the login of user {admin_credentials.username}")
+        admin = self.users[admin_credentials.username]
+        if clone_from is None and user == admin_credentials.username:
+            admin.password = password.get_secret_value()
+            self.writes.append(("own password", user))
+            return
+        if not admin.superuser:
+            raise DatabaseOperationFailed("(1227) Access denied; you need the CREATE USER privilege")
+        if clone_from is not None:
+            source = self.users[clone_from]
+            target = self.users.setdefault(user, User(password=uuid.uuid4().hex, grants=set()))
+            target.grants |= source.grants
+        self.users[user].password = password.get_secret_value()
+        self.writes.append(("password", user))
+
+    def run_test_query(self, credentials: DbCredentials) -> None:
+        if not self.can_login(credentials):
+            raise CredentialsRejected(f"refused the login of user {credentials.username}")
+        if credentials.dbname and credentials.dbname not in self.databases:
+            raise DatabaseOperationFailed(f"(1049) Unknown database '{credentials.dbname}'")
+
+
+if TYPE_CHECKING:  # mypy: each fake is what its Protocol says
+    _secrets: SecretStore = FakeSecrets()
+    _database: Database = FakeDatabase()
