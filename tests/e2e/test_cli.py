@@ -93,6 +93,14 @@ def test_local_run_prints_tables_for_people() -> None:
             '{"source": "aws.ecr", "detail-type": "ECR Image Action", "detail": "x"}',
             "'detail' must be a JSON object",
         ),
+        (  # Before: a traceback from PutEvents.
+            '{"source": "aws.ecr", "detail-type": "ECR Image Action", "detail": {}, "time": "yesterday"}',
+            "'time' must be an ISO 8601 timestamp such as 2026-11-26T09:15:00Z",
+        ),
+        (
+            '{"source": "aws.ecr", "detail-type": "ECR Image Action", "detail": {}, "resources": "arn:x"}',
+            "'resources' must be a list of ARNs (strings)",
+        ),
     ],
 )
 def test_local_run_refuses_a_bad_event_file_before_starting(
@@ -104,6 +112,19 @@ def test_local_run_refuses_a_bad_event_file_before_starting(
     assert done.returncode == 2
     assert done.stderr.strip() == f"petclinic-ops: {bad}: {message}"
     assert done.stdout == ""
+
+
+def test_local_run_runs_a_push_whose_repository_is_a_list_and_reports_the_rejection(tmp_path: Path) -> None:
+    """Before: a traceback (a list is not hashable). Now the event runs and the workflow names the field."""
+    push = json.loads((EVENTS / "ecr-push-customers-service.json").read_text())
+    push["detail"]["repository-name"] = ["petclinic/customers-service"]
+    event = tmp_path / "list.json"
+    event.write_text(json.dumps(push))
+    done = run_cli("local", "run", "--event", str(event), "--json")
+    assert done.returncode == 0, done.stderr
+    [execution] = json.loads(done.stdout)["executions"]
+    assert (execution["status"], execution["error"]) == ("FAILED", "InvalidDeployRequest")
+    assert "detail.repository-name" in execution["cause"]
 
 
 def test_local_run_refuses_a_missing_file() -> None:

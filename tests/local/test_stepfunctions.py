@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -204,3 +205,75 @@ def test_closed_time_scale() -> None:
     assert (results["timeout"]["status"], results["timeout"]["error"]) == ("FAILED", "States.Timeout")
     for kind in ("wait", "retry", "timeout"):
         assert results[kind]["seconds"] < 5, (kind, results)
+
+
+def _stop_a_parked_execution() -> str:
+    """Start an execution that waits on a task token (SQS is the simplest integration that parks
+    one), stop it while it waits, and return its status once it has ended."""
+    sfn = client("stepfunctions")
+    queue = client("sqs").create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = create_state_machine(
+        task(
+            "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
+            TimeoutSeconds=3,
+        )
+    )
+    execution = sfn.start_execution(stateMachineArn=arn, name="parked", input="{}")["executionArn"]
+    messages: list[Any] = []
+    while not messages:  # the token is parked once the message is on the queue
+        messages = client("sqs").receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+    sfn.stop_execution(executionArn=execution, cause="operator")
+    wait_for_executions(arn, timeout=30)
+    return str(sfn.describe_execution(executionArn=execution)["status"])
+
+
+def test_needed_stop_execution_aborted() -> None:
+    """If this fails, moto fixed stop-execution-aborted: delete the workaround (a stopped
+    execution that was waiting on a task token ends ABORTED, not FAILED with States.Timeout)."""
+    with local_aws(skip={"stop-execution-aborted"}):
+        assert _stop_a_parked_execution() == "FAILED"
+
+
+def test_closed_stop_execution_aborted() -> None:
+    with local_aws():
+        assert _stop_a_parked_execution() == "ABORTED"
+
+
+def _fail_a_parked_task() -> dict[str, Any]:
+    """A task waiting on a token, failed with SendTaskFailure(error, cause); what its Catch sees."""
+    sfn = client("stepfunctions")
+    queue = client("sqs").create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    state = task(
+        "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
+        TimeoutSeconds=30,
+        Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+    )
+    state["States"]["T"].pop("End")
+    state["States"]["T"]["Next"] = "Caught"
+    state["States"]["Caught"] = {"Type": "Pass", "End": True}
+    arn = create_state_machine(state)
+    execution = sfn.start_execution(stateMachineArn=arn, name="failed", input="{}")["executionArn"]
+    messages: list[Any] = []
+    while not messages:
+        messages = client("sqs").receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+    token = json.loads(messages[0]["Body"])["token"]
+    sfn.send_task_failure(taskToken=token, error="DeploymentFailed", cause="tasks failed to start")
+    wait_for_executions(arn, timeout=30)
+    return dict(output_of(sfn.describe_execution(executionArn=execution)))
+
+
+def test_needed_send_task_failure_cause() -> None:
+    """If this fails, moto fixed send-task-failure-cause: delete the workaround (the cause given to
+    SendTaskFailure reaches the failed task's error output)."""
+    with local_aws(skip={"send-task-failure-cause"}):
+        caught = _fail_a_parked_task()
+    assert caught["Error"] == "DeploymentFailed"
+    assert not caught.get("Cause")
+
+
+def test_closed_send_task_failure_cause() -> None:
+    with local_aws():
+        caught = _fail_a_parked_task()
+    assert caught == {"Error": "DeploymentFailed", "Cause": "tasks failed to start"}

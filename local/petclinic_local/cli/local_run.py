@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from petclinic_local.cli import render
 from petclinic_local.errors import UsageError
+from petclinic_ops.models.deploy import EcrImageAction
 
 REQUIRED_KEYS = ("source", "detail-type", "detail")
+# PutEvents' limits: what EventBridge itself would refuse is refused here, naming the field.
+MAX_DETAIL_BYTES = 256 * 1024
 
 
 def read_event(path: str) -> dict[str, Any]:
@@ -31,11 +37,56 @@ def read_event(path: str) -> dict[str, Any]:
     missing = [key for key in REQUIRED_KEYS if key not in event]
     if missing:
         raise UsageError(f"{path}: not an EventBridge event, missing {', '.join(missing)}")
+    _check_envelope(path, event)
+    return event
+
+
+def _check_envelope(path: str, event: dict[str, Any]) -> None:
+    """The fields PutEvents takes from the envelope (Source, DetailType, Detail, Resources, Time)."""
     if not isinstance(event["detail"], dict):
         raise UsageError(f"{path}: 'detail' must be a JSON object")
-    if not all(isinstance(event[key], str) for key in ("source", "detail-type")):
-        raise UsageError(f"{path}: 'source' and 'detail-type' must be strings")
-    return event
+    for key in ("source", "detail-type"):
+        if not isinstance(event[key], str) or not 1 <= len(event[key]) <= 256:
+            raise UsageError(f"{path}: '{key}' must be a string of 1 to 256 characters")
+    resources = event.get("resources", [])
+    if not isinstance(resources, list) or not all(isinstance(item, str) for item in resources):
+        raise UsageError(f"{path}: 'resources' must be a list of ARNs (strings)")
+    if "time" in event and event["time"] is not None and _timestamp(event["time"]) is None:
+        raise UsageError(f"{path}: 'time' must be an ISO 8601 timestamp such as 2026-11-26T09:15:00Z")
+    if len(json.dumps(event["detail"]).encode()) > MAX_DETAIL_BYTES:
+        raise UsageError(f"{path}: 'detail' is larger than EventBridge's 256 KB")
+
+
+def _timestamp(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def pushed_images(
+    events: Sequence[dict[str, Any]], repositories: set[str]
+) -> Iterator[tuple[str, str | None, str]]:
+    """(repository, tag, digest) of each successful push to a known repository, in event order.
+
+    Only details ECR could have sent (the resolver's own model) count: a malformed one goes on the
+    bus as it is, and the deploy workflow rejects it, naming the field."""
+    for event in events:
+        if event["source"] != "aws.ecr":
+            continue
+        try:
+            detail = EcrImageAction.model_validate(event["detail"])
+        except ValidationError:
+            continue
+        if (
+            detail.action_type == "PUSH"
+            and detail.result == "SUCCESS"
+            and detail.repository_name in repositories
+            and detail.image_digest
+        ):
+            yield detail.repository_name, detail.image_tag, detail.image_digest
 
 
 def land_pushed_images(cloud: Any, events: Sequence[dict[str, Any]]) -> None:
@@ -43,18 +94,8 @@ def land_pushed_images(cloud: Any, events: Sequence[dict[str, Any]]) -> None:
     from petclinic_local.petclinic import seed as petclinic_seed  # noqa: PLC0415
 
     repositories = {r["repositoryName"] for r in cloud.client("ecr").describe_repositories()["repositories"]}
-    for event in events:
-        detail = event["detail"]
-        if (
-            event["source"] == "aws.ecr"
-            and detail.get("action-type") == "PUSH"
-            and detail.get("result") == "SUCCESS"
-            and detail.get("repository-name") in repositories
-            and isinstance(detail.get("image-digest"), str)
-        ):
-            petclinic_seed.register_image(
-                cloud.region, detail["repository-name"], detail.get("image-tag"), detail["image-digest"]
-            )
+    for repository, tag, digest in pushed_images(events, repositories):
+        petclinic_seed.register_image(cloud.region, repository, tag, digest)
 
 
 def run(

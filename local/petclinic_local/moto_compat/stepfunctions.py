@@ -147,6 +147,40 @@ def _scaled_eval(original: Callable[[Any, Any], None], hooks: Hooks) -> Callable
     return eval_body
 
 
+def _stopped_stays_aborted(_: Hooks) -> Patches:
+    from moto.stepfunctions.parser.asl.eval import environment  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped  # noqa: PLC0415
+
+    original = environment.Environment.set_error
+
+    def set_error(self: Any, error: Any) -> None:
+        # A stopped execution is ABORTED on AWS, whatever its interrupted state reports afterwards
+        # (a parked waitForTaskToken task ends with States.Timeout once its frame is gone).
+        if isinstance(self._program_state, ProgramStopped):
+            return
+        original(self, error)
+
+    yield mock.patch.object(environment.Environment, "set_error", set_error)
+
+
+def _send_task_failure_cause(_: Hooks) -> Patches:
+    from moto.core.responses import EmptyResult  # noqa: PLC0415
+    from moto.stepfunctions.responses import StepFunctionResponse  # noqa: PLC0415
+
+    original = StepFunctionResponse.send_task_failure
+
+    def send_task_failure(self: Any) -> Any:
+        # moto's response handler reads the token and the error and drops the cause.
+        if self._get_param("cause") is None:
+            return original(self)
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+        )
+        return EmptyResult()
+
+    yield mock.patch.object(StepFunctionResponse, "send_task_failure", send_task_failure)
+
+
 GAPS = (
     Gap(
         "jsonata",
@@ -163,6 +197,21 @@ GAPS = (
         "moto/stepfunctions/parser/models.py start_execution",
         ("stepfunctions",),
         _start_execution_name,
+    ),
+    Gap(
+        "stop-execution-aborted",
+        "StopExecution of an execution waiting in a Task (a task token, a .sync child) ends it FAILED with "
+        "States.Timeout instead of ABORTED: Environment.set_error overrides the stopped program state",
+        "moto/stepfunctions/parser/asl/eval/environment.py Environment.set_error",
+        ("stepfunctions",),
+        _stopped_stays_aborted,
+    ),
+    Gap(
+        "send-task-failure-cause",
+        "SendTaskFailure drops its cause: the failed task's error output has the Error but no Cause",
+        "moto/stepfunctions/responses.py StepFunctionResponse.send_task_failure",
+        ("stepfunctions",),
+        _send_task_failure_cause,
     ),
     Gap(
         "time-scale",
