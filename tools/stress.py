@@ -18,13 +18,14 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
 SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|error).*?) in ([\d.]+)s", re.MULTILINE)
 
 
-def _burn(stop: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
+def _burn(stop: Any) -> None:
     value = 0
     while not stop.is_set():
         for _ in range(100_000):
@@ -51,24 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for run in range(1, args.runs + 1):
             started = time.monotonic()
-            result = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pytest",
-                    "-q",
-                    "-p",
-                    "no:cacheprovider",
-                    "-n",
-                    "2",
-                    "--dist",
-                    "loadgroup",
-                    *pytest_args,
-                ],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=False,
+            command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist"]
+            result = subprocess.run(  # noqa: S603 - this interpreter, running pytest
+                [*command, "loadgroup", *pytest_args], cwd=ROOT, capture_output=True, text=True, check=False
             )
             names = FAILED.findall(result.stdout)
             failures.update(names)

@@ -72,7 +72,8 @@ def test_resolving_anything_either_plans_or_says_why(raw: Any) -> None:
     try:
         plan = resolve(raw, config=CONFIG, execution_id=EXECUTION, account=ACCOUNT, region=REGION)
     except (InvalidDeployRequest, UnknownService) as exc:
-        assert str(exc)
+        message = str(exc)
+        assert message
         return
     assert plan.reason
     if plan.action == "DEPLOY":
@@ -91,7 +92,8 @@ def test_the_cli_reads_any_event_file_or_names_the_problem(tmp_path: Path, conte
     try:
         event = read_event(str(path))
     except UsageError as exc:
-        assert str(exc).startswith(f"{path}: ")
+        message = str(exc)
+        assert message.startswith(f"{path}: ")
         return
     assert isinstance(event["detail"], dict)
     # What would land in the local ECR: only pushes ECR could have reported.
