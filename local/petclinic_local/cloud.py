@@ -74,6 +74,8 @@ class LocalCloud:
         self._push_count = 0
         self._background = 0
         self._background_lock = threading.Lock()
+        self._background_released = threading.Event()
+        self._background_released.set()
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -119,9 +121,25 @@ class LocalCloud:
         self.runtime = LambdaRuntime(self.stack.functions, region=REGION, on_invocation=self._write_logs)
 
     def close(self) -> None:
+        """Let running work end (up to 30 s), stop what still runs, then remove moto. Nothing of
+        this cloud may outlive it: moto's backends are process-wide, and an execution or a
+        background rotation left running would act on the next local cloud's resources."""
         with contextlib.suppress(QuietTimeout):
             self.wait_until_quiet(timeout=30)
+        if self.stack is not None:
+            self._stop_everything()
         self._exit.close()
+
+    def _stop_everything(self, timeout: float = 30.0) -> None:
+        self._background_released.set()
+        self.simulator.close()
+        sfn = self.client("stepfunctions")
+        for execution_arn in self._running():
+            with contextlib.suppress(Exception):
+                sfn.stop_execution(executionArn=execution_arn, cause="the local cloud is closing")
+        deadline = time.monotonic() + timeout
+        while (self._running() or self._background > 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     # ----------------------------------------------------------------- moto_compat.Hooks
 
@@ -140,6 +158,7 @@ class LocalCloud:
     def background(self, work: Callable[[], None]) -> None:
         def run() -> None:
             try:
+                self._background_released.wait()
                 work()
             finally:
                 with self._background_lock:
@@ -234,6 +253,16 @@ class LocalCloud:
             calm = 0 if self.busy() else calm + 1
             time.sleep(settle)
 
+    @contextlib.contextmanager
+    def holding_background(self) -> Iterator[None]:
+        """What AWS does in the background after answering (a rotation's four steps) waits until
+        the block ends: a rotation that outlasts whatever the block does, however fast the CPU."""
+        self._background_released.clear()
+        try:
+            yield
+        finally:
+            self._background_released.set()
+
     def busy(self) -> bool:
         """An execution runs, a rollout is in flight or a rotation works in the background."""
         return bool(self._running()) or not self.simulator.idle() or self._background > 0
@@ -261,13 +290,15 @@ class LocalCloud:
                 continue
             for listed in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
                 described = sfn.describe_execution(executionArn=listed["executionArn"])
-                row: dict[str, Any] = {
-                    "stateMachine": machine["name"],
-                    "executionArn": described["executionArn"],
-                    "status": described["status"],
-                    "startDate": described["startDate"].isoformat(),
-                    "input": json.loads(described.get("input") or "null"),
-                }
+                row: dict[str, Any] = ExecutionRecord(
+                    {
+                        "stateMachine": machine["name"],
+                        "executionArn": described["executionArn"],
+                        "status": described["status"],
+                        "startDate": described["startDate"].isoformat(),
+                        "input": json.loads(described.get("input") or "null"),
+                    }
+                )
                 if "output" in described:
                     row["output"] = json.loads(described["output"])
                 if described["status"] != "SUCCEEDED" and described["status"] != "RUNNING":
@@ -312,6 +343,17 @@ class LocalCloud:
             "services": self.services(),
             "deployments": self.deployments(),
         }
+
+
+class ExecutionRecord(dict[str, Any]):
+    """An execution as ``LocalCloud.executions`` reports it. Asking a failed (or still running)
+    execution for what it does not have, its output say, raises a KeyError that says why: its
+    status, error and cause, so a test that expected success explains its own failure."""
+
+    def __missing__(self, key: str) -> Any:
+        status = self.get("status")
+        detail = f"{self.get('error')}: {self.get('cause')}" if status not in ("SUCCEEDED", "RUNNING") else ""
+        raise KeyError(f"{key!r}: execution {self.get('executionArn')} is {status} {detail}".rstrip())
 
 
 @contextlib.contextmanager

@@ -55,8 +55,8 @@ def parked(cloud: LocalCloud, service: str, phase: str = "rollout") -> bool:
     return "taskToken" in lease_item(cloud, service) and record is not None and record["phase"] == phase
 
 
-def running(cloud: LocalCloud) -> list[str]:
-    return [e["executionArn"] for e in deploy_executions(cloud) if e["status"] == "RUNNING"]
+def running(cloud: LocalCloud, state_machine: str = DEPLOY) -> list[str]:
+    return [e["executionArn"] for e in cloud.executions(state_machine) if e["status"] == "RUNNING"]
 
 
 def stop(cloud: LocalCloud, execution_arn: str) -> None:

@@ -67,7 +67,8 @@ def test_a_single_user_rotation_leaves_only_the_new_password_working(database: P
     with rotation_cloud(database, "single") as cloud:
         arn = start_rotation(cloud)
         cloud.wait_until_quiet()
-        assert operator_execution(cloud, arn)["status"] == "SUCCEEDED"
+        execution = operator_execution(cloud, arn)
+        assert execution["status"] == "SUCCEEDED", execution
         report = credentials_report(cloud, database)
         assert report["logins"] == {"AWSCURRENT": True, "AWSPREVIOUS": False}
         assert report["currentUser"] == database.app_user
@@ -137,7 +138,7 @@ def test_a_rotation_event_redeploys_exactly_the_services_that_read_the_secret(cl
     cloud.wait_until_quiet()
 
     [execution] = rollouts(cloud)
-    assert execution["status"] == "SUCCEEDED"
+    assert execution["status"] == "SUCCEEDED", execution
     assert sorted(execution["output"]["redeployed"]) == sorted([*USERS_OF_THE_SECRET, "admin-server"])
     after = {name: s["deployment"]["id"] for name, s in cloud.services().items()}
     assert all(after[name] != before[name] for name in after)

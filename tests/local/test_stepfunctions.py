@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -207,37 +208,43 @@ def test_closed_time_scale() -> None:
         assert results[kind]["seconds"] < 5, (kind, results)
 
 
-def _stop_a_parked_execution() -> str:
+def _stop_a_parked_execution(timeout_seconds: int) -> tuple[str, float]:
     """Start an execution that waits on a task token (SQS is the simplest integration that parks
-    one), stop it while it waits, and return its status once it has ended."""
+    one), stop it while it waits; its status once it has ended, and how long that took."""
     sfn = client("stepfunctions")
     queue = client("sqs").create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     arn = create_state_machine(
         task(
             "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
             {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
-            TimeoutSeconds=3,
+            TimeoutSeconds=timeout_seconds,
         )
     )
     execution = sfn.start_execution(stateMachineArn=arn, name="parked", input="{}")["executionArn"]
     messages: list[Any] = []
     while not messages:  # the token is parked once the message is on the queue
         messages = client("sqs").receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+    stopped = time.monotonic()
     sfn.stop_execution(executionArn=execution, cause="operator")
-    wait_for_executions(arn, timeout=30)
-    return str(sfn.describe_execution(executionArn=execution)["status"])
+    wait_for_executions(arn, timeout=60)
+    return str(sfn.describe_execution(executionArn=execution)["status"]), time.monotonic() - stopped
 
 
 def test_needed_stop_execution_aborted() -> None:
     """If this fails, moto fixed stop-execution-aborted: delete the workaround (a stopped
-    execution that was waiting on a task token ends ABORTED, not FAILED with States.Timeout)."""
+    execution that was waiting on a task token ends at once, ABORTED, not at its task's timeout
+    FAILED with States.Timeout)."""
     with local_aws(skip={"stop-execution-aborted"}):
-        assert _stop_a_parked_execution() == "FAILED"
+        status, took = _stop_a_parked_execution(timeout_seconds=3)
+    assert status == "FAILED"
+    assert took >= 2.5
 
 
 def test_closed_stop_execution_aborted() -> None:
     with local_aws():
-        assert _stop_a_parked_execution() == "ABORTED"
+        status, took = _stop_a_parked_execution(timeout_seconds=300)
+    assert status == "ABORTED"
+    assert took < 60
 
 
 def _fail_a_parked_task() -> dict[str, Any]:

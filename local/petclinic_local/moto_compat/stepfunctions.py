@@ -152,6 +152,14 @@ def _stopped_stays_aborted(_: Hooks) -> Patches:
     from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped  # noqa: PLC0415
 
     original = environment.Environment.set_error
+    original_stop = environment.Environment.set_stop
+
+    def set_stop(self: Any, stop_date: Any, cause: str | None, error: str | None) -> None:
+        original_stop(self, stop_date, cause, error)
+        # Wake the tasks waiting on a token now, as AWS ends a stopped execution at once.
+        pool = getattr(self, "callback_pool_manager", None)
+        for endpoint in list(getattr(pool, "_pool", {}).values()):
+            endpoint.interrupt_all()
 
     def set_error(self: Any, error: Any) -> None:
         # A stopped execution is ABORTED on AWS, whatever its interrupted state reports afterwards
@@ -161,6 +169,7 @@ def _stopped_stays_aborted(_: Hooks) -> Patches:
         original(self, error)
 
     yield mock.patch.object(environment.Environment, "set_error", set_error)
+    yield mock.patch.object(environment.Environment, "set_stop", set_stop)
 
 
 def _send_task_failure_cause(_: Hooks) -> Patches:
@@ -200,8 +209,9 @@ GAPS = (
     ),
     Gap(
         "stop-execution-aborted",
-        "StopExecution of an execution waiting in a Task (a task token, a .sync child) ends it FAILED with "
-        "States.Timeout instead of ABORTED: Environment.set_error overrides the stopped program state",
+        "StopExecution of an execution waiting on a task token leaves it running until the task's timeout, "
+        "then ends it FAILED with States.Timeout instead of ABORTED at once: nothing wakes the waiting "
+        "task, and Environment.set_error overrides the stopped program state",
         "moto/stepfunctions/parser/asl/eval/environment.py Environment.set_error",
         ("stepfunctions",),
         _stopped_stays_aborted,
