@@ -118,9 +118,11 @@ class LocalCloud:
         )
         self.runtime = LambdaRuntime(self.stack.functions, region=REGION, on_invocation=self._write_logs)
 
-    def close(self) -> None:
+    def close(self, *, quiet_timeout: float = 30.0) -> None:
+        """Wait for work in flight (up to ``quiet_timeout`` seconds; 0: not at all), then stop."""
         with contextlib.suppress(QuietTimeout):
-            self.wait_until_quiet(timeout=30)
+            if quiet_timeout > 0:
+                self.wait_until_quiet(timeout=quiet_timeout)
         self._exit.close()
 
     # ----------------------------------------------------------------- moto_compat.Hooks
