@@ -108,6 +108,7 @@ def aws_errors(session: EndpointSession | None, doing: str, *, usage: bool = Fal
         NoCredentialsError,
         NoRegionError,
     )
+    from botocore.parsers import ResponseParserError  # noqa: PLC0415
 
     try:
         yield
@@ -133,8 +134,8 @@ def aws_errors(session: EndpointSession | None, doing: str, *, usage: bool = Fal
         }:
             raise UsageError(message) from None
         raise AwsFailure(message) from None
-    except BotoCoreError as exc:
-        raise AwsFailure(f"{doing}: {exc}") from None
+    except (BotoCoreError, ResponseParserError) as exc:
+        raise AwsFailure(f"{doing}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
 
 
 def _parameter_list(value: str) -> tuple[str, ...]:

@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from petclinic_local.cli import aws
+from petclinic_local.cli import aws, render
 from petclinic_local.errors import UsageError
 
 EXIT_OK, EXIT_RAISED = 0, 1
@@ -126,7 +126,10 @@ def spec_from_endpoint(target: aws.Target, logical_id: str, template_path: Path)
                 StackName=target.stack, LogicalResourceId=logical_id
             )["StackResourceDetail"]
         except ClientError as exc:
-            if "does not exist" in exc.response.get("Error", {}).get("Message", ""):
+            message = exc.response.get("Error", {}).get("Message", "")
+            if message.startswith("Stack with id"):
+                raise UsageError(f"stack {target.stack} not found in {target.endpoint_url}") from None
+            if "does not exist" in message:
                 raise UsageError(
                     f"stack {target.stack} at {target.endpoint_url} has no function {logical_id}"
                 ) from None
@@ -182,7 +185,7 @@ def run(
     template: Path = TEMPLATE,
 ) -> int:
     event = read_json(event_path, "event")
-    say = _stderr_console().print
+    say = render.stderr_console().print
     if target is not None and target.endpoint_url:
         spec = spec_from_endpoint(target, function, template)
         spec = with_overrides(spec, env_overrides(env_vars, spec.logical_id, spec.name), say)
@@ -194,7 +197,7 @@ def run(
     _code_location(template, function)  # an unknown function is refused before the cloud starts
     from petclinic_local.cloud import LocalCloud  # noqa: PLC0415 - moto is slow to import
 
-    with _stderr_console().status("starting the local cloud", spinner="dots"):
+    with render.stderr_console().status("starting the local cloud", spinner="dots"):
         cloud = LocalCloud(root=template.parent).__enter__()
     try:
         assert cloud.stack is not None
@@ -208,9 +211,3 @@ def run(
     finally:
         cloud.close()
     return _report(function, payload, errored, logs)
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console  # noqa: PLC0415
-
-    return Console(file=sys.__stderr__, highlight=False, emoji=False)

@@ -16,7 +16,6 @@ The request is a manual one: ``{"service", "image": "sha256:<digest>", "reason":
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 from petclinic_local.cli import aws, deploy, render
@@ -162,7 +161,7 @@ def run(
     label = chosen.get("tag") or render.short(chosen["digest"])
     why = reason or f"rollback to {label} ({render.short(chosen.get('taskDefinition'))})"
     payload = deploy.validated_input(service, chosen["digest"], why[:256])
-    progress = render.console() if not as_json else _stderr_console()
+    progress = render.console() if not as_json else render.stderr_console()
     with plane.errors("cannot start the rollback"):
         execution_arn = deploy.start(plane.session, plane.stack, payload)
     progress.print(f"rolling {service} back to {label} ({chosen['digest']}): {execution_arn}")
@@ -191,9 +190,3 @@ def run(
     else:
         progress.print(f"{render.styled(result)}: {details.get('reason') or described.get('error') or ''}")
     return code
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console  # noqa: PLC0415
-
-    return Console(file=sys.__stderr__, highlight=False, emoji=False)

@@ -4,8 +4,9 @@ around ``create_stack``: the template and parameters it is handed, and the resou
 creates wrongly (state machines) or not at all (rotation schedules).
 
 Each helper's docstring starts with "Gap:"; tests/local/test_cloudformation.py shows, helper by
-helper, that moto still needs it. One gap is a patch (``GAPS``): DescribeStacks' parameter
-values, which the operator CLI reads (the cluster and the services of a control plane).
+helper, that moto still needs it. Two gaps are patches (``GAPS``), of what the operator CLI
+reads from a stack: DescribeStacks' parameter values (the cluster and the services of a control
+plane) and the stack's resources (`local invoke` finds a function by its logical id).
 """
 
 from __future__ import annotations
@@ -124,6 +125,17 @@ def _cfn_list_parameters(_: Hooks) -> Patches:
     yield mock.patch.object(Stack, "parameter_list", property(parameter_list))
 
 
+def _cfn_unmodelled_resources(_: Hooks) -> Patches:
+    from moto.cloudformation.models import Stack  # noqa: PLC0415
+
+    original = Stack.stack_resources
+
+    def stack_resources(self: Any) -> list[Any]:
+        return [resource for resource in original.fget(self) if resource is not None]
+
+    yield mock.patch.object(Stack, "stack_resources", property(stack_resources))
+
+
 GAPS = (
     Gap(
         "cfn-list-parameters",
@@ -132,5 +144,14 @@ GAPS = (
         "moto/cloudformation/models.py Stack.parameter_list",
         ("cloudformation",),
         _cfn_list_parameters,
+    ),
+    Gap(
+        "cfn-unmodelled-resources",
+        "DescribeStackResource, DescribeStackResources and ListStackResources fail (AttributeError, "
+        "HTTP 500) on a stack with a resource type moto does not model (CloudWatch alarms): its entry "
+        "in the stack's resources is None. Patched: such resources are left out of the answers",
+        "moto/cloudformation/models.py Stack.stack_resources",
+        ("cloudformation",),
+        _cfn_unmodelled_resources,
     ),
 )
