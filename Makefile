@@ -17,7 +17,7 @@ CHECKS_DIR := .aws-sam/checks
 # Offline: no usage metrics from the SAM CLI.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup tools demo test test-fast lint format types validate build bench moto-tests pr clean
+.PHONY: setup tools demo serve test test-fast lint format types validate build bench moto-tests pr clean
 
 $(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -53,6 +53,10 @@ tools: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
 
 demo: setup  ## the main job on the embedded local cloud, narrated
 	$(VENV)/bin/petclinic-ops demo
+
+PORT ?= 5000
+serve: setup  ## the local cloud as an endpoint for the AWS CLI and SDKs: http://127.0.0.1:$(PORT), until Ctrl-C
+	$(VENV)/bin/petclinic-ops local serve --port $(PORT)
 
 test: setup  ## the whole test suite (unit, integration on the local cloud, MariaDB, end-to-end)
 	$(PY) -m pytest -n 2 --dist loadgroup

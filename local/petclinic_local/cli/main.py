@@ -85,9 +85,6 @@ def _parser() -> argparse.ArgumentParser:
         "server); the rollout workflow redeploys the services that read the secret; reports which "
         "versions' credentials log in now. Drops what it created unless --keep.",
     )
-    from petclinic_local.cli import commands as operator_commands  # noqa: PLC0415
-
-    operator_commands.add_local_commands(local)
     rotate.add_argument("--strategy", choices=("alternating", "single"), default="alternating")
     rotate.add_argument(
         "--mysql",
@@ -109,6 +106,10 @@ def _parser() -> argparse.ArgumentParser:
         help="with --fail-at: then repair the cause, run `rotation cancel` and rotate again (the runbook's "
         "'A rotation failed' on one local cloud)",
     )
+
+    from petclinic_local.cli import commands as operator_commands  # noqa: PLC0415
+
+    operator_commands.add_local_commands(local)  # invoke, serve, push
 
     rotation = commands.add_parser(
         "rotation", help="the database credentials' rotation on AWS"
