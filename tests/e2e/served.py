@@ -126,10 +126,21 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
 
 @contextmanager
 def local_serve(*extra: str) -> Iterator[Served]:
-    """`petclinic-ops local serve --port 0 --no-mysql` until the block ends (SIGTERM, as Ctrl-C)."""
+    """`petclinic-ops local serve --port 0` until the block ends (SIGTERM, as Ctrl-C); with
+    --no-mysql unless ``extra`` gives --mysql."""
     errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed after the process
     process = subprocess.Popen(
-        [*CLI, "local", "serve", "--port", "0", "--no-mysql", "--rollout-seconds", "60", *extra],
+        [
+            *CLI,
+            "local",
+            "serve",
+            "--port",
+            "0",
+            "--rollout-seconds",
+            "60",
+            *([] if "--mysql" in extra else ["--no-mysql"]),
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=errors,
         text=True,

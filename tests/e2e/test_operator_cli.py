@@ -83,7 +83,7 @@ def test_status_shows_every_service_in_json_and_as_a_table(served: Served, deplo
 
     table = served.cli("status")
     assert table.returncode == 0, table.stderr
-    for text in (*SERVICES, "1.2.0", "COMPLETED", "2/2/0", "FAILED 2.0.0-broken", "free"):
+    for text in (*SERVICES, "1.2.0", "COMPLETED", "2/2/0", "FAILED", "2.0.0-broken", "free"):
         assert text in table.stdout
     assert "\x1b[" not in table.stdout  # not a terminal: plain text
 
@@ -408,3 +408,51 @@ def test_the_aws_cli_deploys_through_the_endpoint_as_on_aws(served: Served) -> N
     rows = served.cli_json("history", "vets-service")["deployments"]
     assert [(r["tag"], r["source"]) for r in rows] == [("1.0.0", "manual"), ("4.0.0", "ecr")]
     print(f"AWS CLI push -> deploy SUCCEEDED in {push_seconds:.1f} s")
+
+
+def test_deploy_and_rotation_cancel_take_the_endpoint_too(served: Served) -> None:
+    """The commands that were there before take --endpoint-url as well."""
+    cancel = served.cli("rotation", "cancel", "petclinic/dev/aurora/app", "--json")
+    assert cancel.returncode == 0, cancel.stderr
+    assert json.loads(cancel.stdout)["action"] == "nothing"
+    bad = served.cli("deploy", "billing-service", "1.0.0", "--poll-seconds", "0.1")
+    assert bad.returncode == 1  # the workflow itself rejects an unknown service (UnknownService)
+    assert "UnknownService" in bad.stdout
+
+
+@pytest.mark.mysql
+def test_a_rotation_through_the_served_endpoint_with_mariadb(mysql_admin: Any) -> None:
+    """With a database, `local serve` manages a real PetClinic user's secret: the AWS CLI starts
+    the rotation workflow, which rotates it (the rotation function logs in to MariaDB) and rolls
+    the services that read it; the database is dropped when the server stops."""
+    url = f"mysql://{mysql_admin.user}:{mysql_admin.password}@{mysql_admin.host}:{mysql_admin.port}"
+    with local_serve("--mysql", url, "--time-scale", "0.05", "--rollout-seconds", "20") as endpoint:
+        machines = endpoint.aws("stepfunctions", "list-state-machines")["stateMachines"]
+        rollout = next(m["stateMachineArn"] for m in machines if m["name"].endswith("-rotation-rollout"))
+        started = endpoint.aws(
+            "stepfunctions", "start-execution", "--state-machine-arn", rollout,
+            "--input", json.dumps({"secret": "petclinic/dev/aurora/app"}),
+        )  # fmt: skip
+        final = wait_for(
+            lambda: (
+                (
+                    d := endpoint.aws(
+                        "stepfunctions", "describe-execution", "--execution-arn", started["executionArn"]
+                    )
+                )["status"]
+                != "RUNNING"
+                and d
+            ),
+            240,
+            "the rotation rollout to end",
+        )
+        assert final["status"] == "SUCCEEDED", final
+        assert sorted(json.loads(final["output"])["redeployed"]) == [
+            "customers-service",
+            "vets-service",
+            "visits-service",
+        ]
+        rows = endpoint.cli_json("history", "vets-service")["deployments"]
+        assert [(r["kind"], r["source"], r["result"]) for r in rows] == [("restart", "rotation", "SUCCEEDED")]
+        current = endpoint.boto3("secretsmanager").get_secret_value(SecretId="petclinic/dev/aurora/app")
+        assert json.loads(current["SecretString"])["username"].endswith("_clone")

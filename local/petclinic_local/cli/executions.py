@@ -126,7 +126,7 @@ def executions_table(rows: list[dict[str, Any]], title: str) -> Any:
 
     table = Table(title=title, title_justify="left")
     for column in ("started (UTC)", "workflow", "request", "status", "result", "reason", "took", "execution"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column in {"workflow", "status", "result", "took"})
     for row in rows:
         took = row["durationSeconds"]
         table.add_row(

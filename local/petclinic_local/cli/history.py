@@ -96,7 +96,8 @@ def history_table(service: str, rows: list[dict[str, Any]]) -> Any:
         "took",
         "execution",
     ):
-        table.add_column(column, overflow="fold")
+        # Short values stay on one line (readable, greppable); reasons and ARNs wrap.
+        table.add_column(column, overflow="fold", no_wrap=column not in {"by", "reason", "execution"})
     for row in rows:
         took = row.get("durationSeconds")
         table.add_row(

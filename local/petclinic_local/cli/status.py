@@ -166,12 +166,19 @@ def _last_text(row: dict[str, Any] | None) -> str:
     return f"{render.styled(row.get('result', '?'))} {what} {started}"
 
 
+def _lease_summary(held: dict[str, Any] | None) -> str:
+    if not held:
+        return "free"
+    summary = "held" if held.get("holder") else "free"
+    return summary + (" +queued" if held.get("pendingRequest") else "")
+
+
 def status_table(rows: list[dict[str, Any]], title: str) -> Any:
     from rich.table import Table  # noqa: PLC0415
 
     table = Table(title=title, title_justify="left")
     for column in ("service", "rev", "tag", "digest", "rollout", "tasks d/r/p", "lease", "last deployment"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column not in {"lease", "last deployment"})
     for row in rows:
         if "taskDefinition" not in row:
             table.add_row(row["service"], "-", "-", "-", f"[red]{row['status']}[/red]", "-", "-", "-")
@@ -186,7 +193,7 @@ def status_table(rows: list[dict[str, Any]], title: str) -> Any:
             f"[{style}]{rollout}[/{style}]"
             + (f" ({row['deployments']} deployments)" if row["deployments"] > 1 else ""),
             f"{row['desired']}/{row['running']}/{row['pending']}",
-            _lease_text(row.get("lease")),
+            _lease_summary(row.get("lease")),
             _last_text(row.get("lastDeployment")),
         )
     return table
@@ -203,5 +210,9 @@ def run(target: aws.Target, service: str | None = None, *, as_json: bool = False
             )
         )
         return EXIT_OK
-    render.console().print(status_table(rows, f"{plane.cluster} ({plane.stack}, {plane.region})"))
+    out = render.console()
+    out.print(status_table(rows, f"{plane.cluster} ({plane.stack}, {plane.region})"))
+    for row in rows:  # the lease in full: which execution, what it deploys, what waits behind it
+        if row.get("lease"):
+            out.print(f"{row['service']}: {_lease_text(row['lease'])}", soft_wrap=True)
     return EXIT_OK
