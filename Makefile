@@ -17,7 +17,7 @@ CHECKS_DIR := .aws-sam/checks
 # Offline: no usage metrics from the SAM CLI.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup tools demo test test-fast lint format types validate build bench moto-tests pr clean
+.PHONY: setup tools demo serve test test-fast lint format types validate build bench moto-tests pr clean stress
 
 $(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -54,6 +54,10 @@ tools: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
 demo: setup  ## the main job on the embedded local cloud, narrated
 	$(VENV)/bin/petclinic-ops demo
 
+PORT ?= 5000
+serve: setup  ## the local cloud as an endpoint for the AWS CLI and SDKs: http://127.0.0.1:$(PORT), until Ctrl-C
+	$(VENV)/bin/petclinic-ops local serve --port $(PORT)
+
 test: setup  ## the whole test suite (unit, integration on the local cloud, MariaDB, end-to-end)
 	$(PY) -m pytest -n 2 --dist loadgroup
 
@@ -87,6 +91,9 @@ validate: setup tools  ## static checks of template.yaml and statemachines/ (off
 
 build: $(SAM_VENV)/.installed  ## sam build without a container (python3.11, arm64 wheels) into .aws-sam/build
 	$(SAM) build --cached --parallel --template-file template.yaml
+
+stress: setup  ## the integration tests 5 times with every CPU kept busy by other processes (RUNS=, LOAD=)
+	$(PY) tools/stress.py --runs $(or $(RUNS),5) --load-per-cpu $(or $(LOAD),2) tests/integration
 
 bench: setup  ## benchmarks/: print measured figures
 	$(PY) benchmarks/run.py

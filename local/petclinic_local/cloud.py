@@ -120,12 +120,14 @@ class LocalCloud:
         )
         self.runtime = LambdaRuntime(self.stack.functions, region=REGION, on_invocation=self._write_logs)
 
-    def close(self) -> None:
-        """Let running work end (up to 30 s), stop what still runs, then remove moto. Nothing of
-        this cloud may outlive it: moto's backends are process-wide, and an execution or a
-        background rotation left running would act on the next local cloud's resources."""
+    def close(self, *, quiet_timeout: float = 30.0) -> None:
+        """Let running work end (up to ``quiet_timeout`` seconds; 0: not at all), stop what still
+        runs, then remove moto. Nothing of this cloud may outlive it: moto's backends are
+        process-wide, and an execution or a background rotation left running would act on the
+        next local cloud's resources."""
         with contextlib.suppress(QuietTimeout):
-            self.wait_until_quiet(timeout=30)
+            if quiet_timeout > 0:
+                self.wait_until_quiet(timeout=quiet_timeout)
         if self.stack is not None:
             self._stop_everything()
         self._exit.close()

@@ -103,7 +103,7 @@ def test_a_rollout_that_never_completes_times_out_and_is_rolled_back(short_timeo
 
     assert cloud.services()["visits-service"]["taskDefinition"] == before["taskDefinition"]
     [row] = cloud.deployments()
-    assert (row["result"], row["rolledBack"]) == ("FAILED", True)
+    assert (row["result"], row["rolledBack"]) == ("FAILED", True), row["reason"]
     assert "no completion within 300 s" in row["reason"]
 
 

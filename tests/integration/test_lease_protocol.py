@@ -271,3 +271,56 @@ def test_with_the_ledger_down_the_record_stays_on_a_lease_that_expires_now(lease
     assert json.loads(item["inflight"]["S"]) == record
     assert int(item["leaseExpiresAt"]["N"]) <= int(time.time() * 1000)
     assert lease.queued_order() == 2  # left for the successor, after it records the deployment
+
+
+RELAY = json.loads((ROOT / "statemachines" / "deployment-events.asl.json").read_text())["States"]
+
+
+def relay(lease: Lease, state: str, deployment: str) -> dict[str, Any] | None:
+    """One of the ECS-event relay's lease writes, for a COMPLETED event of ``deployment``."""
+    event = {
+        "resources": ["arn:aws:ecs:us-west-2:123456789012:service/petclinic-dev/visits-service"],
+        "detail": {"eventName": "SERVICE_DEPLOYMENT_COMPLETED", "deploymentId": deployment},
+    }
+    arguments = render(RELAY[state]["Arguments"], {"states": {"input": event}})
+    arguments["TableName"] = TABLE
+    try:
+        response: dict[str, Any] = lease.client.update_item(**arguments)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise
+    return response
+
+
+def test_an_outcome_never_lands_beside_a_token_parked_on_it(lease: Lease) -> None:
+    """The relay first tries the parked path; when that fails it keeps the outcome for later, but
+    only while nobody is parked on the deployment: a token parked in between must be resumed, not
+    left waiting (before: a rollback that completed at that moment was reported not completed)."""
+    lease.call("AcquireLease", "a", order=1)
+    lease.client.update_item(
+        TableName=TABLE,
+        Key={"service": {"S": "visits-service"}},
+        UpdateExpression="SET outcomes = :none",
+        ExpressionAttributeValues={":none": {"M": {}}},
+    )
+    assert relay(lease, "RecordAwaitedOutcome", "d-1") is None  # not parked yet
+    lease.park("a", "d-1", {"phase": "rollback"})  # the execution parks meanwhile
+    assert relay(lease, "RecordEarlyOutcome", "d-1") is None  # so the outcome is not left aside
+    assert "d-1" not in lease.item()["outcomes"]["M"]
+    resumed = relay(lease, "RecordAwaitedOutcome", "d-1")  # the relay tries the parked path again
+    assert resumed is not None
+    assert resumed["Attributes"]["taskToken"]["S"] == "token"
+
+
+def test_an_outcome_that_arrives_first_is_kept_for_the_execution_about_to_park(lease: Lease) -> None:
+    lease.call("AcquireLease", "a", order=1)
+    lease.client.update_item(
+        TableName=TABLE,
+        Key={"service": {"S": "visits-service"}},
+        UpdateExpression="SET outcomes = :none",
+        ExpressionAttributeValues={":none": {"M": {}}},
+    )
+    assert relay(lease, "RecordAwaitedOutcome", "d-1") is None
+    assert relay(lease, "RecordEarlyOutcome", "d-1") is not None
+    assert lease.item()["outcomes"]["M"]["d-1"]["M"]["status"]["S"] == "COMPLETED"

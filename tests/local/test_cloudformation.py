@@ -223,3 +223,86 @@ def test_closed_apply_rotation_schedules() -> None:
         "RotationRules": {"AutomaticallyAfterDays": 30},
     }
     assert [labels for labels in steps.values()] == [["AWSCURRENT"]]  # no rotation now
+
+
+LIST_PARAMETER_TEMPLATE: dict[str, Any] = {
+    "Parameters": {
+        "Names": {"Type": "CommaDelimitedList", "Default": "a,b"},
+        "Plain": {"Type": "String", "Default": "x"},
+    },
+    "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+}
+
+
+def _described_parameters(template: dict[str, Any], given: dict[str, str]) -> dict[str, str]:
+    cfn = client("cloudformation")
+    name = f"stack-{uuid.uuid4().hex[:8]}"
+    cfn.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in given.items()],
+    )
+    described = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}
+
+
+def test_needed_cfn_list_parameters() -> None:
+    """If this fails, moto fixed cfn-list-parameters: delete the workaround (DescribeStacks
+    returns a CommaDelimitedList parameter as given, "a,b")."""
+    with local_aws(skip={"cfn-list-parameters"}):
+        described = _described_parameters(LIST_PARAMETER_TEMPLATE, {"Names": "c,d,e"})
+    assert described["Names"] == "['c', 'd', 'e']"
+
+
+def test_closed_cfn_list_parameters() -> None:
+    with local_aws():
+        described = _described_parameters(LIST_PARAMETER_TEMPLATE, {"Names": "c,d,e", "Plain": "y"})
+    assert described == {"Names": "c,d,e", "Plain": "y"}
+
+
+ALARM_TEMPLATE: dict[str, Any] = {
+    "Resources": {
+        "Alarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "MetricName": "Errors",
+                "Namespace": "AWS/Lambda",
+                "Statistic": "Sum",
+                "Period": 60,
+                "EvaluationPeriods": 1,
+                "Threshold": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            },
+        },
+        "Topic": {"Type": "AWS::SNS::Topic"},
+    }
+}
+
+
+def _stack_with_an_alarm() -> str:
+    name = f"stack-{uuid.uuid4().hex[:8]}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(ALARM_TEMPLATE))
+    return name
+
+
+def test_needed_cfn_unmodelled_resources() -> None:
+    """If this fails, moto fixed cfn-unmodelled-resources: delete the workaround (a stack with a
+    resource type moto does not model can be asked for its resources)."""
+    with local_aws(skip={"cfn-unmodelled-resources"}):
+        name = _stack_with_an_alarm()
+        with pytest.raises(AttributeError):
+            client("cloudformation").describe_stack_resource(StackName=name, LogicalResourceId="Topic")
+
+
+def test_closed_cfn_unmodelled_resources() -> None:
+    with local_aws():
+        name = _stack_with_an_alarm()
+        cfn = client("cloudformation")
+        detail = cfn.describe_stack_resource(StackName=name, LogicalResourceId="Topic")["StackResourceDetail"]
+        listed = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
+        described = cfn.describe_stack_resources(StackName=name)["StackResources"]
+    assert detail["ResourceType"] == "AWS::SNS::Topic"
+    assert [r["LogicalResourceId"] for r in listed] == ["Topic"]
+    assert [r["LogicalResourceId"] for r in described] == ["Topic"]

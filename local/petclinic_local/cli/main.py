@@ -6,10 +6,15 @@
     petclinic-ops local rotate --fail-at STEP --recover  a rotation fails, `rotation cancel`, rotate again
     petclinic-ops deploy SERVICE IMAGE [--profile P]     a manual deployment on AWS, followed to the end
     petclinic-ops rotation cancel SECRET [--profile P]   clear the AWSPENDING a failed rotation left
+    petclinic-ops status|history|rollback|diff|executions  what runs, what ran, take a service back
+    petclinic-ops local invoke|serve|push               sam local invoke without Docker; the local
+                                                         cloud as an endpoint; an image into its ECR
+    petclinic-ops completion bash|zsh                    shell completion
 
-Exit codes: 0 done (for `deploy`: the image is live), 1 the deployment failed (`rotation cancel`:
-refused, nothing changed), 2 bad input or configuration (nothing was started), 3 `deploy` queued
-or superseded (another execution deploys).
+Exit codes: 0 done (for `deploy`/`rollback`: the image is live), 1 the deployment failed or an AWS
+call failed (`rotation cancel`: refused, nothing changed; `local invoke`: the handler raised),
+2 bad input or configuration (nothing was started: unknown service, stack not found, no
+credentials...), 3 `deploy`/`rollback` queued or superseded (another execution deploys).
 """
 
 from __future__ import annotations
@@ -21,12 +26,20 @@ from collections.abc import Sequence
 from petclinic_local.errors import UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_DEPLOYED = 0, 1, 2, 3
+EXIT_CODES_HELP = (
+    "exit codes: 0 done (deploy/rollback: the image is live), 1 failed (deployment failed, AWS call "
+    "failed, handler raised), 2 bad input or configuration (unknown service, stack not found, no "
+    "credentials: nothing started), 3 deploy/rollback queued or superseded by another execution"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="petclinic-ops", description="Operations control plane of the Spring PetClinic stack on AWS."
+        prog="petclinic-ops",
+        description="Operations control plane of the Spring PetClinic stack on AWS.",
+        epilog=EXIT_CODES_HELP,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="narrated scenarios on the embedded local cloud")
@@ -94,6 +107,10 @@ def _parser() -> argparse.ArgumentParser:
         "'A rotation failed' on one local cloud)",
     )
 
+    from petclinic_local.cli import commands as operator_commands  # noqa: PLC0415
+
+    operator_commands.add_local_commands(local)  # invoke, serve, push
+
     rotation = commands.add_parser(
         "rotation", help="the database credentials' rotation on AWS"
     ).add_subparsers(dest="rotation_command", required=True, metavar="COMMAND")
@@ -110,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     cancel.add_argument("--profile", help="AWS profile (default: the SDK's default chain)")
     cancel.add_argument("--region", help="AWS region (default: the profile's, else us-west-2)")
     cancel.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    cancel.add_argument("--endpoint-url", metavar="URL", help="send every AWS call here (local serve)")
 
     deploy = commands.add_parser(
         "deploy",
@@ -127,7 +145,18 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=7200.0, help="stop following after this many seconds"
     )
     deploy.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
+    deploy.add_argument("--endpoint-url", metavar="URL", help="send every AWS call here (local serve)")
+    operator_commands.add_aws_commands(commands)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("petclinic-ops")
+    except PackageNotFoundError:  # pragma: no cover - run from a checkout without `make setup`
+        return "unknown"
 
 
 def _rotation_command(args: argparse.Namespace) -> int:
@@ -135,7 +164,14 @@ def _rotation_command(args: argparse.Namespace) -> int:
     from petclinic_local.cli import local_rotate, rotation  # noqa: PLC0415
 
     if args.command == "rotation":
-        return rotation.run_cancel(args.secret, profile=args.profile, region=args.region, as_json=args.json)
+        session = None
+        if args.endpoint_url:
+            from petclinic_local.cli import aws  # noqa: PLC0415
+
+            session = aws.session_for(aws.Target(args.profile, args.region, endpoint_url=args.endpoint_url))
+        return rotation.run_cancel(
+            args.secret, profile=args.profile, region=args.region, as_json=args.json, session=session
+        )
     if args.fail_at is None:
         if args.recover:
             raise UsageError("--recover needs --fail-at STEP: it recovers from the failure that makes")
@@ -153,42 +189,66 @@ def _rotation_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    from petclinic_local.cli import commands as operator_commands  # noqa: PLC0415
+
     try:
-        if args.command == "demo":
-            from petclinic_local.cli import demo  # noqa: PLC0415 - each command imports what it needs
-
-            return demo.run(fast=args.fast)
-        if args.command == "local" and args.local_command == "run":
-            from petclinic_local.cli import local_run  # noqa: PLC0415
-
-            return local_run.run(
-                args.events,
-                as_json=args.json,
-                fail_digests=args.fail_digest,
-                rollout_seconds=args.rollout_seconds,
-                time_scale=args.time_scale,
-            )
-        if args.command == "rotation" or (args.command == "local" and args.local_command == "rotate"):
-            return _rotation_command(args)
-        if args.command == "deploy":
-            from petclinic_local.cli import deploy  # noqa: PLC0415
-
-            return deploy.run(
-                args.service,
-                args.image,
-                reason=args.reason,
-                profile=args.profile,
-                region=args.region,
-                stack=args.stack,
-                timeout=args.timeout,
-                poll_seconds=args.poll_seconds,
-            )
+        with operator_commands.one_line_aws_errors():
+            return _dispatch(parser, args)
     except UsageError as exc:
         print(f"petclinic-ops: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except operator_commands.CommandFailed as exc:
+        print(f"petclinic-ops: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `petclinic-ops history X --json | head`: the reader left
+        import os  # noqa: PLC0415
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from petclinic_local.cli import commands as operator_commands  # noqa: PLC0415
+
+    handled = operator_commands.dispatch(parser, args)
+    if handled is not None:
+        return handled
+    if args.command == "demo":
+        from petclinic_local.cli import demo  # noqa: PLC0415 - each command imports what it needs
+
+        return demo.run(fast=args.fast)
+    if args.command == "local" and args.local_command == "run":
+        from petclinic_local.cli import local_run  # noqa: PLC0415
+
+        return local_run.run(
+            args.events,
+            as_json=args.json,
+            fail_digests=args.fail_digest,
+            rollout_seconds=args.rollout_seconds,
+            time_scale=args.time_scale,
+        )
+    if args.command == "rotation" or (args.command == "local" and args.local_command == "rotate"):
+        return _rotation_command(args)
+    if args.command == "deploy":
+        from petclinic_local.cli import aws, deploy  # noqa: PLC0415
+
+        return deploy.run(
+            args.service,
+            args.image,
+            reason=args.reason,
+            profile=args.profile,
+            region=args.region,
+            stack=args.stack,
+            timeout=args.timeout,
+            poll_seconds=args.poll_seconds,
+            session=aws.session_for(aws.Target(args.profile, args.region, args.stack, args.endpoint_url))
+            if args.endpoint_url
+            else None,
+        )
     raise AssertionError(f"unhandled command {args}")  # argparse requires a known command
 
 

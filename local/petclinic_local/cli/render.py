@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -24,10 +25,18 @@ def console() -> Console:
     # The local cloud redirects sys.stdout while a function runs (its logs are captured): write
     # to the process's real stdout so progress never lands in a function's log.
     # No emoji codes: ARNs contain ":secret:", which rich would print as an emoji.
-    out = Console(file=sys.__stdout__, highlight=False, emoji=False)
+    # NO_COLOR (no-color.org) and a stdout that is not a terminal: plain text, no escape codes.
+    plain = {"color_system": None} if os.environ.get("NO_COLOR") else {}
+    out = Console(file=sys.__stdout__, highlight=False, emoji=False, **plain)  # type: ignore[arg-type]
     if not out.is_terminal:
-        out = Console(file=sys.__stdout__, highlight=False, emoji=False, width=120)
+        out = Console(file=sys.__stdout__, highlight=False, emoji=False, width=120, color_system=None)
     return out
+
+
+def stderr_console() -> Console:
+    """Progress and notes beside a command's result (with --json, stdout holds the JSON only)."""
+    plain = {"color_system": None} if os.environ.get("NO_COLOR") else {}
+    return Console(file=sys.__stderr__, highlight=False, emoji=False, soft_wrap=True, **plain)  # type: ignore[arg-type]
 
 
 def short(value: str | None) -> str:

@@ -158,12 +158,13 @@ def run_cancel(
     profile: str | None = None,
     region: str | None = None,
     as_json: bool = False,
+    session: Any = None,
 ) -> int:
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
     from petclinic_local.cli.deploy import session_for  # noqa: PLC0415
 
-    session = session_for(profile, region)
+    session = session or session_for(profile, region)
     try:
         outcome = cancel_rotation(
             session.client("secretsmanager"), secret, functions=session.client("lambda")

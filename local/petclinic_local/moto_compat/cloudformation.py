@@ -1,10 +1,12 @@
 """CloudFormation: what moto's CloudFormation gets wrong or skips when it creates the
-transformed template.yaml. These are no patches but steps of the deploy (``stack.deploy``)
+transformed template.yaml. These are mostly no patches but steps of the deploy (``stack.deploy``)
 around ``create_stack``: the template and parameters it is handed, and the resources it
 creates wrongly (state machines) or not at all (rotation schedules).
 
 Each helper's docstring starts with "Gap:"; tests/local/test_cloudformation.py shows, helper by
-helper, that moto still needs it.
+helper, that moto still needs it. Two gaps are patches (``GAPS``), of what the operator CLI
+reads from a stack: DescribeStacks' parameter values (the cluster and the services of a control
+plane) and the stack's resources (`local invoke` finds a function by its logical id).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
+
+from petclinic_local.moto_compat.gap import Gap, Hooks, Patches
 
 
 def prepare_template_for_moto(template: dict[str, Any]) -> dict[str, Any]:
@@ -102,3 +107,51 @@ def apply_rotation_schedules(
         secret.auto_rotate_after_days = rules.get("AutomaticallyAfterDays") or (
             int(days.group(1)) if days else 0
         )
+
+
+def _cfn_list_parameters(_: Hooks) -> Patches:
+    from moto.cloudformation.models import Stack  # noqa: PLC0415
+
+    original = Stack.parameter_list
+
+    def parameter_list(self: Any) -> list[dict[str, Any]]:
+        return [
+            {**parameter, "ParameterValue": ",".join(str(item) for item in parameter["ParameterValue"])}
+            if isinstance(parameter.get("ParameterValue"), list)
+            else parameter
+            for parameter in original.fget(self)
+        ]
+
+    yield mock.patch.object(Stack, "parameter_list", property(parameter_list))
+
+
+def _cfn_unmodelled_resources(_: Hooks) -> Patches:
+    from moto.cloudformation.models import Stack  # noqa: PLC0415
+
+    original = Stack.stack_resources
+
+    def stack_resources(self: Any) -> list[Any]:
+        return [resource for resource in original.fget(self) if resource is not None]
+
+    yield mock.patch.object(Stack, "stack_resources", property(stack_resources))
+
+
+GAPS = (
+    Gap(
+        "cfn-list-parameters",
+        "DescribeStacks returns a CommaDelimitedList parameter as Python's repr of its resolved list "
+        "(\"['a', 'b']\") where CloudFormation returns the value as given (\"a,b\")",
+        "moto/cloudformation/models.py Stack.parameter_list",
+        ("cloudformation",),
+        _cfn_list_parameters,
+    ),
+    Gap(
+        "cfn-unmodelled-resources",
+        "DescribeStackResource, DescribeStackResources and ListStackResources fail (AttributeError, "
+        "HTTP 500) on a stack with a resource type moto does not model (CloudWatch alarms): its entry "
+        "in the stack's resources is None. Patched: such resources are left out of the answers",
+        "moto/cloudformation/models.py Stack.stack_resources",
+        ("cloudformation",),
+        _cfn_unmodelled_resources,
+    ),
+)

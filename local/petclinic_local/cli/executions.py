@@ -1,0 +1,168 @@
+"""`petclinic-ops executions [--workflow W] [--status S] [--limit N]`: recent executions of the
+control plane's workflows (every state machine the stack outputs), newest first, with their
+result and reason.
+
+Express workflows (deployment-events) keep no execution list in Step Functions
+(ListExecutions supports Standard workflows only): their runs are in their CloudWatch log group.
+
+Needs: cloudformation:DescribeStacks, states:DescribeStateMachine, states:ListExecutions and
+states:DescribeExecution on the stack's workflows.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from petclinic_local.cli import aws, render
+from petclinic_local.errors import UsageError
+
+EXIT_OK = 0
+STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
+
+
+def _maybe_json(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def outcome(described: dict[str, Any]) -> tuple[str, str]:
+    """(result, reason): the workflow's own result when its output or error cause says it (the
+    deploy workflow's SUCCEEDED/COALESCED/FAILED...), else Step Functions' status and error."""
+    status = described["status"]
+    if status == "RUNNING":
+        return "RUNNING", ""
+    output = _maybe_json(described.get("output"))
+    if isinstance(output, dict) and status == "SUCCEEDED":
+        return str(output.get("result") or status), str(output.get("reason") or "")
+    cause = _maybe_json(described.get("cause"))
+    error = described.get("error") or status
+    if isinstance(cause, dict):
+        reason = cause.get("reason") or cause.get("errorMessage") or json.dumps(cause)[:300]
+        return str(cause.get("result") or error), str(reason)
+    return str(error), str(cause or "")
+
+
+def _request(execution_input: Any) -> str:
+    if not isinstance(execution_input, dict):
+        return "-"
+    if "detail" in execution_input and isinstance(execution_input["detail"], dict):
+        detail = execution_input["detail"]
+        what = detail.get("image-tag") or render.short(detail.get("image-digest")) or detail.get("eventName")
+        kind = execution_input.get("detail-type", "event")
+        return f"{kind}: {detail.get('repository-name', '')} {what or ''}".strip()
+    if "service" in execution_input:
+        what = (
+            "restart" if execution_input.get("restart") else render.short(str(execution_input.get("image")))
+        )
+        return f"{execution_input['service']} {what}"
+    if "secret" in execution_input:
+        return f"rotate {render.short(str(execution_input['secret']))}"
+    return json.dumps(execution_input)[:60]
+
+
+def _workflows(plane: aws.ControlPlane, workflow: str | None) -> dict[str, str]:
+    machines = plane.state_machines()
+    if workflow is None:
+        return machines
+    for name, arn in machines.items():
+        if workflow in {name, arn, arn.rsplit(":", 1)[-1]}:
+            return {name: arn}
+    raise UsageError(f"unknown workflow {workflow!r}: stack {plane.stack} has {', '.join(sorted(machines))}")
+
+
+def list_executions(
+    plane: aws.ControlPlane, *, workflow: str | None = None, status: str | None = None, limit: int = 20
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """(the newest ``limit`` executions across the workflows, newest first; the Express workflows
+    left out)."""
+    sfn = plane.client("stepfunctions")
+    listed: list[tuple[str, dict[str, Any]]] = []
+    express = []
+    for name, arn in _workflows(plane, workflow).items():
+        with plane.errors(f"cannot read workflow {name}"):
+            if sfn.describe_state_machine(stateMachineArn=arn).get("type") == "EXPRESS":
+                express.append(name)
+                continue
+            request: dict[str, Any] = {"stateMachineArn": arn, "maxResults": min(limit, 1000)}
+            if status:
+                request["statusFilter"] = status
+            listed += [(name, e) for e in sfn.list_executions(**request).get("executions", [])]
+    listed.sort(key=lambda pair: pair[1]["startDate"], reverse=True)
+    rows = []
+    for name, execution in listed[:limit]:
+        with plane.errors(f"cannot read execution {execution['executionArn']}"):
+            described = sfn.describe_execution(executionArn=execution["executionArn"])
+        result, reason = outcome(described)
+        stop = described.get("stopDate")
+        rows.append(
+            {
+                "workflow": name,
+                "name": described["name"],
+                "executionArn": described["executionArn"],
+                "status": described["status"],
+                "result": result,
+                "reason": reason,
+                "startDate": described["startDate"].isoformat(),
+                "stopDate": stop.isoformat() if stop else None,
+                "durationSeconds": round((stop - described["startDate"]).total_seconds(), 3)
+                if stop
+                else None,
+                "input": _maybe_json(described.get("input")),
+                "output": _maybe_json(described.get("output")),
+                "error": described.get("error"),
+                "cause": _maybe_json(described.get("cause")),
+            }
+        )
+    return rows, express
+
+
+def executions_table(rows: list[dict[str, Any]], title: str) -> Any:
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(title=title, title_justify="left")
+    for column in ("started (UTC)", "workflow", "request", "status", "result", "reason", "took", "execution"):
+        table.add_column(column, overflow="fold", no_wrap=column in {"workflow", "status", "result", "took"})
+    for row in rows:
+        took = row["durationSeconds"]
+        table.add_row(
+            row["startDate"][:19].replace("T", " "),
+            row["workflow"],
+            _request(row["input"]),
+            render.styled(row["status"]),
+            render.styled(row["result"]),
+            row["reason"],
+            "-" if took is None else f"{took:.1f} s",
+            row["name"],
+        )
+    return table
+
+
+def run(
+    target: aws.Target,
+    *,
+    workflow: str | None = None,
+    status: str | None = None,
+    limit: int = 20,
+    as_json: bool = False,
+    session: Any = None,
+) -> int:
+    if limit < 1:
+        raise UsageError(f"--limit {limit}: must be at least 1")
+    plane = aws.control_plane(target, session=session)
+    rows, express = list_executions(plane, workflow=workflow, status=status, limit=limit)
+    if as_json:
+        print(json.dumps({"executions": rows, "expressWorkflows": express}, indent=2, default=str))
+        return EXIT_OK
+    out = render.console()
+    out.print(executions_table(rows, f"Executions of {plane.stack}'s workflows, newest first"))
+    if express:
+        out.print(
+            f"not listed: {', '.join(express)} (Express: Step Functions keeps no execution list; "
+            "see its CloudWatch log group)"
+        )
+    return EXIT_OK

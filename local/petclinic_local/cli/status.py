@@ -1,0 +1,218 @@
+"""`petclinic-ops status [SERVICE]`: what runs now, per service: the task definition revision,
+the image (tag and digest), the PRIMARY deployment's rollout state, desired/running/pending
+tasks, the deploy lease (the execution holding it, the deployment in flight, the request
+queued behind it) and the last ledger row. One screen for the four services.
+
+Needs: cloudformation:DescribeStacks, ecs:DescribeServices, ecs:DescribeTaskDefinition,
+ecr:DescribeImages (tags of pinned images), dynamodb:GetItem on the leases table, dynamodb:Query
+on the ledger table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from petclinic_local.cli import aws, render
+from petclinic_local.cli.history import item_to_row, ledger
+
+EXIT_OK = 0
+
+
+def split_image(image: str) -> tuple[str, str | None, str | None]:
+    """(repository, tag, digest) of ``registry/repo:tag`` or ``registry/repo@sha256:...``."""
+    name, _, digest = image.partition("@")
+    path = name.partition("/")[2] if "." in name.partition("/")[0] else name
+    repository, _, tag = path.partition(":")
+    return repository, tag or None, digest or None
+
+
+def _service_container(definition: dict[str, Any], service: str, repository: str) -> dict[str, Any]:
+    containers = definition.get("containerDefinitions", [])
+    for container in containers:
+        if container.get("name") == service:
+            return dict(container)
+    for container in containers:
+        if split_image(container.get("image", ""))[0] == repository:
+            return dict(container)
+    return dict(containers[0]) if containers else {}
+
+
+def _image_tags(plane: aws.ControlPlane, repository: str, image_id: dict[str, str]) -> dict[str, Any]:
+    """ECR's record of the image: its digest and tags ({} when ECR does not know it)."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    try:
+        details = plane.client("ecr").describe_images(repositoryName=repository, imageIds=[image_id])
+    except (ClientError, BotoCoreError):
+        return {}  # no tag to show: the image is gone, or ECR may not be read
+    found = details.get("imageDetails", [])
+    return dict(found[0]) if found else {}
+
+
+def lease(plane: aws.ControlPlane, service: str) -> dict[str, Any] | None:
+    """The deploy lease of the service: held by an execution, with what is in flight and queued."""
+    table = plane.output("LeasesTableName")
+    with plane.errors(f"cannot read the leases table {table}"):
+        item = (
+            plane.client("dynamodb")
+            .get_item(TableName=table, Key={"service": {"S": service}}, ConsistentRead=True)
+            .get("Item")
+        )
+    if not item:
+        return None
+    row = item_to_row(item)
+    if "leaseHolder" not in row and "pendingRequest" not in row:
+        return None
+    expires = row.get("leaseExpiresAt")
+    return {
+        "holder": row.get("leaseHolder"),
+        "kind": row.get("leaseKind"),
+        "expiresAt": dt.datetime.fromtimestamp(expires / 1000, dt.UTC).isoformat() if expires else None,
+        "inflight": _json(row.get("inflight")),
+        "pendingRequest": _json(row.get("pendingRequest")),
+        "parked": "taskToken" in row,
+    }
+
+
+def _json(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def describe(plane: aws.ControlPlane, services: list[str]) -> list[dict[str, Any]]:
+    ecs = plane.client("ecs")
+    with plane.errors(f"cannot read services of cluster {plane.cluster}"):
+        described = []
+        for start in range(0, len(services), 10):
+            answer = ecs.describe_services(cluster=plane.cluster, services=services[start : start + 10])
+            described += answer.get("services", [])
+    by_name = {service["serviceName"]: service for service in described}
+    return [_status(plane, name, by_name.get(name)) for name in services]
+
+
+def _status(plane: aws.ControlPlane, name: str, service: dict[str, Any] | None) -> dict[str, Any]:
+    status: dict[str, Any] = {"service": name, "cluster": plane.cluster}
+    last = ledger(plane, name, 1)
+    status["lease"] = lease(plane, name)
+    status["lastDeployment"] = last[0] if last else None
+    if service is None or service.get("status") != "ACTIVE":
+        status["status"] = service.get("status", "MISSING") if service else "MISSING"
+        return status
+    arn = service["taskDefinition"]
+    with plane.errors(f"cannot read task definition {arn}"):
+        definition = plane.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    repository = plane.repository(name)
+    container = _service_container(definition, name, repository)
+    image = container.get("image", "")
+    _, tag, digest = split_image(image)
+    if digest and status["lastDeployment"] and status["lastDeployment"].get("digest") == digest:
+        tag = status["lastDeployment"].get("tag")
+    elif digest or tag:
+        known = _image_tags(plane, repository, {"imageDigest": digest} if digest else {"imageTag": tag or ""})
+        digest = digest or known.get("imageDigest")
+        tag = tag or next(iter(known.get("imageTags", [])), None)
+    primary: dict[str, Any] = next(
+        (d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {}
+    )
+    status |= {
+        "status": service["status"],
+        "taskDefinition": arn,
+        "revision": definition.get("revision"),
+        "image": image,
+        "tag": tag,
+        "digest": digest,
+        "rollout": {
+            "state": primary.get("rolloutState"),
+            "reason": primary.get("rolloutStateReason"),
+            "deploymentId": primary.get("id"),
+        },
+        "deployments": len(service.get("deployments", [])),
+        "desired": service.get("desiredCount"),
+        "running": service.get("runningCount"),
+        "pending": service.get("pendingCount"),
+    }
+    return status
+
+
+def _lease_text(held: dict[str, Any] | None) -> str:
+    if not held:
+        return "free"
+    parts = []
+    if held.get("holder"):
+        inflight = held.get("inflight") or {}
+        job = inflight.get("job") or {}
+        what = job.get("tag") or render.short(job.get("digest")) if job else ""
+        phase = f" ({inflight.get('phase')})" if inflight.get("phase") else ""
+        parts.append(f"held by {render.short(held['holder'])}{': ' + what if what else ''}{phase}")
+    queued = held.get("pendingRequest")
+    if queued:
+        parts.append(
+            f"queued: {queued.get('tag') or render.short(queued.get('digest')) or queued.get('kind')}"
+        )
+    return "; ".join(parts) or "free"
+
+
+def _last_text(row: dict[str, Any] | None) -> str:
+    if not row:
+        return "-"
+    what = row.get("tag") or ("restart" if row.get("kind") == "restart" else render.short(row.get("digest")))
+    started = (row.get("startedAt") or "")[:19].replace("T", " ")
+    return f"{render.styled(row.get('result', '?'))} {what} {started}"
+
+
+def _lease_summary(held: dict[str, Any] | None) -> str:
+    if not held:
+        return "free"
+    summary = "held" if held.get("holder") else "free"
+    return summary + (" +queued" if held.get("pendingRequest") else "")
+
+
+def status_table(rows: list[dict[str, Any]], title: str) -> Any:
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(title=title, title_justify="left")
+    for column in ("service", "rev", "tag", "digest", "rollout", "tasks d/r/p", "lease", "last deployment"):
+        table.add_column(column, overflow="fold", no_wrap=column not in {"lease", "last deployment"})
+    for row in rows:
+        if "taskDefinition" not in row:
+            table.add_row(row["service"], "-", "-", "-", f"[red]{row['status']}[/red]", "-", "-", "-")
+            continue
+        rollout = row["rollout"]["state"] or "-"
+        style = {"COMPLETED": "green", "FAILED": "red", "IN_PROGRESS": "blue"}.get(rollout, "white")
+        table.add_row(
+            row["service"],
+            str(row.get("revision") or render.revision(row["taskDefinition"])),
+            row.get("tag") or "-",
+            render.short(row.get("digest")),
+            f"[{style}]{rollout}[/{style}]"
+            + (f" ({row['deployments']} deployments)" if row["deployments"] > 1 else ""),
+            f"{row['desired']}/{row['running']}/{row['pending']}",
+            _lease_summary(row.get("lease")),
+            _last_text(row.get("lastDeployment")),
+        )
+    return table
+
+
+def run(target: aws.Target, service: str | None = None, *, as_json: bool = False, session: Any = None) -> int:
+    plane = aws.control_plane(target, session=session)
+    services = [plane.service(service)] if service else list(plane.services)
+    rows = describe(plane, services)
+    if as_json:
+        print(
+            json.dumps(
+                {"stack": plane.stack, "cluster": plane.cluster, "services": rows}, indent=2, default=str
+            )
+        )
+        return EXIT_OK
+    out = render.console()
+    out.print(status_table(rows, f"{plane.cluster} ({plane.stack}, {plane.region})"))
+    for row in rows:  # the lease in full: which execution, what it deploys, what waits behind it
+        if row.get("lease"):
+            out.print(f"{row['service']}: {_lease_text(row['lease'])}", soft_wrap=True)
+    return EXIT_OK
