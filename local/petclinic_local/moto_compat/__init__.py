@@ -14,6 +14,9 @@ starts failing, upstream fixed the gap, so delete the workaround.
     ecr               millisecond push times
     ecs               UpdateService starts a deployment (simulators.ecs rolls it out)
     secretsmanager    RotateSecret rotates in the background, stops at a failed step, sends events
+    awslambda_aliases fn:alias / fn:version run the routed version with its own configuration
+    cloudwatch        DescribeAlarms evaluates alarms from the datapoints (simulators.cloudwatch)
+    bedrockruntime    Converse and InvokeModel answered by the host's Bedrock stand-in (simulators.bedrock)
     cloudformation    not patches: the deploy's steps around moto's create_stack (stack.deploy)
 
 The patches keep moto faithful outside the cases the local cloud needs: they wrap moto's code
@@ -35,6 +38,9 @@ from collections.abc import Iterable
 
 from petclinic_local.moto_compat import (
     awslambda,
+    awslambda_aliases,
+    bedrockruntime,
+    cloudwatch,
     dynamodb,
     ecr,
     ecs,
@@ -56,6 +62,9 @@ GAPS: tuple[Gap, ...] = (
     *ecr.GAPS,
     *secretsmanager.GAPS,
     *ecs.GAPS,
+    *awslambda_aliases.GAPS,
+    *bedrockruntime.GAPS,
+    *cloudwatch.GAPS,
 )
 
 
