@@ -173,11 +173,9 @@ class LocalCloud:
         self.lambda_metrics.record(function, qualifier, version, errored=errored, duration_ms=duration_ms)
 
     def _version_environment(self, function: str, version: str) -> dict[str, str]:
-        """A published version's environment, as moto keeps it."""
-        from moto.awslambda.models import lambda_backends  # noqa: PLC0415
-
-        published = lambda_backends[ACCOUNT][REGION].get_function(function, version)
-        return dict(published.environment_vars or {})
+        """A published version's environment, as Lambda keeps it."""
+        config = self.client("lambda").get_function_configuration(FunctionName=function, Qualifier=version)
+        return dict(config.get("Environment", {}).get("Variables", {}))
 
     def _seed_service_urls(self) -> None:
         """Parameter Store's PetClinic service URLs, all pointing at the local PetClinic HTTP stand-in."""

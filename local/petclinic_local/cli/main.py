@@ -6,6 +6,10 @@
     petclinic-ops local rotate --fail-at STEP --recover  a rotation fails, `rotation cancel`, rotate again
     petclinic-ops deploy SERVICE IMAGE [--profile P]     a manual deployment on AWS, followed to the end
     petclinic-ops rotation cancel SECRET [--profile P]   clear the AWSPENDING a failed rotation left
+    petclinic-ops local ask "QUESTION" [--json]          one chat turn with the GenAI function (stand-ins)
+    petclinic-ops local api [--port N]                   the GenAI chat API and a chat page on 127.0.0.1
+    petclinic-ops local genai release [--json]           a good version promoted, bad ones rolled back
+    petclinic-ops genai release VERSION [--profile P]    release a published GenAI version on AWS
 
 Exit codes: 0 done (for `deploy`: the image is live), 1 the deployment failed (`rotation cancel`:
 refused, nothing changed), 2 bad input or configuration (nothing was started), 3 `deploy` queued
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from petclinic_local.errors import UsageError
 
@@ -94,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
         "'A rotation failed' on one local cloud)",
     )
 
+    _genai_parsers(commands, local)
+
     rotation = commands.add_parser(
         "rotation", help="the database credentials' rotation on AWS"
     ).add_subparsers(dest="rotation_command", required=True, metavar="COMMAND")
@@ -130,6 +137,75 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _genai_parsers(commands: Any, local: Any) -> None:
+    """`local ask`, `local api`, `local genai release` and `genai release` (cli/genai.py)."""
+    ask = local.add_parser(
+        "ask",
+        help="ask the GenAI function one question through its live alias (Bedrock, PetClinic: stand-ins)",
+    )
+    ask.add_argument("question", help='e.g. "Which vets are radiologists?"')
+    ask.add_argument(
+        "--json", action="store_true", help="the answer, model, route, tool calls and usage as JSON"
+    )
+    api = local.add_parser("api", help="serve the GenAI chat API and a chat page on 127.0.0.1 until Ctrl-C")
+    api.add_argument(
+        "--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080; 0: any free one)"
+    )
+    local_genai = local.add_parser("genai", help="the GenAI function's release workflow on the local cloud")
+    local_release = local_genai.add_subparsers(
+        dest="genai_command", required=True, metavar="COMMAND"
+    ).add_parser(
+        "release",
+        help="publish three versions and release each: one promoted, two rolled back (alarm, smoke test)",
+    )
+    local_release.add_argument(
+        "--json", action="store_true", help="print the releases and the ledger as JSON"
+    )
+    genai = commands.add_parser("genai", help="the GenAI function on AWS").add_subparsers(
+        dest="genai_command", required=True, metavar="COMMAND"
+    )
+    release = genai.add_parser(
+        "release",
+        help="release a published version of the GenAI function (smoke test, canary, alarms, rollback)",
+        description='Starts the genai-release workflow with {"version": VERSION} and follows it. Exit 0: the '
+        "version takes all of live; 1: rolled back or failed (live is on the previous version unless the "
+        "output says the rollback failed); 2: bad input (unknown version), nothing changed.",
+    )
+    release.add_argument(
+        "version", help="the published version number (sam deploy prints it; `candidate` points at it)"
+    )
+    release.add_argument("--profile", help="AWS profile (default: the SDK's default chain)")
+    release.add_argument("--region", help="AWS region (default: the profile's, else us-west-2)")
+    release.add_argument(
+        "--stack", default="petclinic-ops-dev", help="control plane stack (default petclinic-ops-dev)"
+    )
+    release.add_argument(
+        "--timeout", type=float, default=7200.0, help="stop following after this many seconds"
+    )
+    release.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    release.add_argument("--poll-seconds", type=float, default=10.0, help=argparse.SUPPRESS)
+
+
+def _genai_command(args: argparse.Namespace) -> int:
+    from petclinic_local.cli import genai  # noqa: PLC0415
+
+    if args.command == "genai":
+        return genai.run_release(
+            args.version,
+            profile=args.profile,
+            region=args.region,
+            stack=args.stack,
+            timeout=args.timeout,
+            poll_seconds=args.poll_seconds,
+            as_json=args.json,
+        )
+    if args.local_command == "ask":
+        return genai.run_ask(args.question, as_json=args.json)
+    if args.local_command == "api":
+        return genai.run_api(port=args.port)
+    return genai.run_local_release(as_json=args.json)
+
+
 def _rotation_command(args: argparse.Namespace) -> int:
     """`rotation cancel` and `local rotate` (with --fail-at: the failed-rotation rehearsal)."""
     from petclinic_local.cli import local_rotate, rotation  # noqa: PLC0415
@@ -152,7 +228,7 @@ def _rotation_command(args: argparse.Namespace) -> int:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one return per command
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
@@ -171,6 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "rotation" or (args.command == "local" and args.local_command == "rotate"):
             return _rotation_command(args)
+        if args.command == "genai" or (
+            args.command == "local" and args.local_command in {"ask", "api", "genai"}
+        ):
+            return _genai_command(args)
         if args.command == "deploy":
             from petclinic_local.cli import deploy  # noqa: PLC0415
 

@@ -134,8 +134,8 @@ class ChatAnswer:
 
     @property
     def fallbacks(self) -> int:
-        """Model calls that failed over to the next model in the chain."""
-        return sum(1 for attempt in self.route if attempt.outcome not in {"ok", "skipped_cooldown"})
+        """Steps down the chain: models that failed or were skipped while cooling down."""
+        return sum(1 for attempt in self.route if attempt.outcome != "ok")
 
     def to_json(self) -> dict[str, Any]:
         return {
