@@ -72,7 +72,7 @@ types: setup  ## mypy --strict on the layer, the functions, the local cloud, too
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --explicit-package-bases functions
 	$(VENV)/bin/mypy tools
-	$(VENV)/bin/mypy tests/fakes.py
+	$(VENV)/bin/mypy tests/fakes.py tests/genai_fakes.py
 
 validate: setup tools  ## static checks of template.yaml and statemachines/ (offline)
 	@echo "--- sam validate --lint (SAM schema + cfn-lint on the SAM template)"

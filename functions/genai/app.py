@@ -89,7 +89,7 @@ def assistant() -> Assistant:
             guardrail=guardrail,
         ),
         BedrockConverse(read_timeout=config.model_timeout_seconds),
-        DynamoRouterState(config.router_state_table),
+        DynamoRouterState(config.router_state_table, cache_seconds=config.state_cache_seconds),
     )
     petclinic = PetClinicHttp(
         parameter_path=config.petclinic_parameter_path,

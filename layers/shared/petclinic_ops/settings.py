@@ -151,6 +151,7 @@ class GenAiSettings(FunctionSettings):
     ROUTER_STATE_TABLE, CONVERSATIONS_TABLE, CONVERSATION_TTL_SECONDS
     PETCLINIC_PARAMETER_PATH Parameter Store path of the services' base URLs; CLOUD_MAP_NAMESPACE
     ALLOWED_ORIGIN           CORS origin of the PetClinic front-end ("*": any, without cookies)
+    STATE_CACHE_SECONDS      how long a container reuses its read of cooldowns and budget (default 1)
     """
 
     model_chain: tuple[str, ...] = Field(
@@ -177,6 +178,7 @@ class GenAiSettings(FunctionSettings):
     cloud_map_namespace: str = Field(alias="CLOUD_MAP_NAMESPACE", default="petclinic.local", min_length=1)
     tool_timeout_seconds: float = Field(alias="TOOL_TIMEOUT_SECONDS", default=5.0, gt=0, le=30)
     allowed_origin: str = Field(alias="ALLOWED_ORIGIN", default="*", min_length=1)
+    state_cache_seconds: float = Field(alias="STATE_CACHE_SECONDS", default=1.0, ge=0, le=60)
 
     @field_validator("model_chain", mode="before")
     @classmethod
