@@ -175,9 +175,7 @@ def test_service_urls_come_from_parameter_store_else_cloud_map_names() -> None:
         )
         ssm.put_parameter(Name="/petclinic/dev/services/unrelated/url", Value="http://x", Type="String")
         urls = parameter_store_urls("/petclinic/dev/services/", max_age=0)
-        api = PetClinicHttp(
-            parameter_path="/petclinic/dev/services/", url_source=lambda p: parameter_store_urls(p, max_age=0)
-        )
+        api = PetClinicHttp(parameter_path="/petclinic/dev/services/")
         assert urls == {"customers-service": "http://10.0.1.5:8080"}
         assert api.base_url("customers-service") == "http://10.0.1.5:8080"
         assert api.base_url("vets-service") == "http://vets-service.petclinic.local:8080"

@@ -23,11 +23,28 @@ SERVICES = ("customers-service", "vets-service", "visits-service")
 MAX_ERROR_DETAIL = 200
 
 
-def parameter_store_urls(path: str, max_age: int = 300) -> dict[str, str]:
-    """``{service: url}`` from the parameters ``<path><service>/url`` (Powertools' cache)."""
-    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - loads boto3
+class ParameterStoreUrls:
+    """``{service: url}`` from the parameters ``<path><service>/url``, through a Powertools SSM
+    provider of its own (its cache lives as long as this object: one container)."""
 
-    found = parameters.get_parameters(path, max_age=max_age, recursive=True)
+    def __init__(self, max_age: int = 300) -> None:
+        self.max_age = max_age
+        self._provider: Any = None
+
+    def __call__(self, path: str) -> dict[str, str]:
+        if self._provider is None:
+            from aws_lambda_powertools.utilities.parameters import SSMProvider  # noqa: PLC0415 - loads boto3
+
+            self._provider = SSMProvider()
+        return urls_of(self._provider.get_multiple(path, max_age=self.max_age, recursive=True))
+
+
+def parameter_store_urls(path: str, max_age: int = 0) -> dict[str, str]:
+    """``{service: url}`` read now (no cache)."""
+    return ParameterStoreUrls(max_age)(path)
+
+
+def urls_of(found: dict[str, Any]) -> dict[str, str]:
     urls = {}
     for name, value in found.items():
         service, _, leaf = str(name).strip("/").partition("/")
@@ -43,12 +60,12 @@ class PetClinicHttp:
         parameter_path: str,
         namespace: str = "petclinic.local",
         timeout: float = 5.0,
-        url_source: Callable[[str], dict[str, str]] = parameter_store_urls,
+        url_source: Callable[[str], dict[str, str]] | None = None,
     ) -> None:
         self.parameter_path = parameter_path
         self.namespace = namespace
         self.timeout = timeout
-        self.url_source = url_source
+        self.url_source = url_source or ParameterStoreUrls()
 
     @cached_property
     def pool(self) -> Any:
