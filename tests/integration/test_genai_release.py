@@ -22,10 +22,34 @@ MACHINE = "petclinic-ops-dev-genai-release"
 SONNET = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 
 
-@pytest.fixture
-def cloud() -> Iterator[LocalCloud]:
+@pytest.fixture(scope="module")
+def module_cloud() -> Iterator[LocalCloud]:
     with LocalCloud(parameters={"GenAiBakeSeconds": "20"}) as local:
         yield local
+
+
+@pytest.fixture
+def cloud(module_cloud: LocalCloud) -> LocalCloud:
+    """The module's cloud as a fresh one starts: live on version 1 without weights, no faults,
+    no cooldowns, no lease, no release in the ledger (published versions stay)."""
+    local = module_cloud
+    local.wait_until_quiet()
+    local.faults.clear()
+    local.bedrock.clear()
+    local.client("lambda").update_alias(
+        FunctionName=genai.function_name(local), Name="live", FunctionVersion="1", RoutingConfig={}
+    )
+    dynamodb = local.client("dynamodb")
+    dynamodb.delete_item(TableName=local.outputs["LeasesTableName"], Key={"service": {"S": "genai-release"}})
+    for row in genai.ledger(local):
+        dynamodb.delete_item(
+            TableName=local.outputs["LedgerTableName"],
+            Key={"service": {"S": "genai"}, "startedAt": {"S": row["startedAt"]}},
+        )
+    table = local.outputs["GenAiRouterStateTableName"]
+    for item in dynamodb.scan(TableName=table)["Items"]:
+        dynamodb.delete_item(TableName=table, Key={"pk": item["pk"]})
+    return local
 
 
 def good_version(cloud: LocalCloud) -> str:
@@ -217,7 +241,11 @@ def test_a_published_version_event_starts_the_release(cloud: LocalCloud) -> None
     event["detail"]["responseElements"]["version"] = version
     cloud.put_events([event])
     cloud.wait_until_quiet(timeout=120)
-    [execution] = cloud.executions(MACHINE)
+    [execution] = [
+        e
+        for e in cloud.executions(MACHINE)
+        if (e.get("output") or {}).get("trigger") == "publish" or e["input"].get("source") == "aws.lambda"
+    ]
     assert execution["status"] == "SUCCEEDED"
     assert execution["output"]["trigger"] == "publish"
     assert genai.live_alias(cloud)["version"] == version
