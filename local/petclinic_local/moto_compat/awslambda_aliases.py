@@ -85,8 +85,9 @@ def _qualified_invocations(hooks: Hooks) -> Patches:
         # moto reads the Qualifier query parameter as "qualifier" and so never sees it: hand the
         # backend "fn:QUALIFIER" (the qualified name Lambda accepts too) when one was sent.
         qualifier = (self.querystring.get("Qualifier") or [None])[0]
-        if qualifier and ":" not in self.path.rsplit("/", 2)[-2].replace("%3A", ":"):
-            head, name, tail = self.path.rsplit("/", 2)
+        head, name, tail = self.path.rsplit("/", 2)
+        plain = name.replace("%3A", ":")
+        if qualifier and ":" not in plain and hooks.has_function(plain):
             self.path = f"{head}/{name}:{qualifier}/{tail}"
         return original_response(self)
 
