@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -280,3 +281,26 @@ def test_no_message_or_answer_text_in_any_log_line(cloud: LocalCloud) -> None:
                 if len(fragment) > 12:
                     assert fragment not in line
         assert "Franklin" not in line  # tool results (owners) are not logged either
+
+
+# --------------------------------------------------------------------------- the sample events
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+@pytest.mark.parametrize(
+    ("file", "status"),
+    [("genai-chatclient.json", 200), ("genai-chat.json", 200), ("genai-chat-malformed.json", 400)],
+)
+def test_the_sample_events_run_in_process(cloud: LocalCloud, file: str, status: int) -> None:
+    """events/genai-*.json as `sam local invoke -e` or an in-process invocation hands them to the
+    function ($LATEST, the template's configuration)."""
+    assert cloud.runtime is not None
+    event = json.loads((EVENTS / file).read_text())
+    response, errored, _ = cloud.runtime.invoke(genai.function_name(cloud), event)
+    assert not errored
+    assert response["statusCode"] == status
+    if file == "genai-chatclient.json":
+        assert "Helen Leary" in response["body"]
+    if file == "genai-chat.json":
+        assert json.loads(response["body"])["conversationId"] == "sample-conversation-1"
