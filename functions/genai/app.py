@@ -188,6 +188,7 @@ def _ask(conversation: str, text: str) -> ChatAnswer:
     started = time.perf_counter()
     chat_assistant = assistant()
     memory_errors = chat_assistant.memory_errors
+    state_errors = chat_assistant.router.state_errors
     try:
         answer = chat_assistant.ask(conversation, text)
     except BudgetExhausted:
@@ -217,6 +218,7 @@ def _ask(conversation: str, text: str) -> ChatAnswer:
             "message_chars": len(text),
             "answer_chars": len(answer.answer),
             "memory_errors": chat_assistant.memory_errors - memory_errors,
+            "router_state_errors": chat_assistant.router.state_errors - state_errors,
             "latency_ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )

@@ -226,3 +226,38 @@ def test_the_fakes_have_their_protocols_signatures(fake: type[Any], protocol: ty
     for name in ("snapshot", "cool_down", "add_tokens", "load", "save"):
         if hasattr(protocol, name):
             assert inspect.signature(getattr(fake, name)) == inspect.signature(getattr(protocol, name)), name
+
+
+class BrokenState(MemoryRouterState):
+    def snapshot(self, model_ids: Any, day: str) -> Any:
+        raise ConnectionError("DynamoDB unreachable")
+
+    def add_tokens(self, day: str, tokens: int) -> int:
+        raise ConnectionError("DynamoDB unreachable")
+
+    def cool_down(self, model_id: str, until: float, now: float) -> None:
+        raise ConnectionError("DynamoDB unreachable")
+
+
+def test_an_unreachable_state_store_fails_open_and_is_counted() -> None:
+    models = ScriptedModels({HAIKU: ["throttled"]})
+    model_router = router(models, BrokenState())
+    routed = ask(model_router)
+    assert routed.target.model_id == TITAN
+    assert model_router.state_errors == 3  # the snapshot, the cooldown, the token count
+
+
+def test_a_titan_fallback_answers_from_the_looked_up_data() -> None:
+    from petclinic_local.simulators.bedrock import BedrockStandIn  # noqa: PLC0415
+
+    conversation = [
+        *QUESTION,
+        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "listVets", "input": {}}}]},
+        {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": [{"json": {"vets": [
+            {"firstName": "Helen", "lastName": "Leary", "specialties": ["radiology"]},
+            {"firstName": "James", "lastName": "Carter", "specialties": []},
+        ]}}]}}]},
+    ]  # fmt: skip
+    answer = BedrockStandIn().converse(TITAN, {"messages": as_plain_text(conversation, "be brief")})
+    assert "Helen Leary" in answer["output"]["message"]["content"][0]["text"]
+    assert "James Carter" not in answer["output"]["message"]["content"][0]["text"]

@@ -309,9 +309,9 @@ def _looked_up_data(text: str) -> dict[str, Any] | None:
     marker = "Looked-up data: "
     if marker not in text:
         return None
-    raw = text.rsplit(marker, 1)[1].split("\n", 1)[0]
+    raw = text.rsplit(marker, 1)[1]
     try:
-        data = json.loads(raw.split(" ")[0]) if raw.startswith("{") else None
+        data, _ = json.JSONDecoder().raw_decode(raw)
     except ValueError:
         return None
     return {"content": [{"json": data}], "status": "success"} if isinstance(data, dict) else None

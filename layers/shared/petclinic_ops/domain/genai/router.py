@@ -141,6 +141,7 @@ class ModelRouter:
         self.state = state
         self.clock = clock
         self.timer = timer
+        self.state_errors = 0  # reads or writes of the shared state that failed (the chat went on)
 
     def candidates(self, snapshot: StateSnapshot) -> tuple[ModelTarget, ...]:
         """The chain as the budget allows it; raises ``BudgetExhausted`` past the budget."""
@@ -154,7 +155,7 @@ class ModelRouter:
     def converse(self, messages: list[dict[str, Any]], *, system: str, tools: list[dict[str, Any]]) -> Routed:
         now = self.clock()
         day = utc_day(now)
-        snapshot = self.state.snapshot([t.model_id for t in self.config.chain], day)
+        snapshot = self._snapshot(day)
         attempts: list[Attempt] = []
         for target in self.candidates(snapshot):
             if snapshot.cooled_until.get(target.model_id, 0.0) > now:
@@ -167,12 +168,32 @@ class ModelRouter:
             except ModelFailure as failure:
                 attempts.append(Attempt(target.model_id, failure.kind, (self.timer() - started) * 1000))
                 if failure.kind in COOLED_FAILURES:
-                    self.state.cool_down(target.model_id, self.clock() + self.config.cooldown_seconds, now)
+                    self._guarded(
+                        self.state.cool_down,
+                        target.model_id,
+                        self.clock() + self.config.cooldown_seconds,
+                        now,
+                    )
                 continue
             attempts.append(Attempt(target.model_id, "ok", (self.timer() - started) * 1000))
-            self.state.add_tokens(day, result.input_tokens + result.output_tokens)
+            self._guarded(self.state.add_tokens, day, result.input_tokens + result.output_tokens)
             return Routed(result, target, attempts)
         raise ChatUnavailable(", ".join(f"{a.model}: {a.outcome}" for a in attempts) or "no model")
+
+    def _snapshot(self, day: str) -> StateSnapshot:
+        """The shared state; unreadable (DynamoDB down): no cooldowns and no tokens counted, so the
+        chat goes on with the whole chain (fail open; ``state_errors`` counts it)."""
+        try:
+            return self.state.snapshot([t.model_id for t in self.config.chain], day)
+        except Exception:  # any failure of the state store
+            self.state_errors += 1
+            return StateSnapshot({}, 0)
+
+    def _guarded(self, write: Callable[..., object], *args: object) -> None:
+        try:
+            write(*args)
+        except Exception:  # a lost cooldown or token count must not fail an answered chat
+            self.state_errors += 1
 
     def _request(
         self, target: ModelTarget, messages: list[dict[str, Any]], system: str, tools: list[dict[str, Any]]
