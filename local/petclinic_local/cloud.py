@@ -190,13 +190,17 @@ class LocalCloud:
             )
 
     def _write_logs(self, invocation: Invocation) -> None:
-        """Each invocation's output into the function's log group, as Lambda writes it, and the
-        embedded metrics in it into CloudWatch, as CloudWatch Logs extracts them."""
+        """Each invocation's output into the function's log group, as Lambda writes it, and (the
+        GenAI function's) embedded metrics in it into CloudWatch, as CloudWatch Logs extracts them."""
         from moto.logs.models import logs_backends  # noqa: PLC0415
 
-        ingest_emf(invocation.logs, ACCOUNT, REGION)
         logs = logs_backends[ACCOUNT][REGION]
         base = invocation.function.split(":", 1)[0]
+        if self.stack and base == self.stack.outputs.get("GenAiFunctionName"):
+            # Only the GenAI function's metrics are read back (its release alarms). Extracting every
+            # function's EMF would double what tests read back through moto's GetMetricStatistics,
+            # which matches a metric whatever its dimensions (AWS matches them exactly).
+            ingest_emf(invocation.logs, ACCOUNT, REGION)
         spec = self.runtime.functions[base] if self.runtime else None
         group = spec.log_group if spec else f"/aws/lambda/{invocation.function}"
         logs.ensure_log_group(group)

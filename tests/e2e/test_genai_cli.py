@@ -37,11 +37,37 @@ def test_local_ask_answers_through_a_tool_call_with_the_model_and_route() -> Non
     assert "stand-in" in report["standIns"]["petclinic"]
 
 
-def test_local_ask_for_people_names_the_stand_ins() -> None:
-    done = run_cli("local", "ask", "Which vets do surgery?")
-    assert done.returncode == 0, done.stderr
-    assert "Rafael Ortega" in done.stdout
-    assert "stand-in bedrock" in done.stdout
+def test_the_answer_for_people_shows_the_route_tools_and_stand_ins() -> None:
+    """`local ask` without --json, rendered from a report like the one above (no second cloud)."""
+    import io  # noqa: PLC0415
+
+    from rich.console import Console  # noqa: PLC0415
+
+    from petclinic_local.cli.genai import _print_answer  # noqa: PLC0415
+
+    out = io.StringIO()
+    report = {
+        "question": "Which vets do surgery?",
+        "status": 200,
+        "answer": "The clinic's surgery specialists:\n- **Rafael Ortega** (surgery)",
+        "model": "amazon.titan-text-express-v1",
+        "route": [
+            {"model": "anthropic.claude-3-haiku-20240307-v1:0", "outcome": "throttled"},
+            {"model": "amazon.titan-text-express-v1", "outcome": "ok"},
+        ],
+        "toolCalls": [{"name": "listVets", "ok": True}],
+        "usage": {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15},
+        "liveVersion": "1",
+        "standIns": {"bedrock": "Bedrock: local stand-in (...)"},
+    }
+    _print_answer(Console(file=out, width=200), report)
+    text = out.getvalue()
+    assert "Rafael Ortega" in text
+    assert (
+        "route: anthropic.claude-3-haiku-20240307-v1:0 throttled -> amazon.titan-text-express-v1 ok" in text
+    )
+    assert "tools: listVets (ok)" in text
+    assert "stand-in bedrock: Bedrock: local stand-in" in text
 
 
 def test_local_ask_refuses_an_empty_question() -> None:
