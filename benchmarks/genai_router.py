@@ -10,7 +10,9 @@
    unthrottled, and cost per 1,000 requests against always-Haiku and always-Sonnet at list
    prices (parameters below, dated). Simulated time: each model call costs a modelled latency
    (Haiku 0.6 s, Titan Text Express 0.5 s, a throttled call 0.05 s; 1 ms per output token), so the
-   trace takes seconds to compute, not 1,000 seconds.
+   trace takes seconds to compute, not 1,000 seconds. "Added" latency is a request's latency minus
+   the same request's in the unthrottled run: a throttled call adds 0.05 s, but Titan answering
+   without a tool round is faster than Haiku with one, so it can be negative.
 
 The model answers come from the Bedrock STAND-IN (local/petclinic_local/simulators/bedrock.py):
 scripted, with token counts from the text sizes, not a real model's. Prices are list prices as
@@ -278,9 +280,9 @@ def main() -> int:
     base_p95 = sorted(baseline.latencies)[int(len(baseline.latencies) * 0.95)]
     print(f"  unthrottled (all Haiku): p95 latency {base_p95:.2f} s (simulated)")
     print(f"  {'cooldown':>8}  {'success':>8}  {'fell back':>9}  {'Haiku/Titan':>11}  {'with tools':>10}  "
-          f"{'p95 latency':>11}  {'p95 added':>9}  {'USD/1K req':>10}")  # fmt: skip
+          f"{'p95 latency':>11}  {'p95 added':>9}  {'max added':>9}  {'USD/1K req':>10}")  # fmt: skip
     worst = 1.0
-    for cooldown in (0.0, 10.0, 60.0):
+    for cooldown in (0.0, 5.0, 10.0, 60.0):
         run = trace(args.requests, args.throttle, args.seed, cooldown)
         added = sorted(a - b for a, b in zip(run.latencies, baseline.latencies, strict=True))
         success = run.succeeded / args.requests
@@ -289,7 +291,7 @@ def main() -> int:
         print(
             f"  {cooldown:>7.0f}s  {success:>8.1%}  {run.fell_back:>9}  "
             f"{run.served_by.get(HAIKU, 0):>5}/{run.served_by.get(TITAN, 0):<5}  {run.with_tools:>10}  "
-            f"{p95_run:>10.2f}s  {added[int(len(added) * 0.95)]:>8.2f}s  "
+            f"{p95_run:>10.2f}s  {added[int(len(added) * 0.95)]:>8.2f}s  {added[-1]:>8.2f}s  "
             f"{cost(run.tokens, prices) * 1000 / args.requests:>10.4f}"
         )
     print(f"  always Haiku (no throttling): USD {haiku_cost:.4f} per 1,000 requests")

@@ -157,7 +157,7 @@ def test_a_throttled_primary_falls_back_and_then_stays_cooled(cloud: LocalCloud)
     assert first["status"] == 200
     assert first["model"] == genai.TITAN
     assert first["route"][0] == {"model": genai.HAIKU, "outcome": "throttled"}
-    second = genai.ask(cloud, "hello again")  # Haiku answers again, but it is cooling down (10 s)
+    second = genai.ask(cloud, "hello again")  # Haiku answers again, but it is cooling down (5 s)
     assert second["model"] == genai.TITAN
     assert second["route"][0] == {"model": genai.HAIKU, "outcome": "skipped_cooldown"}
 

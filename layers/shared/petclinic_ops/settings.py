@@ -160,7 +160,7 @@ class GenAiSettings(FunctionSettings):
         min_length=1,
         max_length=6,
     )
-    cooldown_seconds: float = Field(alias="COOLDOWN_SECONDS", default=10.0, ge=0, le=3600)
+    cooldown_seconds: float = Field(alias="COOLDOWN_SECONDS", default=5.0, ge=0, le=3600)
     daily_token_budget: int = Field(alias="DAILY_TOKEN_BUDGET", default=2_000_000, ge=1)
     degrade_at_percent: float = Field(alias="DEGRADE_AT_PERCENT", default=80.0, gt=0, le=100)
     max_tokens: int = Field(alias="MAX_TOKENS", default=512, ge=16, le=4096)

@@ -100,7 +100,7 @@ class RouterState(Protocol):
 @dataclass(frozen=True, slots=True)
 class RouterConfig:
     chain: tuple[ModelTarget, ...]
-    cooldown_seconds: float = 10.0
+    cooldown_seconds: float = 5.0
     daily_token_budget: int = 2_000_000
     degrade_at: float = 0.8  # fraction of the budget after which only the cheapest models run
     max_tokens: int = 512  # per Converse call (the answer's length)
