@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "layers" / "shared"), str(ROOT / "local"), str(ROOT / "tests")]
 
-from genai_fakes import MemoryConversations, MemoryRouterState  # noqa: E402
+from genai_fakes import MemoryConversations, MemoryRouterState, create_genai_tables  # noqa: E402
 
 from petclinic_local.simulators.bedrock import BedrockStandIn, StandInEmbedding  # noqa: E402
 from petclinic_local.simulators.petclinic_http import PetClinicData  # noqa: E402
@@ -177,13 +177,7 @@ def dynamodb_overhead(requests: int) -> tuple[float, float]:
 
     with mock.patch.dict(os.environ, FAKE_CREDENTIALS), mock_aws():
         client = boto3.client("dynamodb", region_name="us-west-2")
-        for table, key in (("router", "pk"), ("conversations", "conversationId")):
-            client.create_table(
-                TableName=table,
-                BillingMode="PAY_PER_REQUEST",
-                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            )
+        create_genai_tables(client)
 
         def factory(bedrock: SimulatedBedrock) -> Assistant:
             config = RouterConfig(

@@ -108,6 +108,17 @@ class CountingEmbedder:
         return [self.embed_one(text) for text in texts]
 
 
+def create_genai_tables(client: Any, router: str = "router", conversations: str = "conversations") -> None:
+    """The router state and conversation tables as the template defines their keys (DynamoDB client)."""
+    for table, key in ((router, "pk"), (conversations, "conversationId")):
+        client.create_table(
+            TableName=table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        )
+
+
 if TYPE_CHECKING:
     _state: RouterState = MemoryRouterState()
     _memory: ConversationMemory = MemoryConversations()

@@ -12,50 +12,28 @@ serialises invocations), each on its own thread.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 
 from petclinic_local import genai
+from petclinic_local.loopback import LoopbackServer
 
 MAX_BODY = 64 * 1024
 
 
 @dataclass
-class GenAiApiServer:
+class GenAiApiServer(LoopbackServer):
     cloud: Any
     host: str = "127.0.0.1"
     port: int = 0
     requests: list[tuple[str, str, int]] = field(default_factory=list)
-    _server: _Server | None = None
-
-    def __enter__(self) -> GenAiApiServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    _server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.api = self
-        self._server.page = resources.files("petclinic_local").joinpath("static/chat.html").read_bytes()
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="genai-api", daemon=True).start()
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        page = resources.files("petclinic_local").joinpath("static/chat.html").read_bytes()
+        self._serve(_Handler, "genai-api", _Server, api=self, page=page)
 
 
 class _Server(ThreadingHTTPServer):
@@ -125,11 +103,3 @@ def _body(response: dict[str, Any]) -> bytes:
 
         return base64.b64decode(body)
     return str(body).encode() if not isinstance(body, bytes) else body
-
-
-def main_loop(cloud: Any, port: int, ready: Any = None) -> None:
-    """Serve until interrupted (the CLI's ``local api``)."""
-    with GenAiApiServer(cloud, port=port) as server:
-        if ready is not None:
-            ready(server)
-        threading.Event().wait()

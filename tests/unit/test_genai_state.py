@@ -11,7 +11,7 @@ from unittest import mock
 
 import boto3
 import pytest
-from genai_fakes import ScriptedModels
+from genai_fakes import ScriptedModels, create_genai_tables
 from moto import mock_aws
 
 from petclinic_local import moto_compat
@@ -40,13 +40,7 @@ def dynamodb() -> Iterator[Any]:
         moto_compat.install(_Hooks()),
     ):  # type: ignore[arg-type]
         client = boto3.client("dynamodb", region_name="us-west-2")
-        for table, key in (("router", "pk"), ("conversations", "conversationId")):
-            client.create_table(
-                TableName=table,
-                BillingMode="PAY_PER_REQUEST",
-                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            )
+        create_genai_tables(client)
         yield client
 
 

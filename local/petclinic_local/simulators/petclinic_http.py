@@ -28,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from petclinic_local.loopback import LoopbackServer
+
 PET_TYPES = [
     {"id": 1, "name": "cat"},
     {"id": 2, "name": "dog"},
@@ -116,7 +118,7 @@ class PetClinicData:
 
 
 @dataclass
-class PetClinicHttpService:
+class PetClinicHttpService(LoopbackServer):
     """The server; ``url`` once started. Use as a context manager or start()/close()."""
 
     host: str = "127.0.0.1"
@@ -128,19 +130,6 @@ class PetClinicHttpService:
     _server: ThreadingHTTPServer | None = None
 
     label = "PetClinic services: local stand-in (simulators/petclinic_http.py) on 127.0.0.1"
-
-    def __enter__(self) -> PetClinicHttpService:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     def start(self) -> None:
         service = self
@@ -164,15 +153,7 @@ class PetClinicHttpService:
 
             do_GET = do_POST = do_PUT = _serve
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="petclinic-http", daemon=True).start()
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        self._serve(Handler, "petclinic-http")
 
     def fail_next(self, count: int, status: int = 500) -> None:
         with self._lock:
