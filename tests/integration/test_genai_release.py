@@ -71,8 +71,7 @@ def lease(cloud: LocalCloud) -> dict[str, object] | None:
 def test_a_good_version_is_promoted_step_by_step(cloud: LocalCloud) -> None:
     version = good_version(cloud)
     outcome = genai.release(cloud, version)
-    assert outcome["status"] == "SUCCEEDED"
-    assert outcome["result"] == "SUCCEEDED"
+    assert (outcome["status"], outcome["result"]) == ("SUCCEEDED", "SUCCEEDED"), outcome
     assert outcome["aliasAfter"] == {"version": version, "weights": {}}
     assert outcome["smokeTest"] == "3 of 3 turns passed"
     assert outcome["traffic"]["non2xx"] == 0
@@ -193,7 +192,7 @@ def test_a_fault_while_reporting_does_not_change_the_outcome(cloud: LocalCloud, 
     version = good_version(cloud)
     cloud.faults.fail(MACHINE, state, error="States.TaskFailed")
     outcome = genai.release(cloud, version, traffic=False)
-    assert outcome["status"] == "SUCCEEDED"
+    assert outcome["status"] == "SUCCEEDED", outcome
     assert outcome["aliasAfter"] == {"version": version, "weights": {}}
 
 
