@@ -17,7 +17,10 @@ CHECKS_DIR := .aws-sam/checks
 # Offline: no usage metrics from the SAM CLI.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup tools demo serve test test-fast lint format types validate build bench moto-tests pr clean stress
+# Debian's chromium and chromedriver (the GenAI chat page's end-to-end test); apt needs root.
+CHROMIUM_PACKAGES := chromium chromium-driver
+
+.PHONY: setup tools browser demo serve test test-fast lint format types validate build bench moto-tests pr clean stress
 
 $(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -51,6 +54,16 @@ node_modules/.installed: package.json package-lock.json
 
 tools: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed  ## SAM CLI, checkov, asl-validator
 
+browser:  ## Debian's chromium + chromedriver for the chat page's end-to-end test (idempotent; root for apt-get)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+		echo "chromium and chromedriver are installed: $$(chromium --version 2>/dev/null)"; \
+	elif [ "$$(id -u)" -ne 0 ]; then \
+		echo "need root to apt-get install $(CHROMIUM_PACKAGES) (or install them yourself)"; exit 1; \
+	else \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CHROMIUM_PACKAGES) >/dev/null \
+		&& chromium --version; \
+	fi
+
 demo: setup  ## the main job on the embedded local cloud, narrated
 	$(VENV)/bin/petclinic-ops demo
 
@@ -76,7 +89,7 @@ types: setup  ## mypy --strict on the layer, the functions, the local cloud, too
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --explicit-package-bases functions
 	$(VENV)/bin/mypy tools
-	$(VENV)/bin/mypy tests/fakes.py
+	$(VENV)/bin/mypy tests/fakes.py tests/genai_fakes.py
 
 validate: setup tools  ## static checks of template.yaml and statemachines/ (offline)
 	@echo "--- sam validate --lint (SAM schema + cfn-lint on the SAM template)"

@@ -14,6 +14,7 @@ BENCHMARKS = [
     "rotation_logins.py",
     "rotation_connections.py",
     "local_serve.py",
+    "genai_router.py",
 ]
 
 

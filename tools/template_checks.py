@@ -125,6 +125,23 @@ def definitions_as_objects(cloudformation: dict[str, Any]) -> dict[str, Any]:
     return cloudformation
 
 
+def api_skips_on_stages(cloudformation: dict[str, Any], sam: dict[str, Any]) -> dict[str, Any]:
+    """Give each AWS::Serverless::Api's generated AWS::ApiGateway::Stage the checkov skips written
+    on the Api. The translator copies a SAM resource's Metadata to the RestApi only, but stage
+    settings (caching, logging) are what some of those skips are about; without this step checkov
+    would report, on the transformed template, what the SAM template already justifies."""
+    for sam_id, resource in sam.get("Resources", {}).items():
+        skips = (resource.get("Metadata") or {}).get("checkov", {}).get("skip")
+        if resource.get("Type") != "AWS::Serverless::Api" or not skips:
+            continue
+        for generated in cloudformation.get("Resources", {}).values():
+            if generated.get("Type") == "AWS::ApiGateway::Stage" and generated.get("Properties", {}).get(
+                "RestApiId"
+            ) == {"Ref": sam_id}:
+                generated.setdefault("Metadata", {}).setdefault("checkov", {})["skip"] = skips
+    return cloudformation
+
+
 @contextlib.contextmanager
 def _region(region: str) -> Iterator[None]:
     """The translator resolves AWS::Region/AWS::Partition from a boto3 session's region."""
@@ -143,14 +160,15 @@ def transformed_template(template_path: Path, *, region: str = DEFAULT_REGION) -
     """The CloudFormation that ``template_path`` deploys as, state machine definitions included."""
     from samtranslator.model.exceptions import InvalidDocumentException  # noqa: PLC0415
 
-    template = prepare(load_template(template_path), template_path.parent)
+    source = load_template(template_path)
+    template = prepare(source, template_path.parent)
     try:
         with _region(region):
             cloudformation = transform(template, {})
     except InvalidDocumentException as error:
         causes = "; ".join(str(cause.message) for cause in error.causes)
         raise TemplateCheckError(f"the SAM translator rejects {template_path}: {causes}") from error
-    return definitions_as_objects(cloudformation)
+    return api_skips_on_stages(definitions_as_objects(cloudformation), source)
 
 
 # --------------------------------------------------------------------------- cfn-lint
@@ -223,6 +241,24 @@ def _translator_resolved_layer_name(context: LintContext, path: Sequence[PathKey
     return False
 
 
+def _translator_usage_plan_depends_on(context: LintContext, path: Sequence[PathKey]) -> bool:
+    """A DependsOn of the usage plan resources the SAM translator generates for an
+    AWS::Serverless::Api's ``Auth.UsagePlan`` (``<Api>UsagePlan``, ``<Api>UsagePlanKey``): the
+    translator writes the DependsOn itself, beside the Ref, and the SAM template has none to drop."""
+    if len(path) < 3 or path[0] != "Resources" or path[2] != "DependsOn":
+        return False
+    resource_id = str(path[1])
+    kind = context.cloudformation["Resources"].get(resource_id, {}).get("Type")
+    if kind not in {"AWS::ApiGateway::UsagePlan", "AWS::ApiGateway::UsagePlanKey"}:
+        return False
+    return any(
+        resource.get("Type") == "AWS::Serverless::Api"
+        and resource_id in {f"{sam_id}UsagePlan", f"{sam_id}UsagePlanKey"}
+        and "UsagePlan" in (resource.get("Properties", {}).get("Auth") or {})
+        for sam_id, resource in context.sam.get("Resources", {}).items()
+    )
+
+
 @dataclass(frozen=True)
 class KnownFalsePositive:
     """A cfn-lint finding that is wrong about this kind of template, matched by rule and place."""
@@ -249,6 +285,14 @@ KNOWN_FALSE_POSITIVES: tuple[KnownFalsePositive, ...] = (
             "!Sub name-${EnvironmentName} becomes Fn::Sub name-dev in what it writes."
         ),
         applies=_translator_resolved_layer_name,
+    ),
+    KnownFalsePositive(
+        rule="W3005",
+        reason=(
+            "the SAM translator writes DependsOn beside a Ref in the usage plan resources it generates for "
+            "an Api's Auth.UsagePlan; the SAM template has no DependsOn to drop."
+        ),
+        applies=_translator_usage_plan_depends_on,
     ),
 )
 

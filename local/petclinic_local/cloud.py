@@ -29,7 +29,10 @@ from petclinic_local import moto_compat
 from petclinic_local.errors import QuietTimeout
 from petclinic_local.faults import StateFaults
 from petclinic_local.petclinic import seed as petclinic_seed
+from petclinic_local.simulators.bedrock import BedrockStandIn
+from petclinic_local.simulators.cloudwatch import AlarmEvaluator, LambdaMetrics, ingest_emf
 from petclinic_local.simulators.ecs import CircuitBreaker, Outcome, RolloutSimulator
+from petclinic_local.simulators.petclinic_http import PetClinicHttpService
 from petclinic_local.stack.deploy import DeployedStack, deploy_template
 from petclinic_local.stack.lambda_runtime import Invocation, LambdaRuntime
 
@@ -67,6 +70,12 @@ class LocalCloud:
             account=ACCOUNT, region=REGION, rollout_seconds=rollout_seconds, time_scale=time_scale
         )
         self.faults = StateFaults()
+        # The GenAI function's surroundings: Bedrock, the PetClinic services and CloudWatch's
+        # metrics and alarms (stand-ins, simulators/bedrock.py, petclinic_http.py, cloudwatch.py).
+        self.bedrock = BedrockStandIn()
+        self.petclinic_http = PetClinicHttpService()
+        self.lambda_metrics = LambdaMetrics(ACCOUNT, REGION)
+        self.alarm_evaluator = AlarmEvaluator()
         self.runtime: LambdaRuntime | None = None
         self.stack: DeployedStack | None = None
         self.seeded: dict[str, Any] = {}
@@ -100,8 +109,11 @@ class LocalCloud:
         self._exit.enter_context(moto_compat.install(self))
         self._exit.enter_context(self.faults.installed())
         self._exit.callback(self.simulator.close)
+        self.petclinic_http.start()
+        self._exit.callback(self.petclinic_http.close)
         self.session = boto3.Session(region_name=REGION)
         self.seeded = petclinic_seed.seed(self.session, REGION, self.seed_spec)
+        self._seed_service_urls()
         parameters = {
             # The seeded database secret is the managed one; the local MariaDB speaks no TLS.
             "DatabaseSecretArn": self.seeded["databaseSecretArn"],
@@ -118,7 +130,12 @@ class LocalCloud:
             session=self.session,
             region=REGION,
         )
-        self.runtime = LambdaRuntime(self.stack.functions, region=REGION, on_invocation=self._write_logs)
+        self.runtime = LambdaRuntime(
+            self.stack.functions,
+            region=REGION,
+            on_invocation=self._write_logs,
+            version_environment=self._version_environment,
+        )
 
     def close(self, *, quiet_timeout: float = 30.0) -> None:
         """Let running work end (up to ``quiet_timeout`` seconds; 0: not at all), stop what still
@@ -170,15 +187,46 @@ class LocalCloud:
             self._background += 1
         threading.Thread(target=run, daemon=True).start()
 
+    def lambda_invoked(
+        self, function: str, qualifier: str | None, version: str, *, errored: bool, duration_ms: float
+    ) -> None:
+        """A qualified invocation ran (moto_compat.awslambda_aliases): Lambda's metrics of it."""
+        self.lambda_metrics.record(function, qualifier, version, errored=errored, duration_ms=duration_ms)
+
+    def _version_environment(self, function: str, version: str) -> dict[str, str]:
+        """A published version's environment, as Lambda keeps it."""
+        config = self.client("lambda").get_function_configuration(FunctionName=function, Qualifier=version)
+        return dict(config.get("Environment", {}).get("Variables", {}))
+
+    def _seed_service_urls(self) -> None:
+        """Parameter Store's PetClinic service URLs, all pointing at the local PetClinic HTTP stand-in."""
+        ssm = self.client("ssm")
+        env = self.parameters["EnvironmentName"]
+        for service in ("customers-service", "vets-service", "visits-service"):
+            ssm.put_parameter(
+                Name=f"/petclinic/{env}/services/{service}/url",
+                Value=self.petclinic_http.url,
+                Type="String",
+                Overwrite=True,
+            )
+
     def _write_logs(self, invocation: Invocation) -> None:
-        """Each invocation's output into the function's log group, as Lambda writes it."""
+        """Each invocation's output into the function's log group, as Lambda writes it, and (the
+        GenAI function's) embedded metrics in it into CloudWatch, as CloudWatch Logs extracts them."""
         from moto.logs.models import logs_backends  # noqa: PLC0415
 
         logs = logs_backends[ACCOUNT][REGION]
-        spec = self.runtime.functions[invocation.function] if self.runtime else None
+        base = invocation.function.split(":", 1)[0]
+        if self.stack and base == self.stack.outputs.get("GenAiFunctionName"):
+            # Only the GenAI function's metrics are read back (its release alarms). Extracting every
+            # function's EMF would double what tests read back through moto's GetMetricStatistics,
+            # which matches a metric whatever its dimensions (AWS matches them exactly).
+            ingest_emf(invocation.logs, ACCOUNT, REGION)
+        spec = self.runtime.functions[base] if self.runtime else None
         group = spec.log_group if spec else f"/aws/lambda/{invocation.function}"
         logs.ensure_log_group(group)
-        stream = f"{dt.datetime.now(dt.UTC):%Y/%m/%d}/[$LATEST]{invocation.request_id}"
+        version = invocation.function.partition(":")[2] or "$LATEST"
+        stream = f"{dt.datetime.now(dt.UTC):%Y/%m/%d}/[{version}]{invocation.request_id}"
         logs.create_log_stream(group, stream)
         now = int(time.time() * 1000)
         lines = [line for line in invocation.logs.splitlines() if line.strip()]

@@ -13,7 +13,16 @@ import os
 from collections.abc import Mapping
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, FilePath, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FilePath,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from petclinic_ops.errors import InvalidConfiguration
 from petclinic_ops.models.deploy import DeployConfig, Regex, TagPolicy
@@ -124,3 +133,67 @@ class RotateSecretSettings(FunctionSettings):
     def rotation(self) -> RotationSettings:
         """The part the domain reads."""
         return RotationSettings(strategy=self.rotation_strategy, exclude_characters=self.exclude_characters)
+
+
+# --------------------------------------------------------------------------- genai
+
+
+class GenAiSettings(FunctionSettings):
+    """functions/genai: the model chain, the router's limits, its tables and the PetClinic services.
+
+    MODEL_CHAIN              comma-separated Converse model ids / prompt router ARNs, in order
+    COOLDOWN_SECONDS         how long a throttled/unavailable/timed-out model is skipped (shared)
+    DAILY_TOKEN_BUDGET       tokens per UTC day; DEGRADE_AT_PERCENT of it: cheapest models only
+    MAX_TOKENS               per model call (the answer's length); MAX_MESSAGE_CHARS per question
+    MODEL_TIMEOUT_SECONDS    read timeout of one model call (then the next model is tried)
+    GUARDRAIL_ID/_VERSION    an Amazon Bedrock Guardrail applied to every call (both or neither)
+    EMBEDDING_MODEL_ID       the vets' embeddings (Titan Text Embeddings V2)
+    ROUTER_STATE_TABLE, CONVERSATIONS_TABLE, CONVERSATION_TTL_SECONDS
+    PETCLINIC_PARAMETER_PATH Parameter Store path of the services' base URLs; CLOUD_MAP_NAMESPACE
+    ALLOWED_ORIGIN           CORS origin of the PetClinic front-end ("*": any, without cookies)
+    STATE_CACHE_SECONDS      how long a container reuses its read of cooldowns and budget (default 1)
+    """
+
+    model_chain: tuple[str, ...] = Field(
+        alias="MODEL_CHAIN",
+        default=("anthropic.claude-3-haiku-20240307-v1:0", "amazon.titan-text-express-v1"),
+        min_length=1,
+        max_length=6,
+    )
+    cooldown_seconds: float = Field(alias="COOLDOWN_SECONDS", default=5.0, ge=0, le=3600)
+    daily_token_budget: int = Field(alias="DAILY_TOKEN_BUDGET", default=2_000_000, ge=1)
+    degrade_at_percent: float = Field(alias="DEGRADE_AT_PERCENT", default=80.0, gt=0, le=100)
+    max_tokens: int = Field(alias="MAX_TOKENS", default=512, ge=16, le=4096)
+    max_message_chars: int = Field(alias="MAX_MESSAGE_CHARS", default=2000, ge=1, le=2000)
+    model_timeout_seconds: float = Field(alias="MODEL_TIMEOUT_SECONDS", default=20.0, gt=0, le=120)
+    guardrail_id: str = Field(alias="GUARDRAIL_ID", default="", max_length=2048)
+    guardrail_version: str = Field(alias="GUARDRAIL_VERSION", default="", max_length=20)
+    embedding_model_id: str = Field(alias="EMBEDDING_MODEL_ID", default="amazon.titan-embed-text-v2:0")
+    router_state_table: str = Field(alias="ROUTER_STATE_TABLE", min_length=3)
+    conversations_table: str = Field(alias="CONVERSATIONS_TABLE", min_length=3)
+    conversation_ttl_seconds: int = Field(alias="CONVERSATION_TTL_SECONDS", default=86400, ge=60)
+    petclinic_parameter_path: str = Field(
+        alias="PETCLINIC_PARAMETER_PATH", default="/petclinic/dev/services/", pattern=r"^/(.*/)?$"
+    )
+    cloud_map_namespace: str = Field(alias="CLOUD_MAP_NAMESPACE", default="petclinic.local", min_length=1)
+    tool_timeout_seconds: float = Field(alias="TOOL_TIMEOUT_SECONDS", default=5.0, gt=0, le=30)
+    allowed_origin: str = Field(alias="ALLOWED_ORIGIN", default="*", min_length=1)
+    state_cache_seconds: float = Field(alias="STATE_CACHE_SECONDS", default=1.0, ge=0, le=60)
+
+    @field_validator("model_chain", mode="before")
+    @classmethod
+    def _chain(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, tuple | list):
+            from petclinic_ops.models.genai import ModelTarget  # noqa: PLC0415
+
+            for model_id in value:
+                ModelTarget.of(str(model_id))  # an unknown model fails here, naming it
+        return value
+
+    @model_validator(mode="after")
+    def _guardrail_pair(self) -> Self:
+        if bool(self.guardrail_id) != bool(self.guardrail_version):
+            raise ValueError("GUARDRAIL_ID and GUARDRAIL_VERSION are set together or not at all")
+        return self

@@ -10,6 +10,10 @@
     petclinic-ops local invoke|serve|push               sam local invoke without Docker; the local
                                                          cloud as an endpoint; an image into its ECR
     petclinic-ops completion bash|zsh                    shell completion
+    petclinic-ops local ask "QUESTION" [--json]          one chat turn with the GenAI function (stand-ins)
+    petclinic-ops local api [--port N]                   the GenAI chat API and a chat page on 127.0.0.1
+    petclinic-ops local genai release [--json]           a good version promoted, bad ones rolled back
+    petclinic-ops genai release VERSION [--profile P]    release a published GenAI version on AWS
 
 Exit codes: 0 done (for `deploy`/`rollback`: the image is live), 1 the deployment failed or an AWS
 call failed (`rotation cancel`: refused, nothing changed; `local invoke`: the handler raised),
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from petclinic_local.errors import UsageError
 
@@ -111,6 +116,8 @@ def _parser() -> argparse.ArgumentParser:
 
     operator_commands.add_local_commands(local)  # invoke, serve, push
 
+    _genai_parsers(commands, local)  # local ask|api|genai, genai release
+
     rotation = commands.add_parser(
         "rotation", help="the database credentials' rotation on AWS"
     ).add_subparsers(dest="rotation_command", required=True, metavar="COMMAND")
@@ -157,6 +164,75 @@ def _version() -> str:
         return version("petclinic-ops")
     except PackageNotFoundError:  # pragma: no cover - run from a checkout without `make setup`
         return "unknown"
+
+
+def _genai_parsers(commands: Any, local: Any) -> None:
+    """`local ask`, `local api`, `local genai release` and `genai release` (cli/genai.py)."""
+    ask = local.add_parser(
+        "ask",
+        help="ask the GenAI function one question through its live alias (Bedrock, PetClinic: stand-ins)",
+    )
+    ask.add_argument("question", help='e.g. "Which vets are radiologists?"')
+    ask.add_argument(
+        "--json", action="store_true", help="the answer, model, route, tool calls and usage as JSON"
+    )
+    api = local.add_parser("api", help="serve the GenAI chat API and a chat page on 127.0.0.1 until Ctrl-C")
+    api.add_argument(
+        "--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080; 0: any free one)"
+    )
+    local_genai = local.add_parser("genai", help="the GenAI function's release workflow on the local cloud")
+    local_release = local_genai.add_subparsers(
+        dest="genai_command", required=True, metavar="COMMAND"
+    ).add_parser(
+        "release",
+        help="publish three versions and release each: one promoted, two rolled back (alarm, smoke test)",
+    )
+    local_release.add_argument(
+        "--json", action="store_true", help="print the releases and the ledger as JSON"
+    )
+    genai = commands.add_parser("genai", help="the GenAI function on AWS").add_subparsers(
+        dest="genai_command", required=True, metavar="COMMAND"
+    )
+    release = genai.add_parser(
+        "release",
+        help="release a published version of the GenAI function (smoke test, canary, alarms, rollback)",
+        description='Starts the genai-release workflow with {"version": VERSION} and follows it. Exit 0: the '
+        "version takes all of live; 1: rolled back or failed (live is on the previous version unless the "
+        "output says the rollback failed); 2: bad input (unknown version), nothing changed.",
+    )
+    release.add_argument(
+        "version", help="the published version number (sam deploy prints it; `candidate` points at it)"
+    )
+    release.add_argument("--profile", help="AWS profile (default: the SDK's default chain)")
+    release.add_argument("--region", help="AWS region (default: the profile's, else us-west-2)")
+    release.add_argument(
+        "--stack", default="petclinic-ops-dev", help="control plane stack (default petclinic-ops-dev)"
+    )
+    release.add_argument(
+        "--timeout", type=float, default=7200.0, help="stop following after this many seconds"
+    )
+    release.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    release.add_argument("--poll-seconds", type=float, default=10.0, help=argparse.SUPPRESS)
+
+
+def _genai_command(args: argparse.Namespace) -> int:
+    from petclinic_local.cli import genai  # noqa: PLC0415
+
+    if args.command == "genai":
+        return genai.run_release(
+            args.version,
+            profile=args.profile,
+            region=args.region,
+            stack=args.stack,
+            timeout=args.timeout,
+            poll_seconds=args.poll_seconds,
+            as_json=args.json,
+        )
+    if args.local_command == "ask":
+        return genai.run_ask(args.question, as_json=args.json)
+    if args.local_command == "api":
+        return genai.run_api(port=args.port)
+    return genai.run_local_release(as_json=args.json)
 
 
 def _rotation_command(args: argparse.Namespace) -> int:
@@ -233,6 +309,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         )
     if args.command == "rotation" or (args.command == "local" and args.local_command == "rotate"):
         return _rotation_command(args)
+    if args.command == "genai" or (args.command == "local" and args.local_command in {"ask", "api", "genai"}):
+        return _genai_command(args)
     if args.command == "deploy":
         from petclinic_local.cli import aws, deploy  # noqa: PLC0415
 

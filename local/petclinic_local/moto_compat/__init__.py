@@ -14,8 +14,11 @@ starts failing, upstream fixed the gap, so delete the workaround.
     ecr               millisecond push times
     ecs               UpdateService starts a deployment (simulators.ecs rolls it out)
     secretsmanager    RotateSecret rotates in the background, stops at a failed step, sends events
+    awslambda_aliases fn:alias / fn:version run the routed version with its own configuration
+    cloudwatch        DescribeAlarms evaluates alarms from the datapoints (simulators.cloudwatch)
+    bedrockruntime    Converse and InvokeModel answered by the host's Bedrock stand-in (simulators.bedrock)
     cloudformation    the deploy's steps around moto's create_stack (stack.deploy); DescribeStacks'
-                      list parameters
+                      list parameters, resources moto does not model
 
 The patches keep moto faithful outside the cases the local cloud needs: they wrap moto's code
 rather than replace it, keep their state in moto's backends (so moto's reset clears it), and
@@ -36,7 +39,10 @@ from collections.abc import Iterable
 
 from petclinic_local.moto_compat import (
     awslambda,
+    awslambda_aliases,
+    bedrockruntime,
     cloudformation,
+    cloudwatch,
     dynamodb,
     ecr,
     ecs,
@@ -59,6 +65,9 @@ GAPS: tuple[Gap, ...] = (
     *secretsmanager.GAPS,
     *ecs.GAPS,
     *cloudformation.GAPS,
+    *awslambda_aliases.GAPS,
+    *bedrockruntime.GAPS,
+    *cloudwatch.GAPS,
 )
 
 

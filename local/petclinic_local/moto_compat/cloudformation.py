@@ -155,3 +155,112 @@ GAPS = (
         _cfn_unmodelled_resources,
     ),
 )
+
+
+def prepare_lambda_aliases(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Gap: moto's CloudFormation skips AWS::Lambda::Alias (no model for the type): a Ref to an
+    alias resolves to nothing, so a permission on an alias (API Gateway invoking `live`) fails
+    to create. Rewrite every Ref to an alias as the alias ARN (function ARN + ":" + name), take
+    the permissions on aliases out of the template, and return both (aliases first), for
+    ``create_lambda_aliases`` to create once the stack exists."""
+    prepared = copy.deepcopy(template)
+    resources = prepared.get("Resources", {})
+    aliases = {
+        logical_id: resource["Properties"]
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::Lambda::Alias"
+    }
+
+    def arn_of(logical_id: str) -> dict[str, Any]:
+        props = aliases[logical_id]
+        function = props["FunctionName"]
+        if isinstance(function, dict) and set(function) == {"Ref"}:
+            function = {"Fn::GetAtt": [function["Ref"], "Arn"]}
+        return {"Fn::Join": [":", [function, props["Name"]]]}
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"Ref"} and value["Ref"] in aliases:
+                return arn_of(value["Ref"])
+            return {key: rewrite(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [rewrite(item) for item in value]
+        return value
+
+    deferred: dict[str, dict[str, Any]] = {
+        key: {"Type": "AWS::Lambda::Alias", **props} for key, props in aliases.items()
+    }
+    for logical_id, resource in list(resources.items()):
+        if logical_id in aliases:
+            continue
+        name = resource.get("Properties", {}).get("FunctionName")
+        if (
+            resource.get("Type") == "AWS::Lambda::Permission"
+            and isinstance(name, dict)
+            and name.get("Ref") in aliases
+        ):
+            deferred[logical_id] = {
+                "Type": "AWS::Lambda::Permission",
+                **rewrite(resources.pop(logical_id)["Properties"]),
+            }
+            continue
+        resources[logical_id] = rewrite(resource)
+    prepared["Outputs"] = rewrite(prepared.get("Outputs", {}))
+    return prepared, deferred
+
+
+def create_lambda_aliases(
+    aliases: dict[str, dict[str, Any]],
+    resolve: Callable[[Any], Any],
+    client: Any,
+    version_of: Callable[[str], str],
+) -> None:
+    """The other half of ``prepare_lambda_aliases``' gap: create the template's aliases as CloudFormation
+    would, after the functions and versions they name exist, then the permissions on them."""
+    for logical_id, props in aliases.items():
+        unresolved = {key: value for key, value in props.items() if key != "Type"}
+        version = unresolved.get("FunctionVersion")
+        if isinstance(version, dict) and version.get("Fn::GetAtt", [None, None])[1] == "Version":
+            # moto's AWS::Lambda::Version answers no Fn::GetAtt: ask the model itself.
+            unresolved["FunctionVersion"] = version_of(version["Fn::GetAtt"][0])
+        resolved = resolve(unresolved)
+        if props["Type"] == "AWS::Lambda::Permission":
+            permission = {
+                key: resolved[key]
+                for key in ("FunctionName", "Action", "Principal", "SourceArn", "SourceAccount")
+                if key in resolved
+            }
+            client.add_permission(StatementId=logical_id, **permission)
+            continue
+        arguments = {
+            "FunctionName": resolved["FunctionName"],
+            "Name": resolved["Name"],
+            "FunctionVersion": str(resolved["FunctionVersion"]),
+        }
+        if resolved.get("Description"):
+            arguments["Description"] = resolved["Description"]
+        if resolved.get("RoutingConfig"):
+            arguments["RoutingConfig"] = resolved["RoutingConfig"]
+        client.create_alias(**arguments)
+
+
+def drop_openapi_deployments(template: dict[str, Any]) -> dict[str, Any]:
+    """Gap: moto's CloudFormation creates an AWS::ApiGateway::RestApi without the methods of its
+    OpenAPI ``Body`` (SAM's DefinitionBody), so the API's AWS::ApiGateway::Deployment fails with
+    "The REST API doesn't contain any methods" and the stack with it. Leave such deployments out:
+    the local cloud serves the API itself (``petclinic-ops local api``), through the same handler."""
+    prepared = copy.deepcopy(template)
+    resources = prepared.get("Resources", {})
+    with_body = {
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::ApiGateway::RestApi" and "Body" in resource.get("Properties", {})
+    }
+    for logical_id in [
+        key
+        for key, resource in resources.items()
+        if resource.get("Type") == "AWS::ApiGateway::Deployment"
+        and resource.get("Properties", {}).get("RestApiId", {}).get("Ref") in with_body
+    ]:
+        del resources[logical_id]
+    return prepared

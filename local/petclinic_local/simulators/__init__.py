@@ -4,6 +4,12 @@ makes it happen over (scaled) time and emits the events AWS emits.
     ecs.py   ECS's scheduler: drives each new deployment to COMPLETED or FAILED (faults
              injected per image or service), rolls back on the circuit breaker, emits
              "ECS Deployment State Change" events
+    bedrock.py         STAND-IN for Bedrock's runtime (Converse, Titan embeddings): scripted
+                       answers, tool calls, usage; injectable errors and latency per model
+    petclinic_http.py  STAND-IN for the PetClinic services' REST APIs on 127.0.0.1 (upstream
+                       sample data), called by the GenAI tools over real HTTP
+    cloudwatch.py      Lambda's own metrics per version/alias, EMF lines -> metrics, and alarm
+                       evaluation (run before DescribeAlarms answers)
 
 Adding a simulator for service X (CloudFormation resource provisioning and its stack events,
 a Bedrock Converse stand-in, the PetClinic HTTP services on 127.0.0.1...): a module ``x.py``

@@ -127,10 +127,13 @@ def deploy_template(
     with _unsupported_types_quiet():
         transformed = transform(packager.package(template), parameters)
     cfn = session.client("cloudformation", region_name=region)
+    for_moto, aliases = cfn_gaps.prepare_lambda_aliases(
+        cfn_gaps.drop_openapi_deployments(cfn_gaps.prepare_template_for_moto(transformed))
+    )
     with _unsupported_types_quiet():
         cfn.create_stack(
             StackName=stack_name,
-            TemplateBody=json.dumps(cfn_gaps.prepare_template_for_moto(transformed)),
+            TemplateBody=json.dumps(for_moto),
             Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
         )
@@ -144,7 +147,7 @@ def deploy_template(
     with _unsupported_types_quiet():
         resources = {
             logical_id: str(model.physical_resource_id)
-            for logical_id in transformed["Resources"]
+            for logical_id in for_moto["Resources"]
             if (model := stack.resource_map[logical_id]) is not None
             and hasattr(model, "physical_resource_id")
         }
@@ -155,6 +158,17 @@ def deploy_template(
     )
     body = transformed["Resources"]
     lambda_client = session.client("lambda", region_name=region)
+    conditions = stack.resource_map.lazy_condition_map
+    cfn_gaps.create_lambda_aliases(
+        {
+            key: value
+            for key, value in aliases.items()
+            if not body[key].get("Condition") or conditions[body[key]["Condition"]]
+        },
+        lambda value: clean_json(value, stack.resource_map),
+        lambda_client,
+        lambda logical_id: str(stack.resource_map[logical_id].version),
+    )
     for logical_id, resource in body.items():
         if resource["Type"] == "AWS::Lambda::Function" and logical_id in resources:
             deployed.functions[logical_id] = _function_spec(
@@ -175,7 +189,6 @@ def deploy_template(
                 lambda value: clean_json(value, stack.resource_map),
                 sfn,
             )
-    conditions = stack.resource_map.lazy_condition_map
     created = {
         key: value
         for key, value in body.items()

@@ -19,7 +19,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
 
@@ -89,8 +89,12 @@ class LambdaRuntime:
         *,
         region: str,
         on_invocation: Callable[[Invocation], None] | None = None,
+        version_environment: Callable[[str, str], dict[str, str]] | None = None,
     ) -> None:
         self.functions = {spec.name: spec for spec in functions.values()}
+        # "fn:VERSION" runs the same code with that published version's environment, in a
+        # module instance of its own (a version's containers are its own, as on Lambda).
+        self.version_environment = version_environment
         self.region = region
         self.on_invocation = on_invocation
         self._modules: dict[str, ModuleType] = {}
@@ -99,16 +103,33 @@ class LambdaRuntime:
         self.invocations: list[Invocation] = []
 
     def has_function(self, name: str) -> bool:
-        return name in self.functions
+        return name.split(":", 1)[0] in self.functions
+
+    def _qualified(self, name: str) -> FunctionSpec:
+        base, _, version = name.partition(":")
+        spec = self.functions[base]
+        if not version or version == "$LATEST":
+            return spec
+        environment = (
+            self.version_environment(base, version) if self.version_environment else spec.environment
+        )
+        return replace(
+            spec,
+            name=name,
+            arn=f"{spec.arn}:{version}",
+            environment=environment,
+            logical_id=f"{spec.logical_id}_v{version}",
+        )
 
     def invoke(self, name: str, event: Any) -> tuple[Any, bool, str]:
-        spec = self.functions[name]
+        spec = self._qualified(name)
         with self._lock, self._environment(spec):
             self._sink.buffer_ = io.StringIO()
             started = time.perf_counter()
             cold = name not in self._modules
             errored = False
-            context = LambdaContext(spec.name, spec.arn, spec.memory, spec.timeout)
+            base, _, version = name.partition(":")
+            context = LambdaContext(base, spec.arn, spec.memory, spec.timeout, version or "$LATEST")
             try:
                 handler = self._handler(spec)
                 payload: Any = handler(event, context)
@@ -153,7 +174,8 @@ class LambdaRuntime:
         variables = {
             **spec.environment,
             **LOCAL_ENVIRONMENT,
-            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name.split(":", 1)[0],
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.name.partition(":")[2] or "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,

@@ -1,0 +1,247 @@
+"""The model router: one Converse call routed along the configured chain of models.
+
+For each call the router reads the shared state once (which models are cooling down, how many
+tokens today's budget has used), then tries the chain in order:
+
+* a model cooling down is skipped (recorded as ``skipped_cooldown``);
+* over the budget's degrade threshold only the cheapest models of the chain are tried; over the
+  budget nothing is (``BudgetExhausted``: the caller refuses politely);
+* a model that is throttled, unavailable, not ready or times out is cooled down for the
+  configured time, in the shared state (every concurrent invocation skips it from then on),
+  and the next model is tried;
+* a model without tool use (Titan Text) gets the conversation with its tool blocks written out
+  as text and no tool configuration;
+* when no model answers: ``ChatUnavailable`` (the API's 503).
+
+Ports (Protocols): ``ConverseClient`` (Bedrock), ``RouterState`` (DynamoDB), a clock. No boto3.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from petclinic_ops.models.genai import Attempt, ModelTarget
+
+FailureKind = Literal["throttled", "unavailable", "timeout", "not_ready", "error"]
+# Failures that say "this model, now": cool it down. An "error" (validation, access denied, a
+# model that does not exist) is this request's or this configuration's problem: fall back
+# without cooling the model down for everyone.
+COOLED_FAILURES: frozenset[str] = frozenset({"throttled", "unavailable", "timeout", "not_ready"})
+
+
+class ModelFailure(Exception):
+    """A Converse call failed; ``kind`` says how (the adapter maps Bedrock's errors onto it)."""
+
+    def __init__(self, kind: FailureKind, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind: FailureKind = kind
+        self.detail = detail
+
+
+class ChatUnavailable(Exception):
+    """No model of the chain answered (all failed or all are cooling down)."""
+
+
+class BudgetExhausted(Exception):
+    """Today's token budget is used up: the request is refused politely."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConverseRequest:
+    """What one Converse call sends, in Bedrock's shapes (messages, system, toolConfig)."""
+
+    messages: list[dict[str, Any]]
+    system: str
+    tools: list[dict[str, Any]]
+    max_tokens: int
+    guardrail: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConverseResult:
+    stop_reason: str
+    content: list[dict[str, Any]]  # the assistant message's content blocks
+    input_tokens: int
+    output_tokens: int
+    model: str  # the model that answered (a prompt router's choice when the target is one)
+
+
+class ConverseClient(Protocol):
+    def converse(self, target: ModelTarget, request: ConverseRequest) -> ConverseResult:
+        """One Converse call; raises ``ModelFailure`` when the model did not answer."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StateSnapshot:
+    cooled_until: dict[str, float]  # model id -> epoch seconds
+    tokens_today: int
+
+
+class RouterState(Protocol):
+    """The state shared by every concurrent invocation (DynamoDB in AWS)."""
+
+    def snapshot(self, model_ids: Sequence[str], day: str) -> StateSnapshot:
+        """Cooldowns of these models and the tokens counted for ``day`` (YYYY-MM-DD, UTC)."""
+        ...
+
+    def cool_down(self, model_id: str, until: float, now: float) -> None:
+        """Cool ``model_id`` down until ``until`` (a later cooldown already there is kept)."""
+        ...
+
+    def add_tokens(self, day: str, tokens: int) -> int:
+        """Count ``tokens`` against ``day``'s budget; returns the day's total."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RouterConfig:
+    chain: tuple[ModelTarget, ...]
+    cooldown_seconds: float = 5.0
+    daily_token_budget: int = 2_000_000
+    degrade_at: float = 0.8  # fraction of the budget after which only the cheapest models run
+    max_tokens: int = 512  # per Converse call (the answer's length)
+    guardrail: dict[str, str] | None = None
+
+    def cheapest(self) -> tuple[ModelTarget, ...]:
+        floor = min(target.blended_price for target in self.chain)
+        return tuple(target for target in self.chain if target.blended_price <= floor)
+
+
+@dataclass
+class Routed:
+    """A routed call's answer and the route it took."""
+
+    result: ConverseResult
+    target: ModelTarget
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+def utc_day(now: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(now))
+
+
+class ModelRouter:
+    def __init__(
+        self,
+        config: RouterConfig,
+        client: ConverseClient,
+        state: RouterState,
+        *,
+        clock: Callable[[], float] = time.time,
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        if not config.chain:
+            raise ValueError("the model chain is empty")
+        self.config = config
+        self.client = client
+        self.state = state
+        self.clock = clock
+        self.timer = timer
+        self.state_errors = 0  # reads or writes of the shared state that failed (the chat went on)
+
+    def candidates(self, snapshot: StateSnapshot) -> tuple[ModelTarget, ...]:
+        """The chain as the budget allows it; raises ``BudgetExhausted`` past the budget."""
+        budget = self.config.daily_token_budget
+        if snapshot.tokens_today >= budget:
+            raise BudgetExhausted(f"{snapshot.tokens_today} of {budget} tokens used today")
+        if snapshot.tokens_today >= budget * self.config.degrade_at:
+            return self.config.cheapest()
+        return self.config.chain
+
+    def converse(self, messages: list[dict[str, Any]], *, system: str, tools: list[dict[str, Any]]) -> Routed:
+        now = self.clock()
+        day = utc_day(now)
+        snapshot = self._snapshot(day)
+        attempts: list[Attempt] = []
+        for target in self.candidates(snapshot):
+            if snapshot.cooled_until.get(target.model_id, 0.0) > now:
+                attempts.append(Attempt(target.model_id, "skipped_cooldown"))
+                continue
+            request = self._request(target, messages, system, tools)
+            started = self.timer()
+            try:
+                result = self.client.converse(target, request)
+            except ModelFailure as failure:
+                attempts.append(Attempt(target.model_id, failure.kind, (self.timer() - started) * 1000))
+                if failure.kind in COOLED_FAILURES:
+                    self._guarded(
+                        self.state.cool_down,
+                        target.model_id,
+                        self.clock() + self.config.cooldown_seconds,
+                        now,
+                    )
+                continue
+            attempts.append(Attempt(target.model_id, "ok", (self.timer() - started) * 1000))
+            self._guarded(self.state.add_tokens, day, result.input_tokens + result.output_tokens)
+            return Routed(result, target, attempts)
+        raise ChatUnavailable(", ".join(f"{a.model}: {a.outcome}" for a in attempts) or "no model")
+
+    def _snapshot(self, day: str) -> StateSnapshot:
+        """The shared state; unreadable (DynamoDB down): no cooldowns and no tokens counted, so the
+        chat goes on with the whole chain (fail open; ``state_errors`` counts it)."""
+        try:
+            return self.state.snapshot([t.model_id for t in self.config.chain], day)
+        except Exception:  # any failure of the state store
+            self.state_errors += 1
+            return StateSnapshot({}, 0)
+
+    def _guarded(self, write: Callable[..., object], *args: object) -> None:
+        try:
+            write(*args)
+        except Exception:  # a lost cooldown or token count must not fail an answered chat
+            self.state_errors += 1
+
+    def _request(
+        self, target: ModelTarget, messages: list[dict[str, Any]], system: str, tools: list[dict[str, Any]]
+    ) -> ConverseRequest:
+        if target.tools and target.system:
+            return ConverseRequest(messages, system, tools, self.config.max_tokens, self.config.guardrail)
+        return ConverseRequest(
+            as_plain_text(messages, system if not target.system else ""),
+            system if target.system else "",
+            [],
+            self.config.max_tokens,
+            self.config.guardrail,
+        )
+
+
+def as_plain_text(messages: list[dict[str, Any]], preamble: str) -> list[dict[str, Any]]:
+    """A conversation for a model without tool use or system prompt: tool calls and results
+    written out as text, consecutive messages of one role merged (Converse wants them to
+    alternate, starting with the user), the system prompt in front of the first user message."""
+    merged: list[dict[str, Any]] = []
+    for message in messages:
+        text = "\n".join(_block_text(block) for block in message["content"]).strip()
+        if not text:
+            continue
+        if merged and merged[-1]["role"] == message["role"]:
+            merged[-1]["content"][0]["text"] += "\n" + text
+        else:
+            merged.append({"role": message["role"], "content": [{"text": text}]})
+    while merged and merged[0]["role"] != "user":
+        merged.pop(0)
+    if preamble and merged:
+        merged[0]["content"][0]["text"] = f"{preamble}\n\n{merged[0]['content'][0]['text']}"
+    return merged
+
+
+def _block_text(block: dict[str, Any]) -> str:
+    if "text" in block:
+        return str(block["text"])
+    if "toolUse" in block:
+        return f"(looked up {block['toolUse']['name']})"
+    if "toolResult" in block:
+        parts = []
+        for item in block["toolResult"].get("content", []):
+            if "json" in item:
+                import json  # noqa: PLC0415 - only on a fallback to a model without tools
+
+                parts.append(json.dumps(item["json"], separators=(",", ":")))
+            elif "text" in item:
+                parts.append(str(item["text"]))
+        return "Looked-up data: " + " ".join(parts)
+    return ""

@@ -1,0 +1,263 @@
+"""The GenAI commands.
+
+    petclinic-ops local ask "QUESTION" [--json]      one chat turn through live, on a fresh local cloud
+    petclinic-ops local api [--port N]               the chat API and a chat page on 127.0.0.1
+    petclinic-ops local genai release [--json]       a good version promoted, two bad ones rolled back
+    petclinic-ops genai release VERSION [--profile]  the release workflow on AWS, followed to the end
+
+Local commands run on stand-ins for Bedrock and the PetClinic services and say so.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+from petclinic_local.cli import render
+from petclinic_local.errors import UsageError
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def _started_cloud(console: Any, **options: Any) -> Any:
+    from petclinic_local.cloud import LocalCloud  # noqa: PLC0415 - moto is slow to import
+
+    with console.status(
+        "starting the local cloud (deploying template.yaml, PetClinic stand-ins)", spinner="dots"
+    ):
+        return LocalCloud(**options).__enter__()
+
+
+# --------------------------------------------------------------------------- local ask
+
+
+def run_ask(question: str, *, as_json: bool) -> int:
+    from petclinic_local import genai  # noqa: PLC0415
+    from petclinic_ops.models.genai import MAX_MESSAGE_CHARS, check_message  # noqa: PLC0415
+
+    try:
+        check_message(question, MAX_MESSAGE_CHARS)
+    except ValueError as exc:
+        raise UsageError(f"the question {exc}") from None
+    console = render.console()
+    cloud = _started_cloud(console)
+    try:
+        reply = genai.ask(cloud, question)
+        alias = genai.live_alias(cloud)
+        calls = [call.__dict__ for call in cloud.bedrock.calls]
+        http = list(cloud.petclinic_http.requests)
+    finally:
+        cloud.close()
+    report = {
+        "question": question,
+        **reply,
+        "liveVersion": alias["version"],
+        "bedrockCalls": calls,
+        "petclinicRequests": [f"{method} {path} -> {status}" for method, path, status in http],
+        "standIns": genai.stand_ins(cloud),
+    }
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_answer(console, report)
+    return EXIT_OK if reply["status"] == 200 else EXIT_FAILED
+
+
+def _print_answer(console: Any, report: dict[str, Any]) -> None:
+    from rich.markdown import Markdown  # noqa: PLC0415
+
+    console.print(f"[bold]Q:[/bold] {report['question']}")
+    if report["status"] != 200:
+        console.print(f"[red]{report['status']}[/red] {report.get('message', '')}")
+        return
+    console.print(Markdown(report["answer"]))
+    route = " -> ".join(f"{render.short(step['model'])} {step['outcome']}" for step in report["route"])
+    tools = ", ".join(f"{t['name']} ({'ok' if t['ok'] else 'error'})" for t in report["toolCalls"]) or "none"
+    usage = report["usage"]
+    console.print(
+        f"[dim]model {report['model']} (live = version {report['liveVersion']}); route: {route}; "
+        f"tools: {tools}; tokens {usage['inputTokens']} in / {usage['outputTokens']} out[/dim]"
+    )
+    for name, label in report["standIns"].items():
+        console.print(f"[yellow]stand-in[/yellow] {name}: {label}")
+
+
+# --------------------------------------------------------------------------- local api
+
+
+def run_api(*, port: int) -> int:
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be 0..65535, not {port}")
+    from petclinic_local import genai  # noqa: PLC0415
+    from petclinic_local.genai_api import GenAiApiServer  # noqa: PLC0415
+
+    console = render.console()
+    cloud = _started_cloud(console)
+    try:
+        with GenAiApiServer(cloud, port=port) as server:
+            console.print(f"chat page:  {server.url}/", soft_wrap=True)
+            console.print(
+                f"API:        POST {server.url}/api/genai/chatclient | /api/genai/chat", soft_wrap=True
+            )
+            for name, label in genai.stand_ins(cloud).items():
+                console.print(f"stand-in {name}: {label}", soft_wrap=True)
+            console.print("Ctrl-C stops it.")
+            if sys.__stdout__ is not None:
+                sys.__stdout__.flush()
+            while True:
+                time.sleep(3600)
+    except OSError as exc:
+        raise UsageError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+    finally:
+        cloud.close()
+
+
+# --------------------------------------------------------------------------- local genai release
+
+
+def _scenarios(genai: Any) -> list[dict[str, Any]]:
+    sonnet = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+    return [
+        {
+            "change": "MAX_TOKENS 512 -> 400 (shorter answers)",
+            "environment": {"MAX_TOKENS": "400"},
+            "faults": [],
+            "expect": "SUCCEEDED",
+        },
+        {
+            "change": "chain: a prompt router first (the stand-in throttles it on every call)",
+            "environment": {"MODEL_CHAIN": f"{genai.PROMPT_ROUTER},{genai.HAIKU},{genai.TITAN}"},
+            "faults": [(genai.PROMPT_ROUTER, "ThrottlingException")],
+            "expect": "ROLLED_BACK",
+        },
+        {
+            "change": "chain: Claude 3.5 Sonnet only (the account has no access to it: AccessDenied)",
+            "environment": {"MODEL_CHAIN": sonnet},
+            "faults": [(sonnet, "AccessDeniedException")],
+            "expect": "ROLLED_BACK",
+        },
+    ]
+
+
+def run_local_release(*, as_json: bool, bake_seconds: int = 30) -> int:
+    from petclinic_local import genai  # noqa: PLC0415
+
+    console = render.console()
+    cloud = _started_cloud(console, parameters={"GenAiBakeSeconds": str(bake_seconds)})
+    rows = []
+    try:
+        for scenario in _scenarios(genai):
+            version = genai.publish_version(cloud, scenario["environment"], scenario["change"])
+            for model, error in scenario["faults"]:
+                cloud.bedrock.inject(model, error)
+            before = genai.live_alias(cloud)["version"]
+            with console.status(f"releasing version {version}: {scenario['change']}", spinner="dots"):
+                outcome = genai.release(cloud, version)
+            rows.append({"version": version, "change": scenario["change"], "liveBefore": before,
+                         "expected": scenario["expect"], **outcome})  # fmt: skip
+        ledger = genai.ledger(cloud)
+    finally:
+        cloud.close()
+    stand_ins = genai.stand_ins(cloud)
+    if as_json:
+        print(json.dumps({"releases": rows, "ledger": ledger, "standIns": stand_ins}, indent=2, default=str))
+    else:
+        _print_releases(console, rows, stand_ins)
+    as_expected = all(row.get("result") == row["expected"] for row in rows)
+    return EXIT_OK if as_expected else EXIT_FAILED
+
+
+def _print_releases(console: Any, rows: list[dict[str, Any]], stand_ins: dict[str, str]) -> None:
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(title="GenAI releases (genai-release workflow, local cloud)", show_lines=True)
+    for column in ("version", "change", "result", "live before -> after", "reason", "traffic"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        result = row.get("result", row.get("error", "?"))
+        table.add_row(
+            row["version"],
+            row["change"],
+            f"[{'green' if result == 'SUCCEEDED' else 'red'}]{result}[/]",
+            f"{row['liveBefore']} -> {row['aliasAfter']['version']}",
+            str(row.get("reason", "")),
+            f"{row['traffic']['requests']} requests, {row['traffic']['non2xx']} not 2xx",
+        )
+    console.print(table)
+    for name, label in stand_ins.items():
+        console.print(f"[yellow]stand-in[/yellow] {name}: {label}")
+
+
+# --------------------------------------------------------------------------- genai release (AWS)
+
+
+def run_release(
+    version: str,
+    *,
+    profile: str | None,
+    region: str | None,
+    stack: str,
+    timeout: float,
+    poll_seconds: float,
+    as_json: bool,
+) -> int:
+    if not version.isdigit() or version.startswith("0"):
+        raise UsageError(f"VERSION must be a published version number (1, 2, ...), not {version!r}")
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    from petclinic_local.cli.deploy import session_for  # noqa: PLC0415
+
+    session = session_for(profile, region)
+    arn = _release_state_machine(session, stack)
+    sfn = session.client("stepfunctions")
+    try:
+        execution = sfn.start_execution(
+            stateMachineArn=arn,
+            name=f"cli-v{version}-{int(time.time())}",
+            input=json.dumps({"version": version, "requestedBy": _caller(session)}),
+        )["executionArn"]
+    except (ClientError, BotoCoreError) as exc:
+        raise UsageError(f"cannot start the release: {exc}") from None
+    console = render.console()
+    deadline = time.monotonic() + timeout
+    with console.status(f"releasing version {version} ({execution.rsplit(':', 1)[-1]})", spinner="dots"):
+        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+            if time.monotonic() > deadline:
+                console.print(f"still running after {timeout:.0f} s: {execution}")
+                return EXIT_FAILED
+            time.sleep(poll_seconds)
+    from petclinic_local.genai import outcome_of  # noqa: PLC0415
+
+    outcome = {**outcome_of(described), "executionArn": execution}
+    if as_json:
+        print(json.dumps(outcome, indent=2, default=str))
+    else:
+        console.print(
+            f"{outcome.get('result', outcome['status'])}: {outcome.get('reason', outcome.get('error'))}"
+        )
+        console.print(f"live: version {outcome.get('liveVersion', '?')}; execution {execution}")
+    if outcome.get("error") in {"InvalidReleaseRequest", "UnknownVersion"}:
+        return 2
+    return EXIT_OK if outcome["status"] == "SUCCEEDED" else EXIT_FAILED
+
+
+def _release_state_machine(session: Any, stack: str) -> str:
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    try:
+        stacks = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    except (ClientError, BotoCoreError) as exc:
+        raise UsageError(f"cannot read stack {stack} in {session.region_name}: {exc}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    if "GenAiReleaseStateMachineArn" not in outputs:
+        raise UsageError(f"stack {stack} has no GenAiReleaseStateMachineArn output (an older control plane?)")
+    return str(outputs["GenAiReleaseStateMachineArn"])
+
+
+def _caller(session: Any) -> str:
+    try:
+        return str(session.client("sts").get_caller_identity()["Arn"])
+    except Exception:
+        return "petclinic-ops genai release"

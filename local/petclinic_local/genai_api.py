@@ -1,0 +1,105 @@
+"""The GenAI API on 127.0.0.1, as API Gateway serves it: each request becomes an API Gateway
+(REST, proxy) event for the function's live alias, invoked through the local cloud's Lambda;
+the function's answer becomes the HTTP response. Also serves a minimal chat page at ``/`` that
+talks to /api/genai/chatclient exactly as the Spring PetClinic front-end's chat box does.
+
+    with LocalCloud() as cloud, GenAiApiServer(cloud, port=8080) as server:
+        print(server.url)
+
+Never deployed. Requests are handled one at a time by the function (the local Lambda runtime
+serialises invocations), each on its own thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any
+
+from petclinic_local import genai
+from petclinic_local.loopback import LoopbackServer
+
+MAX_BODY = 64 * 1024
+
+
+@dataclass
+class GenAiApiServer(LoopbackServer):
+    cloud: Any
+    host: str = "127.0.0.1"
+    port: int = 0
+    requests: list[tuple[str, str, int]] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        page = resources.files("petclinic_local").joinpath("static/chat.html").read_bytes()
+        self._serve(_Handler, "genai-api", _Server, api=self, page=page)
+
+
+class _Server(ThreadingHTTPServer):
+    api: GenAiApiServer
+    page: bytes
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: see ``GenAiApiServer.requests``."""
+
+    def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] in {"/", "/index.html"}:
+            self._reply(200, [("Content-Type", "text/html; charset=utf-8")], self.server.page)
+        else:
+            self._reply(404, [("Content-Type", "text/plain")], b"not found")
+
+    def do_POST(self) -> None:
+        self._invoke("POST")
+
+    def do_OPTIONS(self) -> None:
+        self._invoke("OPTIONS")
+
+    def _invoke(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        path = self.path.split("?", 1)[0]
+        if length > MAX_BODY:
+            self._reply(413, [("Content-Type", "text/plain")], b"request body too large")
+            return
+        body = self.rfile.read(length).decode("utf-8", "replace") if length else None
+        if not path.startswith("/api/genai/"):
+            self._reply(404, [("Content-Type", "text/plain")], b"not found")
+            return
+        event = genai.api_event(path, body, dict(self.headers.items()), method)
+        try:
+            response = genai.invoke(self.server.api.cloud, event)
+        except Exception:  # API Gateway answers 502 when the integration fails
+            self._reply(502, [("Content-Type", "application/json")], b'{"message": "Internal server error"}')
+            return
+        self._reply(int(response.get("statusCode", 502)), _headers(response), _body(response))
+
+    def _reply(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
+        self.server.api.requests.append((self.command, self.path, status))
+        self.send_response(status)
+        for key, value in headers:
+            if key.lower() != "content-length":
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _headers(response: dict[str, Any]) -> list[tuple[str, str]]:
+    pairs = [(key, str(value)) for key, value in (response.get("headers") or {}).items()]
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        pairs.extend((key, str(value)) for value in values)
+    return pairs
+
+
+def _body(response: dict[str, Any]) -> bytes:
+    body = response.get("body") or ""
+    if response.get("isBase64Encoded"):
+        import base64  # noqa: PLC0415
+
+        return base64.b64decode(body)
+    return str(body).encode() if not isinstance(body, bytes) else body

@@ -1,0 +1,306 @@
+"""The GenAI function on the local cloud, invoked through its live alias as API Gateway invokes
+it: the Spring PetClinic front-end's chat contract, the JSON API, bad input, memory, fallback,
+503 and the budget's refusal, tool errors, CORS, and no message text in any log line.
+
+Bedrock and the PetClinic services are local stand-ins (simulators/bedrock.py,
+simulators/petclinic_http.py); the function, its template configuration and its tables are real.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from petclinic_local import genai
+from petclinic_local.cloud import LocalCloud
+
+pytestmark = pytest.mark.xdist_group("genai-function")
+
+
+@pytest.fixture(scope="module")
+def module_cloud() -> Iterator[LocalCloud]:
+    """Live on a version that reads the router's state on every request (STATE_CACHE_SECONDS 0),
+    so a test's cleared cooldowns and budget are seen at once."""
+    with LocalCloud() as local:
+        version = genai.publish_version(local, {"STATE_CACHE_SECONDS": "0"}, "tests: no state cache")
+        local.client("lambda").update_alias(
+            FunctionName=genai.function_name(local), Name="live", FunctionVersion=version
+        )
+        yield local
+
+
+@pytest.fixture
+def cloud(module_cloud: LocalCloud) -> LocalCloud:
+    """The module's cloud, with faults, cooldowns and budget cleared before each test."""
+    module_cloud.bedrock.clear()
+    dynamodb = module_cloud.client("dynamodb")
+    table = module_cloud.outputs["GenAiRouterStateTableName"]
+    for item in dynamodb.scan(TableName=table)["Items"]:
+        dynamodb.delete_item(TableName=table, Key={"pk": item["pk"]})
+    return module_cloud
+
+
+def chatclient(cloud: LocalCloud, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    raw = (
+        body
+        if (isinstance(body, str) and body.startswith(("{", "[", '"'))) or body is None
+        else json.dumps(body)
+    )
+    return genai.invoke(cloud, genai.api_event("/api/genai/chatclient", raw, headers))
+
+
+def header(response: dict[str, Any], name: str) -> list[str]:
+    found = [str(v) for k, v in (response.get("headers") or {}).items() if k.lower() == name.lower()]
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if key.lower() == name.lower():
+            found += [str(v) for v in values]
+    return found
+
+
+def function_log_lines(cloud: LocalCloud) -> list[str]:
+    group = cloud.stack.functions["GenAiFunction"].log_group  # type: ignore[union-attr]
+    logs = cloud.client("logs")
+    lines: list[str] = []
+    for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
+        lines += [event["message"] for event in page["events"]]
+    return lines
+
+
+# --------------------------------------------------------------------------- the front-end's contract
+
+
+def test_chatclient_takes_a_json_string_and_answers_text(cloud: LocalCloud) -> None:
+    """What the upstream chat box sends (fetch POST, Content-Type application/json, body
+    JSON.stringify(query)) and reads (response.text(); a non-JSON content type, so its client
+    hands the text over as it is)."""
+    response = chatclient(cloud, json.dumps("Which vets are radiologists?"))
+    assert response["statusCode"] == 200
+    assert header(response, "Content-Type") == ["text/plain; charset=utf-8"]
+    answer = response["body"]
+    assert "Helen Leary" in answer
+    assert "Henry Stevens" in answer
+    assert "Linda Douglas" not in answer
+    [cookie] = header(response, "Set-Cookie")
+    assert cookie.startswith("petclinic-genai-conversation=")
+    assert "HttpOnly" in cookie
+    assert "Secure" in cookie
+    assert "SameSite=Strict" in cookie
+
+
+def test_the_conversation_cookie_keeps_the_last_ten_messages(cloud: LocalCloud) -> None:
+    first = chatclient(cloud, json.dumps("Which vets do surgery?"))
+    cookie = header(first, "Set-Cookie")[0].split(";", 1)[0]
+    conversation = cookie.split("=", 1)[1]
+    for question in (
+        "List the owners",
+        "Who does dentistry?",
+        "Which vets are radiologists?",
+        "hello",
+        "thanks",
+    ):
+        again = chatclient(cloud, json.dumps(question), {"Cookie": cookie})
+        assert again["statusCode"] == 200
+        assert header(again, "Set-Cookie") == []  # the same conversation goes on
+    item = cloud.client("dynamodb").get_item(
+        TableName=cloud.outputs["GenAiConversationsTableName"], Key={"conversationId": {"S": conversation}}
+    )["Item"]
+    messages = json.loads(item["messages"]["S"])
+    assert len(messages) == 10  # 6 questions and 6 answers, the oldest two dropped
+    assert messages[0] == {"role": "user", "text": "List the owners"}
+    assert int(item["expiresAt"]["N"]) > dt.datetime.now(dt.UTC).timestamp() + 80000
+
+
+def test_cors_for_the_front_end(cloud: LocalCloud) -> None:
+    origin = {"Origin": "https://petclinic.example.com"}
+    answered = chatclient(cloud, json.dumps("hello"), origin)
+    assert header(answered, "Access-Control-Allow-Origin") == ["*"]
+    preflight = genai.invoke(
+        cloud,
+        genai.api_event(
+            "/api/genai/chatclient",
+            None,
+            {
+                **origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+            method="OPTIONS",
+        ),
+    )
+    assert preflight["statusCode"] == 204
+    assert "Content-Type" in header(preflight, "Access-Control-Allow-Headers")[0]
+    assert "POST" in header(preflight, "Access-Control-Allow-Methods")[0]
+
+
+# --------------------------------------------------------------------------- the JSON API
+
+
+def test_chat_answers_with_the_model_route_tools_and_usage(cloud: LocalCloud) -> None:
+    reply = genai.ask(cloud, "Which vets are radiologists?", conversation="json-api-1")
+    assert reply["status"] == 200
+    assert reply["conversationId"] == "json-api-1"
+    assert reply["model"] == genai.HAIKU
+    assert reply["toolCalls"] == [{"name": "listVets", "ok": True}]
+    assert reply["fallbacks"] == 0
+    assert reply["usage"]["totalTokens"] == reply["usage"]["inputTokens"] + reply["usage"]["outputTokens"] > 0
+    assert ("GET", "/vets", 200) in cloud.petclinic_http.requests
+
+
+def test_a_throttled_primary_falls_back_and_then_stays_cooled(cloud: LocalCloud) -> None:
+    cloud.bedrock.inject(genai.HAIKU, "ThrottlingException", times=1)
+    first = genai.ask(cloud, "hello there")
+    assert first["status"] == 200
+    assert first["model"] == genai.TITAN
+    assert first["route"][0] == {"model": genai.HAIKU, "outcome": "throttled"}
+    second = genai.ask(cloud, "hello again")  # Haiku answers again, but it is cooling down (5 s)
+    assert second["model"] == genai.TITAN
+    assert second["route"][0] == {"model": genai.HAIKU, "outcome": "skipped_cooldown"}
+
+
+def test_every_model_down_is_503_chat_is_currently_unavailable(cloud: LocalCloud) -> None:
+    cloud.bedrock.inject(genai.HAIKU, "ServiceUnavailableException")
+    cloud.bedrock.inject(genai.TITAN, "ModelTimeoutException")
+    plain = chatclient(cloud, json.dumps("Which vets are radiologists?"))
+    assert (plain["statusCode"], plain["body"]) == (503, "Chat is currently unavailable")
+    structured = genai.ask(cloud, "anyone there?")
+    assert structured == {"status": 503, "message": "Chat is currently unavailable"}
+
+
+def test_a_used_up_budget_is_refused_politely(cloud: LocalCloud) -> None:
+    day = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    cloud.client("dynamodb").put_item(
+        TableName=cloud.outputs["GenAiRouterStateTableName"],
+        Item={"pk": {"S": f"tokens#{day}"}, "tokens": {"N": "2000000"}, "expiresAt": {"N": "9999999999"}},
+    )
+    calls = len(cloud.bedrock.calls)
+    plain = chatclient(cloud, json.dumps("hello"))
+    structured = genai.ask(cloud, "hello")
+    assert plain["statusCode"] == 200
+    assert plain["body"].startswith("I'm sorry, the assistant has answered as many questions as it can today")
+    assert structured["status"] == 429
+    assert structured["refused"] == "daily-budget"
+    assert len(cloud.bedrock.calls) == calls  # no model was called
+
+
+def test_a_failing_tool_goes_back_to_the_model(cloud: LocalCloud) -> None:
+    cloud.petclinic_http.fail_next(1, 500)
+    reply = genai.ask(cloud, "List the owners of the clinic")
+    assert reply["status"] == 200
+    assert reply["toolCalls"] == [{"name": "listOwners", "ok": False}]
+    assert reply["answer"].startswith("I couldn't complete that: customers-service answered 500")
+
+
+def test_adding_an_owner_through_the_chat_changes_the_customers_service(cloud: LocalCloud) -> None:
+    reply = genai.ask(cloud, "Please add owner Grace Hopper, 1 Navy Way, Arlington, 7035550100")
+    assert reply["toolCalls"] == [{"name": "addOwnerToPetclinic", "ok": True}]
+    assert "Grace Hopper" in reply["answer"]
+    assert any(o["lastName"] == "Hopper" for o in cloud.petclinic_http.data.owners.values())
+
+
+# --------------------------------------------------------------------------- bad input
+
+TOO_LONG = "x" * 2001
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (None, "the body is empty"),
+        ('""', "the message must not be empty"),
+        ('"   "', "the message must not be empty"),
+        (json.dumps(TOO_LONG), "the message is 2001 characters long; the limit is 2000"),
+        ("42", "must be a JSON string (the message), not a number"),
+        ('{"message": "hi"}', "must be a JSON string (the message), not an object"),
+        ("Which vets?", "the body is not valid JSON"),
+    ],
+)
+def test_chatclient_refuses_bad_input_naming_the_problem(
+    cloud: LocalCloud, body: str | None, problem: str
+) -> None:
+    calls = len(cloud.bedrock.calls)
+    response = genai.invoke(cloud, genai.api_event("/api/genai/chatclient", body))
+    assert response["statusCode"] == 400
+    assert problem in json.loads(response["body"])["message"]
+    assert len(cloud.bedrock.calls) == calls
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"message": 42}, "message: Input should be a valid string"),
+        ({"text": "hi"}, "message: is required"),
+        ({"message": "hi", "extra": 1}, "extra: is not a known field"),
+        ({"message": "hi", "conversationId": "a b"}, "conversationId: must be 1 to 64 letters"),
+        ({"message": TOO_LONG}, "is 2001 characters long; the limit is 2000"),
+        (["hi"], "the body must be a JSON object {message, conversationId}, not an array"),
+    ],
+)
+def test_chat_refuses_bad_input_naming_the_problem(cloud: LocalCloud, body: Any, problem: str) -> None:
+    response = genai.invoke(cloud, genai.api_event("/api/genai/chat", body))
+    assert response["statusCode"] == 400
+    assert problem in json.loads(response["body"])["message"]
+
+
+def test_an_unknown_route_and_a_non_api_event(cloud: LocalCloud) -> None:
+    missing = genai.invoke(cloud, genai.api_event("/api/genai/other", '"hi"'))
+    assert missing["statusCode"] == 404
+    plain = genai.invoke(cloud, {"hello": "world"})
+    assert plain["statusCode"] == 400
+
+
+# --------------------------------------------------------------------------- logs
+
+
+def test_no_message_or_answer_text_in_any_log_line(cloud: LocalCloud) -> None:
+    marker = "Zanzibar-7781"
+    replies = [
+        chatclient(cloud, json.dumps(f"Which vets are radiologists? {marker}")),
+        genai.invoke(cloud, genai.api_event("/api/genai/chat", {"message": f"List the owners {marker}"})),
+        genai.invoke(
+            cloud, genai.api_event("/api/genai/chat", {"message": marker * 300})
+        ),  # refused: too long
+    ]
+    cloud.bedrock.inject(genai.HAIKU, "ThrottlingException")
+    cloud.bedrock.inject(genai.TITAN, "ThrottlingException")
+    replies.append(chatclient(cloud, json.dumps(f"hello {marker}")))  # 503
+    assert [r["statusCode"] for r in replies] == [200, 200, 400, 503]
+    answers = [replies[0]["body"], json.loads(replies[1]["body"])["answer"]]
+    lines = function_log_lines(cloud)
+    assert any('"message":"chat answered"' in line for line in lines)
+    assert any('"message":"chat unavailable: no model answered"' in line for line in lines)
+    for line in lines:
+        assert marker not in line
+        assert "radiologists" not in line.lower()
+        for answer in answers:
+            for fragment in answer.splitlines():
+                if len(fragment) > 12:
+                    assert fragment not in line
+        assert "Franklin" not in line  # tool results (owners) are not logged either
+
+
+# --------------------------------------------------------------------------- the sample events
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+@pytest.mark.parametrize(
+    ("file", "status"),
+    [("genai-chatclient.json", 200), ("genai-chat.json", 200), ("genai-chat-malformed.json", 400)],
+)
+def test_the_sample_events_run_in_process(cloud: LocalCloud, file: str, status: int) -> None:
+    """events/genai-*.json as `sam local invoke -e` or an in-process invocation hands them to the
+    function ($LATEST, the template's configuration)."""
+    assert cloud.runtime is not None
+    event = json.loads((EVENTS / file).read_text())
+    response, errored, _ = cloud.runtime.invoke(genai.function_name(cloud), event)
+    assert not errored
+    assert response["statusCode"] == status
+    if file == "genai-chatclient.json":
+        assert "Helen Leary" in response["body"]
+    if file == "genai-chat.json":
+        assert json.loads(response["body"])["conversationId"] == "sample-conversation-1"
