@@ -14,7 +14,9 @@ starts failing, upstream fixed the gap, so delete the workaround.
     ecr               millisecond push times
     ecs               UpdateService starts a deployment (simulators.ecs rolls it out)
     secretsmanager    RotateSecret rotates in the background, stops at a failed step, sends events
-    cloudformation    not patches: the deploy's steps around moto's create_stack (stack.deploy)
+    cloudformation    the deploy's steps around moto's create_stack (stack.deploy); for the
+                      PetClinic stacks: skipped types (simulators.cloudformation), resource
+                      events, change set outputs/exports/rollback, stack events
 
 The patches keep moto faithful outside the cases the local cloud needs: they wrap moto's code
 rather than replace it, keep their state in moto's backends (so moto's reset clears it), and
@@ -35,6 +37,7 @@ from collections.abc import Iterable
 
 from petclinic_local.moto_compat import (
     awslambda,
+    cloudformation,
     dynamodb,
     ecr,
     ecs,
@@ -56,6 +59,7 @@ GAPS: tuple[Gap, ...] = (
     *ecr.GAPS,
     *secretsmanager.GAPS,
     *ecs.GAPS,
+    *cloudformation.GAPS,
 )
 
 

@@ -1,0 +1,717 @@
+"""CloudFormation's resource provisioning for the types moto's CloudFormation skips, and the
+stack events CloudFormation sends to EventBridge.
+
+Stand-in, not the real thing: moto's CloudFormation creates most of the PetClinic templates'
+resources itself (VPC, subnets, NAT gateways, ALB, ECS, ECR, IAM, KMS, logs, SSM...); for the
+types it skips (``SIMULATED_TYPES``) this module creates the resource through that service's
+API-level moto backend (by boto3 calls to the embedded moto, exactly as a resource handler calls
+the service API), so the local cloud really holds the Aurora cluster, the secrets, the Cloud Map
+namespace and services, the Application Auto Scaling targets and policies, the WAF web ACL and
+the API stage. ``moto_compat.cloudformation`` routes those types here and reports each resource
+event; ``StackEvents`` puts them on the default bus, after the API call that caused them has
+answered, as "CloudFormation Stack Status Change" and "CloudFormation Resource Status Change".
+
+What the handlers do not reproduce: replacement semantics (an update modifies in place), the
+real providers' validation of every property, and an UPDATE rollback restores the previous
+template and status only (resources already modified stay modified). Types neither moto nor
+this module can create are listed in ``NOT_EMULATED`` with the reason; a template that uses one
+fails to provision locally, naming it (nothing is faked).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+# Types no local handler can create, with the reason (reported as `notEmulated`).
+NOT_EMULATED: dict[str, str] = {}
+
+_DYNAMIC_SECRET = re.compile(r"\{\{resolve:secretsmanager:(?P<id>[^:]+(?::[^:]+){0,6}?):SecretString:(?P<key>[^:}]+)\}\}")
+
+
+@cache
+def _client(service: str, region: str) -> Any:
+    import boto3  # noqa: PLC0415
+
+    return boto3.session.Session(region_name=region).client(service, region_name=region)  # type: ignore[call-overload]
+
+
+def _resolve_dynamic(value: Any, region: str) -> Any:
+    """{{resolve:secretsmanager:<arn>:SecretString:<key>}} as CloudFormation resolves it."""
+    if isinstance(value, dict):
+        return {k: _resolve_dynamic(v, region) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_dynamic(v, region) for v in value]
+    if isinstance(value, str) and "{{resolve:secretsmanager:" in value:
+
+        def secret(match: re.Match[str]) -> str:
+            raw = _client("secretsmanager", region).get_secret_value(SecretId=match["id"])["SecretString"]
+            return str(json.loads(raw)[match["key"]])
+
+        return _DYNAMIC_SECRET.sub(secret, value)
+    return value
+
+
+def plain(value: Any) -> Any:
+    """Props as the API takes them: moto resolves Ref of some of its own models (a DB subnet
+    group) to the model object rather than its name."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    for attribute in ("physical_resource_id", "subnet_name", "name", "id"):
+        if isinstance(getattr(value, attribute, None), str):
+            return getattr(value, attribute)
+    raise TypeError(f"cannot pass {type(value).__name__} to an API call")
+
+
+@dataclass
+class Created:
+    physical_id: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[dict[str, Any], str, str], Created]
+
+
+# --------------------------------------------------------------------------- handlers by type
+# Each: create(props, logical_id, region) -> Created; update(created, props, region) -> Created;
+# delete(created, props, region, deletion_policy).
+
+
+def _sg_egress_permission(props: dict[str, Any]) -> dict[str, Any]:
+    permission: dict[str, Any] = {"IpProtocol": str(props["IpProtocol"])}
+    if "FromPort" in props:
+        permission.update(FromPort=int(props["FromPort"]), ToPort=int(props["ToPort"]))
+    if props.get("DestinationSecurityGroupId"):
+        permission["UserIdGroupPairs"] = [
+            {"GroupId": props["DestinationSecurityGroupId"], "Description": props.get("Description", "")}
+        ]
+    else:
+        permission["IpRanges"] = [{"CidrIp": props["CidrIp"], "Description": props.get("Description", "")}]
+    return permission
+
+
+class SecurityGroupEgress:
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        _client("ec2", region).authorize_security_group_egress(
+            GroupId=props["GroupId"], IpPermissions=[_sg_egress_permission(props)]
+        )
+        return Created(f"{props['GroupId']}|egress|{logical_id}")
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("ec2", region).revoke_security_group_egress(
+            GroupId=props["GroupId"], IpPermissions=[_sg_egress_permission(props)]
+        )
+
+
+class BucketPolicy:
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        _client("s3", region).put_bucket_policy(
+            Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"])
+        )
+        return Created(props["Bucket"])
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("s3", region).delete_bucket_policy(Bucket=props["Bucket"])
+
+
+_BOOL = {"true": True, "false": False}
+
+
+def _flag(value: Any) -> bool:
+    return value if isinstance(value, bool) else _BOOL[str(value).lower()]
+
+
+class DBCluster:
+    _SCALING = "ServerlessV2ScalingConfiguration"
+
+    @staticmethod
+    def _scaling(props: dict[str, Any]) -> dict[str, float]:
+        scaling = props.get(DBCluster._SCALING) or {}
+        return {key: float(value) for key, value in scaling.items()}
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        props = _resolve_dynamic(props, region)
+        arguments: dict[str, Any] = {
+            "DBClusterIdentifier": props["DBClusterIdentifier"],
+            "Engine": props["Engine"],
+            "EngineVersion": props.get("EngineVersion"),
+            "DatabaseName": props.get("DatabaseName"),
+            "Port": int(props.get("Port", 3306)),
+            "MasterUsername": props["MasterUsername"],
+            "MasterUserPassword": props["MasterUserPassword"],
+            "DBSubnetGroupName": props.get("DBSubnetGroupName"),
+            "VpcSecurityGroupIds": props.get("VpcSecurityGroupIds", []),
+            "StorageEncrypted": _flag(props.get("StorageEncrypted", False)),
+            "KmsKeyId": props.get("KmsKeyId"),
+            "BackupRetentionPeriod": int(props.get("BackupRetentionPeriod", 1)),
+            "PreferredBackupWindow": props.get("PreferredBackupWindow"),
+            "CopyTagsToSnapshot": _flag(props.get("CopyTagsToSnapshot", False)),
+            "DeletionProtection": _flag(props.get("DeletionProtection", False)),
+            "EnableIAMDatabaseAuthentication": _flag(props.get("EnableIAMDatabaseAuthentication", False)),
+            "EnableCloudwatchLogsExports": props.get("EnableCloudwatchLogsExports", []),
+            "ServerlessV2ScalingConfiguration": DBCluster._scaling(props),
+            "Tags": props.get("Tags", []),
+        }
+        cluster = _client("rds", region).create_db_cluster(
+            **{key: value for key, value in arguments.items() if value not in (None, {})}
+        )["DBCluster"]
+        return Created(cluster["DBClusterIdentifier"], DBCluster._attributes(cluster))
+
+    @staticmethod
+    def _attributes(cluster: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Endpoint.Address": cluster["Endpoint"],
+            "Endpoint.Port": str(cluster["Port"]),
+            "ReadEndpoint.Address": cluster["ReaderEndpoint"],
+            "DBClusterArn": cluster["DBClusterArn"],
+            "DBClusterResourceId": cluster["DbClusterResourceId"],
+        }
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+        cluster = _client("rds", region).modify_db_cluster(
+            DBClusterIdentifier=created.physical_id,
+            ServerlessV2ScalingConfiguration=DBCluster._scaling(props),
+            BackupRetentionPeriod=int(props.get("BackupRetentionPeriod", 1)),
+            DeletionProtection=_flag(props.get("DeletionProtection", False)),
+            ApplyImmediately=True,
+        )["DBCluster"]
+        return Created(created.physical_id, DBCluster._attributes(cluster))
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        final = {"SkipFinalSnapshot": True}
+        if policy == "Snapshot":
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
+            final = {
+                "SkipFinalSnapshot": False,
+                "FinalDBSnapshotIdentifier": f"{created.physical_id}-final-{stamp}",
+            }
+        _client("rds", region).delete_db_cluster(DBClusterIdentifier=created.physical_id, **final)
+
+
+class DBInstance:
+    """Aurora instances (moto's own DBInstance handler breaks on db.serverless aurora-mysql)."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        arguments = {
+            "DBInstanceIdentifier": props["DBInstanceIdentifier"],
+            "DBClusterIdentifier": props.get("DBClusterIdentifier"),
+            "DBInstanceClass": props["DBInstanceClass"],
+            "Engine": props["Engine"],
+            "AvailabilityZone": props.get("AvailabilityZone"),
+            "PromotionTier": int(props.get("PromotionTier", 1)),
+            "PubliclyAccessible": _flag(props.get("PubliclyAccessible", False)),
+            "AutoMinorVersionUpgrade": _flag(props.get("AutoMinorVersionUpgrade", True)),
+            "EnablePerformanceInsights": _flag(props.get("EnablePerformanceInsights", False)),
+            "MonitoringInterval": int(props.get("MonitoringInterval", 0)),
+            "MonitoringRoleArn": props.get("MonitoringRoleArn"),
+        }
+        instance = _client("rds", region).create_db_instance(
+            **{key: value for key, value in arguments.items() if value is not None}
+        )["DBInstance"]
+        endpoint = instance.get("Endpoint", {})
+        return Created(
+            instance["DBInstanceIdentifier"],
+            {
+                "Endpoint.Address": endpoint.get("Address", ""),
+                "Endpoint.Port": str(endpoint.get("Port", 3306)),
+                "DBInstanceArn": instance["DBInstanceArn"],
+            },
+        )
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("rds", region).delete_db_instance(DBInstanceIdentifier=created.physical_id, SkipFinalSnapshot=True)
+
+
+class Secret:
+    @staticmethod
+    def _value(props: dict[str, Any], region: str) -> str:
+        if "SecretString" in props:
+            return str(props["SecretString"])
+        generate = props.get("GenerateSecretString") or {}
+        password = _client("secretsmanager", region).get_random_password(
+            PasswordLength=int(generate.get("PasswordLength", 32)),
+            ExcludeCharacters=generate.get("ExcludeCharacters", ""),
+            ExcludePunctuation=_flag(generate.get("ExcludePunctuation", False)),
+        )["RandomPassword"]
+        if "SecretStringTemplate" not in generate:
+            return str(password)
+        value = json.loads(generate["SecretStringTemplate"])
+        value[generate["GenerateStringKey"]] = password
+        return json.dumps(value)
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        arguments = {
+            "Name": props.get("Name") or logical_id,
+            "Description": props.get("Description"),
+            "KmsKeyId": props.get("KmsKeyId"),
+            "SecretString": Secret._value(props, region),
+            "Tags": props.get("Tags"),
+        }
+        created = _client("secretsmanager", region).create_secret(
+            **{key: value for key, value in arguments.items() if value is not None}
+        )
+        return Created(created["ARN"], {"Id": created["ARN"]})
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+        # Never the value: the rotation owns it once created (CloudFormation regenerates only
+        # when GenerateSecretString itself changes, which the templates never do in place).
+        if props.get("Description") is not None:
+            _client("secretsmanager", region).update_secret(
+                SecretId=created.physical_id, Description=props["Description"]
+            )
+        return created
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("secretsmanager", region).delete_secret(
+            SecretId=created.physical_id, ForceDeleteWithoutRecovery=True
+        )
+
+
+class SecretTargetAttachment:
+    """Adds the cluster's connection details to the secret's current value (a new version), as
+    Secrets Manager does for an RDS target; the password stays whatever is current."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        secrets = _client("secretsmanager", region)
+        cluster = _client("rds", region).describe_db_clusters(DBClusterIdentifier=props["TargetId"])[
+            "DBClusters"
+        ][0]
+        value = json.loads(secrets.get_secret_value(SecretId=props["SecretId"])["SecretString"])
+        wanted = {
+            "engine": "mysql" if cluster["Engine"].endswith("mysql") else cluster["Engine"],
+            "host": cluster["Endpoint"],
+            "port": cluster["Port"],
+            "dbClusterIdentifier": cluster["DBClusterIdentifier"],
+        }
+        if {key: value.get(key) for key in wanted} != wanted:
+            secrets.put_secret_value(SecretId=props["SecretId"], SecretString=json.dumps({**value, **wanted}))
+        return Created(props["SecretId"])
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+        return SecretTargetAttachment.create(props, "", region)
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        return None  # the secret keeps its connection details, as it does on AWS
+
+
+class RotationSchedule:
+    """Rotation configured without rotating now (RotateImmediatelyOnUpdate false): RotateSecret
+    would rotate at once, so the schedule is set on the secret as the resource sets it."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        from moto.secretsmanager.models import secretsmanager_backends  # noqa: PLC0415
+
+        arn = _client("secretsmanager", region).describe_secret(SecretId=props["SecretId"])["ARN"]
+        account = arn.split(":")[4]
+        if _flag(props.get("RotateImmediatelyOnUpdate", True)):
+            _client("secretsmanager", region).rotate_secret(
+                SecretId=arn,
+                RotationLambdaARN=props["RotationLambdaARN"],
+                RotationRules=props.get("RotationRules", {}),
+            )
+            return Created(arn)
+        secret = secretsmanager_backends[account][region].secrets[arn]
+        secret.rotation_requested = secret.rotation_enabled = True
+        secret.rotation_lambda_arn = props["RotationLambdaARN"]
+        rules = props.get("RotationRules", {})
+        days = re.fullmatch(r"rate\((\d+) days?\)", rules.get("ScheduleExpression", ""))
+        secret.auto_rotate_after_days = int(rules.get("AutomaticallyAfterDays") or (days.group(1) if days else 0))
+        return Created(arn)
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+        return RotationSchedule.create({**props, "RotateImmediatelyOnUpdate": False}, "", region)
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        from moto.secretsmanager.models import secretsmanager_backends  # noqa: PLC0415
+
+        account = created.physical_id.split(":")[4]
+        secret = secretsmanager_backends[account][region].secrets.get(created.physical_id)
+        if secret is not None:
+            secret.rotation_enabled = False
+
+
+class PrivateDnsNamespace:
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        client = _client("servicediscovery", region)
+        client.create_private_dns_namespace(
+            Name=props["Name"], Vpc=props["Vpc"], Description=props.get("Description", "")
+        )
+        namespaces = client.list_namespaces()["Namespaces"]
+        namespace = next(n for n in reversed(namespaces) if n["Name"] == props["Name"])
+        return Created(
+            namespace["Id"], {"Id": namespace["Id"], "Arn": namespace["Arn"], "HostedZoneId": namespace["Id"]}
+        )
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("servicediscovery", region).delete_namespace(Id=created.physical_id)
+
+
+class DiscoveryService:
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        arguments = {
+            "Name": props["Name"],
+            "NamespaceId": props.get("NamespaceId"),
+            "DnsConfig": props.get("DnsConfig"),
+            "HealthCheckCustomConfig": props.get("HealthCheckCustomConfig"),
+        }
+        dns = arguments.get("DnsConfig")
+        if dns:
+            dns["DnsRecords"] = [{**r, "TTL": int(r["TTL"])} for r in dns.get("DnsRecords", [])]
+        if arguments.get("HealthCheckCustomConfig"):
+            arguments["HealthCheckCustomConfig"] = {
+                "FailureThreshold": int(arguments["HealthCheckCustomConfig"]["FailureThreshold"])
+            }
+        service = _client("servicediscovery", region).create_service(
+            **{key: value for key, value in arguments.items() if value is not None}
+        )["Service"]
+        return Created(service["Id"], {"Id": service["Id"], "Arn": service["Arn"], "Name": service["Name"]})
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("servicediscovery", region).delete_service(Id=created.physical_id)
+
+
+class ScalableTarget:
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        _client("application-autoscaling", region).register_scalable_target(
+            ServiceNamespace=props["ServiceNamespace"],
+            ResourceId=props["ResourceId"],
+            ScalableDimension=props["ScalableDimension"],
+            MinCapacity=int(props["MinCapacity"]),
+            MaxCapacity=int(props["MaxCapacity"]),
+        )
+        return Created(f"{props['ResourceId']}|{props['ScalableDimension']}|{props['ServiceNamespace']}")
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+        return ScalableTarget.create(props, "", region)
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("application-autoscaling", region).deregister_scalable_target(
+            ServiceNamespace=props["ServiceNamespace"],
+            ResourceId=props["ResourceId"],
+            ScalableDimension=props["ScalableDimension"],
+        )
+
+
+def _numbers(value: Any) -> Any:
+    """CloudFormation passes template numbers as strings; the API wants numbers."""
+    if isinstance(value, dict):
+        return {key: _numbers(item) for key, item in value.items()}
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value):
+        return float(value) if "." in value else int(value)
+    return value
+
+
+class ScalingPolicy:
+    @staticmethod
+    def _target(props: dict[str, Any]) -> tuple[str, str, str]:
+        resource_id, dimension, namespace = props["ScalingTargetId"].split("|")
+        return resource_id, dimension, namespace
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        resource_id, dimension, namespace = ScalingPolicy._target(props)
+        configuration = _numbers(props["TargetTrackingScalingPolicyConfiguration"])
+        configuration["TargetValue"] = float(configuration["TargetValue"])
+        arn = _client("application-autoscaling", region).put_scaling_policy(
+            PolicyName=props["PolicyName"],
+            ServiceNamespace=namespace,
+            ResourceId=resource_id,
+            ScalableDimension=dimension,
+            PolicyType=props["PolicyType"],
+            TargetTrackingScalingPolicyConfiguration=configuration,
+        )["PolicyARN"]
+        return Created(arn, {"Arn": arn})
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+        return ScalingPolicy.create(props, "", region)
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        resource_id, dimension, namespace = ScalingPolicy._target(props)
+        _client("application-autoscaling", region).delete_scaling_policy(
+            PolicyName=props["PolicyName"],
+            ServiceNamespace=namespace,
+            ResourceId=resource_id,
+            ScalableDimension=dimension,
+        )
+
+
+class WebACL:
+    @staticmethod
+    def _rules(props: dict[str, Any]) -> list[dict[str, Any]]:
+        rules = []
+        for rule in props.get("Rules", []):
+            rule = {**rule, "Priority": int(rule["Priority"])}
+            rate = rule.get("Statement", {}).get("RateBasedStatement")
+            if rate:
+                rule["Statement"] = {"RateBasedStatement": {**rate, "Limit": int(rate["Limit"])}}
+            rules.append(rule)
+        return rules
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        summary = _client("wafv2", region).create_web_acl(
+            Name=props["Name"],
+            Scope=props["Scope"],
+            DefaultAction=props["DefaultAction"],
+            Description=props.get("Description", ""),
+            Rules=WebACL._rules(props),
+            VisibilityConfig=props["VisibilityConfig"],
+        )["Summary"]
+        return Created(
+            f"{summary['Name']}|{summary['Id']}|{props['Scope']}", {"Arn": summary["ARN"], "Id": summary["Id"]}
+        )
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+        client = _client("wafv2", region)
+        name, acl_id, scope = created.physical_id.split("|")
+        token = client.get_web_acl(Name=name, Scope=scope, Id=acl_id)["LockToken"]
+        client.update_web_acl(
+            Name=name,
+            Scope=scope,
+            Id=acl_id,
+            DefaultAction=props["DefaultAction"],
+            Description=props.get("Description", ""),
+            Rules=WebACL._rules(props),
+            VisibilityConfig=props["VisibilityConfig"],
+            LockToken=token,
+        )
+        return created
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        client = _client("wafv2", region)
+        name, acl_id, scope = created.physical_id.split("|")
+        token = client.get_web_acl(Name=name, Scope=scope, Id=acl_id)["LockToken"]
+        client.delete_web_acl(Name=name, Scope=scope, Id=acl_id, LockToken=token)
+
+
+class WebACLAssociation:
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        _client("wafv2", region).associate_web_acl(WebACLArn=props["WebACLArn"], ResourceArn=props["ResourceArn"])
+        return Created(f"{props['WebACLArn']}|{props['ResourceArn']}")
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("wafv2", region).disassociate_web_acl(ResourceArn=props["ResourceArn"])
+
+
+class WafLoggingConfiguration:
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        _client("wafv2", region).put_logging_configuration(
+            LoggingConfiguration={
+                "ResourceArn": props["ResourceArn"],
+                "LogDestinationConfigs": props["LogDestinationConfigs"],
+            }
+        )
+        return Created(props["ResourceArn"])
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("wafv2", region).delete_logging_configuration(ResourceArn=props["ResourceArn"])
+
+
+class ApiStage:
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        _client("apigateway", region).create_stage(
+            restApiId=props["RestApiId"],
+            stageName=props["StageName"],
+            deploymentId=props["DeploymentId"],
+            tracingEnabled=_flag(props.get("TracingEnabled", False)),
+        )
+        return Created(props["StageName"])
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+        _client("apigateway", region).update_stage(
+            restApiId=props["RestApiId"],
+            stageName=props["StageName"],
+            patchOperations=[{"op": "replace", "path": "/deploymentId", "value": props["DeploymentId"]}],
+        )
+        return created
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("apigateway", region).delete_stage(restApiId=props["RestApiId"], stageName=props["StageName"])
+
+
+class ApiMethod:
+    """Methods of every integration type (moto's own handler needs an HTTP method and a URI even
+    for a MOCK integration)."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        client = _client("apigateway", region)
+        api, resource, verb = props["RestApiId"], props["ResourceId"], props["HttpMethod"]
+        client.put_method(
+            restApiId=api,
+            resourceId=resource,
+            httpMethod=verb,
+            authorizationType=props.get("AuthorizationType", "NONE"),
+            requestParameters={k: _flag(v) for k, v in (props.get("RequestParameters") or {}).items()},
+        )
+        for response in props.get("MethodResponses", []):
+            client.put_method_response(
+                restApiId=api, resourceId=resource, httpMethod=verb, statusCode=str(response["StatusCode"])
+            )
+        integration = props.get("Integration") or {}
+        arguments = {
+            "type": integration["Type"],
+            "integrationHttpMethod": integration.get("IntegrationHttpMethod"),
+            "uri": integration.get("Uri"),
+            "requestParameters": integration.get("RequestParameters"),
+            "requestTemplates": integration.get("RequestTemplates"),
+            "timeoutInMillis": int(integration["TimeoutInMillis"]) if "TimeoutInMillis" in integration else None,
+        }
+        client.put_integration(
+            restApiId=api,
+            resourceId=resource,
+            httpMethod=verb,
+            **{key: value for key, value in arguments.items() if value is not None},
+        )
+        for response in integration.get("IntegrationResponses", []):
+            client.put_integration_response(
+                restApiId=api,
+                resourceId=resource,
+                httpMethod=verb,
+                statusCode=str(response["StatusCode"]),
+                responseTemplates=response.get("ResponseTemplates", {}),
+            )
+        return Created(f"{api}|{resource}|{verb}")
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("apigateway", region).delete_method(
+            restApiId=props["RestApiId"], resourceId=props["ResourceId"], httpMethod=props["HttpMethod"]
+        )
+
+
+SIMULATED_TYPES: dict[str, Any] = {
+    "AWS::ApiGateway::Method": ApiMethod,
+    "AWS::EC2::SecurityGroupEgress": SecurityGroupEgress,
+    "AWS::S3::BucketPolicy": BucketPolicy,
+    "AWS::RDS::DBCluster": DBCluster,
+    "AWS::RDS::DBInstance": DBInstance,
+    "AWS::SecretsManager::Secret": Secret,
+    "AWS::SecretsManager::SecretTargetAttachment": SecretTargetAttachment,
+    "AWS::SecretsManager::RotationSchedule": RotationSchedule,
+    "AWS::ServiceDiscovery::PrivateDnsNamespace": PrivateDnsNamespace,
+    "AWS::ServiceDiscovery::Service": DiscoveryService,
+    "AWS::ApplicationAutoScaling::ScalableTarget": ScalableTarget,
+    "AWS::ApplicationAutoScaling::ScalingPolicy": ScalingPolicy,
+    "AWS::WAFv2::WebACL": WebACL,
+    "AWS::WAFv2::WebACLAssociation": WebACLAssociation,
+    "AWS::WAFv2::LoggingConfiguration": WafLoggingConfiguration,
+    "AWS::ApiGateway::Stage": ApiStage,
+}
+
+
+# --------------------------------------------------------------------------- stack events
+
+
+@dataclass
+class StackFault:
+    stack: str
+    logical_id: str
+    reason: str
+
+
+class StackEvents:
+    """Puts CloudFormation's events on the default bus after the call that caused them answered
+    (``delay`` seconds of simulated time later, times the time scale), in order; and holds the
+    injected resource faults (``fail``): the named resource of the named stack fails with the
+    reason on its next create or update, as a provider error would."""
+
+    def __init__(self, *, account: str, region: str, time_scale: float, delay: float = 20.0) -> None:
+        self.account = account
+        self.region = region
+        self.time_scale = time_scale
+        self.delay = delay
+        self.faults: list[StackFault] = []
+        self.sent: list[dict[str, Any]] = []
+        self._pending: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._active = 0
+
+    def fail(self, stack: str, logical_id: str, reason: str) -> None:
+        self.faults.append(StackFault(stack, logical_id, reason))
+
+    def fault_for(self, stack: str, logical_id: str) -> StackFault | None:
+        return next((f for f in self.faults if f.stack == stack and f.logical_id == logical_id), None)
+
+    def record(self, detail_type: str, stack_id: str, detail: dict[str, Any]) -> None:
+        """An event of the operation in progress (sent by ``flush``)."""
+        event = {
+            "Source": "aws.cloudformation",
+            "DetailType": detail_type,
+            "Resources": [stack_id],
+            "Detail": json.dumps({"stack-id": stack_id, **detail}),
+        }
+        with self._lock:
+            self._pending.append(event)
+
+    def flush(self, background: Callable[[Callable[[], None]], None]) -> None:
+        """Send what the operation recorded, after the delay, from a background thread."""
+        with self._lock:
+            events, self._pending = self._pending, []
+            if not events:
+                return
+            self._active += 1
+
+        def send() -> None:
+            try:
+                time.sleep(self.delay * self.time_scale)
+                client = _client("events", self.region)
+                for start in range(0, len(events), 10):
+                    client.put_events(Entries=events[start : start + 10])
+                self.sent.extend(events)
+            finally:
+                with self._lock:
+                    self._active -= 1
+
+        background(send)
+
+    def idle(self) -> bool:
+        with self._lock:
+            return self._active == 0 and not self._pending
