@@ -124,3 +124,11 @@ class RotateSecretSettings(FunctionSettings):
     def rotation(self) -> RotationSettings:
         """The part the domain reads."""
         return RotationSettings(strategy=self.rotation_strategy, exclude_characters=self.exclude_characters)
+
+
+class ProvisionSettings(FunctionSettings):
+    """functions/provision_stack: the role CloudFormation provisions with, and the control plane's
+    rotation function the data stack's application secret is wired to."""
+
+    cloudformation_role_arn: str = Field(alias="CLOUDFORMATION_ROLE_ARN", default="")
+    rotation_function_arn: str = Field(alias="ROTATION_FUNCTION_ARN", default="")
