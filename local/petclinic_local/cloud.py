@@ -29,6 +29,7 @@ from petclinic_local import moto_compat
 from petclinic_local.errors import QuietTimeout
 from petclinic_local.faults import StateFaults
 from petclinic_local.petclinic import seed as petclinic_seed
+from petclinic_local.simulators.cloudformation import StackEvents
 from petclinic_local.simulators.ecs import CircuitBreaker, Outcome, RolloutSimulator
 from petclinic_local.stack.deploy import DeployedStack, deploy_template
 from petclinic_local.stack.lambda_runtime import Invocation, LambdaRuntime
@@ -67,6 +68,8 @@ class LocalCloud:
             account=ACCOUNT, region=REGION, rollout_seconds=rollout_seconds, time_scale=time_scale
         )
         self.faults = StateFaults()
+        # CloudFormation's providers for the types moto skips, its stack events, resource faults.
+        self.stack_events = StackEvents(account=ACCOUNT, region=REGION, time_scale=time_scale)
         self.runtime: LambdaRuntime | None = None
         self.stack: DeployedStack | None = None
         self.seeded: dict[str, Any] = {}
@@ -136,6 +139,9 @@ class LocalCloud:
         self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None
     ) -> None:
         self.simulator.deployment_started(service, deployment, previous)
+
+    def cloudformation_events(self) -> StackEvents:
+        return self.stack_events
 
     def background(self, work: Callable[[], None]) -> None:
         def run() -> None:
@@ -236,7 +242,12 @@ class LocalCloud:
 
     def busy(self) -> bool:
         """An execution runs, a rollout is in flight or a rotation works in the background."""
-        return bool(self._running()) or not self.simulator.idle() or self._background > 0
+        return (
+            bool(self._running())
+            or not self.simulator.idle()
+            or not self.stack_events.idle()
+            or self._background > 0
+        )
 
     def _running(self) -> list[str]:
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: PLC0415

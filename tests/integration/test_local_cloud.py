@@ -27,9 +27,15 @@ def test_the_stack_is_the_template(cloud: LocalCloud) -> None:
     assert sorted(cloud.stack.state_machines) == [
         "DeployStateMachine",
         "DeploymentEventsStateMachine",
+        "ProvisionStateMachine",
         "RotationRolloutStateMachine",
+        "StackEventsStateMachine",
     ]
-    assert sorted(cloud.stack.functions) == ["ResolveDeployFunction", "RotateSecretFunction"]
+    assert sorted(cloud.stack.functions) == [
+        "ProvisionStackFunction",
+        "ResolveDeployFunction",
+        "RotateSecretFunction",
+    ]
     resolver = cloud.stack.functions["ResolveDeployFunction"]
     assert resolver.code_dir.name == "resolve_deploy"
     assert [layer.name for layer in resolver.layer_dirs] == ["shared"]

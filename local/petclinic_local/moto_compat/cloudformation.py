@@ -262,12 +262,13 @@ def _provision(hooks: Hooks, action: str, original: Callable[..., Any]) -> Calla
         if events is None or (condition and not resources_map.lazy_condition_map[condition]):
             return original(logical_id, resource_json, resources_map, account_id, region_name)
         kind = resource_json["Type"]
-        _resource_event(hooks, resources_map, logical_id, kind, f"{action}_IN_PROGRESS")
         fault = events.fault_for(str(resources_map["AWS::StackName"]), logical_id)
         try:
             if fault is not None:
                 raise ResourceFailed(logical_id, kind, fault.reason)
             resource = original(logical_id, resource_json, resources_map, account_id, region_name)
+            if resource is None:  # a type moto skips and nothing simulates: no resource, no event
+                return None
         except ResourceFailed as failed:
             _resource_event(hooks, resources_map, logical_id, kind, f"{action}_FAILED", failed.reason)
             raise
@@ -276,6 +277,7 @@ def _provision(hooks: Hooks, action: str, original: Callable[..., Any]) -> Calla
             _resource_event(hooks, resources_map, logical_id, kind, f"{action}_FAILED", reason)
             raise ResourceFailed(logical_id, kind, reason) from exc
         physical = str(getattr(resource, "physical_resource_id", "") or "")
+        _resource_event(hooks, resources_map, logical_id, kind, f"{action}_IN_PROGRESS")
         _resource_event(hooks, resources_map, logical_id, kind, f"{action}_COMPLETE", physical=physical)
         return resource
 
@@ -319,7 +321,18 @@ def _stack_operations(hooks: Hooks) -> Patches:
     create_change_set = CloudFormationBackend.create_change_set
     execute_change_set = CloudFormationBackend.execute_change_set
     delete_stack = CloudFormationBackend.delete_stack
+    create_stack = CloudFormationBackend.create_stack
+    update_stack = CloudFormationBackend.update_stack
     add_stack_event = Stack._add_stack_event
+
+    def _flushed(operation: Callable[..., Any]) -> Callable[..., Any]:
+        def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return operation(self, *args, **kwargs)
+            finally:
+                hooks_flush(hooks)
+
+        return run
 
     def _create_change_set(self: Any, stack_name: str, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
         result = create_change_set(self, stack_name, change_set_name, *args, **kwargs)
@@ -380,6 +393,8 @@ def _stack_operations(hooks: Hooks) -> Patches:
     yield mock.patch.object(CloudFormationBackend, "create_change_set", _create_change_set)
     yield mock.patch.object(CloudFormationBackend, "execute_change_set", _execute_change_set)
     yield mock.patch.object(CloudFormationBackend, "delete_stack", _delete_stack)
+    yield mock.patch.object(CloudFormationBackend, "create_stack", _flushed(create_stack))
+    yield mock.patch.object(CloudFormationBackend, "update_stack", _flushed(update_stack))
     yield mock.patch.object(Stack, "_add_stack_event", _add_stack_event)
 
 

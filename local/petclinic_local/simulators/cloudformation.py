@@ -714,4 +714,4 @@ class StackEvents:
 
     def idle(self) -> bool:
         with self._lock:
-            return self._active == 0 and not self._pending
+            return self._active == 0
