@@ -102,13 +102,8 @@ class LocalCloud:
         self._exit.enter_context(self.faults.installed())
         self._exit.callback(self.simulator.close)
         self.session = boto3.Session(region_name=REGION)
-        self.seeded = petclinic_seed.seed(self.session, REGION, self.seed_spec)
         parameters = {
-            # The seeded database secret is the managed one; the local MariaDB speaks no TLS.
-            "DatabaseSecretArn": self.seeded["databaseSecretArn"],
-            "DatabaseMasterSecretArn": self.seeded.get("masterSecretArn", ""),
-            "RotationSubnetIds": ",".join(self.seeded["subnets"]),
-            "RotationSecurityGroupIds": self.seeded["securityGroup"],
+            # The data stack's secrets (found by name); the local MariaDB speaks no TLS.
             "DatabaseTls": "disabled",
             **self.parameters,
         }
@@ -120,6 +115,17 @@ class LocalCloud:
             region=REGION,
         )
         self.runtime = LambdaRuntime(self.stack.functions, region=REGION, on_invocation=self._write_logs)
+        if self.seed_spec.provisioned:
+            # The control plane first (its rotation function is the data stack's), then the stacks.
+            self.seeded = petclinic_seed.seed(
+                self.session,
+                REGION,
+                self.seed_spec,
+                root=self.root,
+                bucket=self.outputs["ArtifactBucketName"],
+                rotation_function_arn=self.outputs["RotateSecretFunctionArn"],
+            )
+            self.wait_until_quiet()
 
     def close(self) -> None:
         with contextlib.suppress(QuietTimeout):

@@ -14,6 +14,7 @@ starts failing, upstream fixed the gap, so delete the workaround.
     ecr               millisecond push times
     ecs               UpdateService starts a deployment (simulators.ecs rolls it out)
     secretsmanager    RotateSecret rotates in the background, stops at a failed step, sends events
+    s3                HTTPS-only bucket policies (conditions are not evaluated)
     cloudformation    the deploy's steps around moto's create_stack (stack.deploy); for the
                       PetClinic stacks: skipped types (simulators.cloudformation), resource
                       events, change set outputs/exports/rollback, stack events
@@ -42,6 +43,7 @@ from petclinic_local.moto_compat import (
     ecr,
     ecs,
     events,
+    s3,
     sdk_integrations,
     secretsmanager,
     stepfunctions,
@@ -60,6 +62,7 @@ GAPS: tuple[Gap, ...] = (
     *secretsmanager.GAPS,
     *ecs.GAPS,
     *cloudformation.GAPS,
+    *s3.GAPS,
 )
 
 
