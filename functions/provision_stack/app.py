@@ -39,6 +39,12 @@ def ports() -> tuple[CloudFormationStacks, LiveResources]:
 @event_parser(model=PrepareStackInput)
 def lambda_handler(event: PrepareStackInput, context: LambdaContext) -> dict[str, Any]:
     stacks, live = ports()
+    if event.action == "drift":
+        checked = provision.check_drift(event.environment, event.stack, stacks=stacks).to_output()
+        logger.info(
+            "drift checked", extra={"stackName": checked["stackName"], "drift": checked["drift"]["status"]}
+        )
+        return checked
     request = provision.PrepareRequest(
         environment=event.environment,
         stack=event.stack,

@@ -161,7 +161,12 @@ def _simulated_class(resource_type: str, handler: Any) -> type:
 
         @classmethod
         def create_from_cloudformation_json(
-            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kw: Any,
         ) -> Simulated:
             props = plain(cloudformation_json.get("Properties", {}))
             created = handler.create(props, kw.get("LogicalId", resource_name), region_name)
@@ -182,7 +187,9 @@ def _simulated_class(resource_type: str, handler: Any) -> type:
                 created = handler.update(original_resource.created, props, region_name)
                 return cls(created, props, region_name, policy)
             # No in-place update: replaced (the new one first, then the old one goes).
-            replacement = cls(handler.create(props, new_resource_name, region_name), props, region_name, policy)
+            replacement = cls(
+                handler.create(props, new_resource_name, region_name), props, region_name, policy
+            )
             original_resource.delete(account_id, region_name)
             return replacement
 
@@ -213,7 +220,13 @@ def _skipped_types(hooks: Hooks) -> Patches:
 
 
 def _resource_event(
-    hooks: Hooks, resources_map: Any, logical_id: str, resource_type: str, status: str, reason: str = "", physical: str = ""
+    hooks: Hooks,
+    resources_map: Any,
+    logical_id: str,
+    resource_type: str,
+    status: str,
+    reason: str = "",
+    physical: str = "",
 ) -> None:
     from moto.cloudformation.models import Event  # noqa: PLC0415
 
@@ -256,7 +269,9 @@ class ResourceFailed(Exception):
 def _provision(hooks: Hooks, action: str, original: Callable[..., Any]) -> Callable[..., Any]:
     """parse_and_create_resource / parse_and_update_resource with resource events and faults."""
 
-    def wrapped(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str) -> Any:
+    def wrapped(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
         events = hooks.cloudformation_events()
         condition = resource_json.get("Condition")
         if events is None or (condition and not resources_map.lazy_condition_map[condition]):
@@ -306,7 +321,9 @@ def _refresh_outputs(backend: Any, stack: Any) -> None:
         backend.exports.pop(name)
     for export in stack.exports:
         if export.name in backend.exports:
-            raise ValidationError(stack.stack_id, message=f"Export {export.name} is exported by another stack")
+            raise ValidationError(
+                stack.stack_id, message=f"Export {export.name} is exported by another stack"
+            )
         backend.exports[export.name] = export
 
 
@@ -334,7 +351,9 @@ def _stack_operations(hooks: Hooks) -> Patches:
 
         return run
 
-    def _create_change_set(self: Any, stack_name: str, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
+    def _create_change_set(
+        self: Any, stack_name: str, change_set_name: str, *args: Any, **kwargs: Any
+    ) -> Any:
         result = create_change_set(self, stack_name, change_set_name, *args, **kwargs)
         if hooks.cloudformation_events() is not None:
             stack = self.stacks[result[1]]
@@ -375,19 +394,31 @@ def _stack_operations(hooks: Hooks) -> Patches:
             self.stacks[stack.stack_id] = stack
             self.deleted_stacks.pop(stack.stack_id, None)
             stack.status = "DELETE_FAILED"
-            stack._add_stack_event("DELETE_FAILED", resource_status_reason=f"Resource failed to delete: {exc}")
+            stack._add_stack_event(
+                "DELETE_FAILED", resource_status_reason=f"Resource failed to delete: {exc}"
+            )
         finally:
             hooks_flush(hooks)
         return None
 
-    def _add_stack_event(self: Any, resource_status: str, resource_status_reason: str | None = None, resource_properties: str | None = None) -> None:
+    def _add_stack_event(
+        self: Any,
+        resource_status: str,
+        resource_status_reason: str | None = None,
+        resource_properties: str | None = None,
+    ) -> None:
         add_stack_event(self, resource_status, resource_status_reason, resource_properties)
         events = hooks.cloudformation_events()
         if events is not None:
             events.record(
                 "CloudFormation Stack Status Change",
                 self.stack_id,
-                {"status-details": {"status": resource_status, "status-reason": resource_status_reason or ""}},
+                {
+                    "status-details": {
+                        "status": resource_status,
+                        "status-reason": resource_status_reason or "",
+                    }
+                },
             )
 
     yield mock.patch.object(CloudFormationBackend, "create_change_set", _create_change_set)
@@ -404,7 +435,9 @@ def hooks_flush(hooks: Hooks) -> None:
         events.flush(hooks.background)
 
 
-def _roll_back(backend: Any, stack: Any, change_set: Any, failed: ResourceFailed, previous: tuple[Any, ...]) -> None:
+def _roll_back(
+    backend: Any, stack: Any, change_set: Any, failed: ResourceFailed, previous: tuple[Any, ...]
+) -> None:
     """CloudFormation's rollback after a failed resource, as far as the local cloud can: a failed
     CREATE deletes what it had made (ROLLBACK_COMPLETE); a failed UPDATE restores the previous
     template and parameters (UPDATE_ROLLBACK_COMPLETE; resources already updated stay so)."""
@@ -412,7 +445,9 @@ def _roll_back(backend: Any, stack: Any, change_set: Any, failed: ResourceFailed
     cause = f"The following resource(s) failed to {'create' if change_set.change_set_type == 'CREATE' else 'update'}: [{failed.logical_id}]. "
     change_set.execution_status = "EXECUTE_FAILED"
     if change_set.change_set_type == "CREATE":
-        stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=cause + "Rollback requested by user.")
+        stack._add_stack_event(
+            "ROLLBACK_IN_PROGRESS", resource_status_reason=cause + "Rollback requested by user."
+        )
         with contextlib.suppress(Exception):
             stack.resource_map.delete()
         stack._add_stack_event("ROLLBACK_COMPLETE")
@@ -468,7 +503,85 @@ def _template_parsing(hooks: Hooks) -> Patches:
     yield mock.patch.object(responses, "yaml", fast)
 
 
+def _drift_detection(hooks: Hooks) -> Patches:
+    """DetectStackDrift, DescribeStackDriftDetectionStatus and DescribeStackResourceDrifts (moto
+    has none of them): each resource's template properties against the live values, for the
+    types ``simulators.cloudformation.DRIFT_READERS`` can read (others NOT_CHECKED)."""
+    import uuid  # noqa: PLC0415
+
+    from moto.cloudformation.parsing import clean_json  # noqa: PLC0415
+    from moto.cloudformation.responses import CloudFormationResponse  # noqa: PLC0415
+    from moto.core.responses import ActionResult  # noqa: PLC0415
+    from moto.core.utils import utcnow  # noqa: PLC0415
+
+    from petclinic_local.simulators.cloudformation import resource_drift  # noqa: PLC0415
+
+    detections: dict[str, dict[str, Any]] = {}
+
+    def detect_stack_drift(self: Any) -> Any:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        drifts = []
+        resource_map = stack.resource_map
+        for logical_id, resource_json in resource_map._resource_json_map.items():
+            model = resource_map._parsed_resources.get(logical_id)
+            if model is None or not hasattr(model, "physical_resource_id"):
+                continue
+            expected = clean_json(copy.deepcopy(resource_json.get("Properties", {})), resource_map)
+            kind = resource_json["Type"]
+            status, differences = resource_drift(kind, str(model.physical_resource_id), expected, stack.region_name)
+            drifts.append(
+                {
+                    "StackId": stack.stack_id,
+                    "LogicalResourceId": logical_id,
+                    "PhysicalResourceId": str(model.physical_resource_id),
+                    "ResourceType": kind,
+                    "StackResourceDriftStatus": status,
+                    "PropertyDifferences": differences,
+                    "Timestamp": utcnow(),
+                }
+            )
+        detection = str(uuid.uuid4())
+        drifted = sum(1 for d in drifts if d["StackResourceDriftStatus"] in {"MODIFIED", "DELETED"})
+        detections[detection] = {"stack": stack.stack_id, "drifts": drifts, "drifted": drifted}
+        stack.drifts = drifts
+        return ActionResult({"StackDriftDetectionId": detection})
+
+    def describe_stack_drift_detection_status(self: Any) -> Any:
+        detection = detections[self._get_param("StackDriftDetectionId")]
+        return ActionResult(
+            {
+                "StackId": detection["stack"],
+                "StackDriftDetectionId": self._get_param("StackDriftDetectionId"),
+                "StackDriftStatus": "DRIFTED" if detection["drifted"] else "IN_SYNC",
+                "DetectionStatus": "DETECTION_COMPLETE",
+                "DriftedStackResourceCount": detection["drifted"],
+                "Timestamp": utcnow(),
+            }
+        )
+
+    def describe_stack_resource_drifts(self: Any) -> Any:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        wanted = set(self._get_param("StackResourceDriftStatusFilters", []) or [])
+        drifts = [d for d in getattr(stack, "drifts", []) if not wanted or d["StackResourceDriftStatus"] in wanted]
+        return ActionResult({"StackResourceDrifts": drifts})
+
+    for name, method in (
+        ("detect_stack_drift", detect_stack_drift),
+        ("describe_stack_drift_detection_status", describe_stack_drift_detection_status),
+        ("describe_stack_resource_drifts", describe_stack_resource_drifts),
+    ):
+        yield mock.patch.object(CloudFormationResponse, name, method, create=True)
+
+
 GAPS = (
+    Gap(
+        "cloudformation-drift-detection",
+        "no drift detection: DetectStackDrift, DescribeStackDriftDetectionStatus and "
+        "DescribeStackResourceDrifts are not implemented",
+        "moto/cloudformation/responses.py (no such actions)",
+        ("cloudformation",),
+        _drift_detection,
+    ),
     Gap(
         "cloudformation-template-parsing",
         "every template is parsed by pure-Python PyYAML three to five times per change set or stack "

@@ -16,9 +16,11 @@ def _is_https_only(statement: dict[str, Any]) -> bool:
     if statement.get("Effect") != "Deny" or not isinstance(condition, dict) or list(condition) != ["Bool"]:
         return False
     test = condition["Bool"]
-    return isinstance(test, dict) and list(test) == ["aws:SecureTransport"] and str(
-        test["aws:SecureTransport"]
-    ).lower() in {"false", "['false']"}
+    return (
+        isinstance(test, dict)
+        and list(test) == ["aws:SecureTransport"]
+        and str(test["aws:SecureTransport"]).lower() in {"false", "['false']"}
+    )
 
 
 def _https_only_statements(_: Hooks) -> Patches:

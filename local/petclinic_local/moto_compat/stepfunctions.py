@@ -161,7 +161,9 @@ def _definition_validation(_: Hooks) -> Patches:
         original(definition)
         _VALIDATED.add(definition)
 
-    yield mock.patch.object(StepFunctionsParserBackend, "_validate_definition", staticmethod(validate_definition))
+    yield mock.patch.object(
+        StepFunctionsParserBackend, "_validate_definition", staticmethod(validate_definition)
+    )
 
 
 GAPS = (

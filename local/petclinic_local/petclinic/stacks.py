@@ -87,7 +87,9 @@ def provision_directly(
         described = cfn.describe_stacks(StackName=plan.stack_name)["Stacks"][0]
         plan.status = described["StackStatus"]
         if plan.status not in {"CREATE_COMPLETE", "UPDATE_COMPLETE"}:
-            raise RuntimeError(f"local stack {plan.stack_name} ended {plan.status}: {_failure(cfn, plan.stack_name)}")
+            raise RuntimeError(
+                f"local stack {plan.stack_name} ended {plan.status}: {_failure(cfn, plan.stack_name)}"
+            )
         plan.outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
         plans.append(plan)
     return plans

@@ -106,6 +106,31 @@ class CloudFormationStacks:
     def delete_review_stack(self, stack_id: str) -> None:
         self.client.delete_stack(StackName=stack_id)
 
+    def detect_drift(self, name: str) -> tuple[str, list[dict[str, Any]]]:
+        detection = self.client.detect_stack_drift(StackName=name)["StackDriftDetectionId"]
+        for _ in range(self.max_polls):
+            status = self.client.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+            if status["DetectionStatus"] != "DETECTION_IN_PROGRESS":
+                break
+            self.sleep(self.poll_seconds)
+        else:
+            raise ChangeSetFailed(
+                f"drift detection of stack {name} still running after {self.max_polls} checks"
+            )
+        if status["DetectionStatus"] == "DETECTION_FAILED" and "StackDriftStatus" not in status:
+            raise ChangeSetFailed(
+                f"drift detection of stack {name} failed: {status.get('DetectionStatusReason')}"
+            )
+        drifts: list[dict[str, Any]] = []
+        arguments = {"StackName": name, "StackResourceDriftStatusFilters": ["MODIFIED", "DELETED"]}
+        while True:
+            page = self.client.describe_stack_resource_drifts(**arguments)
+            drifts += page.get("StackResourceDrifts", [])
+            if not page.get("NextToken"):
+                break
+            arguments["NextToken"] = page["NextToken"]
+        return str(status.get("StackDriftStatus", "UNKNOWN")), drifts
+
 
 class LiveResources:
     def __init__(self, *, ecs: Any = None, autoscaling: Any = None, rds: Any = None) -> None:

@@ -50,7 +50,13 @@ STABLE = {
     "IMPORT_ROLLBACK_COMPLETE",
 }
 
-Action = Literal["NO_CHANGE", "EXECUTE", "PLANNED", "UNPLANNABLE"]
+Action = Literal["NO_CHANGE", "EXECUTE", "PLANNED", "UNPLANNABLE", "DRIFT"]
+# Properties other workflows own: drift there is their work, not drift (reported as "owned").
+OWNED_PROPERTIES: dict[str, dict[str, str]] = {
+    "AWS::ECS::Service": {"TaskDefinition": "deploy", "DesiredCount": "scale"},
+    "AWS::ApplicationAutoScaling::ScalableTarget": {"MinCapacity": "scale", "MaxCapacity": "scale"},
+    "AWS::RDS::DBCluster": {"ServerlessV2ScalingConfiguration": "scale"},
+}
 
 
 def stack_name(environment: str, stack: str) -> str:
@@ -93,6 +99,7 @@ class StackPlan:
     change_set_id: str | None = None
     stack_id: str | None = None
     reason: str = ""
+    drift: dict[str, Any] | None = None
 
     def to_output(self) -> dict[str, Any]:
         count = {a: sum(1 for c in self.changes if c.action == a) for a in ("Add", "Modify", "Remove")}
@@ -110,6 +117,7 @@ class StackPlan:
             "changeSetId": self.change_set_id,
             "stackId": self.stack_id,
             "reason": self.reason,
+            "drift": self.drift,
         }
 
 
@@ -142,6 +150,11 @@ class StackPort(Protocol):
 
     def delete_review_stack(self, stack_id: str) -> None:
         """Delete a stack left in REVIEW_IN_PROGRESS by a CREATE change set (nothing was created)."""
+        ...
+
+    def detect_drift(self, name: str) -> tuple[str, list[dict[str, Any]]]:
+        """DetectStackDrift, waited for: (the stack's drift status, the resource drifts that are
+        MODIFIED or DELETED as DescribeStackResourceDrifts lists them)."""
         ...
 
 
@@ -190,6 +203,26 @@ def owned_parameters(stack: str, environment: str, live: LiveState) -> dict[str,
             return {}
         return {"MinCapacity": _number(capacity[0]), "MaxCapacity": _number(capacity[1])}
     return {}
+
+
+def initial_image(stack_id: str, service: str, tag: str) -> str:
+    """What the services template runs when a service's Image parameter is empty."""
+    _, _, _, region, account, *_ = stack_id.split(":")
+    return f"{account}.dkr.ecr.{region}.amazonaws.com/petclinic/{service}:{tag}"
+
+
+def _as_stack_states_them(owned: dict[str, str], current: dict[str, Any], defaults: dict[str, str | None]) -> dict[str, str]:
+    """An owned value that equals what the stack's current parameters already produce is passed
+    in their form (an empty Image that means the initial tag stays empty), so a re-run with nothing
+    changed is a change set with no changes."""
+    given = {p["ParameterKey"]: p.get("ParameterValue", "") for p in current.get("Parameters", [])}
+    tag = given.get("InitialImageTag") or defaults.get("InitialImageTag") or ""
+    result = dict(owned)
+    for prefix, service in SERVICES.items():
+        key = f"{prefix}Image"
+        if key in result and given.get(key, "") == "" and result[key] == initial_image(current["StackId"], service, tag):
+            result[key] = ""
+    return result
 
 
 def _number(value: float) -> str:
@@ -250,6 +283,8 @@ def prepare(request: PrepareRequest, *, stacks: StackPort, live: LiveState) -> S
     exists = status not in {"NONE", "REVIEW_IN_PROGRESS"}
     defaults = stacks.template_parameters(request.template_url)
     owned = owned_parameters(request.stack, request.environment, live) if exists else {}
+    if owned and current:
+        owned = _as_stack_states_them(owned, current, defaults)
     parameters = _parameters(request, defaults, owned)
     plan = StackPlan(request.stack, name, "EXECUTE", status, parameters=parameters)
     if current:
@@ -304,3 +339,57 @@ def _unplannable(plan: StackPlan, request: PrepareRequest, stacks: StackPort, re
     ]
     plan.change_set_id = None
     return plan
+
+
+def check_drift(environment: str, stack: str, *, stacks: StackPort) -> StackPlan:
+    """Which resources of the stack differ from its template. Differences in what the deploy and
+    scale workflows own (``OWNED_PROPERTIES``) are listed as owned, not as drift."""
+    name = stack_name(environment, stack)
+    current = stacks.describe(name)
+    if current is None:
+        plan = StackPlan(stack, name, "DRIFT", "NONE", reason="not provisioned: nothing to check")
+        plan.drift = {"status": "NOT_CHECKED", "drifted": [], "owned": []}
+        return plan
+    status, listed = stacks.detect_drift(name)
+    drifted, owned = [], []
+    for resource in listed:
+        differences = resource.get("PropertyDifferences", [])
+        owners = OWNED_PROPERTIES.get(resource["ResourceType"], {})
+        own = [d for d in differences if _top(d["PropertyPath"]) in owners]
+        other = [d for d in differences if _top(d["PropertyPath"]) not in owners]
+        entry = {
+            "logicalId": resource["LogicalResourceId"],
+            "type": resource["ResourceType"],
+            "status": resource["StackResourceDriftStatus"],
+        }
+        if own:
+            owned.append(
+                {
+                    **entry,
+                    "properties": [
+                        _difference(d) | {"ownedBy": owners[_top(d["PropertyPath"])]} for d in own
+                    ],
+                }
+            )
+        if other or resource["StackResourceDriftStatus"] == "DELETED":
+            drifted.append({**entry, "properties": [_difference(d) for d in other]})
+    plan = StackPlan(stack, name, "DRIFT", current["StackStatus"], stack_id=current["StackId"])
+    plan.drift = {
+        "status": "DRIFTED" if drifted else ("IN_SYNC" if status != "UNKNOWN" else status),
+        "drifted": drifted,
+        "owned": owned,
+    }
+    return plan
+
+
+def _top(path: str) -> str:
+    return path.strip("/").split("/")[0]
+
+
+def _difference(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "path": item["PropertyPath"],
+        "expected": item.get("ExpectedValue"),
+        "actual": item.get("ActualValue"),
+        "kind": item.get("DifferenceType"),
+    }
