@@ -184,7 +184,10 @@ def _simulated_class(resource_type: str, handler: Any) -> type:
             props = plain(cloudformation_json.get("Properties", {}))
             policy = str(cloudformation_json.get("DeletionPolicy", "Delete"))
             if hasattr(handler, "update"):
-                created = handler.update(original_resource.created, props, region_name)
+                if "previous" in handler.update.__code__.co_varnames:
+                    created = handler.update(original_resource.created, props, region_name, original_resource.props)
+                else:
+                    created = handler.update(original_resource.created, props, region_name)
                 return cls(created, props, region_name, policy)
             # No in-place update: replaced (the new one first, then the old one goes).
             replacement = cls(

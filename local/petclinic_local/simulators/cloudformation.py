@@ -661,7 +661,105 @@ class ApiMethod:
         )
 
 
+def _camel(value: Any, *, keep: frozenset[str] = frozenset({"Options", "DockerLabels"})) -> Any:
+    """CloudFormation's PascalCase properties as ECS's API names them (maps of user keys kept)."""
+    if isinstance(value, list):
+        return [_camel(item, keep=keep) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        key[:1].lower() + key[1:]: (item if key in keep else _camel(item, keep=keep)) for key, item in value.items()
+    }
+
+
+def _ecs_numbers(definition: dict[str, Any]) -> dict[str, Any]:
+    """Template numbers arrive as strings; ECS's API wants integers where its model says so."""
+    for container in definition.get("containerDefinitions", []):
+        for mapping in container.get("portMappings", []):
+            for key in ("containerPort", "hostPort"):
+                if key in mapping:
+                    mapping[key] = int(mapping[key])
+        health = container.get("healthCheck")
+        if health:
+            for key in ("interval", "retries", "startPeriod", "timeout"):
+                if key in health:
+                    health[key] = int(health[key])
+        for key in ("cpu", "memory", "memoryReservation"):
+            if key in container:
+                container[key] = int(container[key])
+        for key in ("essential", "readonlyRootFilesystem"):
+            if key in container:
+                container[key] = _flag(container[key])
+    return definition
+
+
+class TaskDefinition:
+    """Every property (moto's own handler keeps only family, containers, volumes and memory)."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        arguments = _ecs_numbers(_camel(props))
+        arguments["family"] = props.get("Family") or logical_id
+        arn = _client("ecs", region).register_task_definition(**arguments)["taskDefinition"]["taskDefinitionArn"]
+        return Created(arn, {"TaskDefinitionArn": arn})
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("ecs", region).deregister_task_definition(taskDefinition=created.physical_id)
+
+
+class EcsService:
+    """Every property (moto's own handler ignores the network, load balancer, registry and
+    deployment settings), and an update that sends only what changed, as CloudFormation does: a
+    service whose TaskDefinition property is unchanged keeps the revision the deploy workflow put."""
+
+    @staticmethod
+    def _arguments(props: dict[str, Any]) -> dict[str, Any]:
+        arguments = _camel(props)
+        arguments["serviceName"] = props["ServiceName"]
+        if "desiredCount" in arguments:
+            arguments["desiredCount"] = int(arguments["desiredCount"])
+        if "healthCheckGracePeriodSeconds" in arguments:
+            arguments["healthCheckGracePeriodSeconds"] = int(arguments["healthCheckGracePeriodSeconds"])
+        for balancer in arguments.get("loadBalancers", []):
+            balancer["containerPort"] = int(balancer["containerPort"])
+        deployment = arguments.get("deploymentConfiguration", {})
+        for key in ("maximumPercent", "minimumHealthyPercent"):
+            if key in deployment:
+                deployment[key] = int(deployment[key])
+        breaker = deployment.get("deploymentCircuitBreaker")
+        if breaker:
+            deployment["deploymentCircuitBreaker"] = {k: _flag(v) for k, v in breaker.items()}
+        return arguments
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        service = _client("ecs", region).create_service(**EcsService._arguments(props))["service"]
+        return Created(service["serviceArn"], {"Name": service["serviceName"], "ServiceArn": service["serviceArn"]})
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any] | None = None) -> Created:
+        new, old = EcsService._arguments(props), EcsService._arguments(previous or {"ServiceName": props["ServiceName"]})
+        changed = {
+            key: new[key]
+            for key in ("taskDefinition", "desiredCount", "deploymentConfiguration", "networkConfiguration",
+                        "healthCheckGracePeriodSeconds", "loadBalancers", "serviceRegistries", "propagateTags")
+            if key in new and new.get(key) != old.get(key)
+        }
+        if changed:
+            _client("ecs", region).update_service(cluster=new["cluster"], service=new["serviceName"], **changed)
+        return created
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        client = _client("ecs", region)
+        client.update_service(cluster=props["Cluster"], service=props["ServiceName"], desiredCount=0)
+        client.delete_service(cluster=props["Cluster"], service=props["ServiceName"], force=True)
+
+
 SIMULATED_TYPES: dict[str, Any] = {
+    "AWS::ECS::TaskDefinition": TaskDefinition,
+    "AWS::ECS::Service": EcsService,
     "AWS::ApiGateway::Method": ApiMethod,
     "AWS::EC2::SecurityGroupEgress": SecurityGroupEgress,
     "AWS::S3::BucketPolicy": BucketPolicy,
