@@ -587,7 +587,7 @@ GAPS = (
     ),
     Gap(
         "cloudformation-template-parsing",
-        "every template is parsed by pure-Python PyYAML three to five times per change set or stack "
+        "every template is parsed by pure-Python PyYAML two to five times per change set or stack "
         "operation (about 0.3 s each for a PetClinic template): seconds per local cloud",
         "moto/cloudformation/models.py Stack._parse_template, ChangeSet._parse_template; "
         "responses.py get_template_summary_response_from_template (yaml.load with yaml.Loader)",
