@@ -459,3 +459,21 @@ def test_closed_cloudformation_template_parsing() -> None:
     assert texts.count(NAMESPACE_YAML) == 1  # parsed once, by LibYAML
     assert all(issubclass(call.kwargs["Loader"], yaml.CLoader) for call in load.call_args_list)
     assert outputs[0]["OutputKey"] == "NamespaceId"
+
+
+AZ_TEMPLATE: dict[str, Any] = {
+    "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+    "Outputs": {"Zone": {"Value": {"Fn::Select": [1, {"Fn::GetAZs": ""}]}}},
+}
+
+
+def test_needed_cloudformation_getazs_region() -> None:
+    """If this fails, moto fixed cloudformation-getazs-region: delete the workaround (Fn::GetAZs ""
+    gives the stack's region's zones)."""
+    with local_aws(skip={"cloudformation-getazs-region"}):
+        assert _create_stack(AZ_TEMPLATE)["Zone"] == "us-east-1b"
+
+
+def test_closed_cloudformation_getazs_region() -> None:
+    with local_aws():
+        assert _create_stack(AZ_TEMPLATE)["Zone"] == f"{REGION}b"

@@ -157,7 +157,13 @@ def _simulated_class(resource_type: str, handler: Any) -> type:
             return True
 
         def delete(self, account_id: str, region_name: str) -> None:
-            handler.delete(self.created, self.props, self.region, self.policy)
+            from botocore.exceptions import ClientError  # noqa: PLC0415
+
+            try:
+                handler.delete(self.created, self.props, self.region, self.policy)
+            except ClientError as exc:  # already gone (its parent went first): deleted, as CloudFormation says
+                if "NotFound" not in exc.response["Error"]["Code"]:
+                    raise
 
         @classmethod
         def create_from_cloudformation_json(
@@ -393,6 +399,9 @@ def _stack_operations(hooks: Hooks) -> Patches:
             return delete_stack(self, name_or_stack_id)  # type: ignore[no-any-return]
         try:
             delete_stack(self, name_or_stack_id)
+            # A deleted stack has no outputs; moto would make its resources again to show them.
+            stack.template_dict = {**stack.template_dict, "Outputs": {}}
+            stack.output_map = stack._create_output_map()
         except Exception as exc:  # noqa: BLE001 - a resource that cannot go: DELETE_FAILED, kept
             self.stacks[stack.stack_id] = stack
             self.deleted_stacks.pop(stack.stack_id, None)
@@ -496,6 +505,21 @@ class _FastYaml:
         return copy.deepcopy(self._cache[stream])
 
 
+def _getazs_region(_: Hooks) -> Patches:
+    from moto.cloudformation import parsing  # noqa: PLC0415
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and set(resource_json) == {"Fn::GetAZs"}:
+            region = resource_json["Fn::GetAZs"]
+            if region in ("", None) or region == {"Ref": "AWS::Region"}:
+                resource_json = {"Fn::GetAZs": resources_map._region_name}
+        return original(resource_json, resources_map)
+
+    yield mock.patch.object(parsing, "clean_json", clean_json)
+
+
 def _template_parsing(hooks: Hooks) -> Patches:
     from moto.cloudformation import models, responses  # noqa: PLC0415
     from moto.cloudformation.utils import yaml_tag_constructor  # noqa: PLC0415
@@ -577,6 +601,14 @@ def _drift_detection(hooks: Hooks) -> Patches:
 
 
 GAPS = (
+    Gap(
+        "cloudformation-getazs-region",
+        'Fn::GetAZs "" (the stack\'s own region) gives us-east-1\'s zones whatever the region: subnets '
+        "and Aurora instances land in zones of another region",
+        "moto/cloudformation/parsing.py clean_json ('Fn::GetAZs' ... or DEFAULT_REGION)",
+        ("cloudformation",),
+        _getazs_region,
+    ),
     Gap(
         "cloudformation-drift-detection",
         "no drift detection: DetectStackDrift, DescribeStackDriftDetectionStatus and "

@@ -51,6 +51,10 @@ PARTIAL: dict[str, str] = {
     "AWS::ApplicationAutoScaling::ScalingPolicy": (
         "created in Application Auto Scaling's API; no CloudWatch metric drives it, so it never scales by itself"
     ),
+    "AWS::ECS::Service": (
+        "created in ECS's API; moto keeps no deploymentConfiguration (the circuit breaker): the local "
+        "rollout simulator's breaker setting stands in for it; no task runs"
+    ),
     "AWS::ServiceDiscovery::Service": "created in Cloud Map's API; no task registers instances (no tasks run)",
     "AWS::WAFv2::WebACL": "created in WAFv2's API with its rules; no request is filtered (nothing serves HTTP)",
     "AWS::ApiGateway::Stage": "created in API Gateway's API; no HTTP endpoint serves it locally",
@@ -139,6 +143,136 @@ class SecurityGroupEgress:
         _client("ec2", region).revoke_security_group_egress(
             GroupId=props["GroupId"], IpPermissions=[_sg_egress_permission(props)]
         )
+
+
+def _tags(props: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    tags = [{"Key": t["Key"], "Value": t["Value"]} for t in props.get("Tags", [])]
+    return [{"ResourceType": kind, "Tags": tags}] if tags else []
+
+
+class ElasticIp:
+    """Released on delete (moto's own handler keeps it, so the NAT's address outlives the stack)."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        address = _client("ec2", region).allocate_address(
+            Domain=props.get("Domain", "vpc"), TagSpecifications=_tags(props, "elastic-ip")
+        )
+        return Created(address["PublicIp"], {"AllocationId": address["AllocationId"], "PublicIp": address["PublicIp"]})
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("ec2", region).release_address(AllocationId=created.attributes["AllocationId"])
+
+
+class NatGateway:
+    """Deleted with its network interface, as AWS deletes it (moto's handler deletes nothing, and
+    its DeleteNatGateway leaves the interface, so the subnet and the VPC cannot go)."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        gateway = _client("ec2", region).create_nat_gateway(
+            AllocationId=props["AllocationId"], SubnetId=props["SubnetId"], TagSpecifications=_tags(props, "natgateway")
+        )["NatGateway"]
+        return Created(gateway["NatGatewayId"])
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        ec2 = _client("ec2", region)
+        [gateway] = ec2.describe_nat_gateways(NatGatewayIds=[created.physical_id])["NatGateways"]
+        ec2.delete_nat_gateway(NatGatewayId=created.physical_id)
+        for address in gateway.get("NatGatewayAddresses", []):
+            if address.get("NetworkInterfaceId"):
+                ec2.delete_network_interface(NetworkInterfaceId=address["NetworkInterfaceId"])
+
+
+class VpcEndpoint:
+    """Deleted with the stack (moto's own handler deletes nothing: its interfaces keep the subnets)."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        arguments = {
+            "VpcId": props["VpcId"],
+            "ServiceName": props["ServiceName"],
+            "VpcEndpointType": props.get("VpcEndpointType", "Gateway"),
+            "SubnetIds": props.get("SubnetIds"),
+            "SecurityGroupIds": props.get("SecurityGroupIds"),
+            "RouteTableIds": props.get("RouteTableIds"),
+            "PrivateDnsEnabled": _flag(props["PrivateDnsEnabled"]) if "PrivateDnsEnabled" in props else None,
+        }
+        endpoint = _client("ec2", region).create_vpc_endpoint(
+            **{key: value for key, value in arguments.items() if value is not None}
+        )["VpcEndpoint"]
+        return Created(endpoint["VpcEndpointId"], {"Id": endpoint["VpcEndpointId"]})
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("ec2", region).delete_vpc_endpoints(VpcEndpointIds=[created.physical_id])
+
+
+class GatewayAttachment:
+    """Detached on delete (moto's own handler leaves the gateway attached: the VPC cannot go)."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        _client("ec2", region).attach_internet_gateway(
+            InternetGatewayId=props["InternetGatewayId"], VpcId=props["VpcId"]
+        )
+        return Created(f"IGW|{props['VpcId']}")
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("ec2", region).detach_internet_gateway(
+            InternetGatewayId=props["InternetGatewayId"], VpcId=props["VpcId"]
+        )
+
+
+class RouteTable:
+    """Deleted with the stack (moto's own handler has no delete: the VPC cannot go)."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        table = _client("ec2", region).create_route_table(
+            VpcId=props["VpcId"], TagSpecifications=_tags(props, "route-table")
+        )["RouteTable"]
+        return Created(table["RouteTableId"])
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("ec2", region).delete_route_table(RouteTableId=created.physical_id)
+
+
+class Route:
+    """Deleted with the stack (moto's own handler has no delete)."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        target = {key: props[key] for key in ("GatewayId", "NatGatewayId") if props.get(key)}
+        _client("ec2", region).create_route(
+            RouteTableId=props["RouteTableId"], DestinationCidrBlock=props["DestinationCidrBlock"], **target
+        )
+        return Created(f"{props['RouteTableId']}|{props['DestinationCidrBlock']}")
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("ec2", region).delete_route(
+            RouteTableId=props["RouteTableId"], DestinationCidrBlock=props["DestinationCidrBlock"]
+        )
+
+
+class RouteTableAssociation:
+    """Disassociated on delete (moto's own handler leaves it: the route table, then the VPC, cannot go)."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        association = _client("ec2", region).associate_route_table(
+            RouteTableId=props["RouteTableId"], SubnetId=props["SubnetId"]
+        )["AssociationId"]
+        return Created(association)
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("ec2", region).disassociate_route_table(AssociationId=created.physical_id)
 
 
 class BucketPolicy:
@@ -693,6 +827,75 @@ def _ecs_numbers(definition: dict[str, Any]) -> dict[str, Any]:
     return definition
 
 
+class EcrRepository:
+    """With its encryption, tag mutability, lifecycle policy and EmptyOnDelete (moto's own
+    handler keeps the name and the scan setting only, and cannot delete a repository with images)."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        client = _client("ecr", region)
+        arguments: dict[str, Any] = {
+            "repositoryName": props.get("RepositoryName") or logical_id.lower(),
+            "imageTagMutability": props.get("ImageTagMutability", "MUTABLE"),
+            "imageScanningConfiguration": {
+                "scanOnPush": _flag((props.get("ImageScanningConfiguration") or {}).get("ScanOnPush", False))
+            },
+        }
+        if props.get("EncryptionConfiguration"):
+            arguments["encryptionConfiguration"] = _camel(props["EncryptionConfiguration"])
+        if props.get("Tags"):
+            arguments["tags"] = [{"Key": t["Key"], "Value": t["Value"]} for t in props["Tags"]]
+        repository = client.create_repository(**arguments)["repository"]
+        policy = (props.get("LifecyclePolicy") or {}).get("LifecyclePolicyText")
+        if policy:
+            client.put_lifecycle_policy(repositoryName=repository["repositoryName"], lifecyclePolicyText=policy)
+        return Created(
+            repository["repositoryName"], {"Arn": repository["repositoryArn"], "RepositoryUri": repository["repositoryUri"]}
+        )
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+        client = _client("ecr", region)
+        scan = _flag((props.get("ImageScanningConfiguration") or {}).get("ScanOnPush", False))
+        client.put_image_scanning_configuration(
+            repositoryName=created.physical_id, imageScanningConfiguration={"scanOnPush": scan}
+        )
+        client.put_image_tag_mutability(
+            repositoryName=created.physical_id, imageTagMutability=props.get("ImageTagMutability", "MUTABLE")
+        )
+        return created
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("ecr", region).delete_repository(
+            repositoryName=created.physical_id, force=_flag(props.get("EmptyOnDelete", False))
+        )
+
+
+class EcsCluster:
+    """With its settings (moto's own handler drops ClusterSettings: Container Insights)."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        arguments = {"settings": _camel(props.get("ClusterSettings", [])), "tags": _camel(props.get("Tags", []))}
+        cluster = _client("ecs", region).create_cluster(clusterName=props.get("ClusterName") or logical_id, **arguments)[
+            "cluster"
+        ]
+        return Created(cluster["clusterName"], {"Arn": cluster["clusterArn"]})
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+        if props.get("ClusterSettings"):
+            _client("ecs", region).update_cluster_settings(
+                cluster=created.physical_id, settings=_camel(props["ClusterSettings"])
+            )
+        return created
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("ecs", region).delete_cluster(cluster=created.physical_id)
+
+
 class TaskDefinition:
     """Every property (moto's own handler keeps only family, containers, volumes and memory)."""
 
@@ -758,6 +961,15 @@ class EcsService:
 
 
 SIMULATED_TYPES: dict[str, Any] = {
+    "AWS::EC2::EIP": ElasticIp,
+    "AWS::EC2::NatGateway": NatGateway,
+    "AWS::EC2::VPCEndpoint": VpcEndpoint,
+    "AWS::EC2::VPCGatewayAttachment": GatewayAttachment,
+    "AWS::EC2::SubnetRouteTableAssociation": RouteTableAssociation,
+    "AWS::EC2::RouteTable": RouteTable,
+    "AWS::EC2::Route": Route,
+    "AWS::ECR::Repository": EcrRepository,
+    "AWS::ECS::Cluster": EcsCluster,
     "AWS::ECS::TaskDefinition": TaskDefinition,
     "AWS::ECS::Service": EcsService,
     "AWS::ApiGateway::Method": ApiMethod,
