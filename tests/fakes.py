@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from petclinic_ops.errors import ChangeSetFailed, CredentialsRejected, DatabaseOperationFailed, DatabaseUnreachable
+from petclinic_ops.errors import (
+    ChangeSetFailed,
+    CredentialsRejected,
+    DatabaseOperationFailed,
+    DatabaseUnreachable,
+)
 from petclinic_ops.models.rotation import (
     AWSCURRENT,
     AWSPENDING,
@@ -261,21 +266,46 @@ class FakeStacks:
         identifier = f"arn:aws:cloudformation:us-west-2:123456789012:changeSet/{change_set}/{uuid.uuid4()}"
         old = self.templates.get(stack.template_url, {}) if not create else {}
         new = self.templates[template_url]
-        changes = [{"ResourceChange": {"Action": "Add", "LogicalResourceId": k, "ResourceType": t}} for k, t in new.items() if k not in old]
-        changes += [{"ResourceChange": {"Action": "Remove", "LogicalResourceId": k, "ResourceType": t}} for k, t in old.items() if k not in new]
+        changes = [
+            {"ResourceChange": {"Action": "Add", "LogicalResourceId": k, "ResourceType": t}}
+            for k, t in new.items()
+            if k not in old
+        ]
+        changes += [
+            {"ResourceChange": {"Action": "Remove", "LogicalResourceId": k, "ResourceType": t}}
+            for k, t in old.items()
+            if k not in new
+        ]
         if not create and dict(parameters) != stack.parameters:
             changes += [
-                {"ResourceChange": {"Action": "Modify", "LogicalResourceId": k, "ResourceType": t, "Replacement": "False"}}
+                {
+                    "ResourceChange": {
+                        "Action": "Modify",
+                        "LogicalResourceId": k,
+                        "ResourceType": t,
+                        "Replacement": "False",
+                    }
+                }
                 for k, t in new.items()
                 if k in old
             ]
-        self.change_sets[identifier] = {"stack": name, "changes": changes, "parameters": dict(parameters), "template": template_url}
+        self.change_sets[identifier] = {
+            "stack": name,
+            "changes": changes,
+            "parameters": dict(parameters),
+            "template": template_url,
+        }
         return identifier, stack.stack_id
 
     def wait_change_set(self, change_set_id: str) -> tuple[str, str, list[dict[str, Any]]]:
         changes = self.change_sets[change_set_id]["changes"]
         if not changes:
-            return "FAILED", "The submitted information didn't contain changes. Submit different information to create a change set.", []
+            return (
+                "FAILED",
+                "The submitted information didn't contain changes. "
+                "Submit different information to create a change set.",
+                [],
+            )
         return "CREATE_COMPLETE", "", changes
 
     def delete_change_set(self, change_set_id: str) -> None:

@@ -181,10 +181,10 @@ def not_emulated(cloud: LocalCloud, environment: str, stacks: list[str]) -> list
 
 def _declared(template: Any) -> dict[str, str]:
     if isinstance(template, str):
-        from moto.cloudformation.utils import yaml_tag_constructor  # noqa: PLC0415
         import yaml  # noqa: PLC0415
+        from moto.cloudformation.utils import yaml_tag_constructor  # noqa: PLC0415
 
-        class Loader(yaml.CSafeLoader):  # type: ignore[misc,name-defined]
+        class Loader(yaml.CSafeLoader):  # type: ignore[misc]
             pass
 
         Loader.add_multi_constructor("", yaml_tag_constructor)

@@ -43,15 +43,24 @@ def test_provision_from_nothing_plan_apply_and_a_rerun_that_changes_nothing(empt
     planned = provisioning.provision(cloud, {"environment": "dev", "plan": True})
     assert planned["execution"]["status"] == "SUCCEEDED"
     assert [(s["name"], s["action"]) for s in planned["stacks"]] == [
-        ("network", "PLANNED"), ("data", "PLANNED"), ("services", "PLANNED"), ("edge", "PLANNED"),
+        ("network", "PLANNED"),
+        ("data", "PLANNED"),
+        ("services", "PLANNED"),
+        ("edge", "PLANNED"),
     ]
     assert [s["added"] for s in planned["stacks"]] == [59, 17, 47, 20]
     assert all(s["modified"] == s["removed"] == 0 for s in planned["stacks"])
     network_plan = {c["logicalId"]: c for c in planned["stacks"][0]["changes"]}
-    assert network_plan["NatGatewayA"] == {"logicalId": "NatGatewayA", "type": "AWS::EC2::NatGateway", "action": "Add"}
+    assert network_plan["NatGatewayA"] == {
+        "logicalId": "NatGatewayA",
+        "type": "AWS::EC2::NatGateway",
+        "action": "Add",
+    }
     # A plan changes nothing: no stack (the change sets' review stacks are gone), no VPC.
     assert {status for status in _stacks(cloud).values()} <= {"DELETE_COMPLETE"}
-    assert cloud.client("ec2").describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.0.0.0/16"]}])["Vpcs"] == []
+    assert (
+        cloud.client("ec2").describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.0.0.0/16"]}])["Vpcs"] == []
+    )
 
     applied = provisioning.provision(cloud, {"environment": "dev"})
     assert applied["execution"]["status"] == "SUCCEEDED", applied["execution"]
@@ -63,7 +72,9 @@ def test_provision_from_nothing_plan_apply_and_a_rerun_that_changes_nothing(empt
     ]
     assert [len(s["resources"]) for s in applied["stacks"]] == [59, 17, 47, 20]
     assert applied["lambdaInvocations"] == 4
-    assert applied["parameters"] == [f"/petclinic/dev/stacks/{s}/outputs" for s in ("data", "edge", "network", "services")]
+    assert applied["parameters"] == [
+        f"/petclinic/dev/stacks/{s}/outputs" for s in ("data", "edge", "network", "services")
+    ]
     _assert_the_architecture_is_there(cloud)
 
     again = provisioning.provision(cloud, {"environment": "dev"})
@@ -75,14 +86,17 @@ def test_provision_from_nothing_plan_apply_and_a_rerun_that_changes_nothing(empt
 
     runs = _runs(cloud)
     assert [(r["action"], r["result"]) for r in runs] == [
-        ("plan", "SUCCEEDED"), ("provision", "SUCCEEDED"), ("provision", "SUCCEEDED"),
+        ("plan", "SUCCEEDED"),
+        ("provision", "SUCCEEDED"),
+        ("provision", "SUCCEEDED"),
     ]
     outputs = json.loads(
         cloud.client("ssm").get_parameter(Name="/petclinic/dev/stacks/services/outputs")["Parameter"]["Value"]
     )
     assert outputs["ClusterName"] == "petclinic-dev"
     kinds = {(row["type"], row["created"]) for row in applied["notEmulated"]}
-    assert ("AWS::EC2::NatGateway", True) in kinds and ("AWS::RDS::DBCluster", True) in kinds
+    assert ("AWS::EC2::NatGateway", True) in kinds
+    assert ("AWS::RDS::DBCluster", True) in kinds
     assert all(row["reason"] for row in applied["notEmulated"])
 
 
@@ -103,16 +117,22 @@ def _assert_the_architecture_is_there(cloud: LocalCloud) -> None:
     names = ["customers-service", "vets-service", "visits-service", "admin-server"]
     services = ecs.describe_services(cluster="petclinic-dev", services=names)["services"]
     assert {s["serviceName"]: s["desiredCount"] for s in services} == {
-        "customers-service": 2, "vets-service": 2, "visits-service": 2, "admin-server": 1,
+        "customers-service": 2,
+        "vets-service": 2,
+        "visits-service": 2,
+        "admin-server": 1,
     }
     assert all(s["launchType"] == "FARGATE" for s in services)
     rds = cloud.client("rds")
     [aurora] = rds.describe_db_clusters(DBClusterIdentifier="petclinic-dev")["DBClusters"]
     assert aurora["Engine"] == "aurora-mysql"
     assert aurora["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0.5, "MaxCapacity": 4.0}
-    instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": ["petclinic-dev"]}])["DBInstances"]
+    instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": ["petclinic-dev"]}])[
+        "DBInstances"
+    ]
     assert sorted((i["DBInstanceIdentifier"], i["AvailabilityZone"]) for i in instances) == [
-        ("petclinic-dev-reader", "us-west-2b"), ("petclinic-dev-writer", "us-west-2a"),
+        ("petclinic-dev-reader", "us-west-2b"),
+        ("petclinic-dev-writer", "us-west-2a"),
     ]
     secrets = cloud.client("secretsmanager")
     app = json.loads(secrets.get_secret_value(SecretId="petclinic/dev/aurora/app")["SecretString"])
@@ -122,43 +142,62 @@ def _assert_the_architecture_is_there(cloud: LocalCloud) -> None:
     rotation = secrets.describe_secret(SecretId="petclinic/dev/aurora/app")
     assert rotation["RotationEnabled"] is True
     assert rotation["RotationLambdaARN"] == cloud.outputs["RotateSecretFunctionArn"]
-    targets = cloud.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
-    assert sorted(t["ResourceId"] for t in targets) == [
-        "service/petclinic-dev/customers-service", "service/petclinic-dev/vets-service", "service/petclinic-dev/visits-service",
+    targets = cloud.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")[
+        "ScalableTargets"
     ]
-    policies = cloud.client("application-autoscaling").describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
-    assert {p["PolicyType"] for p in policies} == {"TargetTrackingScaling"} and len(policies) == 3
+    assert sorted(t["ResourceId"] for t in targets) == [
+        "service/petclinic-dev/customers-service",
+        "service/petclinic-dev/vets-service",
+        "service/petclinic-dev/visits-service",
+    ]
+    policies = cloud.client("application-autoscaling").describe_scaling_policies(ServiceNamespace="ecs")[
+        "ScalingPolicies"
+    ]
+    assert {p["PolicyType"] for p in policies} == {"TargetTrackingScaling"}
+    assert len(policies) == 3
     [namespace] = cloud.client("servicediscovery").list_namespaces()["Namespaces"]
     assert namespace["Name"] == "petclinic.local"
     assert len(cloud.client("servicediscovery").list_services()["Services"]) == 4
-    assert [acl["Name"] for acl in cloud.client("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"]] == ["petclinic-dev"]
+    assert [acl["Name"] for acl in cloud.client("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"]] == [
+        "petclinic-dev"
+    ]
 
 
 def test_a_failing_stack_stops_the_run_naming_stack_resource_and_reason(empty_cloud: LocalCloud) -> None:
     cloud = empty_cloud
-    cloud.stack_events.fail("petclinic-dev-data", "AuroraCluster", "injected: the account's DB cluster quota is reached")
+    cloud.stack_events.fail(
+        "petclinic-dev-data", "AuroraCluster", "injected: the account's DB cluster quota is reached"
+    )
     report = provisioning.provision(cloud, {"environment": "dev"})
     execution = report["execution"]
     assert execution["status"] == "FAILED"
     assert execution["error"] == "StackFailed"
     cause = execution["cause"]
-    assert (cause["stack"], cause["resource"], cause["resourceType"]) == ("data", "AuroraCluster", "AWS::RDS::DBCluster")
+    assert (cause["stack"], cause["resource"], cause["resourceType"]) == (
+        "data",
+        "AuroraCluster",
+        "AWS::RDS::DBCluster",
+    )
     assert cause["reason"] == "injected: the account's DB cluster quota is reached"
     assert cause["stackStatus"] == "ROLLBACK_COMPLETE"
     assert cause["notRun"] == ["services", "edge"]
     stacks = _stacks(cloud)
     assert stacks["petclinic-dev-network"] == "CREATE_COMPLETE"
     assert stacks["petclinic-dev-data"] == "ROLLBACK_COMPLETE"
-    assert "petclinic-dev-services" not in stacks and "petclinic-dev-edge" not in stacks
+    assert "petclinic-dev-services" not in stacks
+    assert "petclinic-dev-edge" not in stacks
     [run] = _runs(cloud)
-    assert run["result"] == "FAILED" and json.loads(run["failure"])["resource"] == "AuroraCluster"
+    assert run["result"] == "FAILED"
+    assert json.loads(run["failure"])["resource"] == "AuroraCluster"
     # The next run is told what to do about the rolled-back stack, and touches nothing.
     retry = provisioning.provision(cloud, {"environment": "dev", "stacks": ["data"]})
     assert retry["execution"]["error"] == "StackBusy"
     assert "ROLLBACK_COMPLETE" in retry["execution"]["cause"]["reason"]
 
 
-def test_reprovisioning_keeps_the_deployed_digest_the_scaled_counts_and_the_rotated_secret(cloud: LocalCloud) -> None:
+def test_reprovisioning_keeps_the_deployed_digest_the_scaled_counts_and_the_rotated_secret(
+    cloud: LocalCloud,
+) -> None:
     # The deploy workflow pins a digest.
     cloud.push_image("customers-service", "1.1.0")
     cloud.wait_until_quiet()
@@ -169,11 +208,15 @@ def test_reprovisioning_keeps_the_deployed_digest_the_scaled_counts_and_the_rota
     ecs.update_service(cluster="petclinic-dev", service="vets-service", desiredCount=5)
     scaling = cloud.client("application-autoscaling")
     scaling.register_scalable_target(
-        ServiceNamespace="ecs", ResourceId="service/petclinic-dev/visits-service",
-        ScalableDimension="ecs:service:DesiredCount", MinCapacity=3, MaxCapacity=9,
+        ServiceNamespace="ecs",
+        ResourceId="service/petclinic-dev/visits-service",
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=3,
+        MaxCapacity=9,
     )
     cloud.client("rds").modify_db_cluster(
-        DBClusterIdentifier="petclinic-dev", ServerlessV2ScalingConfiguration={"MinCapacity": 1.0, "MaxCapacity": 8.0},
+        DBClusterIdentifier="petclinic-dev",
+        ServerlessV2ScalingConfiguration={"MinCapacity": 1.0, "MaxCapacity": 8.0},
         ApplyImmediately=True,
     )
     # A rotation's result: a new AWSCURRENT version of the application secret.
@@ -184,13 +227,16 @@ def test_reprovisioning_keeps_the_deployed_digest_the_scaled_counts_and_the_rota
     cloud.wait_until_quiet()
 
     # A change to every stack that holds them (new CPU target, backup retention, rate limit).
-    report = provisioning.provision(cloud, {
-        "environment": "dev",
-        "parameters": {
-            "services": {"TargetCpuUtilization": "70"},
-            "data": {"BackupRetentionDays": "10"},
+    report = provisioning.provision(
+        cloud,
+        {
+            "environment": "dev",
+            "parameters": {
+                "services": {"TargetCpuUtilization": "70"},
+                "data": {"BackupRetentionDays": "10"},
+            },
         },
-    })
+    )
     assert report["execution"]["status"] == "SUCCEEDED", report["execution"]
     by_name = {s["name"]: s for s in report["stacks"]}
     assert by_name["services"]["status"] == "UPDATE_COMPLETE"
@@ -207,7 +253,9 @@ def test_reprovisioning_keeps_the_deployed_digest_the_scaled_counts_and_the_rota
     [aurora] = cloud.client("rds").describe_db_clusters(DBClusterIdentifier="petclinic-dev")["DBClusters"]
     assert aurora["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 1.0, "MaxCapacity": 8.0}
     assert aurora["BackupRetentionPeriod"] == 10  # the change itself was applied
-    assert json.loads(secrets.get_secret_value(SecretId="petclinic/dev/aurora/app")["SecretString"]) == rotated
+    assert (
+        json.loads(secrets.get_secret_value(SecretId="petclinic/dev/aurora/app")["SecretString"]) == rotated
+    )
     policies = scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
     assert {p["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] for p in policies} == {70.0}
 
@@ -224,12 +272,20 @@ def test_teardown_deletes_in_reverse_order_and_keeps_the_data(cloud: LocalCloud)
     report = provisioning.provision(cloud, {"environment": "dev", "action": "teardown"})
     assert report["execution"]["status"] == "SUCCEEDED", report["execution"]
     assert [(s["name"], s["status"]) for s in report["stacks"]] == [
-        ("edge", "DELETE_COMPLETE"), ("services", "DELETE_COMPLETE"), ("data", "DELETE_COMPLETE"), ("network", "DELETE_COMPLETE"),
+        ("edge", "DELETE_COMPLETE"),
+        ("services", "DELETE_COMPLETE"),
+        ("data", "DELETE_COMPLETE"),
+        ("network", "DELETE_COMPLETE"),
     ]
     assert set(_stacks(cloud).values()) == {"DELETE_COMPLETE"}
-    assert cloud.client("ecs").describe_clusters(clusters=["petclinic-dev"])["clusters"][0]["status"] != "ACTIVE"
-    snapshots = cloud.client("rds").describe_db_cluster_snapshots(DBClusterIdentifier="petclinic-dev")["DBClusterSnapshots"]
-    assert len(snapshots) == 1 and snapshots[0]["DBClusterSnapshotIdentifier"].startswith("petclinic-dev-final-")
+    assert (
+        cloud.client("ecs").describe_clusters(clusters=["petclinic-dev"])["clusters"][0]["status"] != "ACTIVE"
+    )
+    snapshots = cloud.client("rds").describe_db_cluster_snapshots(DBClusterIdentifier="petclinic-dev")[
+        "DBClusterSnapshots"
+    ]
+    assert len(snapshots) == 1
+    assert snapshots[0]["DBClusterSnapshotIdentifier"].startswith("petclinic-dev-final-")
     secrets = cloud.client("secretsmanager")
     assert secrets.describe_secret(SecretId="petclinic/dev/aurora/app").get("DeletedDate") is None
     assert secrets.describe_secret(SecretId="petclinic/dev/aurora/master").get("DeletedDate") is None
@@ -249,7 +305,9 @@ def test_drift_is_reported_after_an_out_of_band_change(cloud: LocalCloud) -> Non
     assert services["status"] == "DRIFTED"
     [drifted] = services["drifted"]
     assert drifted["logicalId"] == "DiscoveryNamespaceParameter"
-    assert drifted["properties"] == [{"path": "/Value", "expected": "petclinic.local", "actual": "other.local", "kind": "NOT_EQUAL"}]
+    assert drifted["properties"] == [
+        {"path": "/Value", "expected": "petclinic.local", "actual": "other.local", "kind": "NOT_EQUAL"}
+    ]
     # The scale workflow's desired count is its own, not drift.
     [owned] = services["owned"]
     assert owned["logicalId"] == "VetsService"
@@ -280,10 +338,16 @@ def test_bad_input_fails_at_once_and_changes_nothing(cloud: LocalCloud, request_
     assert _runs(cloud) == []
 
 
-EDGE_CHANGE = {"environment": "dev", "stacks": ["edge"], "parameters": {"edge": {"RateLimitPer5Minutes": "3000"}}}
+EDGE_CHANGE = {
+    "environment": "dev",
+    "stacks": ["edge"],
+    "parameters": {"edge": {"RateLimitPer5Minutes": "3000"}},
+}
 
 
-@pytest.mark.parametrize("state", ["ClaimStack", "ExecuteChangeSet", "WaitForStack", "DescribeStack", "PublishOutputs"])
+@pytest.mark.parametrize(
+    "state", ["ClaimStack", "ExecuteChangeSet", "WaitForStack", "DescribeStack", "PublishOutputs"]
+)
 def test_a_fault_after_a_change_ends_recorded_and_announced(cloud: LocalCloud, state: str) -> None:
     cloud.faults.fail(PROVISION, state, error="Injected.ServiceUnavailable")
     report = provisioning.provision(cloud, EDGE_CHANGE)

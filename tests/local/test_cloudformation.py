@@ -249,8 +249,14 @@ Outputs:
 PARAMETER_TEMPLATE: dict[str, Any] = {
     "Parameters": {"Value": {"Type": "String", "Default": "v1"}},
     "Resources": {
-        "Param": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": "/t/p", "Type": "String", "Value": {"Ref": "Value"}}},
-        "Group": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/t/g", "RetentionInDays": 30}},
+        "Param": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {"Name": "/t/p", "Type": "String", "Value": {"Ref": "Value"}},
+        },
+        "Group": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {"LogGroupName": "/t/g", "RetentionInDays": 30},
+        },
     },
     "Outputs": {"Name": {"Value": {"Ref": "Param"}, "Export": {"Name": "param-name"}}},
 }
@@ -308,8 +314,11 @@ def test_closed_cloudformation_change_sets() -> None:
         copied = client("ssm").get_parameter(Name="/t/copy")["Parameter"]["Value"]
         # The same parameters again: no changes; new ones: the stack takes them.
         again = cfn.create_change_set(
-            StackName="exporter", ChangeSetName="c2", TemplateBody=json.dumps(PARAMETER_TEMPLATE),
-            ChangeSetType="UPDATE", Parameters=[],
+            StackName="exporter",
+            ChangeSetName="c2",
+            TemplateBody=json.dumps(PARAMETER_TEMPLATE),
+            ChangeSetType="UPDATE",
+            Parameters=[],
         )
         unchanged = cfn.describe_change_set(ChangeSetName=again["Id"])
         _change_set("exporter", PARAMETER_TEMPLATE, "UPDATE", Value="v2")
@@ -318,7 +327,8 @@ def test_closed_cloudformation_change_sets() -> None:
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert stack["Outputs"][0]["OutputValue"] == "/t/p"
     assert copied == "/t/p"
-    assert unchanged["Status"] == "FAILED" and "didn't contain changes" in unchanged["StatusReason"]
+    assert unchanged["Status"] == "FAILED"
+    assert "didn't contain changes" in unchanged["StatusReason"]
     assert updated["StackStatus"] == "UPDATE_COMPLETE"
     assert updated["Parameters"] == [{"ParameterKey": "Value", "ParameterValue": "v2"}]
     statuses = [
@@ -326,7 +336,8 @@ def test_closed_cloudformation_change_sets() -> None:
         for event in events.sent
         if event["DetailType"] == "CloudFormation Stack Status Change"
     ]
-    assert "CREATE_COMPLETE" in statuses and "UPDATE_COMPLETE" in statuses
+    assert "CREATE_COMPLETE" in statuses
+    assert "UPDATE_COMPLETE" in statuses
 
 
 def test_closed_cloudformation_change_sets_failure_rolls_back() -> None:
@@ -337,7 +348,8 @@ def test_closed_cloudformation_change_sets_failure_rolls_back() -> None:
         cfn = client("cloudformation")
         described = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
         failed = [
-            e for e in cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+            e
+            for e in cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
             if e["ResourceStatus"] == "CREATE_FAILED"
         ]
         parameters = client("ssm").describe_parameters()["Parameters"]
@@ -356,7 +368,9 @@ def test_needed_cloudformation_skipped_types() -> None:
         cfn = client("cloudformation")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            cfn.create_stack(StackName="s", TemplateBody=NAMESPACE_YAML.replace("!GetAtt Namespace.Id", "!Ref Vpc"))
+            cfn.create_stack(
+                StackName="s", TemplateBody=NAMESPACE_YAML.replace("!GetAtt Namespace.Id", "!Ref Vpc")
+            )
         namespaces = client("servicediscovery").list_namespaces()["Namespaces"]
     assert namespaces == []
 
@@ -425,7 +439,9 @@ def test_closed_cloudformation_drift_detection() -> None:
     assert by_id["Param"]["StackResourceDriftStatus"] == "MODIFIED"
     [difference] = by_id["Param"]["PropertyDifferences"]
     assert (difference["PropertyPath"], difference["ExpectedValue"], difference["ActualValue"]) == (
-        "/Value", "v1", "changed by hand"
+        "/Value",
+        "v1",
+        "changed by hand",
     )
 
 

@@ -45,7 +45,10 @@ def test_closed_s3_https_only_policies() -> None:
 
 
 def test_closed_s3_other_denials_still_apply() -> None:
-    unconditional = {"Version": "2012-10-17", "Statement": [{**HTTPS_ONLY["Statement"][0], "Condition": None}]}  # type: ignore[dict-item]
+    unconditional = {
+        "Version": "2012-10-17",
+        "Statement": [{**HTTPS_ONLY["Statement"][0], "Condition": None}],
+    }  # type: ignore[dict-item]
     del unconditional["Statement"][0]["Condition"]
     with local_aws():
         _bucket(unconditional)

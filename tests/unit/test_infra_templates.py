@@ -36,7 +36,10 @@ def az_index(value: Any) -> int:
 
 def test_subnets_cidrs_and_az_spread() -> None:
     subnets = resources("network", "AWS::EC2::Subnet")
-    layout = {name: (r["Properties"]["CidrBlock"], az_index(r["Properties"]["AvailabilityZone"])) for name, r in subnets.items()}
+    layout = {
+        name: (r["Properties"]["CidrBlock"], az_index(r["Properties"]["AvailabilityZone"]))
+        for name, r in subnets.items()
+    }
     assert layout == {
         "PublicSubnetA": ("10.0.1.0/24", 0),
         "PublicSubnetB": ("10.0.2.0/24", 1),
@@ -93,7 +96,10 @@ def test_security_groups_allow_only_the_architectures_flows() -> None:
     alb = groups["LoadBalancerSecurityGroup"]["Properties"]["SecurityGroupIngress"]
     assert sorted(r["FromPort"] for r in alb) == [80, 443]
     endpoints = groups["EndpointsSecurityGroup"]["Properties"]["SecurityGroupIngress"]
-    assert sorted((r["FromPort"], r["CidrIp"]) for r in endpoints) == [(443, "10.0.3.0/24"), (443, "10.0.4.0/24")]
+    assert sorted((r["FromPort"], r["CidrIp"]) for r in endpoints) == [
+        (443, "10.0.3.0/24"),
+        (443, "10.0.4.0/24"),
+    ]
     ingress = {
         (r["GroupId"]["Ref"], r["SourceSecurityGroupId"]["Ref"], r["FromPort"], r["ToPort"])
         for r in _rules("AWS::EC2::SecurityGroupIngress")
@@ -112,11 +118,21 @@ def test_aurora_serverless_v2_writer_in_a_reader_in_b_in_the_db_subnets() -> Non
     [cluster] = resources("data", "AWS::RDS::DBCluster").values()
     props = cluster["Properties"]
     assert (props["Engine"], props["Port"], props["StorageEncrypted"]) == ("aurora-mysql", 3306, True)
-    assert props["ServerlessV2ScalingConfiguration"] == {"MinCapacity": {"Ref": "MinCapacity"}, "MaxCapacity": {"Ref": "MaxCapacity"}}
+    assert props["ServerlessV2ScalingConfiguration"] == {
+        "MinCapacity": {"Ref": "MinCapacity"},
+        "MaxCapacity": {"Ref": "MaxCapacity"},
+    }
     assert cluster["DeletionPolicy"] == "Snapshot"
     assert set(props["EnableCloudwatchLogsExports"]) >= {"audit", "error", "slowquery"}
     instances = resources("data", "AWS::RDS::DBInstance")
-    placement = {name: (i["Properties"]["DBInstanceClass"], az_index(i["Properties"]["AvailabilityZone"]), i["Properties"]["PromotionTier"]) for name, i in instances.items()}
+    placement = {
+        name: (
+            i["Properties"]["DBInstanceClass"],
+            az_index(i["Properties"]["AvailabilityZone"]),
+            i["Properties"]["PromotionTier"],
+        )
+        for name, i in instances.items()
+    }
     assert placement == {"WriterInstance": ("db.serverless", 0, 0), "ReaderInstance": ("db.serverless", 1, 1)}
     [group] = resources("data", "AWS::RDS::DBSubnetGroup").values()
     assert "DbSubnetIds" in str(group["Properties"]["SubnetIds"])
@@ -125,11 +141,15 @@ def test_aurora_serverless_v2_writer_in_a_reader_in_b_in_the_db_subnets() -> Non
 def test_the_secrets_are_in_the_shape_the_rotation_function_rotates_and_wired_to_it() -> None:
     secrets = resources("data", "AWS::SecretsManager::Secret")
     assert {s["Properties"]["Name"]["Fn::Sub"] for s in secrets.values()} == {
-        "petclinic/${EnvironmentName}/aurora/app", "petclinic/${EnvironmentName}/aurora/master",
+        "petclinic/${EnvironmentName}/aurora/app",
+        "petclinic/${EnvironmentName}/aurora/master",
     }
     assert all(s["DeletionPolicy"] == "Retain" for s in secrets.values())
-    app_template = secrets["AppSecret"]["Properties"]["GenerateSecretString"]["SecretStringTemplate"]["Fn::Sub"]
-    assert '"masterarn": "${MasterSecret}"' in app_template and '"username": "petclinic"' in app_template
+    app_template = secrets["AppSecret"]["Properties"]["GenerateSecretString"]["SecretStringTemplate"][
+        "Fn::Sub"
+    ]
+    assert '"masterarn": "${MasterSecret}"' in app_template
+    assert '"username": "petclinic"' in app_template
     attachments = resources("data", "AWS::SecretsManager::SecretTargetAttachment")
     assert {a["Properties"]["SecretId"]["Ref"] for a in attachments.values()} == {"AppSecret", "MasterSecret"}
     [rotation] = resources("data", "AWS::SecretsManager::RotationSchedule").values()
@@ -140,16 +160,25 @@ def test_the_secrets_are_in_the_shape_the_rotation_function_rotates_and_wired_to
 def test_services_ports_health_checks_circuit_breaker_and_discovery() -> None:
     services = resources("services", "AWS::ECS::Service")
     assert {s["Properties"]["ServiceName"] for s in services.values()} == {
-        "customers-service", "vets-service", "visits-service", "admin-server",
+        "customers-service",
+        "vets-service",
+        "visits-service",
+        "admin-server",
     }
     for service in services.values():
         props = service["Properties"]
-        assert props["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+        assert props["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {
+            "Enable": True,
+            "Rollback": True,
+        }
         assert props["LaunchType"] == "FARGATE"
         assert props["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
         assert "AppSubnetIds" in str(props["NetworkConfiguration"])
     groups = resources("services", "AWS::ElasticLoadBalancingV2::TargetGroup")
-    ports = {g["Properties"]["Name"]["Fn::Sub"].rsplit("-", 1)[-1]: g["Properties"]["Port"] for g in groups.values()}
+    ports = {
+        g["Properties"]["Name"]["Fn::Sub"].rsplit("-", 1)[-1]: g["Properties"]["Port"]
+        for g in groups.values()
+    }
     assert ports == {"customers": 8080, "vets": 8080, "visits": 8080, "server": 9090}
     assert {g["Properties"]["HealthCheckPath"] for g in groups.values()} == {"/actuator/health"}
     [balancer] = resources("services", "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
@@ -179,8 +208,13 @@ def test_waf_and_api_gateway_in_front_and_the_genai_route() -> None:
     [acl] = resources("edge", "AWS::WAFv2::WebACL").values()
     rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
     assert "RateBasedStatement" in rules["rate-limit-per-ip"]["Statement"]
-    assert {r["Statement"]["ManagedRuleGroupStatement"]["Name"] for r in rules.values() if "ManagedRuleGroupStatement" in r["Statement"]} >= {
-        "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
+    assert {
+        r["Statement"]["ManagedRuleGroupStatement"]["Name"]
+        for r in rules.values()
+        if "ManagedRuleGroupStatement" in r["Statement"]
+    } >= {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
     }
     associations = resources("edge", "AWS::WAFv2::WebACLAssociation")
     assert len(associations) == 2  # the API stage and the ALB
@@ -189,7 +223,12 @@ def test_waf_and_api_gateway_in_front_and_the_genai_route() -> None:
     assert methods["GenAiMethod"]["Condition"] == "HasGenAi"
     assert methods["GenAiMethod"]["Properties"]["Integration"]["Type"] == "AWS_PROXY"
     assert methods["GenAiNotDeployedMethod"]["Condition"] == "NoGenAi"
-    assert methods["GenAiNotDeployedMethod"]["Properties"]["Integration"]["IntegrationResponses"][0]["StatusCode"] == "503"
+    assert (
+        methods["GenAiNotDeployedMethod"]["Properties"]["Integration"]["IntegrationResponses"][0][
+            "StatusCode"
+        ]
+        == "503"
+    )
     paths = [r["Properties"]["PathPart"] for r in resources("edge", "AWS::ApiGateway::Resource").values()]
     assert sorted(paths) == ["api", "genai", "{proxy+}", "{proxy+}"]
 
@@ -202,7 +241,9 @@ def test_parameter_store_names_are_under_the_environments_prefix(stack: str) -> 
 
 def test_the_workflows_list_of_operator_parameters_matches_the_templates() -> None:
     control_plane = load_template(ROOT / "template.yaml")
-    listed = control_plane["Resources"]["ProvisionStateMachine"]["Properties"]["DefinitionSubstitutions"]["InfraParameterNames"]
+    listed = control_plane["Resources"]["ProvisionStateMachine"]["Properties"]["DefinitionSubstitutions"][
+        "InfraParameterNames"
+    ]
     names = dict(part.split(":", 1) for part in listed.strip().split(";"))
     wired = {"EnvironmentName", "RotationFunctionArn"}
     for stack in STACKS:
@@ -215,4 +256,6 @@ def test_every_stack_exports_under_its_own_prefix() -> None:
         for name, output in template(stack).get("Outputs", {}).items():
             export = output.get("Export")
             if export:
-                assert re.fullmatch(rf"petclinic-\$\{{EnvironmentName\}}-{stack}-{name}", export["Name"]["Fn::Sub"])
+                assert re.fullmatch(
+                    rf"petclinic-\$\{{EnvironmentName\}}-{stack}-{name}", export["Name"]["Fn::Sub"]
+                )

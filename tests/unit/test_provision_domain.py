@@ -28,7 +28,12 @@ def fakes() -> tuple[FakeStacks, FakeLive]:
 
 def request(**changes: object) -> provision.PrepareRequest:
     values: dict[str, object] = {
-        "environment": "dev", "stack": "services", "template_url": URL, "parameters": {}, "plan": False, "change_set_name": "cs1",
+        "environment": "dev",
+        "stack": "services",
+        "template_url": URL,
+        "parameters": {},
+        "plan": False,
+        "change_set_name": "cs1",
     }
     values.update(changes)
     return provision.PrepareRequest(**values)  # type: ignore[arg-type]
@@ -55,7 +60,8 @@ def test_a_plan_of_a_new_stack_lists_every_resource_and_leaves_nothing_behind() 
     plan = provision.prepare(request(plan=True), stacks=stacks, live=live)
     assert plan.action == "PLANNED"
     assert plan.to_output()["added"] == 2
-    assert stacks.stacks == {} and stacks.change_sets == {}
+    assert stacks.stacks == {}
+    assert stacks.change_sets == {}
     assert stacks.deleted_review_stacks == ["petclinic-dev-services"]
 
 
@@ -63,10 +69,16 @@ def test_the_first_run_creates_then_the_same_run_changes_nothing() -> None:
     stacks, live = fakes()
     first = applied(stacks, live)
     assert (first.action, first.status) == ("EXECUTE", "NONE")
-    assert first.parameters["EnvironmentName"] == "dev" and first.parameters["CustomersDesiredCount"] == "2"
+    assert first.parameters["EnvironmentName"] == "dev"
+    assert first.parameters["CustomersDesiredCount"] == "2"
     stack_id = stacks.stacks["petclinic-dev-services"].stack_id
     initial = provision.initial_image(stack_id, "customers-service", "1.0.0")
-    live.running["customers-service"] = {"image": initial, "desiredCount": 2, "minCapacity": 2, "maxCapacity": 6}
+    live.running["customers-service"] = {
+        "image": initial,
+        "desiredCount": 2,
+        "minCapacity": 2,
+        "maxCapacity": 6,
+    }
     again = applied(stacks, live)
     assert again.action == "NO_CHANGE"
     assert stacks.change_sets == {}  # the empty change set was deleted
@@ -77,11 +89,22 @@ def test_rerunning_passes_what_the_deploy_and_scale_workflows_set() -> None:
     stacks, live = fakes()
     applied(stacks, live)
     digest = "123456789012.dkr.ecr.us-west-2.amazonaws.com/petclinic/customers-service@sha256:" + "a" * 64
-    live.running["customers-service"] = {"image": digest, "desiredCount": 5, "minCapacity": 3, "maxCapacity": 9}
+    live.running["customers-service"] = {
+        "image": digest,
+        "desiredCount": 5,
+        "minCapacity": 3,
+        "maxCapacity": 9,
+    }
     plan = applied(stacks, live, parameters={"TargetCpuUtilization": "70"})
     assert plan.action == "EXECUTE"
-    assert {k: plan.parameters[k] for k in ("CustomersImage", "CustomersDesiredCount", "CustomersMinTasks", "CustomersMaxTasks")} == {
-        "CustomersImage": digest, "CustomersDesiredCount": "5", "CustomersMinTasks": "3", "CustomersMaxTasks": "9",
+    assert {
+        k: plan.parameters[k]
+        for k in ("CustomersImage", "CustomersDesiredCount", "CustomersMinTasks", "CustomersMaxTasks")
+    } == {
+        "CustomersImage": digest,
+        "CustomersDesiredCount": "5",
+        "CustomersMinTasks": "3",
+        "CustomersMaxTasks": "9",
     }
     assert plan.parameters["TargetCpuUtilization"] == "70"
 
@@ -90,9 +113,12 @@ def test_the_operator_says_last() -> None:
     stacks, live = fakes()
     applied(stacks, live)
     live.running["customers-service"] = {"image": "x", "desiredCount": 5}
-    plan = provision.prepare(request(parameters={"CustomersDesiredCount": "3"}, plan=True), stacks=stacks, live=live)
+    plan = provision.prepare(
+        request(parameters={"CustomersDesiredCount": "3"}, plan=True), stacks=stacks, live=live
+    )
     assert plan.parameters["CustomersDesiredCount"] == "3"
-    assert plan.action == "PLANNED" and stacks.change_sets == {}
+    assert plan.action == "PLANNED"
+    assert stacks.change_sets == {}
 
 
 def test_aurora_capacity_is_the_scale_workflows() -> None:
@@ -105,7 +131,8 @@ def test_unknown_parameters_are_refused_before_any_change_set() -> None:
     stacks, live = fakes()
     with pytest.raises(InvalidProvisionRequest, match=r"unknown parameters \['Nope'\]"):
         provision.prepare(request(parameters={"Nope": "1"}), stacks=stacks, live=live)
-    assert stacks.stacks == {} and stacks.change_sets == {}
+    assert stacks.stacks == {}
+    assert stacks.change_sets == {}
 
 
 @pytest.mark.parametrize("status", ["UPDATE_IN_PROGRESS", "ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED"])
@@ -144,7 +171,12 @@ def test_drift_in_what_other_workflows_own_is_theirs() -> None:
             "ResourceType": "AWS::ECS::Service",
             "StackResourceDriftStatus": "MODIFIED",
             "PropertyDifferences": [
-                {"PropertyPath": "/DesiredCount", "ExpectedValue": "2", "ActualValue": "5", "DifferenceType": "NOT_EQUAL"},
+                {
+                    "PropertyPath": "/DesiredCount",
+                    "ExpectedValue": "2",
+                    "ActualValue": "5",
+                    "DifferenceType": "NOT_EQUAL",
+                },
             ],
         },
         {
@@ -159,4 +191,8 @@ def test_drift_in_what_other_workflows_own_is_theirs() -> None:
     assert checked.drift["status"] == "DRIFTED"
     assert [d["logicalId"] for d in checked.drift["drifted"]] == ["Cluster"]
     assert checked.drift["owned"][0]["properties"][0]["ownedBy"] == "scale"
-    assert provision.check_drift("dev", "edge", stacks=stacks).drift == {"status": "NOT_CHECKED", "drifted": [], "owned": []}
+    assert provision.check_drift("dev", "edge", stacks=stacks).drift == {
+        "status": "NOT_CHECKED",
+        "drifted": [],
+        "owned": [],
+    }

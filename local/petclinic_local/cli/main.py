@@ -6,8 +6,9 @@
     petclinic-ops local rotate --fail-at STEP --recover  a rotation fails, `rotation cancel`, rotate again
     petclinic-ops deploy SERVICE IMAGE [--profile P]     a manual deployment on AWS, followed to the end
     petclinic-ops rotation cancel SECRET [--profile P]   clear the AWSPENDING a failed rotation left
-    petclinic-ops provision [--env E] [--plan] [--stack S] [--parameter STACK.NAME=V]  the PetClinic stack on AWS
-    petclinic-ops teardown --env E [--force] [--discard-data] | drift --env E       the same workflow
+    petclinic-ops provision [--env E] [--plan] [--stack S] [--parameter STACK.NAME=V]
+                                                         the PetClinic stacks on AWS, through change sets
+    petclinic-ops teardown --env E [--force] [--discard-data] | drift --env E   the same workflow
     petclinic-ops local provision [--plan] [--json] | local teardown | local drift   on the local cloud
 
 Exit codes: 0 done (for `deploy`: the image is live), 1 the deployment failed (`rotation cancel`:
@@ -140,19 +141,30 @@ def _parser() -> argparse.ArgumentParser:
 def _provision_arguments(parser: argparse.ArgumentParser, action: str, *, aws: bool) -> None:
     parser.add_argument("--env", default="dev", choices=("dev", "prod"), help="environment (default dev)")
     parser.add_argument(
-        "--stack", dest="stacks", action="append", default=[], choices=("network", "data", "services", "edge"),
+        "--stack",
+        dest="stacks",
+        action="append",
+        default=[],
+        choices=("network", "data", "services", "edge"),
         help="only this stack (repeatable; default all, in dependency order)",
     )
     if action == "provision":
-        parser.add_argument("--plan", action="store_true", help="report the changes per stack, change nothing")
         parser.add_argument(
-            "--parameter", dest="parameters", action="append", default=[], metavar="STACK.NAME=VALUE",
+            "--plan", action="store_true", help="report the changes per stack, change nothing"
+        )
+        parser.add_argument(
+            "--parameter",
+            dest="parameters",
+            action="append",
+            default=[],
+            metavar="STACK.NAME=VALUE",
             help="a template parameter, e.g. edge.GenAiFunctionArn=arn:... (repeatable)",
         )
     if action == "teardown":
         parser.add_argument("--force", action="store_true", help="needed for prod")
         parser.add_argument(
-            "--discard-data", action="store_true",
+            "--discard-data",
+            action="store_true",
             help="also delete the retained database secrets (Aurora's final snapshot stays)",
         )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -162,19 +174,23 @@ def _provision_arguments(parser: argparse.ArgumentParser, action: str, *, aws: b
         parser.add_argument(
             "--control-plane", default=None, help="control plane stack (default petclinic-ops-{env})"
         )
-        parser.add_argument("--timeout", type=float, default=7200.0, help="stop following after this many seconds")
+        parser.add_argument(
+            "--timeout", type=float, default=7200.0, help="stop following after this many seconds"
+        )
         parser.add_argument("--poll-seconds", type=float, default=10.0, help=argparse.SUPPRESS)
 
 
 def _provision_parsers(commands: Any, local: Any) -> None:
     helps = {
-        "provision": "create or update the PetClinic stacks (network, data, services, edge) through change sets",
+        "provision": "create or update the PetClinic stacks (network, data, services, edge), change sets",
         "teardown": "delete the PetClinic stacks in reverse order (prod only with --force; data kept)",
         "drift": "report the resources that drifted from their templates",
     }
     for action, text in helps.items():
         _provision_arguments(commands.add_parser(action, help=f"{text}, on AWS"), action, aws=True)
-        _provision_arguments(local.add_parser(action, help=f"{text}, on a fresh local cloud"), action, aws=False)
+        _provision_arguments(
+            local.add_parser(action, help=f"{text}, on a fresh local cloud"), action, aws=False
+        )
 
 
 def _provision_command(args: argparse.Namespace) -> int:
@@ -225,46 +241,52 @@ def _rotation_command(args: argparse.Namespace) -> int:
     )
 
 
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from petclinic_local.cli import demo  # noqa: PLC0415 - each command imports what it needs
+
+        return demo.run(fast=args.fast)
+    if args.command == "local" and args.local_command == "run":
+        from petclinic_local.cli import local_run  # noqa: PLC0415
+
+        return local_run.run(
+            args.events,
+            as_json=args.json,
+            fail_digests=args.fail_digest,
+            rollout_seconds=args.rollout_seconds,
+            time_scale=args.time_scale,
+        )
+    if args.command in PROVISION_ACTIONS or (
+        args.command == "local" and args.local_command in PROVISION_ACTIONS
+    ):
+        return _provision_command(args)
+    if args.command == "rotation" or (args.command == "local" and args.local_command == "rotate"):
+        return _rotation_command(args)
+    if args.command == "deploy":
+        from petclinic_local.cli import deploy  # noqa: PLC0415
+
+        return deploy.run(
+            args.service,
+            args.image,
+            reason=args.reason,
+            profile=args.profile,
+            region=args.region,
+            stack=args.stack,
+            timeout=args.timeout,
+            poll_seconds=args.poll_seconds,
+        )
+    raise AssertionError(f"unhandled command {args}")  # argparse requires a known command
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "demo":
-            from petclinic_local.cli import demo  # noqa: PLC0415 - each command imports what it needs
-
-            return demo.run(fast=args.fast)
-        if args.command == "local" and args.local_command == "run":
-            from petclinic_local.cli import local_run  # noqa: PLC0415
-
-            return local_run.run(
-                args.events,
-                as_json=args.json,
-                fail_digests=args.fail_digest,
-                rollout_seconds=args.rollout_seconds,
-                time_scale=args.time_scale,
-            )
-        if args.command in PROVISION_ACTIONS or (args.command == "local" and args.local_command in PROVISION_ACTIONS):
-            return _provision_command(args)
-        if args.command == "rotation" or (args.command == "local" and args.local_command == "rotate"):
-            return _rotation_command(args)
-        if args.command == "deploy":
-            from petclinic_local.cli import deploy  # noqa: PLC0415
-
-            return deploy.run(
-                args.service,
-                args.image,
-                reason=args.reason,
-                profile=args.profile,
-                region=args.region,
-                stack=args.stack,
-                timeout=args.timeout,
-                poll_seconds=args.poll_seconds,
-            )
+        return _dispatch(args)
     except UsageError as exc:
         print(f"petclinic-ops: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
-    raise AssertionError(f"unhandled command {args}")  # argparse requires a known command
 
 
 if __name__ == "__main__":

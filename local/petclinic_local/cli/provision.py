@@ -40,9 +40,13 @@ def parse_parameters(pairs: Sequence[str]) -> dict[str, dict[str, str]]:
         key, sep, value = pair.partition("=")
         stack, dot, name = key.partition(".")
         if not sep or not dot or not name:
-            raise UsageError(f"--parameter {pair!r}: expected STACK.NAME=VALUE, e.g. services.CustomersDesiredCount=3")
+            raise UsageError(
+                f"--parameter {pair!r}: expected STACK.NAME=VALUE, e.g. services.CustomersDesiredCount=3"
+            )
         if stack not in STACKS:
-            raise UsageError(f"--parameter {pair!r}: unknown stack {stack!r}; the stacks are {', '.join(STACKS)}")
+            raise UsageError(
+                f"--parameter {pair!r}: unknown stack {stack!r}; the stacks are {', '.join(STACKS)}"
+            )
         parameters.setdefault(stack, {})[name] = value
     return parameters
 
@@ -89,13 +93,17 @@ def control_plane_outputs(session: Any, stack: str) -> dict[str, str]:
     try:
         stacks = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
     except ClientError as exc:
-        raise UsageError(f"cannot read stack {stack} in {session.region_name}: {exc.response['Error']['Message']}") from None
+        raise UsageError(
+            f"cannot read stack {stack} in {session.region_name}: {exc.response['Error']['Message']}"
+        ) from None
     except BotoCoreError as exc:
         raise UsageError(f"cannot reach AWS ({session.region_name}): {exc}") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
     missing = [key for key in ("ProvisionStateMachineArn", "ArtifactBucketName") if key not in outputs]
     if missing:
-        raise UsageError(f"stack {stack} has no {', '.join(missing)} output: deploy the control plane (sam deploy) first")
+        raise UsageError(
+            f"stack {stack} has no {', '.join(missing)} output: deploy the control plane (sam deploy) first"
+        )
     return outputs
 
 
@@ -215,6 +223,25 @@ def show(report: dict[str, Any], *, as_json: bool) -> None:
 
 
 def render_report(out: Console, report: dict[str, Any]) -> None:
+    out.print(_stacks_table(report))
+    for stack in report["stacks"]:
+        if stack.get("drift"):
+            _drift(out, stack["name"], stack["drift"])
+    execution = report["execution"]
+    out.print(f"{render.styled(execution['status'])} {execution['executionArn']}")
+    if execution["status"] != "SUCCEEDED":
+        out.print(f"  {execution.get('error')}: {_failure(execution.get('cause'))}")
+    if report.get("parameters"):
+        out.print("Parameter Store: " + ", ".join(report["parameters"]))
+    _not_emulated(out, report.get("notEmulated", []))
+    if "transitions" in report:
+        out.print(
+            f"[dim]{report['transitions']} state transitions, {report['lambdaInvocations']} Lambda "
+            f"invocations, {report.get('wallSeconds', '?')} s[/dim]"
+        )
+
+
+def _stacks_table(report: dict[str, Any]) -> Table:
     table = Table(title=f"Stacks ({report.get('action') or 'provision'})", title_justify="left")
     for column in ("stack", "status", "action", "added", "modified", "removed", "resources"):
         table.add_column(column)
@@ -228,42 +255,36 @@ def render_report(out: Console, report: dict[str, Any]) -> None:
             str(stack["removed"]),
             str(len(stack.get("resources", []))),
         )
-    out.print(table)
-    for stack in report["stacks"]:
-        drift = stack.get("drift")
-        if drift:
-            out.print(f"drift {stack['name']}: {drift['status']}")
-            for row in drift.get("drifted", []):
-                out.print(f"  drifted {row['logicalId']} ({row['type']}): {row['status']} {row.get('properties')}")
-            for row in drift.get("owned", []):
-                out.print(f"  owned by another workflow {row['logicalId']}: {row.get('properties')}")
-    execution = report["execution"]
-    out.print(f"{render.styled(execution['status'])} {execution['executionArn']}")
-    if execution["status"] != "SUCCEEDED":
-        cause = execution.get("cause") or {}
-        if isinstance(cause, dict):
-            out.print(
-                f"  {execution.get('error')}: stack {cause.get('stack')}, resource {cause.get('resource')} "
-                f"({cause.get('resourceType')}): {cause.get('reason')}; stack status {cause.get('stackStatus')}; "
-                f"not run: {', '.join(cause.get('notRun') or []) or 'none'}"
-            )
-        else:
-            out.print(f"  {execution.get('error')}: {cause}")
-    if report.get("parameters"):
-        out.print("Parameter Store: " + ", ".join(report["parameters"]))
-    partial = [row for row in report.get("notEmulated", []) if row.get("created")]
-    missing = [row for row in report.get("notEmulated", []) if not row.get("created")]
+    return table
+
+
+def _drift(out: Console, name: str, drift: dict[str, Any]) -> None:
+    out.print(f"drift {name}: {drift['status']}")
+    for row in drift.get("drifted", []):
+        out.print(f"  drifted {row['logicalId']} ({row['type']}): {row['status']} {row.get('properties')}")
+    for row in drift.get("owned", []):
+        out.print(f"  owned by another workflow {row['logicalId']}: {row.get('properties')}")
+
+
+def _failure(cause: Any) -> str:
+    if not isinstance(cause, dict):
+        return str(cause)
+    return (
+        f"stack {cause.get('stack')}, resource {cause.get('resource')} ({cause.get('resourceType')}): "
+        f"{cause.get('reason')}; stack status {cause.get('stackStatus')}; "
+        f"not run: {', '.join(cause.get('notRun') or []) or 'none'}"
+    )
+
+
+def _not_emulated(out: Console, rows: list[dict[str, Any]]) -> None:
+    missing = [row for row in rows if not row.get("created")]
+    partial = sorted({(row["type"], row["reason"]) for row in rows if row.get("created")})
     if missing:
         out.print("[bold]not emulated locally (not created):[/bold]")
         for row in missing:
             out.print(f"  {row['stack']} {row['logicalId']} {row['type']}: {row['reason']}")
     if partial:
-        kinds = sorted({(row["type"], row["reason"]) for row in partial})
-        out.print(f"[dim]created at the API level only ({len(partial)} resources):[/dim]")
-        for kind, reason in kinds:
+        count = sum(1 for row in rows if row.get("created"))
+        out.print(f"[dim]created at the API level only ({count} resources):[/dim]")
+        for kind, reason in partial:
             out.print(f"[dim]  {kind}: {reason}[/dim]")
-    if "transitions" in report:
-        out.print(
-            f"[dim]{report['transitions']} state transitions, {report['lambdaInvocations']} Lambda invocations, "
-            f"{report.get('wallSeconds', '?')} s[/dim]"
-        )

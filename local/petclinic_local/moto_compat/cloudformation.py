@@ -128,88 +128,94 @@ def _stack_of(account: str, region: str, stack_id: str) -> Any:
     return backend.stacks.get(stack_id) or backend.deleted_stacks.get(stack_id)
 
 
-def _simulated_class(resource_type: str, handler: Any) -> type:
-    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException  # noqa: PLC0415
+class SimulatedResource:
+    """A resource moto's CloudFormation skips, made by a handler of ``simulators.cloudformation``
+    (one subclass per type: ``_simulated_class``)."""
 
-    from petclinic_local.simulators.cloudformation import Created, plain  # noqa: PLC0415
+    resource_type = ""
+    handler: Any = None
 
-    class Simulated:
-        """A resource moto's CloudFormation skips, made by ``simulators.cloudformation``."""
+    def __init__(self, created: Any, props: dict[str, Any], region: str, policy: str) -> None:
+        self.created, self.props, self.region, self.policy = created, props, region, policy
+        self.type = self.resource_type
 
-        def __init__(self, created: Created, props: dict[str, Any], region: str, policy: str) -> None:
-            self.created, self.props, self.region, self.policy = created, props, region, policy
-            self.type = resource_type
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.created.physical_id)
 
-        @property
-        def physical_resource_id(self) -> str:
-            return self.created.physical_id
+    def get_cfn_attribute(self, name: str) -> Any:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException  # noqa: PLC0415
 
-        def get_cfn_attribute(self, name: str) -> Any:
-            if name not in self.created.attributes:
-                raise UnformattedGetAttTemplateException()
-            return self.created.attributes[name]
+        if name not in self.created.attributes:
+            raise UnformattedGetAttTemplateException()
+        return self.created.attributes[name]
 
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return True
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return True
 
-        def is_created(self) -> bool:
-            return True
+    def is_created(self) -> bool:
+        return True
 
-        def delete(self, account_id: str, region_name: str) -> None:
-            from botocore.exceptions import ClientError  # noqa: PLC0415
+    def delete(self, account_id: str, region_name: str) -> None:
+        from botocore.exceptions import ClientError  # noqa: PLC0415
 
-            try:
-                handler.delete(self.created, self.props, self.region, self.policy)
-            except ClientError as exc:  # already gone (its parent went first): deleted, as CloudFormation says
-                if "NotFound" not in exc.response["Error"]["Code"]:
-                    raise
+        try:
+            self.handler.delete(self.created, self.props, self.region, self.policy)
+        except ClientError as exc:  # already gone (its parent went first): deleted, as CloudFormation says
+            if "NotFound" not in exc.response["Error"]["Code"]:
+                raise
 
-        @classmethod
-        def create_from_cloudformation_json(
-            cls,
-            resource_name: str,
-            cloudformation_json: dict[str, Any],
-            account_id: str,
-            region_name: str,
-            **kw: Any,
-        ) -> Simulated:
-            props = plain(cloudformation_json.get("Properties", {}))
-            created = handler.create(props, kw.get("LogicalId", resource_name), region_name)
-            return cls(created, props, region_name, str(cloudformation_json.get("DeletionPolicy", "Delete")))
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kw: Any,
+    ) -> SimulatedResource:
+        from petclinic_local.simulators.cloudformation import plain  # noqa: PLC0415
 
-        @classmethod
-        def update_from_cloudformation_json(
-            cls,
-            original_resource: Simulated,
-            new_resource_name: str,
-            cloudformation_json: dict[str, Any],
-            account_id: str,
-            region_name: str,
-        ) -> Simulated:
-            props = plain(cloudformation_json.get("Properties", {}))
-            policy = str(cloudformation_json.get("DeletionPolicy", "Delete"))
-            if hasattr(handler, "update"):
-                if "previous" in handler.update.__code__.co_varnames:
-                    created = handler.update(original_resource.created, props, region_name, original_resource.props)
-                else:
-                    created = handler.update(original_resource.created, props, region_name)
-                return cls(created, props, region_name, policy)
-            # No in-place update: replaced (the new one first, then the old one goes).
-            replacement = cls(
-                handler.create(props, new_resource_name, region_name), props, region_name, policy
+        props = plain(cloudformation_json.get("Properties", {}))
+        created = cls.handler.create(props, kw.get("LogicalId", resource_name), region_name)
+        return cls(created, props, region_name, str(cloudformation_json.get("DeletionPolicy", "Delete")))
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: SimulatedResource,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> SimulatedResource:
+        from petclinic_local.simulators.cloudformation import plain  # noqa: PLC0415
+
+        props = plain(cloudformation_json.get("Properties", {}))
+        policy = str(cloudformation_json.get("DeletionPolicy", "Delete"))
+        if hasattr(cls.handler, "update"):
+            created = cls.handler.update(
+                original_resource.created, props, region_name, original_resource.props
             )
-            original_resource.delete(account_id, region_name)
-            return replacement
+            return cls(created, props, region_name, policy)
+        # No in-place update: replaced (the new one first, then the old one goes).
+        replacement = cls(
+            cls.handler.create(props, new_resource_name, region_name), props, region_name, policy
+        )
+        original_resource.delete(account_id, region_name)
+        return replacement
 
-        @classmethod
-        def delete_from_cloudformation_json(
-            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
-        ) -> None:
-            raise NotImplementedError("simulated resources delete through their instance")
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        raise NotImplementedError("simulated resources delete through their instance")
 
-    Simulated.__name__ = Simulated.__qualname__ = "Simulated" + resource_type.replace("::", "")
-    return Simulated
+
+def _simulated_class(resource_type: str, handler: Any) -> type[SimulatedResource]:
+    name = "Simulated" + resource_type.replace("::", "")
+    return type(name, (SimulatedResource,), {"resource_type": resource_type, "handler": handler})
 
 
 def _skipped_types(hooks: Hooks) -> Patches:
@@ -233,6 +239,7 @@ def _resource_event(
     resources_map: Any,
     logical_id: str,
     resource_type: str,
+    *,
     status: str,
     reason: str = "",
     physical: str = "",
@@ -294,15 +301,21 @@ def _provision(hooks: Hooks, action: str, original: Callable[..., Any]) -> Calla
             if resource is None:  # a type moto skips and nothing simulates: no resource, no event
                 return None
         except ResourceFailed as failed:
-            _resource_event(hooks, resources_map, logical_id, kind, f"{action}_FAILED", failed.reason)
+            _resource_event(hooks, resources_map, logical_id, kind, status=f"{action}_IN_PROGRESS")
+            _resource_event(
+                hooks, resources_map, logical_id, kind, status=f"{action}_FAILED", reason=failed.reason
+            )
             raise
         except Exception as exc:  # a provider error: the resource fails with the service's message
             reason = str(exc) or type(exc).__name__
-            _resource_event(hooks, resources_map, logical_id, kind, f"{action}_FAILED", reason)
+            _resource_event(hooks, resources_map, logical_id, kind, status=f"{action}_IN_PROGRESS")
+            _resource_event(hooks, resources_map, logical_id, kind, status=f"{action}_FAILED", reason=reason)
             raise ResourceFailed(logical_id, kind, reason) from exc
         physical = str(getattr(resource, "physical_resource_id", "") or "")
-        _resource_event(hooks, resources_map, logical_id, kind, f"{action}_IN_PROGRESS")
-        _resource_event(hooks, resources_map, logical_id, kind, f"{action}_COMPLETE", physical=physical)
+        _resource_event(hooks, resources_map, logical_id, kind, status=f"{action}_IN_PROGRESS")
+        _resource_event(
+            hooks, resources_map, logical_id, kind, status=f"{action}_COMPLETE", physical=physical
+        )
         return resource
 
     return wrapped
@@ -336,6 +349,98 @@ def _refresh_outputs(backend: Any, stack: Any) -> None:
         backend.exports[export.name] = export
 
 
+def _flushed(hooks: Hooks, operation: Callable[..., Any]) -> Callable[..., Any]:
+    """The operation, then its stack events sent (after the call answered)."""
+
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return operation(self, *args, **kwargs)
+        finally:
+            hooks_flush(hooks)
+
+    return run
+
+
+def _importing_change_sets(hooks: Hooks, original: Callable[..., Any]) -> Callable[..., Any]:
+    """CreateChangeSet: a CREATE change set's stack imports the exports of the others."""
+
+    def create_change_set(self: Any, stack_name: str, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, stack_name, change_set_name, *args, **kwargs)
+        if hooks.cloudformation_events() is not None:
+            stack = self.stacks[result[1]]
+            stack.cross_stack_resources = stack.resource_map.cross_stack_resources = self.exports
+        return result
+
+    return _flushed(hooks, create_change_set)
+
+
+def _executed_change_sets(hooks: Hooks, original: Callable[..., Any]) -> Callable[..., Any]:
+    """ExecuteChangeSet: outputs, exports and parameters set; a failed resource rolls back."""
+
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        if hooks.cloudformation_events() is None:
+            original(self, change_set_name, stack_name)
+            return
+        change_set = self.describe_change_set(change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        previous = (stack.template, dict(stack.parameters), stack.status)
+        try:
+            original(self, change_set_name, stack_name)
+        except ResourceFailed as failed:
+            _roll_back(stack, change_set, failed, previous)
+        else:
+            stack.parameters = dict(change_set.parameters)
+            stack.resource_map.input_parameters = dict(change_set.parameters)
+            _refresh_outputs(self, stack)
+
+    return _flushed(hooks, execute_change_set)
+
+
+def _deleted_stacks(hooks: Hooks, original: Callable[..., Any]) -> Callable[..., Any]:
+    """DeleteStack: a resource that cannot go leaves the stack DELETE_FAILED (kept), not an error."""
+
+    def delete_stack(self: Any, name_or_stack_id: str) -> None:
+        try:
+            stack = self.get_stack(name_or_stack_id) if hooks.cloudformation_events() is not None else None
+        except Exception:
+            stack = None
+        if stack is None:
+            original(self, name_or_stack_id)
+            return
+        try:
+            original(self, name_or_stack_id)
+            # A deleted stack has no outputs; moto would make its resources again to show them.
+            stack.template_dict = {**stack.template_dict, "Outputs": {}}
+            stack.output_map = stack._create_output_map()
+        except Exception as exc:
+            self.stacks[stack.stack_id] = stack
+            self.deleted_stacks.pop(stack.stack_id, None)
+            stack.status = "DELETE_FAILED"
+            stack._add_stack_event(
+                "DELETE_FAILED", resource_status_reason=f"Resource failed to delete: {exc}"
+            )
+
+    return _flushed(hooks, delete_stack)
+
+
+def _status_events(hooks: Hooks, original: Callable[..., Any]) -> Callable[..., Any]:
+    """Every stack status also becomes a "CloudFormation Stack Status Change" event."""
+
+    def add_stack_event(
+        self: Any,
+        resource_status: str,
+        resource_status_reason: str | None = None,
+        resource_properties: str | None = None,
+    ) -> None:
+        original(self, resource_status, resource_status_reason, resource_properties)
+        events = hooks.cloudformation_events()
+        if events is not None:
+            details = {"status": resource_status, "status-reason": resource_status_reason or ""}
+            events.record("CloudFormation Stack Status Change", self.stack_id, {"status-details": details})
+
+    return add_stack_event
+
+
 def _stack_operations(hooks: Hooks) -> Patches:
     """Change sets as the provision workflow uses them: CREATE change sets import other stacks'
     exports; executing one sets the stack's outputs, exports and parameters; a resource that
@@ -344,101 +449,17 @@ def _stack_operations(hooks: Hooks) -> Patches:
     becomes an EventBridge event (sent after the call answered)."""
     from moto.cloudformation.models import CloudFormationBackend, Stack  # noqa: PLC0415
 
-    create_change_set = CloudFormationBackend.create_change_set
-    execute_change_set = CloudFormationBackend.execute_change_set
-    delete_stack = CloudFormationBackend.delete_stack
-    create_stack = CloudFormationBackend.create_stack
-    update_stack = CloudFormationBackend.update_stack
-    add_stack_event = Stack._add_stack_event
-
-    def _flushed(operation: Callable[..., Any]) -> Callable[..., Any]:
-        def run(self: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return operation(self, *args, **kwargs)
-            finally:
-                hooks_flush(hooks)
-
-        return run
-
-    def _create_change_set(
-        self: Any, stack_name: str, change_set_name: str, *args: Any, **kwargs: Any
-    ) -> Any:
-        result = create_change_set(self, stack_name, change_set_name, *args, **kwargs)
-        if hooks.cloudformation_events() is not None:
-            stack = self.stacks[result[1]]
-            stack.cross_stack_resources = stack.resource_map.cross_stack_resources = self.exports
-        hooks_flush(hooks)
-        return result
-
-    def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
-        events = hooks.cloudformation_events()
-        if events is None:
-            return execute_change_set(self, change_set_name, stack_name)  # type: ignore[no-any-return]
-        change_set = self.describe_change_set(change_set_name)
-        stack = self.stacks[change_set.stack_id]
-        previous = (stack.template, dict(stack.parameters), stack.status)
-        try:
-            execute_change_set(self, change_set_name, stack_name)
-        except ResourceFailed as failed:
-            _roll_back(self, stack, change_set, failed, previous)
-        else:
-            stack.parameters = dict(change_set.parameters)
-            stack.resource_map.input_parameters = dict(change_set.parameters)
-            _refresh_outputs(self, stack)
-        finally:
-            hooks_flush(hooks)
-        return None
-
-    def _delete_stack(self: Any, name_or_stack_id: str) -> None:
-        events = hooks.cloudformation_events()
-        if events is None:
-            return delete_stack(self, name_or_stack_id)  # type: ignore[no-any-return]
-        try:
-            stack = self.get_stack(name_or_stack_id)
-        except Exception:  # noqa: BLE001 - unknown stacks: as moto answers
-            return delete_stack(self, name_or_stack_id)  # type: ignore[no-any-return]
-        try:
-            delete_stack(self, name_or_stack_id)
-            # A deleted stack has no outputs; moto would make its resources again to show them.
-            stack.template_dict = {**stack.template_dict, "Outputs": {}}
-            stack.output_map = stack._create_output_map()
-        except Exception as exc:  # noqa: BLE001 - a resource that cannot go: DELETE_FAILED, kept
-            self.stacks[stack.stack_id] = stack
-            self.deleted_stacks.pop(stack.stack_id, None)
-            stack.status = "DELETE_FAILED"
-            stack._add_stack_event(
-                "DELETE_FAILED", resource_status_reason=f"Resource failed to delete: {exc}"
-            )
-        finally:
-            hooks_flush(hooks)
-        return None
-
-    def _add_stack_event(
-        self: Any,
-        resource_status: str,
-        resource_status_reason: str | None = None,
-        resource_properties: str | None = None,
-    ) -> None:
-        add_stack_event(self, resource_status, resource_status_reason, resource_properties)
-        events = hooks.cloudformation_events()
-        if events is not None:
-            events.record(
-                "CloudFormation Stack Status Change",
-                self.stack_id,
-                {
-                    "status-details": {
-                        "status": resource_status,
-                        "status-reason": resource_status_reason or "",
-                    }
-                },
-            )
-
-    yield mock.patch.object(CloudFormationBackend, "create_change_set", _create_change_set)
-    yield mock.patch.object(CloudFormationBackend, "execute_change_set", _execute_change_set)
-    yield mock.patch.object(CloudFormationBackend, "delete_stack", _delete_stack)
-    yield mock.patch.object(CloudFormationBackend, "create_stack", _flushed(create_stack))
-    yield mock.patch.object(CloudFormationBackend, "update_stack", _flushed(update_stack))
-    yield mock.patch.object(Stack, "_add_stack_event", _add_stack_event)
+    backend = CloudFormationBackend
+    yield mock.patch.object(
+        backend, "create_change_set", _importing_change_sets(hooks, backend.create_change_set)
+    )
+    yield mock.patch.object(
+        backend, "execute_change_set", _executed_change_sets(hooks, backend.execute_change_set)
+    )
+    yield mock.patch.object(backend, "delete_stack", _deleted_stacks(hooks, backend.delete_stack))
+    yield mock.patch.object(backend, "create_stack", _flushed(hooks, backend.create_stack))
+    yield mock.patch.object(backend, "update_stack", _flushed(hooks, backend.update_stack))
+    yield mock.patch.object(Stack, "_add_stack_event", _status_events(hooks, Stack._add_stack_event))
 
 
 def hooks_flush(hooks: Hooks) -> None:
@@ -447,14 +468,13 @@ def hooks_flush(hooks: Hooks) -> None:
         events.flush(hooks.background)
 
 
-def _roll_back(
-    backend: Any, stack: Any, change_set: Any, failed: ResourceFailed, previous: tuple[Any, ...]
-) -> None:
+def _roll_back(stack: Any, change_set: Any, failed: ResourceFailed, previous: tuple[Any, ...]) -> None:
     """CloudFormation's rollback after a failed resource, as far as the local cloud can: a failed
     CREATE deletes what it had made (ROLLBACK_COMPLETE); a failed UPDATE restores the previous
     template and parameters (UPDATE_ROLLBACK_COMPLETE; resources already updated stay so)."""
     template, parameters, _ = previous
-    cause = f"The following resource(s) failed to {'create' if change_set.change_set_type == 'CREATE' else 'update'}: [{failed.logical_id}]. "
+    verb = "create" if change_set.change_set_type == "CREATE" else "update"
+    cause = f"The following resource(s) failed to {verb}: [{failed.logical_id}]. "
     change_set.execution_status = "EXECUTE_FAILED"
     if change_set.change_set_type == "CREATE":
         stack._add_stack_event(
@@ -481,7 +501,7 @@ class _FastYaml:
     def __init__(self) -> None:
         import yaml  # noqa: PLC0415
 
-        class Loader(yaml.CLoader):  # type: ignore[misc,name-defined]
+        class Loader(yaml.CLoader):  # type: ignore[misc]
             pass
 
         self.Loader = Loader
@@ -492,10 +512,10 @@ class _FastYaml:
 
         return getattr(yaml, name)
 
-    def add_multi_constructor(self, prefix: str, constructor: Any, Loader: Any = None) -> None:  # noqa: N803
+    def add_multi_constructor(self, prefix: str, constructor: Any, Loader: Any = None) -> None:
         self.Loader.add_multi_constructor(prefix, constructor)
 
-    def load(self, stream: Any, Loader: Any = None) -> Any:  # noqa: N803
+    def load(self, stream: Any, Loader: Any = None) -> Any:
         import yaml  # noqa: PLC0415
 
         if not isinstance(stream, str):
@@ -555,7 +575,9 @@ def _drift_detection(hooks: Hooks) -> Patches:
                 continue
             expected = clean_json(copy.deepcopy(resource_json.get("Properties", {})), resource_map)
             kind = resource_json["Type"]
-            status, differences = resource_drift(kind, str(model.physical_resource_id), expected, stack.region_name)
+            status, differences = resource_drift(
+                kind, str(model.physical_resource_id), expected, stack.region_name
+            )
             drifts.append(
                 {
                     "StackId": stack.stack_id,
@@ -589,7 +611,9 @@ def _drift_detection(hooks: Hooks) -> Patches:
     def describe_stack_resource_drifts(self: Any) -> Any:
         stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
         wanted = set(self._get_param("StackResourceDriftStatusFilters", []) or [])
-        drifts = [d for d in getattr(stack, "drifts", []) if not wanted or d["StackResourceDriftStatus"] in wanted]
+        drifts = [
+            d for d in getattr(stack, "drifts", []) if not wanted or d["StackResourceDriftStatus"] in wanted
+        ]
         return ActionResult({"StackResourceDrifts": drifts})
 
     for name, method in (
@@ -603,7 +627,7 @@ def _drift_detection(hooks: Hooks) -> Patches:
 GAPS = (
     Gap(
         "cloudformation-getazs-region",
-        'Fn::GetAZs "" (the stack\'s own region) gives us-east-1\'s zones whatever the region: subnets '
+        "Fn::GetAZs \"\" (the stack's own region) gives us-east-1's zones whatever the region: subnets "
         "and Aurora instances land in zones of another region",
         "moto/cloudformation/parsing.py clean_json ('Fn::GetAZs' ... or DEFAULT_REGION)",
         ("cloudformation",),

@@ -56,7 +56,8 @@ GAPS = (
         "s3-https-only-policies",
         "bucket policies are evaluated without their conditions: a Deny of requests whose "
         "aws:SecureTransport is false (HTTPS-only buckets) denies every request",
-        "moto/s3/models.py FakeBucket.get_permission; put_bucket_policy: 'Conditions are not taken into account'",
+        "moto/s3/models.py FakeBucket.get_permission; put_bucket_policy: 'Conditions are not taken into "
+        "account'",
         ("s3",),
         _https_only_statements,
     ),

@@ -43,7 +43,7 @@ def upload_templates(
         Type="String",
         Overwrite=True,
         Value=json.dumps(urls, sort_keys=True),
-        Description="The infra templates petclinic-ops provision uploaded last (the provision workflow reads them)",
+        Description="The infra templates petclinic-ops provision uploaded last (the workflow reads them)",
     )
     return urls
 

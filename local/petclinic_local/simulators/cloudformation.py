@@ -40,23 +40,23 @@ NOT_EMULATED: dict[str, str] = {
 # does not reproduce: reported as `notEmulated` with created true and what is missing.
 PARTIAL: dict[str, str] = {
     "AWS::EC2::NatGateway": "created in EC2's API; no packets flow locally (no NAT, no internet path)",
-    "AWS::EC2::VPCEndpoint": "created in EC2's API; no private DNS or traffic (local calls go to moto directly)",
+    "AWS::EC2::VPCEndpoint": "created in EC2's API; no private DNS or traffic (local calls reach moto)",
     "AWS::EC2::FlowLog": "created in EC2's API; no flow records are delivered",
-    "AWS::ElasticLoadBalancingV2::LoadBalancer": "created in ELB's API; serves no HTTP, runs no health checks",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": "created in ELB's API; serves no HTTP, no health checks",
     "AWS::RDS::DBCluster": (
         "created in RDS's API (engine, endpoints, Serverless v2 capacity); no MySQL server behind it: "
         "local rotations use a MariaDB on 127.0.0.1"
     ),
     "AWS::RDS::DBInstance": "created in RDS's API (writer/reader placement); no database engine runs",
     "AWS::ApplicationAutoScaling::ScalingPolicy": (
-        "created in Application Auto Scaling's API; no CloudWatch metric drives it, so it never scales by itself"
+        "created in Application Auto Scaling's API; no CloudWatch metric drives it: it never scales itself"
     ),
     "AWS::ECS::Service": (
         "created in ECS's API; moto keeps no deploymentConfiguration (the circuit breaker): the local "
         "rollout simulator's breaker setting stands in for it; no task runs"
     ),
-    "AWS::ServiceDiscovery::Service": "created in Cloud Map's API; no task registers instances (no tasks run)",
-    "AWS::WAFv2::WebACL": "created in WAFv2's API with its rules; no request is filtered (nothing serves HTTP)",
+    "AWS::ServiceDiscovery::Service": "created in Cloud Map's API; no task registers instances (none run)",
+    "AWS::WAFv2::WebACL": "created in WAFv2's API with its rules; no request is filtered (no HTTP locally)",
     "AWS::ApiGateway::Stage": "created in API Gateway's API; no HTTP endpoint serves it locally",
 }
 
@@ -158,7 +158,9 @@ class ElasticIp:
         address = _client("ec2", region).allocate_address(
             Domain=props.get("Domain", "vpc"), TagSpecifications=_tags(props, "elastic-ip")
         )
-        return Created(address["PublicIp"], {"AllocationId": address["AllocationId"], "PublicIp": address["PublicIp"]})
+        return Created(
+            address["PublicIp"], {"AllocationId": address["AllocationId"], "PublicIp": address["PublicIp"]}
+        )
 
     @staticmethod
     def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
@@ -172,7 +174,9 @@ class NatGateway:
     @staticmethod
     def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
         gateway = _client("ec2", region).create_nat_gateway(
-            AllocationId=props["AllocationId"], SubnetId=props["SubnetId"], TagSpecifications=_tags(props, "natgateway")
+            AllocationId=props["AllocationId"],
+            SubnetId=props["SubnetId"],
+            TagSpecifications=_tags(props, "natgateway"),
         )["NatGateway"]
         return Created(gateway["NatGatewayId"])
 
@@ -343,7 +347,7 @@ class DBCluster:
         }
 
     @staticmethod
-    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
         cluster = _client("rds", region).modify_db_cluster(
             DBClusterIdentifier=created.physical_id,
             ServerlessV2ScalingConfiguration=DBCluster._scaling(props),
@@ -355,7 +359,7 @@ class DBCluster:
 
     @staticmethod
     def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
-        final = {"SkipFinalSnapshot": True}
+        final: dict[str, Any] = {"SkipFinalSnapshot": True}
         if policy == "Snapshot":
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
             final = {
@@ -435,7 +439,7 @@ class Secret:
         return Created(created["ARN"], {"Id": created["ARN"]})
 
     @staticmethod
-    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
         # Never the value: the rotation owns it once created (CloudFormation regenerates only
         # when GenerateSecretString itself changes, which the templates never do in place).
         if props.get("Description") is not None:
@@ -473,7 +477,7 @@ class SecretTargetAttachment:
         return Created(props["SecretId"])
 
     @staticmethod
-    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
         return SecretTargetAttachment.create(props, "", region)
 
     @staticmethod
@@ -509,7 +513,7 @@ class RotationSchedule:
         return Created(arn)
 
     @staticmethod
-    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
         return RotationSchedule.create({**props, "RotateImmediatelyOnUpdate": False}, "", region)
 
     @staticmethod
@@ -579,7 +583,7 @@ class ScalableTarget:
         return Created(f"{props['ResourceId']}|{props['ScalableDimension']}|{props['ServiceNamespace']}")
 
     @staticmethod
-    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
         return ScalableTarget.create(props, "", region)
 
     @staticmethod
@@ -622,7 +626,7 @@ class ScalingPolicy:
         return Created(arn, {"Arn": arn})
 
     @staticmethod
-    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
         return ScalingPolicy.create(props, "", region)
 
     @staticmethod
@@ -640,8 +644,8 @@ class WebACL:
     @staticmethod
     def _rules(props: dict[str, Any]) -> list[dict[str, Any]]:
         rules = []
-        for rule in props.get("Rules", []):
-            rule = {**rule, "Priority": int(rule["Priority"])}
+        for given in props.get("Rules", []):
+            rule = {**given, "Priority": int(given["Priority"])}
             rate = rule.get("Statement", {}).get("RateBasedStatement")
             if rate:
                 rule["Statement"] = {"RateBasedStatement": {**rate, "Limit": int(rate["Limit"])}}
@@ -664,7 +668,7 @@ class WebACL:
         )
 
     @staticmethod
-    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
         client = _client("wafv2", region)
         name, acl_id, scope = created.physical_id.split("|")
         token = client.get_web_acl(Name=name, Scope=scope, Id=acl_id)["LockToken"]
@@ -729,7 +733,7 @@ class ApiStage:
         return Created(props["StageName"])
 
     @staticmethod
-    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
         _client("apigateway", region).update_stage(
             restApiId=props["RestApiId"],
             stageName=props["StageName"],
@@ -802,25 +806,24 @@ def _camel(value: Any, *, keep: frozenset[str] = frozenset({"Options", "DockerLa
     if not isinstance(value, dict):
         return value
     return {
-        key[:1].lower() + key[1:]: (item if key in keep else _camel(item, keep=keep)) for key, item in value.items()
+        key[:1].lower() + key[1:]: (item if key in keep else _camel(item, keep=keep))
+        for key, item in value.items()
     }
 
 
+def _integers(mapping: dict[str, Any], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if key in mapping:
+            mapping[key] = int(mapping[key])
+
+
 def _ecs_numbers(definition: dict[str, Any]) -> dict[str, Any]:
-    """Template numbers arrive as strings; ECS's API wants integers where its model says so."""
+    """Template numbers arrive as strings; ECS's API wants integers (and booleans) where its model says so."""
     for container in definition.get("containerDefinitions", []):
         for mapping in container.get("portMappings", []):
-            for key in ("containerPort", "hostPort"):
-                if key in mapping:
-                    mapping[key] = int(mapping[key])
-        health = container.get("healthCheck")
-        if health:
-            for key in ("interval", "retries", "startPeriod", "timeout"):
-                if key in health:
-                    health[key] = int(health[key])
-        for key in ("cpu", "memory", "memoryReservation"):
-            if key in container:
-                container[key] = int(container[key])
+            _integers(mapping, ("containerPort", "hostPort"))
+        _integers(container.get("healthCheck") or {}, ("interval", "retries", "startPeriod", "timeout"))
+        _integers(container, ("cpu", "memory", "memoryReservation"))
         for key in ("essential", "readonlyRootFilesystem"):
             if key in container:
                 container[key] = _flag(container[key])
@@ -848,17 +851,21 @@ class EcrRepository:
         repository = client.create_repository(**arguments)["repository"]
         policy = (props.get("LifecyclePolicy") or {}).get("LifecyclePolicyText")
         if policy:
-            client.put_lifecycle_policy(repositoryName=repository["repositoryName"], lifecyclePolicyText=policy)
+            client.put_lifecycle_policy(
+                repositoryName=repository["repositoryName"], lifecyclePolicyText=policy
+            )
         return Created(
-            repository["repositoryName"], {"Arn": repository["repositoryArn"], "RepositoryUri": repository["repositoryUri"]}
+            repository["repositoryName"],
+            {"Arn": repository["repositoryArn"], "RepositoryUri": repository["repositoryUri"]},
         )
 
     @staticmethod
-    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
         client = _client("ecr", region)
         scan = _flag((props.get("ImageScanningConfiguration") or {}).get("ScanOnPush", False))
+        scanning: dict[str, bool] = {"scanOnPush": scan}
         client.put_image_scanning_configuration(
-            repositoryName=created.physical_id, imageScanningConfiguration={"scanOnPush": scan}
+            repositoryName=created.physical_id, imageScanningConfiguration=scanning
         )
         client.put_image_tag_mutability(
             repositoryName=created.physical_id, imageTagMutability=props.get("ImageTagMutability", "MUTABLE")
@@ -877,14 +884,17 @@ class EcsCluster:
 
     @staticmethod
     def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
-        arguments = {"settings": _camel(props.get("ClusterSettings", [])), "tags": _camel(props.get("Tags", []))}
-        cluster = _client("ecs", region).create_cluster(clusterName=props.get("ClusterName") or logical_id, **arguments)[
-            "cluster"
-        ]
+        arguments = {
+            "settings": _camel(props.get("ClusterSettings", [])),
+            "tags": _camel(props.get("Tags", [])),
+        }
+        cluster = _client("ecs", region).create_cluster(
+            clusterName=props.get("ClusterName") or logical_id, **arguments
+        )["cluster"]
         return Created(cluster["clusterName"], {"Arn": cluster["clusterArn"]})
 
     @staticmethod
-    def update(created: Created, props: dict[str, Any], region: str) -> Created:
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
         if props.get("ClusterSettings"):
             _client("ecs", region).update_cluster_settings(
                 cluster=created.physical_id, settings=_camel(props["ClusterSettings"])
@@ -903,7 +913,9 @@ class TaskDefinition:
     def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
         arguments = _ecs_numbers(_camel(props))
         arguments["family"] = props.get("Family") or logical_id
-        arn = _client("ecs", region).register_task_definition(**arguments)["taskDefinition"]["taskDefinitionArn"]
+        arn = _client("ecs", region).register_task_definition(**arguments)["taskDefinition"][
+            "taskDefinitionArn"
+        ]
         return Created(arn, {"TaskDefinitionArn": arn})
 
     @staticmethod
@@ -918,7 +930,7 @@ class EcsService:
 
     @staticmethod
     def _arguments(props: dict[str, Any]) -> dict[str, Any]:
-        arguments = _camel(props)
+        arguments: dict[str, Any] = _camel(props)
         arguments["serviceName"] = props["ServiceName"]
         if "desiredCount" in arguments:
             arguments["desiredCount"] = int(arguments["desiredCount"])
@@ -938,19 +950,36 @@ class EcsService:
     @staticmethod
     def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
         service = _client("ecs", region).create_service(**EcsService._arguments(props))["service"]
-        return Created(service["serviceArn"], {"Name": service["serviceName"], "ServiceArn": service["serviceArn"]})
+        return Created(
+            service["serviceArn"], {"Name": service["serviceName"], "ServiceArn": service["serviceArn"]}
+        )
 
     @staticmethod
-    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any] | None = None) -> Created:
-        new, old = EcsService._arguments(props), EcsService._arguments(previous or {"ServiceName": props["ServiceName"]})
+    def update(
+        created: Created, props: dict[str, Any], region: str, previous: dict[str, Any] | None = None
+    ) -> Created:
+        new, old = (
+            EcsService._arguments(props),
+            EcsService._arguments(previous or {"ServiceName": props["ServiceName"]}),
+        )
         changed = {
             key: new[key]
-            for key in ("taskDefinition", "desiredCount", "deploymentConfiguration", "networkConfiguration",
-                        "healthCheckGracePeriodSeconds", "loadBalancers", "serviceRegistries", "propagateTags")
+            for key in (
+                "taskDefinition",
+                "desiredCount",
+                "deploymentConfiguration",
+                "networkConfiguration",
+                "healthCheckGracePeriodSeconds",
+                "loadBalancers",
+                "serviceRegistries",
+                "propagateTags",
+            )
             if key in new and new.get(key) != old.get(key)
         }
         if changed:
-            _client("ecs", region).update_service(cluster=new["cluster"], service=new["serviceName"], **changed)
+            _client("ecs", region).update_service(
+                cluster=new["cluster"], service=new["serviceName"], **changed
+            )
         return created
 
     @staticmethod
@@ -1080,7 +1109,9 @@ def _live_log_group(physical: str, region: str) -> dict[str, Any]:
 
 def _live_ecr_repository(physical: str, region: str) -> dict[str, Any]:
     repository = _client("ecr", region).describe_repositories(repositoryNames=[physical])["repositories"][0]
-    return {"ImageScanningConfiguration": {"ScanOnPush": repository["imageScanningConfiguration"]["scanOnPush"]}}
+    return {
+        "ImageScanningConfiguration": {"ScanOnPush": repository["imageScanningConfiguration"]["scanOnPush"]}
+    }
 
 
 def _live_ecs_service(physical: str, region: str) -> dict[str, Any]:
@@ -1143,22 +1174,28 @@ def _differences(expected: dict[str, Any], actual: dict[str, Any], prefix: str =
             found.append(
                 {
                     "PropertyPath": f"{prefix}/{key}",
-                    "ExpectedValue": json.dumps(expected_value) if not isinstance(expected_value, str) else expected_value,
-                    "ActualValue": json.dumps(actual_value) if not isinstance(actual_value, str) else actual_value,
+                    "ExpectedValue": json.dumps(expected_value)
+                    if not isinstance(expected_value, str)
+                    else expected_value,
+                    "ActualValue": json.dumps(actual_value)
+                    if not isinstance(actual_value, str)
+                    else actual_value,
                     "DifferenceType": "NOT_EQUAL",
                 }
             )
     return found
 
 
-def resource_drift(kind: str, physical: str, expected: dict[str, Any], region: str) -> tuple[str, list[dict[str, Any]]]:
+def resource_drift(
+    kind: str, physical: str, expected: dict[str, Any], region: str
+) -> tuple[str, list[dict[str, Any]]]:
     """(StackResourceDriftStatus, PropertyDifferences) of one resource."""
     reader = DRIFT_READERS.get(kind)
     if reader is None:
         return "NOT_CHECKED", []
     try:
         actual = reader(physical, region)
-    except Exception:  # noqa: BLE001 - gone: any lookup error means the resource is not there
+    except Exception:
         return "DELETED", []
     differences = _differences(expected, actual)
     return ("MODIFIED" if differences else "IN_SYNC"), differences

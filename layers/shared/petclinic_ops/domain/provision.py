@@ -81,7 +81,11 @@ class Change:
     replacement: str | None = None  # True | False | Conditional (Modify only; None when not told)
 
     def to_output(self) -> dict[str, Any]:
-        out = {"logicalId": self.logical_id, "type": self.resource_type, "action": self.action}
+        out: dict[str, Any] = {
+            "logicalId": self.logical_id,
+            "type": self.resource_type,
+            "action": self.action,
+        }
         if self.action == "Modify":
             out["replacement"] = self.replacement
         return out
@@ -211,7 +215,9 @@ def initial_image(stack_id: str, service: str, tag: str) -> str:
     return f"{account}.dkr.ecr.{region}.amazonaws.com/petclinic/{service}:{tag}"
 
 
-def _as_stack_states_them(owned: dict[str, str], current: dict[str, Any], defaults: dict[str, str | None]) -> dict[str, str]:
+def _as_stack_states_them(
+    owned: dict[str, str], current: dict[str, Any], defaults: dict[str, str | None]
+) -> dict[str, str]:
     """An owned value that equals what the stack's current parameters already produce is passed
     in their form (an empty Image that means the initial tag stays empty), so a re-run with nothing
     changed is a change set with no changes."""
@@ -220,7 +226,11 @@ def _as_stack_states_them(owned: dict[str, str], current: dict[str, Any], defaul
     result = dict(owned)
     for prefix, service in SERVICES.items():
         key = f"{prefix}Image"
-        if key in result and given.get(key, "") == "" and result[key] == initial_image(current["StackId"], service, tag):
+        if (
+            key in result
+            and given.get(key, "") == ""
+            and result[key] == initial_image(current["StackId"], service, tag)
+        ):
             result[key] = ""
     return result
 
@@ -267,11 +277,9 @@ def _changes(listed: list[dict[str, Any]]) -> list[Change]:
     return sorted(changes, key=lambda c: ("Add Modify Remove".index(c.action), c.logical_id))
 
 
-def prepare(request: PrepareRequest, *, stacks: StackPort, live: LiveState) -> StackPlan:
-    """Plan one stack through a change set; leaves it ready to execute (EXECUTE) or changes nothing."""
-    name = stack_name(request.environment, request.stack)
-    current = stacks.describe(name)
-    status = current["StackStatus"] if current else "NONE"
+def _current_status(name: str, current: dict[str, Any] | None) -> str:
+    """The stack's status, or StackBusy when no change set can be made on it now."""
+    status = str(current["StackStatus"]) if current else "NONE"
     if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
         raise StackBusy(f"stack {name} is {status}: wait for that operation to end, then provision again")
     if status in {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED"}:
@@ -280,21 +288,34 @@ def prepare(request: PrepareRequest, *, stacks: StackPort, live: LiveState) -> S
             "no change set can update it; see the runbook (delete a stack that never got created, "
             "continue the rollback of one that failed to roll back)"
         )
+    return status
+
+
+def _new_plan(request: PrepareRequest, stacks: StackPort, live: LiveState) -> tuple[StackPlan, bool]:
+    """The plan before its change set: status, parameters, current outputs; and whether the stack exists."""
+    name = stack_name(request.environment, request.stack)
+    current = stacks.describe(name)
+    status = _current_status(name, current)
     exists = status not in {"NONE", "REVIEW_IN_PROGRESS"}
     defaults = stacks.template_parameters(request.template_url)
     owned = owned_parameters(request.stack, request.environment, live) if exists else {}
     if owned and current:
         owned = _as_stack_states_them(owned, current, defaults)
-    parameters = _parameters(request, defaults, owned)
-    plan = StackPlan(request.stack, name, "EXECUTE", status, parameters=parameters)
+    plan = StackPlan(request.stack, name, "EXECUTE", status, parameters=_parameters(request, defaults, owned))
     if current:
         plan.outputs = {o["OutputKey"]: o["OutputValue"] for o in current.get("Outputs", [])}
         plan.stack_id = current["StackId"]
+    return plan, exists
+
+
+def prepare(request: PrepareRequest, *, stacks: StackPort, live: LiveState) -> StackPlan:
+    """Plan one stack through a change set; leaves it ready to execute (EXECUTE) or changes nothing."""
+    plan, exists = _new_plan(request, stacks, live)
     try:
         change_set_id, stack_id = stacks.create_change_set(
-            name=name,
+            name=plan.stack_name,
             template_url=request.template_url,
-            parameters=parameters,
+            parameters=plan.parameters,
             create=not exists,
             change_set=request.change_set_name,
         )
@@ -312,7 +333,7 @@ def prepare(request: PrepareRequest, *, stacks: StackPort, live: LiveState) -> S
         _discard(stacks, change_set_id, stack_id, created=not exists)
         if not exists and "export" in reason.lower():
             return _unplannable(plan, request, stacks, reason)
-        raise ChangeSetFailed(f"stack {name}: the change set failed: {reason}")
+        raise ChangeSetFailed(f"stack {plan.stack_name}: the change set failed: {reason}")
     plan.changes = _changes(listed)
     if request.plan:
         _discard(stacks, change_set_id, stack_id, created=not exists)
