@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["cold_start.py", "deploy_transitions.py", "rotation_logins.py", "rotation_connections.py"]
+BENCHMARKS = [
+    "cold_start.py",
+    "deploy_transitions.py",
+    "rotation_logins.py",
+    "rotation_connections.py",
+    "provision.py",
+]
 
 
 def main() -> int:
