@@ -118,7 +118,8 @@ def main() -> int:
     again = runs["again"]
     ok = again["transitions"] <= TARGET_TRANSITIONS_NO_CHANGE and again["lambdaInvocations"] <= len(STACKS)
     out.print(
-        f"no-change re-run of all stacks: {again['transitions']} transitions (target <= {TARGET_TRANSITIONS_NO_CHANGE}), "
+        f"no-change re-run of all stacks: {again['transitions']} transitions "
+        f"(target <= {TARGET_TRANSITIONS_NO_CHANGE}), "
         f"{again['lambdaInvocations']} Lambda invocations (target <= {len(STACKS)}, one per stack): "
         + ("met" if ok else "MISSED")
     )
