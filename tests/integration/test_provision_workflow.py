@@ -381,3 +381,41 @@ def test_local_run_acts_on_what_the_workflow_provisioned(empty_cloud: LocalCloud
     [row] = cloud.deployments()
     assert (row["service"], row["result"]) == ("visits-service", "SUCCEEDED")
     assert "@sha256:" in cloud.services()["visits-service"]["image"]
+
+
+def test_the_aws_command_uploads_content_addressed_starts_and_follows(
+    empty_cloud: LocalCloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`petclinic-ops provision` against the local cloud's control plane stack, as on AWS."""
+    from petclinic_local.cli import provision as command  # noqa: PLC0415
+
+    cloud = empty_cloud
+    request = command.build_request(environment="dev", stacks=["network"], plan=True)
+    code = command.run_aws(
+        request,
+        profile=None,
+        region=None,
+        stack=cloud.stack_name,
+        timeout=300,
+        poll_seconds=0.05,
+        as_json=True,
+        session=cloud.session,
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(s["name"], s["action"]) for s in report["stacks"]] == [("network", "PLANNED")]
+    keys = [
+        o["Key"]
+        for o in cloud.client("s3").list_objects_v2(Bucket=cloud.outputs["ArtifactBucketName"])["Contents"]
+    ]
+    assert len(keys) == 4
+    assert all(k.startswith("templates/") and len(k) == len("templates/") + 64 + len(".yaml") for k in keys)
+    uploaded = json.loads(
+        cloud.client("ssm").get_parameter(Name="/petclinic/dev/provision/templates")["Parameter"]["Value"]
+    )
+    assert sorted(uploaded) == ["data", "edge", "network", "services"]
+    # Bad input: refused before anything starts (exit 2 from the CLI's UsageError).
+    from petclinic_local.errors import UsageError  # noqa: PLC0415
+
+    with pytest.raises(UsageError, match="refusing to tear down prod"):
+        command.build_request(environment="prod", action="teardown")
