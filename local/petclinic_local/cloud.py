@@ -117,14 +117,15 @@ class LocalCloud:
         self.runtime = LambdaRuntime(self.stack.functions, region=REGION, on_invocation=self._write_logs)
         if self.seed_spec.provisioned:
             # The control plane first (its rotation function is the data stack's), then the stacks.
-            self.seeded = petclinic_seed.seed(
-                self.session,
-                REGION,
-                self.seed_spec,
-                root=self.root,
-                bucket=self.outputs["ArtifactBucketName"],
-                rotation_function_arn=self.outputs["RotateSecretFunctionArn"],
-            )
+            with self.stack_events.muted():
+                self.seeded = petclinic_seed.seed(
+                    self.session,
+                    REGION,
+                    self.seed_spec,
+                    root=self.root,
+                    bucket=self.outputs["ArtifactBucketName"],
+                    rotation_function_arn=self.outputs["RotateSecretFunctionArn"],
+                )
             self.wait_until_quiet()
 
     def close(self) -> None:

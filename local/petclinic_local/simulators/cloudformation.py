@@ -20,12 +20,13 @@ fails to provision locally, naming it (nothing is faked).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -1046,6 +1047,7 @@ class StackEvents:
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._active = 0
+        self._muted = False
 
     def fail(self, stack: str, logical_id: str, reason: str) -> None:
         self.faults.append(StackFault(stack, logical_id, reason))
@@ -1053,8 +1055,20 @@ class StackEvents:
     def fault_for(self, stack: str, logical_id: str) -> StackFault | None:
         return next((f for f in self.faults if f.stack == stack and f.logical_id == logical_id), None)
 
+    @contextlib.contextmanager
+    def muted(self) -> Iterator[None]:
+        """No events while the local cloud lays down the stacks it starts with: they stand for
+        stacks provisioned before its story begins, whose events are long gone."""
+        self._muted = True
+        try:
+            yield
+        finally:
+            self._muted = False
+
     def record(self, detail_type: str, stack_id: str, detail: dict[str, Any]) -> None:
         """An event of the operation in progress (sent by ``flush``)."""
+        if self._muted:
+            return
         event = {
             "Source": "aws.cloudformation",
             "DetailType": detail_type,
