@@ -4,6 +4,10 @@ makes it happen over (scaled) time and emits the events AWS emits.
     ecs.py   ECS's scheduler: drives each new deployment to COMPLETED or FAILED (faults
              injected per image or service), rolls back on the circuit breaker, emits
              "ECS Deployment State Change" events
+    cloudformation.py  CloudFormation's resource providers for the types moto's CloudFormation
+             skips or gets wrong (through the services' APIs), its stack and resource events
+             on EventBridge, resource faults, what drift detection reads back; the types it
+             does not reproduce (NOT_EMULATED, PARTIAL) go into every provisioning report
 
 Adding a simulator for service X (CloudFormation resource provisioning and its stack events,
 a Bedrock Converse stand-in, the PetClinic HTTP services on 127.0.0.1...): a module ``x.py``
