@@ -13,6 +13,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 ASL_VALIDATOR := node_modules/.bin/asl-validator
 ASL_FILES := $(sort $(wildcard statemachines/*.asl.json))
+INFRA_TEMPLATES := $(sort $(wildcard infra/*.yaml))
 CHECKS_DIR := .aws-sam/checks
 # Offline: no usage metrics from the SAM CLI.
 export SAM_CLI_TELEMETRY := 0
@@ -91,16 +92,18 @@ types: setup  ## mypy --strict on the layer, the functions, the local cloud, too
 	$(VENV)/bin/mypy tools
 	$(VENV)/bin/mypy tests/fakes.py tests/genai_fakes.py
 
-validate: setup tools  ## static checks of template.yaml and statemachines/ (offline)
+validate: setup tools  ## static checks of template.yaml, statemachines/ and infra/ (offline)
 	@echo "--- sam validate --lint (SAM schema + cfn-lint on the SAM template)"
 	$(SAM) validate --lint --region $(REGION) --template-file template.yaml
 	@echo "--- cfn-lint on the template as SAM deploys it, ASL inlined (E3601) and IAM (W3037)"
 	$(PY) tools/template_checks.py $(CHECKS_DIR)/template.json --lint --region $(REGION)
 	@echo "--- asl-validator (JSONata/JSONPath schema, expressions, transitions)"
 	$(ASL_VALIDATOR) $(foreach file,$(ASL_FILES),--json-path $(file))
-	@echo "--- checkov (the SAM template, and the transformed one for the generated IAM roles)"
+	@echo "--- cfn-lint on the PetClinic stacks the provision workflow deploys (infra/)"
+	$(VENV)/bin/cfn-lint --regions $(REGION) -- $(INFRA_TEMPLATES)
+	@echo "--- checkov (the SAM template, the transformed one for the generated IAM roles, infra/)"
 	$(CHECKOV) --framework cloudformation --file template.yaml --file $(CHECKS_DIR)/template.json \
-		--skip-download --compact --quiet
+		$(foreach file,$(INFRA_TEMPLATES),--file $(file)) --skip-download --compact --quiet
 
 build: $(SAM_VENV)/.installed  ## sam build without a container (python3.11, arm64 wheels) into .aws-sam/build
 	$(SAM) build --cached --parallel --template-file template.yaml

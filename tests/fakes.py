@@ -1,4 +1,5 @@
-"""In-memory fakes of the rotation's ports (petclinic_ops.domain.rotation's Protocols).
+"""In-memory fakes of the rotation's ports (petclinic_ops.domain.rotation's Protocols) and the
+provisioning's (petclinic_ops.domain.provision's).
 
 They follow Secrets Manager's and MySQL's rules closely enough to catch contract slips:
 PutSecretValue never overwrites a version's value, UpdateSecretVersionStage needs the version
@@ -19,7 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from petclinic_ops.errors import CredentialsRejected, DatabaseOperationFailed, DatabaseUnreachable
+from petclinic_ops.errors import (
+    ChangeSetFailed,
+    CredentialsRejected,
+    DatabaseOperationFailed,
+    DatabaseUnreachable,
+)
 from petclinic_ops.models.rotation import (
     AWSCURRENT,
     AWSPENDING,
@@ -29,6 +35,9 @@ from petclinic_ops.models.rotation import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from petclinic_ops.domain.provision import LiveState, StackPort
     from petclinic_ops.domain.rotation import Database, SecretStore
 
 HOST, PORT = "petclinic.cluster-abc.us-west-2.rds.amazonaws.com", 3306
@@ -202,6 +211,141 @@ class FakeDatabase:
             raise DatabaseOperationFailed(f"(1049) Unknown database '{credentials.dbname}'")
 
 
+# --------------------------------------------------------------------------- provisioning
+
+
+@dataclass
+class FakeStack:
+    status: str
+    parameters: dict[str, str]
+    template_url: str
+    outputs: dict[str, str] = field(default_factory=dict)
+    stack_id: str = ""
+
+
+@dataclass
+class FakeStacks:
+    """CloudFormation as the provision domain sees it: a change set lists the resources a template
+    adds, removes and (when its parameters changed) modifies; the same template and parameters
+    again is a FAILED change set "didn't contain changes", as CloudFormation answers."""
+
+    templates: dict[str, dict[str, str]]  # template URL -> {logical id: type}
+    defaults: dict[str, dict[str, str | None]]  # template URL -> parameter defaults
+    stacks: dict[str, FakeStack] = field(default_factory=dict)
+    change_sets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deleted_review_stacks: list[str] = field(default_factory=list)
+    drifts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    fail_change_set: str | None = None
+
+    def describe(self, name: str) -> dict[str, Any] | None:
+        stack = self.stacks.get(name)
+        if stack is None:
+            return None
+        return {
+            "StackStatus": stack.status,
+            "StackId": stack.stack_id,
+            "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in stack.parameters.items()],
+            "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in stack.outputs.items()],
+        }
+
+    def template_parameters(self, template_url: str) -> dict[str, str | None]:
+        return dict(self.defaults[template_url])
+
+    def template_resources(self, template_url: str) -> list[tuple[str, str]]:
+        return sorted(self.templates[template_url].items())
+
+    def create_change_set(
+        self, *, name: str, template_url: str, parameters: Mapping[str, str], create: bool, change_set: str
+    ) -> tuple[str, str]:
+        if self.fail_change_set:
+            raise ChangeSetFailed(f"stack {name}: {self.fail_change_set}")
+        if create:
+            stack_id = f"arn:aws:cloudformation:us-west-2:123456789012:stack/{name}/{uuid.uuid4()}"
+            self.stacks[name] = FakeStack("REVIEW_IN_PROGRESS", {}, "", stack_id=stack_id)
+        stack = self.stacks[name]
+        identifier = f"arn:aws:cloudformation:us-west-2:123456789012:changeSet/{change_set}/{uuid.uuid4()}"
+        old = self.templates.get(stack.template_url, {}) if not create else {}
+        new = self.templates[template_url]
+        changes = [
+            {"ResourceChange": {"Action": "Add", "LogicalResourceId": k, "ResourceType": t}}
+            for k, t in new.items()
+            if k not in old
+        ]
+        changes += [
+            {"ResourceChange": {"Action": "Remove", "LogicalResourceId": k, "ResourceType": t}}
+            for k, t in old.items()
+            if k not in new
+        ]
+        if not create and dict(parameters) != stack.parameters:
+            changes += [
+                {
+                    "ResourceChange": {
+                        "Action": "Modify",
+                        "LogicalResourceId": k,
+                        "ResourceType": t,
+                        "Replacement": "False",
+                    }
+                }
+                for k, t in new.items()
+                if k in old
+            ]
+        self.change_sets[identifier] = {
+            "stack": name,
+            "changes": changes,
+            "parameters": dict(parameters),
+            "template": template_url,
+        }
+        return identifier, stack.stack_id
+
+    def wait_change_set(self, change_set_id: str) -> tuple[str, str, list[dict[str, Any]]]:
+        changes = self.change_sets[change_set_id]["changes"]
+        if not changes:
+            return (
+                "FAILED",
+                "The submitted information didn't contain changes. "
+                "Submit different information to create a change set.",
+                [],
+            )
+        return "CREATE_COMPLETE", "", changes
+
+    def delete_change_set(self, change_set_id: str) -> None:
+        del self.change_sets[change_set_id]
+
+    def delete_review_stack(self, stack_id: str) -> None:
+        [name] = [n for n, s in self.stacks.items() if s.stack_id == stack_id]
+        assert self.stacks[name].status == "REVIEW_IN_PROGRESS", "only a stack nothing was created in"
+        del self.stacks[name]
+        self.deleted_review_stacks.append(name)
+
+    def detect_drift(self, name: str) -> tuple[str, list[dict[str, Any]]]:
+        drifts = self.drifts.get(name, [])
+        return ("DRIFTED" if drifts else "IN_SYNC"), drifts
+
+    def execute(self, change_set_id: str) -> None:
+        """What ExecuteChangeSet does (the workflow's step, not the domain's)."""
+        change_set = self.change_sets.pop(change_set_id)
+        stack = self.stacks[change_set["stack"]]
+        created = stack.status == "REVIEW_IN_PROGRESS"
+        stack.status = "CREATE_COMPLETE" if created else "UPDATE_COMPLETE"
+        stack.parameters, stack.template_url = change_set["parameters"], change_set["template"]
+
+
+@dataclass
+class FakeLive:
+    """The running resources' owned values (the deploy and scale workflows' work)."""
+
+    running: dict[str, dict[str, Any]] = field(default_factory=dict)
+    capacity: tuple[float, float] | None = None
+
+    def services(self, cluster: str, names: list[str]) -> dict[str, dict[str, Any]]:
+        return {name: dict(self.running[name]) for name in names if name in self.running}
+
+    def aurora_capacity(self, cluster_identifier: str) -> tuple[float, float] | None:
+        return self.capacity
+
+
 if TYPE_CHECKING:  # mypy: each fake is what its Protocol says
     _secrets: SecretStore = FakeSecrets()
     _database: Database = FakeDatabase()
+    _stacks: StackPort = FakeStacks({}, {})
+    _live: LiveState = FakeLive()

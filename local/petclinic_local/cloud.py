@@ -30,6 +30,7 @@ from petclinic_local.errors import QuietTimeout
 from petclinic_local.faults import StateFaults
 from petclinic_local.petclinic import seed as petclinic_seed
 from petclinic_local.simulators.bedrock import BedrockStandIn
+from petclinic_local.simulators.cloudformation import StackEvents
 from petclinic_local.simulators.cloudwatch import AlarmEvaluator, LambdaMetrics, ingest_emf
 from petclinic_local.simulators.ecs import CircuitBreaker, Outcome, RolloutSimulator
 from petclinic_local.simulators.petclinic_http import PetClinicHttpService
@@ -76,6 +77,8 @@ class LocalCloud:
         self.petclinic_http = PetClinicHttpService()
         self.lambda_metrics = LambdaMetrics(ACCOUNT, REGION)
         self.alarm_evaluator = AlarmEvaluator()
+        # CloudFormation's providers for the types moto skips, its stack events, resource faults.
+        self.stack_events = StackEvents(account=ACCOUNT, region=REGION, time_scale=time_scale)
         self.runtime: LambdaRuntime | None = None
         self.stack: DeployedStack | None = None
         self.seeded: dict[str, Any] = {}
@@ -112,14 +115,9 @@ class LocalCloud:
         self.petclinic_http.start()
         self._exit.callback(self.petclinic_http.close)
         self.session = boto3.Session(region_name=REGION)
-        self.seeded = petclinic_seed.seed(self.session, REGION, self.seed_spec)
         self._seed_service_urls()
         parameters = {
-            # The seeded database secret is the managed one; the local MariaDB speaks no TLS.
-            "DatabaseSecretArn": self.seeded["databaseSecretArn"],
-            "DatabaseMasterSecretArn": self.seeded.get("masterSecretArn", ""),
-            "RotationSubnetIds": ",".join(self.seeded["subnets"]),
-            "RotationSecurityGroupIds": self.seeded["securityGroup"],
+            # The data stack's secrets (found by name); the local MariaDB speaks no TLS.
             "DatabaseTls": "disabled",
             **self.parameters,
         }
@@ -136,6 +134,18 @@ class LocalCloud:
             on_invocation=self._write_logs,
             version_environment=self._version_environment,
         )
+        if self.seed_spec.provisioned:
+            # The control plane first (its rotation function is the data stack's), then the stacks.
+            with self.stack_events.muted():
+                self.seeded = petclinic_seed.seed(
+                    self.session,
+                    REGION,
+                    self.seed_spec,
+                    root=self.root,
+                    bucket=self.outputs["ArtifactBucketName"],
+                    rotation_function_arn=self.outputs["RotateSecretFunctionArn"],
+                )
+            self.wait_until_quiet()
 
     def close(self, *, quiet_timeout: float = 30.0) -> None:
         """Let running work end (up to ``quiet_timeout`` seconds; 0: not at all), stop what still
@@ -173,6 +183,9 @@ class LocalCloud:
         self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None
     ) -> None:
         self.simulator.deployment_started(service, deployment, previous)
+
+    def cloudformation_events(self) -> StackEvents:
+        return self.stack_events
 
     def background(self, work: Callable[[], None]) -> None:
         def run() -> None:
@@ -315,7 +328,12 @@ class LocalCloud:
 
     def busy(self) -> bool:
         """An execution runs, a rollout is in flight or a rotation works in the background."""
-        return bool(self._running()) or not self.simulator.idle() or self._background > 0
+        return (
+            bool(self._running())
+            or not self.simulator.idle()
+            or not self.stack_events.idle()
+            or self._background > 0
+        )
 
     def _running(self) -> list[str]:
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: PLC0415

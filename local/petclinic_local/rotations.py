@@ -42,6 +42,8 @@ def credentials_report(cloud: LocalCloud, database: PetClinicDatabase) -> dict[s
     arn = cloud.seeded["databaseSecretArn"]
     versions = []
     for listed in client.list_secret_version_ids(SecretId=arn)["Versions"]:
+        if not listed.get("VersionStages"):
+            continue  # a version no stage points at any more (the data stack's first values)
         value = json.loads(
             client.get_secret_value(SecretId=arn, VersionId=listed["VersionId"])["SecretString"]
         )

@@ -202,8 +202,10 @@ def test_demo_tells_the_five_stories(mysql_admin: object) -> None:
         "3. A burst of ten pushes coalesces",
         "4. A duplicate delivery is ignored",
         "5. Credentials rotate, the services that use them roll, no login fails",
+        "6. The PetClinic stack is provisioned: plan, apply, re-apply with no change",
     ):
         assert title in done.stdout
+    assert "NO_CHANGE" in done.stdout
     assert "DUPLICATE" in done.stdout
     assert "no two rollouts overlapped: yes" in done.stdout
     assert "AWSCURRENT logs in, AWSPREVIOUS logs in" in done.stdout
@@ -251,3 +253,39 @@ def test_local_rotate_recover_needs_a_failure_to_recover_from() -> None:
         == "petclinic-ops: --recover needs --fail-at STEP: it recovers from the failure that makes\n"
     )
     assert done.stdout == ""
+
+
+@pytest.mark.slow
+def test_local_provision_json_reports_every_stack_complete_and_what_is_not_emulated() -> None:
+    done = run_cli("local", "provision", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [(s["name"], s["status"]) for s in report["stacks"]] == [
+        ("network", "CREATE_COMPLETE"),
+        ("data", "CREATE_COMPLETE"),
+        ("services", "CREATE_COMPLETE"),
+        ("edge", "CREATE_COMPLETE"),
+    ]
+    assert all(s["added"] == len(s["resources"]) for s in report["stacks"])
+    assert report["parameters"] == [
+        f"/petclinic/dev/stacks/{s}/outputs" for s in ("data", "edge", "network", "services")
+    ]
+    assert {row["type"] for row in report["notEmulated"]} >= {"AWS::EC2::NatGateway", "AWS::RDS::DBCluster"}
+    assert all({"stack", "logicalId", "type", "reason"} <= set(row) for row in report["notEmulated"])
+    assert report["services"]["customers-service"]["deployment"]["rolloutState"] == "COMPLETED"
+
+
+def test_local_provision_plan_and_bad_input() -> None:
+    done = run_cli("local", "provision", "--plan", "--stack", "network", "--json")
+    assert done.returncode == 0, done.stderr
+    [network] = json.loads(done.stdout)["stacks"]
+    assert (network["action"], network["added"]) == ("PLANNED", 59)
+    bad = run_cli("local", "provision", "--parameter", "cdn.Size=1")
+    assert bad.returncode == 2
+    assert "unknown stack 'cdn'" in bad.stderr
+
+
+def test_teardown_of_prod_is_refused_without_force() -> None:
+    done = run_cli("teardown", "--env", "prod")
+    assert done.returncode == 2
+    assert "refusing to tear down prod without --force" in done.stderr

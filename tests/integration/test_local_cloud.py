@@ -28,9 +28,16 @@ def test_the_stack_is_the_template(cloud: LocalCloud) -> None:
         "DeployStateMachine",
         "DeploymentEventsStateMachine",
         "GenAiReleaseStateMachine",
+        "ProvisionStateMachine",
         "RotationRolloutStateMachine",
+        "StackEventsStateMachine",
     ]
-    assert sorted(cloud.stack.functions) == ["GenAiFunction", "ResolveDeployFunction", "RotateSecretFunction"]
+    assert sorted(cloud.stack.functions) == [
+        "GenAiFunction",
+        "ProvisionStackFunction",
+        "ResolveDeployFunction",
+        "RotateSecretFunction",
+    ]
     resolver = cloud.stack.functions["ResolveDeployFunction"]
     assert resolver.code_dir.name == "resolve_deploy"
     assert [layer.name for layer in resolver.layer_dirs] == ["shared"]

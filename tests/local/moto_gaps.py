@@ -55,6 +55,7 @@ class FakeHooks:
         self.invocations: list[tuple[str, Any]] = []
         self.deployments: list[tuple[Any, dict[str, Any], dict[str, Any] | None]] = []
         self.pending: list[Callable[[], None]] = []
+        self.stack_events: Any = None
 
     def has_function(self, function_name: str) -> bool:
         return function_name in self.functions
@@ -75,6 +76,10 @@ class FakeHooks:
     def run_background(self) -> None:
         while self.pending:
             self.pending.pop(0)()
+
+    def cloudformation_events(self) -> Any:
+        """The CloudFormation simulator, when a test sets ``stack_events`` (else moto's own)."""
+        return self.stack_events
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ import json
 import uuid
 import warnings
 from typing import Any
+from unittest import mock
 
 import pytest
 from moto_gaps import (
@@ -18,6 +19,7 @@ from moto_gaps import (
 
 from petclinic_local.cloud import ACCOUNT, REGION
 from petclinic_local.moto_compat import cloudformation
+from petclinic_local.simulators.cloudformation import StackEvents
 
 
 def _create_stack(template: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, str]:
@@ -421,3 +423,271 @@ def test_closed_drop_openapi_deployments() -> None:
         outputs = _create_stack(prepared)
     assert sorted(prepared["Resources"]) == ["Api"]
     assert outputs["ApiId"]
+
+
+# --------------------------------------------------------------------------- the PetClinic stacks' gaps
+# (change sets, types moto skips, resource events, drift, template parsing)
+
+NAMESPACE_YAML = """
+Resources:
+  Namespace:
+    Type: AWS::ServiceDiscovery::PrivateDnsNamespace
+    Properties:
+      Name: petclinic.local
+      Vpc: !Ref Vpc
+  Vpc:
+    Type: AWS::EC2::VPC
+    Properties: {CidrBlock: 10.0.0.0/16}
+Outputs:
+  NamespaceId:
+    Value: !GetAtt Namespace.Id
+    Export: {Name: ns-id}
+"""
+
+PARAMETER_TEMPLATE: dict[str, Any] = {
+    "Parameters": {"Value": {"Type": "String", "Default": "v1"}},
+    "Resources": {
+        "Param": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {"Name": "/t/p", "Type": "String", "Value": {"Ref": "Value"}},
+        },
+        "Group": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {"LogGroupName": "/t/g", "RetentionInDays": 30},
+        },
+    },
+    "Outputs": {"Name": {"Value": {"Ref": "Param"}, "Export": {"Name": "param-name"}}},
+}
+
+IMPORTER_TEMPLATE: dict[str, Any] = {
+    "Resources": {
+        "Copy": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {"Name": "/t/copy", "Type": "String", "Value": {"Fn::ImportValue": "param-name"}},
+        }
+    }
+}
+
+
+def _simulating(hooks: Any) -> StackEvents:
+    hooks.stack_events = StackEvents(account=ACCOUNT, region=REGION, time_scale=0.0)
+    return hooks.stack_events  # type: ignore[no-any-return]
+
+
+def _change_set(name: str, body: str | dict[str, Any], kind: str = "CREATE", **parameters: str) -> str:
+    cfn = client("cloudformation")
+    created = cfn.create_change_set(
+        StackName=name,
+        ChangeSetName="c1",
+        TemplateBody=body if isinstance(body, str) else json.dumps(body),
+        ChangeSetType=kind,
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+    )
+    cfn.execute_change_set(ChangeSetName=created["Id"])
+    return str(created["StackId"])
+
+
+def test_needed_cloudformation_change_sets() -> None:
+    """If this fails, moto fixed cloudformation-change-sets: delete the workaround (an executed
+    change set gives the stack its outputs and exports, and another stack can import them)."""
+    with local_aws(skip={"cloudformation-change-sets"}) as hooks:
+        _simulating(hooks)
+        _change_set("exporter", PARAMETER_TEMPLATE)
+        cfn = client("cloudformation")
+        outputs = cfn.describe_stacks(StackName="exporter")["Stacks"][0].get("Outputs")
+        exports = cfn.list_exports()["Exports"]
+        with pytest.raises(Exception, match="No export named param-name"):
+            _change_set("importer", IMPORTER_TEMPLATE)
+    assert outputs is None
+    assert exports == []
+
+
+def test_closed_cloudformation_change_sets() -> None:
+    with local_aws() as hooks:
+        events = _simulating(hooks)
+        _change_set("exporter", PARAMETER_TEMPLATE)
+        cfn = client("cloudformation")
+        stack = cfn.describe_stacks(StackName="exporter")["Stacks"][0]
+        _change_set("importer", IMPORTER_TEMPLATE)
+        copied = client("ssm").get_parameter(Name="/t/copy")["Parameter"]["Value"]
+        # The same parameters again: no changes; new ones: the stack takes them.
+        again = cfn.create_change_set(
+            StackName="exporter",
+            ChangeSetName="c2",
+            TemplateBody=json.dumps(PARAMETER_TEMPLATE),
+            ChangeSetType="UPDATE",
+            Parameters=[],
+        )
+        unchanged = cfn.describe_change_set(ChangeSetName=again["Id"])
+        _change_set("exporter", PARAMETER_TEMPLATE, "UPDATE", Value="v2")
+        updated = cfn.describe_stacks(StackName="exporter")["Stacks"][0]
+        hooks.run_background()
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert stack["Outputs"][0]["OutputValue"] == "/t/p"
+    assert copied == "/t/p"
+    assert unchanged["Status"] == "FAILED"
+    assert "didn't contain changes" in unchanged["StatusReason"]
+    assert updated["StackStatus"] == "UPDATE_COMPLETE"
+    assert updated["Parameters"] == [{"ParameterKey": "Value", "ParameterValue": "v2"}]
+    statuses = [
+        json.loads(event["Detail"])["status-details"]["status"]
+        for event in events.sent
+        if event["DetailType"] == "CloudFormation Stack Status Change"
+    ]
+    assert "CREATE_COMPLETE" in statuses
+    assert "UPDATE_COMPLETE" in statuses
+
+
+def test_closed_cloudformation_change_sets_failure_rolls_back() -> None:
+    with local_aws() as hooks:
+        events = _simulating(hooks)
+        events.fail("broken", "Group", "injected: the log group quota is reached")
+        stack_id = _change_set("broken", PARAMETER_TEMPLATE)  # the call succeeds, as on AWS
+        cfn = client("cloudformation")
+        described = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+        failed = [
+            e
+            for e in cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+            if e["ResourceStatus"] == "CREATE_FAILED"
+        ]
+        parameters = client("ssm").describe_parameters()["Parameters"]
+    assert described["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert [(e["LogicalResourceId"], e["ResourceStatusReason"]) for e in failed] == [
+        ("Group", "injected: the log group quota is reached")
+    ]
+    assert parameters == []  # what it had created is gone
+
+
+def test_needed_cloudformation_skipped_types() -> None:
+    """If this fails, moto fixed cloudformation-skipped-types: delete the workaround (a Cloud Map
+    namespace in a template is created)."""
+    with local_aws(skip={"cloudformation-skipped-types"}) as hooks:
+        _simulating(hooks)
+        cfn = client("cloudformation")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cfn.create_stack(
+                StackName="s", TemplateBody=NAMESPACE_YAML.replace("!GetAtt Namespace.Id", "!Ref Vpc")
+            )
+        namespaces = client("servicediscovery").list_namespaces()["Namespaces"]
+    assert namespaces == []
+
+
+def test_closed_cloudformation_skipped_types() -> None:
+    with local_aws() as hooks:
+        _simulating(hooks)
+        client("cloudformation").create_stack(StackName="s", TemplateBody=NAMESPACE_YAML)
+        outputs = client("cloudformation").describe_stacks(StackName="s")["Stacks"][0]["Outputs"]
+        [namespace] = client("servicediscovery").list_namespaces()["Namespaces"]
+    assert namespace["Name"] == "petclinic.local"
+    assert outputs[0]["OutputValue"] == namespace["Id"]
+
+
+def test_closed_cloudformation_skipped_types_left_to_moto_without_a_simulator() -> None:
+    with local_aws(), warnings.catch_warnings():  # hooks without stack_events: moto's own tests
+        warnings.simplefilter("ignore")
+        client("cloudformation").create_stack(
+            StackName="s", TemplateBody=NAMESPACE_YAML.replace("!GetAtt Namespace.Id", "!Ref Vpc")
+        )
+        assert client("servicediscovery").list_namespaces()["Namespaces"] == []
+
+
+def test_needed_cloudformation_resource_events() -> None:
+    """If this fails, moto fixed cloudformation-resource-events: delete the workaround (a stack's
+    events include its resources')."""
+    with local_aws(skip={"cloudformation-resource-events"}) as hooks:
+        _simulating(hooks)
+        _change_set("s", PARAMETER_TEMPLATE)
+        events = client("cloudformation").describe_stack_events(StackName="s")["StackEvents"]
+    assert {e["LogicalResourceId"] for e in events} == {"s"}
+
+
+def test_closed_cloudformation_resource_events() -> None:
+    with local_aws() as hooks:
+        _simulating(hooks)
+        _change_set("s", PARAMETER_TEMPLATE)
+        events = client("cloudformation").describe_stack_events(StackName="s")["StackEvents"]
+    completed = {e["LogicalResourceId"] for e in events if e["ResourceStatus"] == "CREATE_COMPLETE"}
+    assert completed == {"s", "Param", "Group"}
+
+
+def test_needed_cloudformation_drift_detection() -> None:
+    """If this fails, moto fixed cloudformation-drift-detection: delete the workaround
+    (DetectStackDrift is implemented)."""
+    with local_aws(skip={"cloudformation-drift-detection"}) as hooks:
+        _simulating(hooks)
+        _change_set("s", PARAMETER_TEMPLATE)
+        cfn = client("cloudformation")
+        with pytest.raises(Exception, match="detect_stack_drift action has not been implemented"):
+            cfn.detect_stack_drift(StackName="s")
+
+
+def test_closed_cloudformation_drift_detection() -> None:
+    with local_aws() as hooks:
+        _simulating(hooks)
+        _change_set("s", PARAMETER_TEMPLATE)
+        cfn = client("cloudformation")
+        client("ssm").put_parameter(Name="/t/p", Value="changed by hand", Type="String", Overwrite=True)
+        detection = cfn.detect_stack_drift(StackName="s")["StackDriftDetectionId"]
+        status = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+        drifts = cfn.describe_stack_resource_drifts(StackName="s")["StackResourceDrifts"]
+    assert (status["DetectionStatus"], status["StackDriftStatus"]) == ("DETECTION_COMPLETE", "DRIFTED")
+    by_id = {d["LogicalResourceId"]: d for d in drifts}
+    assert by_id["Group"]["StackResourceDriftStatus"] == "IN_SYNC"
+    assert by_id["Param"]["StackResourceDriftStatus"] == "MODIFIED"
+    [difference] = by_id["Param"]["PropertyDifferences"]
+    assert (difference["PropertyPath"], difference["ExpectedValue"], difference["ActualValue"]) == (
+        "/Value",
+        "v1",
+        "changed by hand",
+    )
+
+
+def _count_yaml_loads() -> Any:
+    import yaml  # noqa: PLC0415
+
+    return mock.patch.object(yaml, "load", side_effect=yaml.load)
+
+
+def test_needed_cloudformation_template_parsing() -> None:
+    """If this fails, moto fixed cloudformation-template-parsing: delete the workaround (a change
+    set no longer parses its template with pure-Python YAML several times)."""
+    with local_aws(skip={"cloudformation-template-parsing"}) as hooks, _count_yaml_loads() as load:
+        _simulating(hooks)
+        _change_set("s", NAMESPACE_YAML)
+    loaders = [call.kwargs.get("Loader") for call in load.call_args_list]
+    import yaml  # noqa: PLC0415
+
+    assert len(loaders) >= 2  # the same text, more than once
+    assert all(loader is yaml.Loader for loader in loaders)  # the pure-Python one
+
+
+def test_closed_cloudformation_template_parsing() -> None:
+    import yaml  # noqa: PLC0415
+
+    with local_aws() as hooks, _count_yaml_loads() as load:
+        _simulating(hooks)
+        _change_set("s", NAMESPACE_YAML)
+        outputs = client("cloudformation").describe_stacks(StackName="s")["Stacks"][0]["Outputs"]
+    texts = [call.args[0] for call in load.call_args_list]
+    assert texts.count(NAMESPACE_YAML) == 1  # parsed once, by LibYAML
+    assert all(issubclass(call.kwargs["Loader"], yaml.CLoader) for call in load.call_args_list)
+    assert outputs[0]["OutputKey"] == "NamespaceId"
+
+
+AZ_TEMPLATE: dict[str, Any] = {
+    "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+    "Outputs": {"Zone": {"Value": {"Fn::Select": [1, {"Fn::GetAZs": ""}]}}},
+}
+
+
+def test_needed_cloudformation_getazs_region() -> None:
+    """If this fails, moto fixed cloudformation-getazs-region: delete the workaround (Fn::GetAZs ""
+    gives the stack's region's zones)."""
+    with local_aws(skip={"cloudformation-getazs-region"}):
+        assert _create_stack(AZ_TEMPLATE)["Zone"] == "us-east-1b"
+
+
+def test_closed_cloudformation_getazs_region() -> None:
+    with local_aws():
+        assert _create_stack(AZ_TEMPLATE)["Zone"] == f"{REGION}b"

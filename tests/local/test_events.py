@@ -114,3 +114,29 @@ def test_closed_eventbridge_time_defaults_to_now_in_iso_8601() -> None:
     assert ISO_SECONDS_Z.match(event["time"]), event["time"]
     sent = dt.datetime.strptime(event["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
     assert abs((dt.datetime.now(dt.UTC) - sent).total_seconds()) < 60
+
+
+def _schedule_rule_to_state_machine() -> str:
+    arn = create_state_machine(PASS)
+    events = client("events")
+    events.put_rule(Name="nightly", ScheduleExpression="rate(1 day)")
+    events.put_targets(Rule="nightly", Targets=[{"Id": "sm", "Arn": arn, "RoleArn": ROLE_ARN}])
+    return arn
+
+
+def test_needed_eventbridge_schedule_rules() -> None:
+    """If this fails, moto fixed eventbridge-schedule-rules: delete the workaround (a schedule-only
+    rule no longer receives the events put on its bus)."""
+    with local_aws(skip={"eventbridge-schedule-rules"}):
+        arn = _schedule_rule_to_state_machine()
+        _put_event()
+        started = wait_for_executions(arn)
+    assert len(started) == 1
+
+
+def test_closed_eventbridge_schedule_rules() -> None:
+    with local_aws():
+        arn = _schedule_rule_to_state_machine()
+        _put_event()
+        listed = client("stepfunctions").list_executions(stateMachineArn=arn)["executions"]
+    assert listed == []

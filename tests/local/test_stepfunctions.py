@@ -284,3 +284,32 @@ def test_closed_send_task_failure_cause() -> None:
     with local_aws():
         caught = _fail_a_parked_task()
     assert caught == {"Error": "DeploymentFailed", "Cause": "tasks failed to start"}
+
+
+def _parses_while_creating_twice(definition: dict[str, Any]) -> int:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser  # noqa: PLC0415
+
+    with mock.patch.object(
+        AmazonStateLanguageParser, "parse", side_effect=AmazonStateLanguageParser.parse
+    ) as parse:
+        create_state_machine(definition)
+        create_state_machine(definition)
+    return parse.call_count
+
+
+def test_needed_definition_validation() -> None:
+    """If this fails, moto fixed definition-validation: delete the workaround (CreateStateMachine
+    no longer parses an unchanged definition again just to validate it)."""
+    unique = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "needed", "End": True}}}
+    with local_aws(skip={"definition-validation"}):
+        assert _parses_while_creating_twice(unique) == 2
+
+
+def test_closed_definition_validation() -> None:
+    unique = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "closed", "End": True}}}
+    invalid = {"StartAt": "Nowhere", "States": {"P": {"Type": "Wrong", "End": True}}}
+    with local_aws():
+        assert _parses_while_creating_twice(unique) == 1
+        for _ in range(2):  # an invalid definition is rejected every time (never remembered)
+            with pytest.raises(client("stepfunctions").exceptions.ClientError, match="ASLParserException"):
+                create_state_machine(invalid)

@@ -6,8 +6,9 @@ import inspect
 from typing import Any
 
 import pytest
-from fakes import FakeDatabase, FakeSecrets
+from fakes import FakeDatabase, FakeLive, FakeSecrets, FakeStacks
 
+from petclinic_ops.domain.provision import LiveState, StackPort
 from petclinic_ops.domain.rotation import Database, SecretStore
 
 
@@ -26,7 +27,10 @@ def shape(function: Any) -> tuple[Any, ...]:
     return (*parameters, signature.return_annotation)
 
 
-@pytest.mark.parametrize(("fake", "protocol"), [(FakeSecrets, SecretStore), (FakeDatabase, Database)])
+@pytest.mark.parametrize(
+    ("fake", "protocol"),
+    [(FakeSecrets, SecretStore), (FakeDatabase, Database), (FakeStacks, StackPort), (FakeLive, LiveState)],
+)
 def test_a_fake_has_every_method_of_its_protocol_with_the_same_signature(
     fake: type[Any], protocol: type[Any]
 ) -> None:

@@ -37,6 +37,9 @@ class InertHooks:
     def background(self, work: Callable[[], None]) -> None:
         work()
 
+    def cloudformation_events(self) -> None:
+        """No CloudFormation simulator: moto's CloudFormation as it is."""
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STACK] = moto_compat.install(InertHooks())

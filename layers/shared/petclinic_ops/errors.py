@@ -58,3 +58,20 @@ class DatabaseOperationFailed(OpsError):
 
 class CleartextPasswordRefused(OpsError):
     """The database asked for the password in clear text (mysql_clear_password, dialog): not sent."""
+
+
+# --------------------------------------------------------------------------- provisioning
+# Raised by the provision function (one stack per invocation); the provision workflow reports
+# the stack, the error name and the message, and stops the run.
+
+
+class InvalidProvisionRequest(OpsError):
+    """The provision request names an unknown stack or template parameter, or a bad value."""
+
+
+class StackBusy(OpsError):
+    """The stack is in an operation (…_IN_PROGRESS) or in a state no change set can fix."""
+
+
+class ChangeSetFailed(OpsError):
+    """CloudFormation could not create the change set (template or parameter error): the reason."""

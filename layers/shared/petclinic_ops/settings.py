@@ -197,3 +197,11 @@ class GenAiSettings(FunctionSettings):
         if bool(self.guardrail_id) != bool(self.guardrail_version):
             raise ValueError("GUARDRAIL_ID and GUARDRAIL_VERSION are set together or not at all")
         return self
+
+
+class ProvisionSettings(FunctionSettings):
+    """functions/provision_stack: the role CloudFormation provisions with, and the control plane's
+    rotation function the data stack's application secret is wired to."""
+
+    cloudformation_role_arn: str = Field(alias="CLOUDFORMATION_ROLE_ARN", default="")
+    rotation_function_arn: str = Field(alias="ROTATION_FUNCTION_ARN", default="")

@@ -1,4 +1,5 @@
-"""`petclinic-ops demo`: the control plane's main job, narrated, on the embedded local cloud.
+"""`petclinic-ops demo`: the control plane's jobs, narrated, on the embedded local cloud (the
+deploy scenes, the rotation on MariaDB, the provisioning of the PetClinic stack).
 
 Every figure printed is read back from the local cloud (executions, ECS, the ledger): nothing
 here is scripted output.
@@ -102,7 +103,47 @@ def run(*, fast: bool = False) -> int:
     finally:
         cloud.close()
     _rotation_scene(out)
+    _provisioning_scene(out)
     return 0
+
+
+def _provisioning_scene(out: Console) -> None:
+    """6. The PetClinic stack from nothing: plan, apply, re-apply with no change (a cloud of its
+    own that starts with the control plane only)."""
+    from petclinic_local import provisioning  # noqa: PLC0415
+    from petclinic_local.cli.provision import render_report  # noqa: PLC0415
+    from petclinic_local.cloud import LocalCloud  # noqa: PLC0415
+    from petclinic_local.petclinic.seed import PetClinicSeed  # noqa: PLC0415
+
+    out.rule("[bold]6. The PetClinic stack is provisioned: plan, apply, re-apply with no change")
+    with out.status("starting a local cloud with the control plane only"):
+        cloud = LocalCloud(time_scale=0.01, seed=PetClinicSeed(provisioned=False)).__enter__()
+    try:
+        steps = (
+            (
+                "plan: change sets made, read and deleted; nothing is created",
+                {"environment": "dev", "plan": True},
+            ),
+            (
+                "apply: network, data, services, edge in order, each waited for on its status event",
+                {"environment": "dev"},
+            ),
+            ("re-apply: every change set is empty, so nothing changes", {"environment": "dev"}),
+        )
+        for story, request in steps:
+            out.print(f"  {story}")
+            with out.status("the provision workflow runs"):
+                report = provisioning.provision(cloud, request)
+            render_report(out, report)
+        stacks = cloud.client("cloudformation").list_stacks()["StackSummaries"]
+        live = sorted(
+            s["StackName"]
+            for s in stacks
+            if s["StackStatus"].endswith("_COMPLETE") and "DELETE" not in s["StackStatus"]
+        )
+        out.print(f"  stacks: {', '.join(name for name in live if name.startswith('petclinic-dev-'))}")
+    finally:
+        cloud.close()
 
 
 def _rotation_scene(out: Console) -> None:

@@ -15,10 +15,17 @@
     petclinic-ops local genai release [--json]           a good version promoted, bad ones rolled back
     petclinic-ops genai release VERSION [--profile P]    release a published GenAI version on AWS
 
+    petclinic-ops provision [--env E] [--plan] [--stack S] [--parameter STACK.NAME=V]
+                                                         the PetClinic stacks on AWS, through change sets
+    petclinic-ops teardown --env E [--force] [--discard-data] | drift --env E   the same workflow
+    petclinic-ops local provision [--plan] [--json] | local teardown | local drift   on the local cloud
+
+
 Exit codes: 0 done (for `deploy`/`rollback`: the image is live), 1 the deployment failed or an AWS
-call failed (`rotation cancel`: refused, nothing changed; `local invoke`: the handler raised),
-2 bad input or configuration (nothing was started: unknown service, stack not found, no
-credentials...), 3 `deploy`/`rollback` queued or superseded (another execution deploys).
+call failed (`rotation cancel`: refused, nothing changed; `local invoke`: the handler raised;
+`provision`/`teardown`/`drift`: the run failed), 2 bad input or configuration (nothing was
+started: unknown service, stack not found, no credentials...), 3 `deploy`/`rollback` queued or
+superseded (another execution deploys).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ EXIT_CODES_HELP = (
     "failed, handler raised), 2 bad input or configuration (unknown service, stack not found, no "
     "credentials: nothing started), 3 deploy/rollback queued or superseded by another execution"
 )
+PROVISION_ACTIONS = ("provision", "teardown", "drift")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -136,6 +144,8 @@ def _parser() -> argparse.ArgumentParser:
     cancel.add_argument("--json", action="store_true", help="print the outcome as JSON")
     cancel.add_argument("--endpoint-url", metavar="URL", help="send every AWS call here (local serve)")
 
+    _provision_parsers(commands, local)
+
     deploy = commands.add_parser(
         "deploy",
         help="deploy an image to a service on AWS (manual execution) and follow it to the end",
@@ -235,6 +245,87 @@ def _genai_command(args: argparse.Namespace) -> int:
     return genai.run_local_release(as_json=args.json)
 
 
+def _provision_arguments(parser: argparse.ArgumentParser, action: str, *, aws: bool) -> None:
+    parser.add_argument("--env", default="dev", choices=("dev", "prod"), help="environment (default dev)")
+    parser.add_argument(
+        "--stack",
+        dest="stacks",
+        action="append",
+        default=[],
+        choices=("network", "data", "services", "edge"),
+        help="only this stack (repeatable; default all, in dependency order)",
+    )
+    if action == "provision":
+        parser.add_argument(
+            "--plan", action="store_true", help="report the changes per stack, change nothing"
+        )
+        parser.add_argument(
+            "--parameter",
+            dest="parameters",
+            action="append",
+            default=[],
+            metavar="STACK.NAME=VALUE",
+            help="a template parameter, e.g. edge.GenAiFunctionArn=arn:... (repeatable)",
+        )
+    if action == "teardown":
+        parser.add_argument("--force", action="store_true", help="needed for prod")
+        parser.add_argument(
+            "--discard-data",
+            action="store_true",
+            help="also delete the retained database secrets (Aurora's final snapshot stays)",
+        )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    if aws:
+        parser.add_argument("--profile", help="AWS profile (default: the SDK's default chain)")
+        parser.add_argument("--region", help="AWS region (default: the profile's, else us-west-2)")
+        parser.add_argument(
+            "--control-plane", default=None, help="control plane stack (default petclinic-ops-{env})"
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=7200.0, help="stop following after this many seconds"
+        )
+        parser.add_argument("--poll-seconds", type=float, default=10.0, help=argparse.SUPPRESS)
+
+
+def _provision_parsers(commands: Any, local: Any) -> None:
+    helps = {
+        "provision": "create or update the PetClinic stacks (network, data, services, edge), change sets",
+        "teardown": "delete the PetClinic stacks in reverse order (prod only with --force; data kept)",
+        "drift": "report the resources that drifted from their templates",
+    }
+    for action, text in helps.items():
+        _provision_arguments(commands.add_parser(action, help=f"{text}, on AWS"), action, aws=True)
+        _provision_arguments(
+            local.add_parser(action, help=f"{text}, on a fresh local cloud"), action, aws=False
+        )
+
+
+def _provision_command(args: argparse.Namespace) -> int:
+    from petclinic_local.cli import provision  # noqa: PLC0415
+
+    action = args.local_command if args.command == "local" else args.command
+    request = provision.build_request(
+        environment=args.env,
+        action=action,
+        stacks=args.stacks,
+        plan=getattr(args, "plan", False),
+        parameters=getattr(args, "parameters", []),
+        force=getattr(args, "force", False),
+        discard_data=getattr(args, "discard_data", False),
+    )
+    if args.command == "local":
+        return provision.run_local(request, as_json=args.json)
+    return provision.run_aws(
+        request,
+        profile=args.profile,
+        region=args.region,
+        stack=args.control_plane or f"petclinic-ops-{args.env}",
+        timeout=args.timeout,
+        poll_seconds=args.poll_seconds,
+        as_json=args.json,
+    )
+
+
 def _rotation_command(args: argparse.Namespace) -> int:
     """`rotation cancel` and `local rotate` (with --fail-at: the failed-rotation rehearsal)."""
     from petclinic_local.cli import local_rotate, rotation  # noqa: PLC0415
@@ -287,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:  # noqa: PLR0911 - one return per command
     from petclinic_local.cli import commands as operator_commands  # noqa: PLC0415
 
     handled = operator_commands.dispatch(parser, args)
@@ -307,6 +398,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             rollout_seconds=args.rollout_seconds,
             time_scale=args.time_scale,
         )
+    if args.command in PROVISION_ACTIONS or (
+        args.command == "local" and args.local_command in PROVISION_ACTIONS
+    ):
+        return _provision_command(args)
     if args.command == "rotation" or (args.command == "local" and args.local_command == "rotate"):
         return _rotation_command(args)
     if args.command == "genai" or (args.command == "local" and args.local_command in {"ask", "api", "genai"}):

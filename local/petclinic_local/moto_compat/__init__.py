@@ -17,7 +17,10 @@ starts failing, upstream fixed the gap, so delete the workaround.
     awslambda_aliases fn:alias / fn:version run the routed version with its own configuration
     cloudwatch        DescribeAlarms evaluates alarms from the datapoints (simulators.cloudwatch)
     bedrockruntime    Converse and InvokeModel answered by the host's Bedrock stand-in (simulators.bedrock)
-    cloudformation    the deploy's steps around moto's create_stack (stack.deploy); DescribeStacks'
+    s3                HTTPS-only bucket policies (conditions are not evaluated)
+    cloudformation    the deploy's steps around moto's create_stack (stack.deploy); for the
+                      PetClinic stacks: skipped types (simulators.cloudformation), resource
+                      events, change set outputs/exports/rollback, stack events; DescribeStacks'
                       list parameters, resources moto does not model
 
 The patches keep moto faithful outside the cases the local cloud needs: they wrap moto's code
@@ -47,6 +50,7 @@ from petclinic_local.moto_compat import (
     ecr,
     ecs,
     events,
+    s3,
     sdk_integrations,
     secretsmanager,
     stepfunctions,
@@ -68,6 +72,7 @@ GAPS: tuple[Gap, ...] = (
     *awslambda_aliases.GAPS,
     *bedrockruntime.GAPS,
     *cloudwatch.GAPS,
+    *s3.GAPS,
 )
 
 

@@ -1,16 +1,23 @@
-"""CloudFormation: what moto's CloudFormation gets wrong or skips when it creates the
-transformed template.yaml. These are mostly no patches but steps of the deploy (``stack.deploy``)
-around ``create_stack``: the template and parameters it is handed, and the resources it
-creates wrongly (state machines) or not at all (rotation schedules).
+"""CloudFormation: what moto's CloudFormation gets wrong or skips.
 
-Each helper's docstring starts with "Gap:"; tests/local/test_cloudformation.py shows, helper by
-helper, that moto still needs it. Two gaps are patches (``GAPS``), of what the operator CLI
-reads from a stack: DescribeStacks' parameter values (the cluster and the services of a control
-plane) and the stack's resources (`local invoke` finds a function by its logical id).
+Helpers (no patches): steps of the control plane's deploy (``stack.deploy``) around
+``create_stack`` of the transformed template.yaml: the template and parameters it is handed, and
+the resources it creates wrongly (state machines, Lambda aliases, API deployments) or not at all
+(rotation schedules). Each helper's docstring starts with "Gap:".
+
+Patches (``GAPS``): what the operator CLI reads from a stack (DescribeStacks' parameter values,
+the stack's resources when moto does not model one of them), and what the provision workflow needs
+for the PetClinic stacks (infra/*.yaml) created by change sets: the resource types moto skips
+(made by ``simulators.cloudformation``), resource events and failures, outputs, exports and
+parameters of executed change sets, rollback and stack events on EventBridge. Those act only under
+a host that simulates CloudFormation (``Hooks.cloudformation_events()``).
+
+tests/local/test_cloudformation.py shows, helper by helper and gap by gap, that moto still needs it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -136,6 +143,515 @@ def _cfn_unmodelled_resources(_: Hooks) -> Patches:
     yield mock.patch.object(Stack, "stack_resources", property(stack_resources))
 
 
+# =========================================================================== patches (GAPS)
+# The PetClinic infrastructure stacks (infra/*.yaml), created by change sets as the provision
+# workflow creates them. Active only under a host that simulates CloudFormation's providers
+# (``Hooks.cloudformation_events()`` is not None): moto's own tests (InertHooks) see plain moto.
+
+
+def _stack_of(account: str, region: str, stack_id: str) -> Any:
+    from moto.cloudformation.models import cloudformation_backends  # noqa: PLC0415
+
+    backend = cloudformation_backends[account][region]
+    return backend.stacks.get(stack_id) or backend.deleted_stacks.get(stack_id)
+
+
+class SimulatedResource:
+    """A resource moto's CloudFormation skips, made by a handler of ``simulators.cloudformation``
+    (one subclass per type: ``_simulated_class``)."""
+
+    resource_type = ""
+    handler: Any = None
+
+    def __init__(self, created: Any, props: dict[str, Any], region: str, policy: str) -> None:
+        self.created, self.props, self.region, self.policy = created, props, region, policy
+        self.type = self.resource_type
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.created.physical_id)
+
+    def get_cfn_attribute(self, name: str) -> Any:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException  # noqa: PLC0415
+
+        if name not in self.created.attributes:
+            raise UnformattedGetAttTemplateException()
+        return self.created.attributes[name]
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return True
+
+    def is_created(self) -> bool:
+        return True
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from botocore.exceptions import ClientError  # noqa: PLC0415
+
+        try:
+            self.handler.delete(self.created, self.props, self.region, self.policy)
+        except ClientError as exc:  # already gone (its parent went first): deleted, as CloudFormation says
+            if "NotFound" not in exc.response["Error"]["Code"]:
+                raise
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kw: Any,
+    ) -> SimulatedResource:
+        from petclinic_local.simulators.cloudformation import plain  # noqa: PLC0415
+
+        props = plain(cloudformation_json.get("Properties", {}))
+        created = cls.handler.create(props, kw.get("LogicalId", resource_name), region_name)
+        return cls(created, props, region_name, str(cloudformation_json.get("DeletionPolicy", "Delete")))
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: SimulatedResource,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> SimulatedResource:
+        from petclinic_local.simulators.cloudformation import plain  # noqa: PLC0415
+
+        props = plain(cloudformation_json.get("Properties", {}))
+        policy = str(cloudformation_json.get("DeletionPolicy", "Delete"))
+        if hasattr(cls.handler, "update"):
+            created = cls.handler.update(
+                original_resource.created, props, region_name, original_resource.props
+            )
+            return cls(created, props, region_name, policy)
+        # No in-place update: replaced (the new one first, then the old one goes).
+        replacement = cls(
+            cls.handler.create(props, new_resource_name, region_name), props, region_name, policy
+        )
+        original_resource.delete(account_id, region_name)
+        return replacement
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        raise NotImplementedError("simulated resources delete through their instance")
+
+
+def _simulated_class(resource_type: str, handler: Any) -> type[SimulatedResource]:
+    name = "Simulated" + resource_type.replace("::", "")
+    return type(name, (SimulatedResource,), {"resource_type": resource_type, "handler": handler})
+
+
+def _skipped_types(hooks: Hooks) -> Patches:
+    from moto.cloudformation import parsing  # noqa: PLC0415
+
+    from petclinic_local.simulators.cloudformation import SIMULATED_TYPES  # noqa: PLC0415
+
+    original = parsing.resource_class_from_type
+    classes = {kind: _simulated_class(kind, handler) for kind, handler in SIMULATED_TYPES.items()}
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        if hooks.cloudformation_events() is not None and resource_type in classes:
+            return classes[resource_type]
+        return original(resource_type)
+
+    yield mock.patch.object(parsing, "resource_class_from_type", resource_class_from_type)
+
+
+def _resource_event(
+    hooks: Hooks,
+    resources_map: Any,
+    logical_id: str,
+    resource_type: str,
+    *,
+    status: str,
+    reason: str = "",
+    physical: str = "",
+) -> None:
+    from moto.cloudformation.models import Event  # noqa: PLC0415
+
+    events = hooks.cloudformation_events()
+    stack = _stack_of(resources_map._account_id, resources_map._region_name, resources_map.stack_id)
+    if events is None or stack is None:
+        return
+    stack.events.append(
+        Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=logical_id,
+            physical_resource_id=physical,
+            resource_type=resource_type,
+            resource_status=status,
+            resource_status_reason=reason or None,
+            resource_properties=None,
+        )
+    )
+    events.record(
+        "CloudFormation Resource Status Change",
+        stack.stack_id,
+        {
+            "logical-resource-id": logical_id,
+            "physical-resource-id": physical,
+            "resource-type": resource_type,
+            "status-details": {"status": status, "status-reason": reason},
+        },
+    )
+
+
+class ResourceFailed(Exception):
+    """A resource's provider failed: the stack fails naming it (``stack_operations``)."""
+
+    def __init__(self, logical_id: str, resource_type: str, reason: str) -> None:
+        super().__init__(f"{logical_id} ({resource_type}): {reason}")
+        self.logical_id, self.resource_type, self.reason = logical_id, resource_type, reason
+
+
+def _provision(hooks: Hooks, action: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    """parse_and_create_resource / parse_and_update_resource with resource events and faults."""
+
+    def wrapped(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
+        events = hooks.cloudformation_events()
+        condition = resource_json.get("Condition")
+        if events is None or (condition and not resources_map.lazy_condition_map[condition]):
+            return original(logical_id, resource_json, resources_map, account_id, region_name)
+        kind = resource_json["Type"]
+        fault = events.fault_for(str(resources_map["AWS::StackName"]), logical_id)
+        try:
+            if fault is not None:
+                raise ResourceFailed(logical_id, kind, fault.reason)
+            resource = original(logical_id, resource_json, resources_map, account_id, region_name)
+            if resource is None:  # a type moto skips and nothing simulates: no resource, no event
+                return None
+        except ResourceFailed as failed:
+            _resource_event(hooks, resources_map, logical_id, kind, status=f"{action}_IN_PROGRESS")
+            _resource_event(
+                hooks, resources_map, logical_id, kind, status=f"{action}_FAILED", reason=failed.reason
+            )
+            raise
+        except Exception as exc:  # a provider error: the resource fails with the service's message
+            reason = str(exc) or type(exc).__name__
+            _resource_event(hooks, resources_map, logical_id, kind, status=f"{action}_IN_PROGRESS")
+            _resource_event(hooks, resources_map, logical_id, kind, status=f"{action}_FAILED", reason=reason)
+            raise ResourceFailed(logical_id, kind, reason) from exc
+        physical = str(getattr(resource, "physical_resource_id", "") or "")
+        _resource_event(hooks, resources_map, logical_id, kind, status=f"{action}_IN_PROGRESS")
+        _resource_event(
+            hooks, resources_map, logical_id, kind, status=f"{action}_COMPLETE", physical=physical
+        )
+        return resource
+
+    return wrapped
+
+
+def _resource_events(hooks: Hooks) -> Patches:
+    from moto.cloudformation import parsing  # noqa: PLC0415
+
+    yield mock.patch.object(
+        parsing, "parse_and_create_resource", _provision(hooks, "CREATE", parsing.parse_and_create_resource)
+    )
+    yield mock.patch.object(
+        parsing, "parse_and_update_resource", _provision(hooks, "UPDATE", parsing.parse_and_update_resource)
+    )
+
+
+def _refresh_outputs(backend: Any, stack: Any) -> None:
+    """What moto's execute_change_set leaves out: the stack's outputs and exports, its parameters."""
+    from moto.cloudformation.exceptions import ValidationError  # noqa: PLC0415
+
+    stack._parse_template()
+    stack.description = stack.template_dict.get("Description")
+    stack.output_map = stack._create_output_map()
+    for name in [n for n, e in backend.exports.items() if e.exporting_stack_id == stack.stack_id]:
+        backend.exports.pop(name)
+    for export in stack.exports:
+        if export.name in backend.exports:
+            raise ValidationError(
+                stack.stack_id, message=f"Export {export.name} is exported by another stack"
+            )
+        backend.exports[export.name] = export
+
+
+def _flushed(hooks: Hooks, operation: Callable[..., Any]) -> Callable[..., Any]:
+    """The operation, then its stack events sent (after the call answered)."""
+
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return operation(self, *args, **kwargs)
+        finally:
+            hooks_flush(hooks)
+
+    return run
+
+
+def _importing_change_sets(hooks: Hooks, original: Callable[..., Any]) -> Callable[..., Any]:
+    """CreateChangeSet: a CREATE change set's stack imports the exports of the others."""
+
+    def create_change_set(self: Any, stack_name: str, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, stack_name, change_set_name, *args, **kwargs)
+        if hooks.cloudformation_events() is not None:
+            stack = self.stacks[result[1]]
+            stack.cross_stack_resources = stack.resource_map.cross_stack_resources = self.exports
+        return result
+
+    return _flushed(hooks, create_change_set)
+
+
+def _executed_change_sets(hooks: Hooks, original: Callable[..., Any]) -> Callable[..., Any]:
+    """ExecuteChangeSet: outputs, exports and parameters set; a failed resource rolls back."""
+
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        if hooks.cloudformation_events() is None:
+            original(self, change_set_name, stack_name)
+            return
+        change_set = self.describe_change_set(change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        previous = (stack.template, dict(stack.parameters), stack.status)
+        try:
+            original(self, change_set_name, stack_name)
+        except ResourceFailed as failed:
+            _roll_back(stack, change_set, failed, previous)
+        else:
+            stack.parameters = dict(change_set.parameters)
+            stack.resource_map.input_parameters = dict(change_set.parameters)
+            _refresh_outputs(self, stack)
+
+    return _flushed(hooks, execute_change_set)
+
+
+def _deleted_stacks(hooks: Hooks, original: Callable[..., Any]) -> Callable[..., Any]:
+    """DeleteStack: a resource that cannot go leaves the stack DELETE_FAILED (kept), not an error."""
+
+    def delete_stack(self: Any, name_or_stack_id: str) -> None:
+        try:
+            stack = self.get_stack(name_or_stack_id) if hooks.cloudformation_events() is not None else None
+        except Exception:
+            stack = None
+        if stack is None:
+            original(self, name_or_stack_id)
+            return
+        try:
+            original(self, name_or_stack_id)
+            # A deleted stack has no outputs; moto would make its resources again to show them.
+            stack.template_dict = {**stack.template_dict, "Outputs": {}}
+            stack.output_map = stack._create_output_map()
+        except Exception as exc:
+            self.stacks[stack.stack_id] = stack
+            self.deleted_stacks.pop(stack.stack_id, None)
+            stack.status = "DELETE_FAILED"
+            stack._add_stack_event(
+                "DELETE_FAILED", resource_status_reason=f"Resource failed to delete: {exc}"
+            )
+
+    return _flushed(hooks, delete_stack)
+
+
+def _status_events(hooks: Hooks, original: Callable[..., Any]) -> Callable[..., Any]:
+    """Every stack status also becomes a "CloudFormation Stack Status Change" event."""
+
+    def add_stack_event(
+        self: Any,
+        resource_status: str,
+        resource_status_reason: str | None = None,
+        resource_properties: str | None = None,
+    ) -> None:
+        original(self, resource_status, resource_status_reason, resource_properties)
+        events = hooks.cloudformation_events()
+        if events is not None:
+            details = {"status": resource_status, "status-reason": resource_status_reason or ""}
+            events.record("CloudFormation Stack Status Change", self.stack_id, {"status-details": details})
+
+    return add_stack_event
+
+
+def _stack_operations(hooks: Hooks) -> Patches:
+    """Change sets as the provision workflow uses them: CREATE change sets import other stacks'
+    exports; executing one sets the stack's outputs, exports and parameters; a resource that
+    fails leaves the stack rolled back (ROLLBACK_COMPLETE / UPDATE_ROLLBACK_COMPLETE) with the
+    failure in its events, instead of an error of the ExecuteChangeSet call; every stack status
+    becomes an EventBridge event (sent after the call answered)."""
+    from moto.cloudformation.models import CloudFormationBackend, Stack  # noqa: PLC0415
+
+    backend = CloudFormationBackend
+    yield mock.patch.object(
+        backend, "create_change_set", _importing_change_sets(hooks, backend.create_change_set)
+    )
+    yield mock.patch.object(
+        backend, "execute_change_set", _executed_change_sets(hooks, backend.execute_change_set)
+    )
+    yield mock.patch.object(backend, "delete_stack", _deleted_stacks(hooks, backend.delete_stack))
+    yield mock.patch.object(backend, "create_stack", _flushed(hooks, backend.create_stack))
+    yield mock.patch.object(backend, "update_stack", _flushed(hooks, backend.update_stack))
+    yield mock.patch.object(Stack, "_add_stack_event", _status_events(hooks, Stack._add_stack_event))
+
+
+def hooks_flush(hooks: Hooks) -> None:
+    events = hooks.cloudformation_events()
+    if events is not None:
+        events.flush(hooks.background)
+
+
+def _roll_back(stack: Any, change_set: Any, failed: ResourceFailed, previous: tuple[Any, ...]) -> None:
+    """CloudFormation's rollback after a failed resource, as far as the local cloud can: a failed
+    CREATE deletes what it had made (ROLLBACK_COMPLETE); a failed UPDATE restores the previous
+    template and parameters (UPDATE_ROLLBACK_COMPLETE; resources already updated stay so)."""
+    template, parameters, _ = previous
+    verb = "create" if change_set.change_set_type == "CREATE" else "update"
+    cause = f"The following resource(s) failed to {verb}: [{failed.logical_id}]. "
+    change_set.execution_status = "EXECUTE_FAILED"
+    if change_set.change_set_type == "CREATE":
+        stack._add_stack_event(
+            "ROLLBACK_IN_PROGRESS", resource_status_reason=cause + "Rollback requested by user."
+        )
+        with contextlib.suppress(Exception):
+            stack.resource_map.delete()
+        stack._add_stack_event("ROLLBACK_COMPLETE")
+        stack.status = "ROLLBACK_COMPLETE"
+        stack.output_map = stack._create_output_map()
+        return
+    stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=cause)
+    stack.template, stack.parameters = template, parameters
+    stack._parse_template()
+    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+    stack.status = "UPDATE_ROLLBACK_COMPLETE"
+
+
+class _FastYaml:
+    """What moto's CloudFormation calls on the ``yaml`` module, with LibYAML's parser (the same
+    constructors: moto's tag constructor for the short intrinsics) and parsed templates cached by
+    their text (a deep copy each time: moto edits what it gets)."""
+
+    def __init__(self) -> None:
+        import yaml  # noqa: PLC0415
+
+        class Loader(yaml.CLoader):  # type: ignore[misc]
+            pass
+
+        self.Loader = Loader
+        self._cache: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        import yaml  # noqa: PLC0415
+
+        return getattr(yaml, name)
+
+    def add_multi_constructor(self, prefix: str, constructor: Any, Loader: Any = None) -> None:
+        self.Loader.add_multi_constructor(prefix, constructor)
+
+    def load(self, stream: Any, Loader: Any = None) -> Any:
+        import yaml  # noqa: PLC0415
+
+        if not isinstance(stream, str):
+            return yaml.load(stream, Loader=self.Loader)  # noqa: S506 - moto's own choice (tags)
+        if stream not in self._cache:
+            self._cache[stream] = yaml.load(stream, Loader=self.Loader)  # noqa: S506 - as above
+        return copy.deepcopy(self._cache[stream])
+
+
+def _getazs_region(_: Hooks) -> Patches:
+    from moto.cloudformation import parsing  # noqa: PLC0415
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and set(resource_json) == {"Fn::GetAZs"}:
+            region = resource_json["Fn::GetAZs"]
+            if region in ("", None) or region == {"Ref": "AWS::Region"}:
+                resource_json = {"Fn::GetAZs": resources_map._region_name}
+        return original(resource_json, resources_map)
+
+    yield mock.patch.object(parsing, "clean_json", clean_json)
+
+
+def _template_parsing(hooks: Hooks) -> Patches:
+    from moto.cloudformation import models, responses  # noqa: PLC0415
+    from moto.cloudformation.utils import yaml_tag_constructor  # noqa: PLC0415
+
+    fast = _FastYaml()
+    fast.add_multi_constructor("", yaml_tag_constructor)
+    yield mock.patch.object(models, "yaml", fast)
+    yield mock.patch.object(responses, "yaml", fast)
+
+
+def _drift_detection(hooks: Hooks) -> Patches:
+    """DetectStackDrift, DescribeStackDriftDetectionStatus and DescribeStackResourceDrifts (moto
+    has none of them): each resource's template properties against the live values, for the
+    types ``simulators.cloudformation.DRIFT_READERS`` can read (others NOT_CHECKED)."""
+    import uuid  # noqa: PLC0415
+
+    from moto.cloudformation.parsing import clean_json  # noqa: PLC0415
+    from moto.cloudformation.responses import CloudFormationResponse  # noqa: PLC0415
+    from moto.core.responses import ActionResult  # noqa: PLC0415
+    from moto.core.utils import utcnow  # noqa: PLC0415
+
+    from petclinic_local.simulators.cloudformation import resource_drift  # noqa: PLC0415
+
+    detections: dict[str, dict[str, Any]] = {}
+
+    def detect_stack_drift(self: Any) -> Any:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        drifts = []
+        resource_map = stack.resource_map
+        for logical_id, resource_json in resource_map._resource_json_map.items():
+            model = resource_map._parsed_resources.get(logical_id)
+            if model is None or not hasattr(model, "physical_resource_id"):
+                continue
+            expected = clean_json(copy.deepcopy(resource_json.get("Properties", {})), resource_map)
+            kind = resource_json["Type"]
+            status, differences = resource_drift(
+                kind, str(model.physical_resource_id), expected, stack.region_name
+            )
+            drifts.append(
+                {
+                    "StackId": stack.stack_id,
+                    "LogicalResourceId": logical_id,
+                    "PhysicalResourceId": str(model.physical_resource_id),
+                    "ResourceType": kind,
+                    "StackResourceDriftStatus": status,
+                    "PropertyDifferences": differences,
+                    "Timestamp": utcnow(),
+                }
+            )
+        detection = str(uuid.uuid4())
+        drifted = sum(1 for d in drifts if d["StackResourceDriftStatus"] in {"MODIFIED", "DELETED"})
+        detections[detection] = {"stack": stack.stack_id, "drifts": drifts, "drifted": drifted}
+        stack.drifts = drifts
+        return ActionResult({"StackDriftDetectionId": detection})
+
+    def describe_stack_drift_detection_status(self: Any) -> Any:
+        detection = detections[self._get_param("StackDriftDetectionId")]
+        return ActionResult(
+            {
+                "StackId": detection["stack"],
+                "StackDriftDetectionId": self._get_param("StackDriftDetectionId"),
+                "StackDriftStatus": "DRIFTED" if detection["drifted"] else "IN_SYNC",
+                "DetectionStatus": "DETECTION_COMPLETE",
+                "DriftedStackResourceCount": detection["drifted"],
+                "Timestamp": utcnow(),
+            }
+        )
+
+    def describe_stack_resource_drifts(self: Any) -> Any:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        wanted = set(self._get_param("StackResourceDriftStatusFilters", []) or [])
+        drifts = [
+            d for d in getattr(stack, "drifts", []) if not wanted or d["StackResourceDriftStatus"] in wanted
+        ]
+        return ActionResult({"StackResourceDrifts": drifts})
+
+    for name, method in (
+        ("detect_stack_drift", detect_stack_drift),
+        ("describe_stack_drift_detection_status", describe_stack_drift_detection_status),
+        ("describe_stack_resource_drifts", describe_stack_resource_drifts),
+    ):
+        yield mock.patch.object(CloudFormationResponse, name, method, create=True)
+
+
 GAPS = (
     Gap(
         "cfn-list-parameters",
@@ -153,6 +669,59 @@ GAPS = (
         "moto/cloudformation/models.py Stack.stack_resources",
         ("cloudformation",),
         _cfn_unmodelled_resources,
+    ),
+    Gap(
+        "cloudformation-getazs-region",
+        "Fn::GetAZs \"\" (the stack's own region) gives us-east-1's zones whatever the region: subnets "
+        "and Aurora instances land in zones of another region",
+        "moto/cloudformation/parsing.py clean_json ('Fn::GetAZs' ... or DEFAULT_REGION)",
+        ("cloudformation",),
+        _getazs_region,
+    ),
+    Gap(
+        "cloudformation-drift-detection",
+        "no drift detection: DetectStackDrift, DescribeStackDriftDetectionStatus and "
+        "DescribeStackResourceDrifts are not implemented",
+        "moto/cloudformation/responses.py (no such actions)",
+        ("cloudformation",),
+        _drift_detection,
+    ),
+    Gap(
+        "cloudformation-template-parsing",
+        "every template is parsed by pure-Python PyYAML two to five times per change set or stack "
+        "operation (about 0.3 s each for a PetClinic template): seconds per local cloud",
+        "moto/cloudformation/models.py Stack._parse_template, ChangeSet._parse_template; "
+        "responses.py get_template_summary_response_from_template (yaml.load with yaml.Loader)",
+        ("cloudformation",),
+        _template_parsing,
+    ),
+    Gap(
+        "cloudformation-skipped-types",
+        "CloudFormation skips resource types it has no model for (RDS DBCluster, Secrets Manager "
+        "secrets, Cloud Map, WAFv2, Application Auto Scaling, API Gateway stages, security group "
+        "egress, bucket policies) and breaks on DBInstance db.serverless aurora-mysql; the local "
+        "cloud creates them through the services' API (simulators.cloudformation)",
+        "moto/cloudformation/parsing.py resource_class_from_type (types without a CloudFormationModel)",
+        ("cloudformation",),
+        _skipped_types,
+    ),
+    Gap(
+        "cloudformation-resource-events",
+        "No resource events: DescribeStackEvents shows the stack's statuses only, and a resource "
+        "that fails raises out of the API call instead of failing the resource",
+        "moto/cloudformation/parsing.py parse_and_create_resource, parse_and_update_resource",
+        ("cloudformation",),
+        _resource_events,
+    ),
+    Gap(
+        "cloudformation-change-sets",
+        "Executing a change set sets no outputs, registers no exports and keeps the old "
+        "parameters; a CREATE change set cannot import exports; a failure has no rollback; no "
+        "stack event reaches EventBridge",
+        "moto/cloudformation/models.py CloudFormationBackend.execute_change_set ('TODO: handle "
+        "execution errors and implement rollback')",
+        ("cloudformation",),
+        _stack_operations,
     ),
 )
 

@@ -59,6 +59,19 @@ def _eventbridge_states_targets(_: Hooks) -> Patches:
     yield mock.patch.object(Rule, "send_to_targets", send_to_targets)
 
 
+def _schedule_rules_take_no_events(_: Hooks) -> Patches:
+    from moto.events.models import Rule  # noqa: PLC0415
+
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
+        if self.scheduled_expression and not self.event_pattern._pattern:
+            return  # a schedule-only rule: EventBridge matches no event against it
+        original(self, original_event, transform_input)
+
+    yield mock.patch.object(Rule, "send_to_targets", send_to_targets)
+
+
 @contextlib.contextmanager
 def _only_targets(rule: Any, targets: list[dict[str, Any]]) -> Iterator[None]:
     saved = rule.targets
@@ -77,5 +90,13 @@ GAPS = (
         "moto/events/models.py Rule.send_to_targets",
         ("events",),
         _eventbridge_states_targets,
+    ),
+    Gap(
+        "eventbridge-schedule-rules",
+        "a rule with only a ScheduleExpression (no EventPattern) receives every event put on its "
+        "bus: an empty pattern matches everything",
+        "moto/events/models.py EventPattern.matches_event ('if not self._pattern: return True')",
+        ("events",),
+        _schedule_rules_take_no_events,
     ),
 )

@@ -33,6 +33,12 @@ class Hooks(Protocol):
         """Run work the way AWS does it after answering (rotations), counted as activity."""
         ...
 
+    def cloudformation_events(self) -> Any:
+        """The host's CloudFormation simulator (``simulators.cloudformation.StackEvents``: resource
+        faults, stack events for EventBridge), or None: then the CloudFormation gaps leave moto as
+        it is (moto's own tests)."""
+        ...
+
 
 Patches = Iterable[contextlib.AbstractContextManager[Any]]
 

@@ -190,7 +190,34 @@ def _send_task_failure_cause(_: Hooks) -> Patches:
     yield mock.patch.object(StepFunctionResponse, "send_task_failure", send_task_failure)
 
 
+_VALIDATED: set[str] = set()
+
+
+def _definition_validation(_: Hooks) -> Patches:
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend  # noqa: PLC0415
+
+    original = StepFunctionsParserBackend._validate_definition
+
+    def validate_definition(definition: str) -> None:
+        if definition in _VALIDATED:  # parsed before in this process: the same text is as valid
+            return
+        original(definition)
+        _VALIDATED.add(definition)
+
+    yield mock.patch.object(
+        StepFunctionsParserBackend, "_validate_definition", staticmethod(validate_definition)
+    )
+
+
 GAPS = (
+    Gap(
+        "definition-validation",
+        "CreateStateMachine parses the whole definition with the ANTLR grammar only to validate it "
+        "(the provision workflow: most of a second), again for every local cloud in a process",
+        "moto/stepfunctions/parser/models.py StepFunctionsParserBackend._validate_definition",
+        ("stepfunctions",),
+        _definition_validation,
+    ),
     Gap(
         "jsonata",
         'moto has no JSONata evaluator ("QueryLanguage": "JSONata" and Assign fail): _eval_jsonata is None '

@@ -1,13 +1,16 @@
-"""The PetClinic stack the control plane operates, as the local cloud seeds it: the VPC's private
-app subnets, the ECS cluster with its four services on running task definitions, their ECR
-repositories with a first image each, task roles, and the database secret the services read.
+"""The PetClinic stack the control plane operates, as the local cloud starts with it: the stacks
+the provision workflow makes (infra/*.yaml: VPC, NAT gateways, ALB, the ECS cluster with its four
+services, ECR repositories, Aurora, the secrets...), provisioned through the same change sets
+(``stacks``), with a first image pushed to each repository and the first deployments completed.
+One local cloud: ``local run`` and ``local rotate`` act on what ``local provision`` makes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 ACCOUNT = "123456789012"
@@ -23,6 +26,14 @@ class ServiceSeed:
 
 @dataclass(frozen=True)
 class PetClinicSeed:
+    """The PetClinic stack a local cloud starts with: the provisioned stacks (infra/*.yaml) with
+    each repository's first image pushed and the services' first deployments completed.
+
+    ``secret_value`` / ``master_secret_value``: a database of the local machine the secrets
+    point at instead of the Aurora cluster's endpoint (local rotations against MariaDB); the
+    provisioned secrets get these values as new versions (the application secret keeps the
+    data stack's masterarn). None: the data stack's own values."""
+
     environment: str = "dev"
     cluster: str = "petclinic-dev"
     repository_prefix: str = "petclinic/"
@@ -34,19 +45,13 @@ class PetClinicSeed:
         ServiceSeed("admin-server", 9090, desired_count=1, uses_database=False),
     )
     database_secret: str = "petclinic/dev/aurora/app"  # noqa: S105 - the secret's name
-    secret_value: dict[str, Any] = field(
-        default_factory=lambda: {
-            "engine": "mysql",
-            "host": "petclinic-dev.cluster-abcdefghijkl.us-west-2.rds.amazonaws.com",
-            "port": 3306,
-            "username": "petclinic",
-            "password": "not-a-real-password",
-            "dbname": "petclinic",
-        }
-    )
-    # The superuser secret the application secret's masterarn names (alternating-user rotation).
+    secret_value: dict[str, Any] | None = None
     master_secret: str = "petclinic/dev/aurora/master"  # noqa: S105 - the secret's name
     master_secret_value: dict[str, Any] | None = None
+    # Provision parameters per stack (as the workflow's "parameters"); None: the templates' defaults.
+    parameters: dict[str, dict[str, str]] | None = None
+    # False: no PetClinic stack at all (`local provision` makes it with the workflow).
+    provisioned: bool = True
 
 
 def digest_for(repository: str, tag: str | None, salt: str = "") -> str:
@@ -86,147 +91,59 @@ def register_image(
     backend.put_image(repository, manifest, tag, "application/vnd.oci.image.manifest.v1+json", digest=digest)
 
 
-def seed(session: Any, region: str, spec: PetClinicSeed) -> dict[str, Any]:
-    """Create the stack; returns the ids the seed made (subnets, secret ARN...)."""
-    ec2, ecs, ecr, iam, secrets = (
-        session.client(name, region_name=region) for name in ("ec2", "ecs", "ecr", "iam", "secretsmanager")
-    )
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=f"{region}{zone}")["Subnet"]["SubnetId"]
-        for cidr, zone in (("10.0.3.0/24", "a"), ("10.0.4.0/24", "b"))
-    ]
-    group = ec2.create_security_group(
-        GroupName="petclinic-services", Description="PetClinic ECS services", VpcId=vpc
-    )["GroupId"]
+def seed(
+    session: Any, region: str, spec: PetClinicSeed, *, root: Path, bucket: str, rotation_function_arn: str
+) -> dict[str, Any]:
+    """Provision the stacks (``stacks.provision_directly``), push each repository's first image,
+    complete the services' first deployments; returns what the stacks made (subnets, secrets...)."""
+    from petclinic_local.petclinic import stacks  # noqa: PLC0415
 
-    trust = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
+    templates = stacks.upload_templates(
+        s3=session.client("s3", region_name=region),
+        ssm=session.client("ssm", region_name=region),
+        bucket=bucket,
+        environment=spec.environment,
+        root=root,
+        region=region,
     )
-    execution_role = iam.create_role(RoleName="petclinic-ecs-execution", AssumeRolePolicyDocument=trust)[
-        "Role"
-    ]["Arn"]
-    created: dict[str, Any] = {}
-    value = dict(spec.secret_value)
-    if spec.master_secret_value is not None:
-        master = secrets.create_secret(
-            Name=spec.master_secret, SecretString=json.dumps(spec.master_secret_value)
-        )
-        created["masterSecretArn"] = value["masterarn"] = master["ARN"]
-    secret_arn = secrets.create_secret(Name=spec.database_secret, SecretString=json.dumps(value))["ARN"]
+    plans = stacks.provision_directly(
+        session,
+        environment=spec.environment,
+        templates=templates,
+        rotation_function_arn=rotation_function_arn,
+        parameters=spec.parameters,
+        region=region,
+    )
+    return settle(session, region, spec, {plan.stack: plan.outputs for plan in plans})
 
-    ecs.create_cluster(clusterName=spec.cluster)
+
+def settle(
+    session: Any, region: str, spec: PetClinicSeed, outputs: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    """After the stacks exist: the first image in each repository, the first deployments
+    COMPLETED, the secrets pointed at a local database when the spec says so."""
     for service in spec.services:
         repository = f"{spec.repository_prefix}{service.name}"
-        ecr.create_repository(repositoryName=repository, imageScanningConfiguration={"scanOnPush": True})
         register_image(region, repository, spec.initial_tag, digest_for(repository, spec.initial_tag))
-        task_role = iam.create_role(
-            RoleName=f"petclinic-{service.name}-task", AssumeRolePolicyDocument=trust
-        )["Role"]["Arn"]
-        definition = ecs.register_task_definition(
-            **_task_definition(
-                spec=spec,
-                service=service,
-                region=region,
-                execution_role=execution_role,
-                task_role=task_role,
-                secret_arn=secret_arn,
-            )
-        )["taskDefinition"]["taskDefinitionArn"]
-        ecs.create_service(
-            cluster=spec.cluster,
-            serviceName=service.name,
-            taskDefinition=definition,
-            desiredCount=service.desired_count,
-            launchType="FARGATE",
-            networkConfiguration={
-                "awsvpcConfiguration": {
-                    "subnets": subnets,
-                    "securityGroups": [group],
-                    "assignPublicIp": "DISABLED",
-                }
-            },
-            deploymentConfiguration={
-                "deploymentCircuitBreaker": {"enable": True, "rollback": False},
-                "maximumPercent": 200,
-                "minimumHealthyPercent": 100,
-            },
-        )
     _settle(region, spec)
+    secrets = session.client("secretsmanager", region_name=region)
+    app_arn, master_arn = outputs["data"]["AppSecretArn"], outputs["data"]["MasterSecretArn"]
+    if spec.master_secret_value is not None:
+        secrets.put_secret_value(SecretId=master_arn, SecretString=json.dumps(spec.master_secret_value))
+    if spec.secret_value is not None:
+        value = dict(spec.secret_value)
+        if spec.master_secret_value is not None:
+            value["masterarn"] = master_arn
+        secrets.put_secret_value(SecretId=app_arn, SecretString=json.dumps(value))
+    network = outputs["network"]
     return {
-        "vpc": vpc,
-        "subnets": subnets,
-        "securityGroup": group,
-        "databaseSecretArn": secret_arn,
-        **created,
-    }
-
-
-def _task_definition(
-    *,
-    spec: PetClinicSeed,
-    service: ServiceSeed,
-    region: str,
-    execution_role: str,
-    task_role: str,
-    secret_arn: str,
-) -> dict[str, Any]:
-    image = f"{registry(region)}/{spec.repository_prefix}{service.name}:{spec.initial_tag}"
-    container: dict[str, Any] = {
-        "name": service.name,
-        "image": image,
-        "essential": True,
-        "portMappings": [
-            {"containerPort": service.port, "protocol": "tcp", "name": f"{service.name}-{service.port}"}
-        ],
-        "environment": [
-            {"name": "SPRING_PROFILES_ACTIVE", "value": "docker,mysql" if service.uses_database else "docker"}
-        ],
-        "healthCheck": {
-            "command": ["CMD-SHELL", f"curl -fs http://localhost:{service.port}/actuator/health || exit 1"],
-            "interval": 30,
-            "retries": 3,
-        },
-        "logConfiguration": {
-            "logDriver": "awslogs",
-            "options": {
-                "awslogs-group": f"/ecs/petclinic-{spec.environment}",
-                "awslogs-region": region,
-                "awslogs-stream-prefix": service.name,
-            },
-        },
-    }
-    if service.uses_database:
-        container["secrets"] = [
-            {"name": "SPRING_DATASOURCE_USERNAME", "valueFrom": f"{secret_arn}:username::"},
-            {"name": "SPRING_DATASOURCE_PASSWORD", "valueFrom": f"{secret_arn}:password::"},
-        ]
-    xray = {
-        "name": "xray-daemon",
-        "image": "public.ecr.aws/xray/aws-xray-daemon:3.3.7",
-        "essential": False,
-        "portMappings": [{"containerPort": 2000, "protocol": "udp"}],
-    }
-    return {
-        "family": f"petclinic-{spec.environment}-{service.name}",
-        "taskRoleArn": task_role,
-        "executionRoleArn": execution_role,
-        "networkMode": "awsvpc",
-        "requiresCompatibilities": ["FARGATE"],
-        "cpu": "512",
-        "memory": "1024",
-        "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
-        "containerDefinitions": [container, xray],
-        "tags": [{"key": "app", "value": "petclinic"}, {"key": "service", "value": service.name}],
+        "vpc": network["VpcId"],
+        "subnets": network["AppSubnetIds"].split(","),
+        "securityGroup": network["ServicesSecurityGroupId"],
+        "rotationSecurityGroup": network["RotationSecurityGroupId"],
+        "databaseSecretArn": app_arn,
+        "masterSecretArn": master_arn,
+        "stacks": outputs,
     }
 
 

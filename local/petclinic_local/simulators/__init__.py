@@ -10,6 +10,10 @@ makes it happen over (scaled) time and emits the events AWS emits.
                        sample data), called by the GenAI tools over real HTTP
     cloudwatch.py      Lambda's own metrics per version/alias, EMF lines -> metrics, and alarm
                        evaluation (run before DescribeAlarms answers)
+    cloudformation.py  CloudFormation's resource providers for the types moto's CloudFormation
+             skips or gets wrong (through the services' APIs), its stack and resource events
+             on EventBridge, resource faults, what drift detection reads back; the types it
+             does not reproduce (NOT_EMULATED, PARTIAL) go into every provisioning report
 
 Adding a simulator for service X (CloudFormation resource provisioning and its stack events,
 a Bedrock Converse stand-in, the PetClinic HTTP services on 127.0.0.1...): a module ``x.py``

@@ -1,0 +1,63 @@
+"""Plan one PetClinic stack for the provision workflow: its parameters (template defaults, the
+values the deploy and scale workflows own read from the live resources, the operator's), a
+change set, and what it would add, modify and remove. One invocation per stack; executing the
+change set and waiting for the stack are the workflow's (an SDK integration and a task token).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from petclinic_ops.adapters.provision import CloudFormationStacks, LiveResources
+from petclinic_ops.domain import provision
+from petclinic_ops.models.provision import PrepareStackInput
+from petclinic_ops.settings import ProvisionSettings
+
+logger = Logger()
+tracer = Tracer(auto_patch=False)
+
+
+@cache
+def settings() -> ProvisionSettings:
+    return ProvisionSettings.from_environ()
+
+
+@cache
+def ports() -> tuple[CloudFormationStacks, LiveResources]:
+    config = settings()
+    tags = {"project": "petclinic", "managed-by": "petclinic-ops"}
+    return CloudFormationStacks(role_arn=config.cloudformation_role_arn, tags=tags), LiveResources()
+
+
+@logger.inject_lambda_context(correlation_id_path="executionId", clear_state=True)
+@tracer.capture_lambda_handler
+@event_parser(model=PrepareStackInput)
+def lambda_handler(event: PrepareStackInput, context: LambdaContext) -> dict[str, Any]:
+    stacks, live = ports()
+    if event.action == "drift":
+        checked = provision.check_drift(event.environment, event.stack, stacks=stacks).to_output()
+        logger.info(
+            "drift checked", extra={"stackName": checked["stackName"], "drift": checked["drift"]["status"]}
+        )
+        return checked
+    request = provision.PrepareRequest(
+        environment=event.environment,
+        stack=event.stack,
+        template_url=event.template_url,
+        parameters=event.parameters,
+        plan=event.plan,
+        change_set_name=event.change_set_name,
+        rotation_function_arn=settings().rotation_function_arn,
+    )
+    plan = provision.prepare(request, stacks=stacks, live=live)
+    output = plan.to_output()
+    logger.info(
+        "stack prepared",
+        extra={k: output[k] for k in ("stackName", "action", "status", "added", "modified", "removed")},
+    )
+    return output

@@ -1,0 +1,416 @@
+"""Provisioning one PetClinic stack through a change set (no boto3: the CloudFormation and the
+live-state reads are ports, the adapters are in ``adapters.provision``).
+
+The stacks, in dependency order: network, data, services, edge (``STACKS``), each
+``petclinic-{env}-{stack}``. For one stack, ``prepare`` works out the parameters (the template's
+defaults, then the values other workflows own read from the live resources, then the
+operator's), creates a change set and reads it back as a plan: resources to add, modify (with
+replacement or not) and remove. A change set with nothing to change is NO_CHANGE (deleted, not an
+error); with ``plan`` the change set is deleted again, and a stack the change set had to create
+(REVIEW_IN_PROGRESS) with it, so a plan changes nothing. A stack whose upstream stacks do not
+exist yet cannot be planned by CloudFormation (its imports are missing): its plan is the
+template's resources, all to add (``UNPLANNABLE`` with the reason).
+
+What re-provisioning keeps (``owned_parameters``): each service's image (the deploy workflow's
+pinned digest), desired count and Application Auto Scaling bounds (the scale workflow's), and
+Aurora's Serverless v2 capacity (the scale workflow's). The rotated secret is kept because the
+templates never change a secret's value after creation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from petclinic_ops.errors import ChangeSetFailed, InvalidProvisionRequest, StackBusy
+
+STACKS: tuple[str, ...] = ("network", "data", "services", "edge")
+DEPENDS_ON: dict[str, tuple[str, ...]] = {
+    "network": (),
+    "data": ("network",),
+    "services": ("network", "data"),
+    "edge": ("services",),
+}
+# The services stack's parameters per service (infra/services.yaml): logical prefix -> service.
+SERVICES: dict[str, str] = {
+    "Customers": "customers-service",
+    "Vets": "vets-service",
+    "Visits": "visits-service",
+    "AdminServer": "admin-server",
+}
+SCALABLE: tuple[str, ...] = ("Customers", "Vets", "Visits")
+NO_CHANGES = "didn't contain changes"
+NO_UPDATES = "No updates are to be performed"
+STABLE = {
+    "CREATE_COMPLETE",
+    "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "IMPORT_COMPLETE",
+    "IMPORT_ROLLBACK_COMPLETE",
+}
+
+Action = Literal["NO_CHANGE", "EXECUTE", "PLANNED", "UNPLANNABLE", "DRIFT"]
+# Properties other workflows own: drift there is their work, not drift (reported as "owned").
+OWNED_PROPERTIES: dict[str, dict[str, str]] = {
+    "AWS::ECS::Service": {"TaskDefinition": "deploy", "DesiredCount": "scale"},
+    "AWS::ApplicationAutoScaling::ScalableTarget": {"MinCapacity": "scale", "MaxCapacity": "scale"},
+    "AWS::RDS::DBCluster": {"ServerlessV2ScalingConfiguration": "scale"},
+}
+
+
+def stack_name(environment: str, stack: str) -> str:
+    return f"petclinic-{environment}-{stack}"
+
+
+def ordered(requested: list[str] | None, *, reverse: bool = False) -> list[str]:
+    """The requested stacks (all when None) in dependency order (reversed for a teardown)."""
+    chosen = requested if requested else list(STACKS)
+    unknown = sorted(set(chosen) - set(STACKS))
+    if unknown:
+        raise InvalidProvisionRequest(f"unknown stacks {unknown}: the stacks are {', '.join(STACKS)}")
+    result = [name for name in STACKS if name in chosen]
+    return result[::-1] if reverse else result
+
+
+@dataclass(frozen=True)
+class Change:
+    logical_id: str
+    resource_type: str
+    action: str  # Add | Modify | Remove
+    replacement: str | None = None  # True | False | Conditional (Modify only; None when not told)
+
+    def to_output(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "logicalId": self.logical_id,
+            "type": self.resource_type,
+            "action": self.action,
+        }
+        if self.action == "Modify":
+            out["replacement"] = self.replacement
+        return out
+
+
+@dataclass
+class StackPlan:
+    stack: str
+    stack_name: str
+    action: Action
+    status: str
+    changes: list[Change] = field(default_factory=list)
+    parameters: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    change_set_id: str | None = None
+    stack_id: str | None = None
+    reason: str = ""
+    drift: dict[str, Any] | None = None
+
+    def to_output(self) -> dict[str, Any]:
+        count = {a: sum(1 for c in self.changes if c.action == a) for a in ("Add", "Modify", "Remove")}
+        return {
+            "stack": self.stack,
+            "stackName": self.stack_name,
+            "action": self.action,
+            "status": self.status,
+            "added": count["Add"],
+            "modified": count["Modify"],
+            "removed": count["Remove"],
+            "changes": [c.to_output() for c in self.changes],
+            "parameters": self.parameters,
+            "outputs": self.outputs,
+            "changeSetId": self.change_set_id,
+            "stackId": self.stack_id,
+            "reason": self.reason,
+            "drift": self.drift,
+        }
+
+
+class StackPort(Protocol):
+    """CloudFormation, as the domain needs it."""
+
+    def describe(self, name: str) -> dict[str, Any] | None:
+        """DescribeStacks' stack (StackStatus, StackId, Parameters, Outputs), None if it does not exist."""
+        ...
+
+    def template_parameters(self, template_url: str) -> dict[str, str | None]:
+        """The template's parameters and their defaults (GetTemplateSummary)."""
+        ...
+
+    def template_resources(self, template_url: str) -> list[tuple[str, str]]:
+        """(logical id, type) of every resource in the template."""
+        ...
+
+    def create_change_set(
+        self, *, name: str, template_url: str, parameters: Mapping[str, str], create: bool, change_set: str
+    ) -> tuple[str, str]:
+        """(change set id, stack id); raises ChangeSetFailed with CloudFormation's reason."""
+        ...
+
+    def wait_change_set(self, change_set_id: str) -> tuple[str, str, list[dict[str, Any]]]:
+        """Until created: (status, status reason, changes as DescribeChangeSet lists them)."""
+        ...
+
+    def delete_change_set(self, change_set_id: str) -> None: ...
+
+    def delete_review_stack(self, stack_id: str) -> None:
+        """Delete a stack left in REVIEW_IN_PROGRESS by a CREATE change set (nothing was created)."""
+        ...
+
+    def detect_drift(self, name: str) -> tuple[str, list[dict[str, Any]]]:
+        """DetectStackDrift, waited for: (the stack's drift status, the resource drifts that are
+        MODIFIED or DELETED as DescribeStackResourceDrifts lists them)."""
+        ...
+
+
+class LiveState(Protocol):
+    """The values other workflows own, read from the running resources."""
+
+    def services(self, cluster: str, names: list[str]) -> dict[str, dict[str, Any]]:
+        """Per service: {"image": the service container's image, "desiredCount": int,
+        "minCapacity"/"maxCapacity": its scalable target's bounds when it has one}."""
+        ...
+
+    def aurora_capacity(self, cluster_identifier: str) -> tuple[float, float] | None:
+        """(MinCapacity, MaxCapacity) of the cluster's Serverless v2 scaling, None if no cluster."""
+        ...
+
+
+@dataclass(frozen=True)
+class PrepareRequest:
+    environment: str
+    stack: str
+    template_url: str
+    parameters: dict[str, str]
+    plan: bool
+    change_set_name: str
+    rotation_function_arn: str = ""
+
+
+def owned_parameters(stack: str, environment: str, live: LiveState) -> dict[str, str]:
+    """The current values of what other workflows own (see the module's docstring)."""
+    if stack == "services":
+        found = live.services(f"petclinic-{environment}", list(SERVICES.values()))
+        values: dict[str, str] = {}
+        for prefix, service in SERVICES.items():
+            state = found.get(service)
+            if not state:
+                continue
+            values[f"{prefix}Image"] = str(state["image"])
+            values[f"{prefix}DesiredCount"] = str(state["desiredCount"])
+            if prefix in SCALABLE and "minCapacity" in state:
+                values[f"{prefix}MinTasks"] = str(state["minCapacity"])
+                values[f"{prefix}MaxTasks"] = str(state["maxCapacity"])
+        return values
+    if stack == "data":
+        capacity = live.aurora_capacity(f"petclinic-{environment}")
+        if capacity is None:
+            return {}
+        return {"MinCapacity": _number(capacity[0]), "MaxCapacity": _number(capacity[1])}
+    return {}
+
+
+def initial_image(stack_id: str, service: str, tag: str) -> str:
+    """What the services template runs when a service's Image parameter is empty."""
+    _, _, _, region, account, *_ = stack_id.split(":")
+    return f"{account}.dkr.ecr.{region}.amazonaws.com/petclinic/{service}:{tag}"
+
+
+def _as_stack_states_them(
+    owned: dict[str, str], current: dict[str, Any], defaults: dict[str, str | None]
+) -> dict[str, str]:
+    """An owned value that equals what the stack's current parameters already produce is passed
+    in their form (an empty Image that means the initial tag stays empty), so a re-run with nothing
+    changed is a change set with no changes."""
+    given = {p["ParameterKey"]: p.get("ParameterValue", "") for p in current.get("Parameters", [])}
+    tag = given.get("InitialImageTag") or defaults.get("InitialImageTag") or ""
+    result = dict(owned)
+    for prefix, service in SERVICES.items():
+        key = f"{prefix}Image"
+        if (
+            key in result
+            and given.get(key, "") == ""
+            and result[key] == initial_image(current["StackId"], service, tag)
+        ):
+            result[key] = ""
+    return result
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _parameters(
+    request: PrepareRequest, defaults: dict[str, str | None], owned: dict[str, str]
+) -> dict[str, str]:
+    unknown = sorted(set(request.parameters) - set(defaults))
+    if unknown:
+        raise InvalidProvisionRequest(
+            f"stack {request.stack}: unknown parameters {unknown}; its template takes {sorted(defaults)}"
+        )
+    derived = {"EnvironmentName": request.environment}
+    if "RotationFunctionArn" in defaults and request.rotation_function_arn:
+        derived["RotationFunctionArn"] = request.rotation_function_arn
+    values = {name: default for name, default in defaults.items() if default is not None}
+    values.update(derived)
+    values.update({k: v for k, v in owned.items() if k in defaults})
+    values.update(request.parameters)  # the operator's say wins
+    missing = sorted(name for name in defaults if name not in values)
+    if missing:
+        raise InvalidProvisionRequest(
+            f"stack {request.stack}: parameters {missing} have no default: give them"
+        )
+    return values
+
+
+def _changes(listed: list[dict[str, Any]]) -> list[Change]:
+    changes = []
+    for item in listed:
+        change = item.get("ResourceChange", {})
+        changes.append(
+            Change(
+                logical_id=change["LogicalResourceId"],
+                resource_type=change["ResourceType"],
+                action=change["Action"],
+                replacement=change.get("Replacement"),
+            )
+        )
+    return sorted(changes, key=lambda c: ("Add Modify Remove".index(c.action), c.logical_id))
+
+
+def _current_status(name: str, current: dict[str, Any] | None) -> str:
+    """The stack's status, or StackBusy when no change set can be made on it now."""
+    status = str(current["StackStatus"]) if current else "NONE"
+    if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        raise StackBusy(f"stack {name} is {status}: wait for that operation to end, then provision again")
+    if status in {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED"}:
+        raise StackBusy(
+            f"stack {name} is {status} ({(current or {}).get('StackStatusReason') or 'no reason given'}): "
+            "no change set can update it; see the runbook (delete a stack that never got created, "
+            "continue the rollback of one that failed to roll back)"
+        )
+    return status
+
+
+def _new_plan(request: PrepareRequest, stacks: StackPort, live: LiveState) -> tuple[StackPlan, bool]:
+    """The plan before its change set: status, parameters, current outputs; and whether the stack exists."""
+    name = stack_name(request.environment, request.stack)
+    current = stacks.describe(name)
+    status = _current_status(name, current)
+    exists = status not in {"NONE", "REVIEW_IN_PROGRESS"}
+    defaults = stacks.template_parameters(request.template_url)
+    owned = owned_parameters(request.stack, request.environment, live) if exists else {}
+    if owned and current:
+        owned = _as_stack_states_them(owned, current, defaults)
+    plan = StackPlan(request.stack, name, "EXECUTE", status, parameters=_parameters(request, defaults, owned))
+    if current:
+        plan.outputs = {o["OutputKey"]: o["OutputValue"] for o in current.get("Outputs", [])}
+        plan.stack_id = current["StackId"]
+    return plan, exists
+
+
+def prepare(request: PrepareRequest, *, stacks: StackPort, live: LiveState) -> StackPlan:
+    """Plan one stack through a change set; leaves it ready to execute (EXECUTE) or changes nothing."""
+    plan, exists = _new_plan(request, stacks, live)
+    try:
+        change_set_id, stack_id = stacks.create_change_set(
+            name=plan.stack_name,
+            template_url=request.template_url,
+            parameters=plan.parameters,
+            create=not exists,
+            change_set=request.change_set_name,
+        )
+    except ChangeSetFailed as failed:
+        if not exists and "export" in str(failed).lower():
+            return _unplannable(plan, request, stacks, str(failed))
+        raise
+    plan.change_set_id, plan.stack_id = change_set_id, stack_id
+    state, reason, listed = stacks.wait_change_set(change_set_id)
+    if state == "FAILED" and (NO_CHANGES in reason or NO_UPDATES in reason):
+        stacks.delete_change_set(change_set_id)
+        plan.action, plan.change_set_id, plan.reason = "NO_CHANGE", None, reason
+        return plan
+    if state == "FAILED":
+        _discard(stacks, change_set_id, stack_id, created=not exists)
+        if not exists and "export" in reason.lower():
+            return _unplannable(plan, request, stacks, reason)
+        raise ChangeSetFailed(f"stack {plan.stack_name}: the change set failed: {reason}")
+    plan.changes = _changes(listed)
+    if request.plan:
+        _discard(stacks, change_set_id, stack_id, created=not exists)
+        plan.action, plan.change_set_id = "PLANNED", None
+    return plan
+
+
+def _discard(stacks: StackPort, change_set_id: str, stack_id: str, *, created: bool) -> None:
+    stacks.delete_change_set(change_set_id)
+    if created:
+        stacks.delete_review_stack(stack_id)
+
+
+def _unplannable(plan: StackPlan, request: PrepareRequest, stacks: StackPort, reason: str) -> StackPlan:
+    if not request.plan:
+        raise ChangeSetFailed(f"stack {plan.stack_name}: {reason}")
+    plan.action = "UNPLANNABLE"
+    plan.reason = (
+        f"{reason}: stacks it imports from ({', '.join(DEPENDS_ON[request.stack])}) are not provisioned "
+        "yet; every resource of the template will be added"
+    )
+    plan.changes = [
+        Change(logical, kind, "Add") for logical, kind in stacks.template_resources(request.template_url)
+    ]
+    plan.change_set_id = None
+    return plan
+
+
+def check_drift(environment: str, stack: str, *, stacks: StackPort) -> StackPlan:
+    """Which resources of the stack differ from its template. Differences in what the deploy and
+    scale workflows own (``OWNED_PROPERTIES``) are listed as owned, not as drift."""
+    name = stack_name(environment, stack)
+    current = stacks.describe(name)
+    if current is None:
+        plan = StackPlan(stack, name, "DRIFT", "NONE", reason="not provisioned: nothing to check")
+        plan.drift = {"status": "NOT_CHECKED", "drifted": [], "owned": []}
+        return plan
+    status, listed = stacks.detect_drift(name)
+    drifted, owned = [], []
+    for resource in listed:
+        differences = resource.get("PropertyDifferences", [])
+        owners = OWNED_PROPERTIES.get(resource["ResourceType"], {})
+        own = [d for d in differences if _top(d["PropertyPath"]) in owners]
+        other = [d for d in differences if _top(d["PropertyPath"]) not in owners]
+        entry = {
+            "logicalId": resource["LogicalResourceId"],
+            "type": resource["ResourceType"],
+            "status": resource["StackResourceDriftStatus"],
+        }
+        if own:
+            owned.append(
+                {
+                    **entry,
+                    "properties": [
+                        _difference(d) | {"ownedBy": owners[_top(d["PropertyPath"])]} for d in own
+                    ],
+                }
+            )
+        if other or resource["StackResourceDriftStatus"] == "DELETED":
+            drifted.append({**entry, "properties": [_difference(d) for d in other]})
+    plan = StackPlan(stack, name, "DRIFT", current["StackStatus"], stack_id=current["StackId"])
+    plan.drift = {
+        "status": "DRIFTED" if drifted else ("IN_SYNC" if status != "UNKNOWN" else status),
+        "drifted": drifted,
+        "owned": owned,
+    }
+    return plan
+
+
+def _top(path: str) -> str:
+    return path.strip("/").split("/")[0]
+
+
+def _difference(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "path": item["PropertyPath"],
+        "expected": item.get("ExpectedValue"),
+        "actual": item.get("ActualValue"),
+        "kind": item.get("DifferenceType"),
+    }

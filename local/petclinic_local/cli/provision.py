@@ -1,0 +1,290 @@
+"""`petclinic-ops provision | teardown | drift` on AWS and `petclinic-ops local provision |
+teardown | drift` on the local cloud: the provision workflow, started and followed to the end.
+
+On AWS, `provision` first uploads infra/*.yaml to the control plane's artifact bucket under
+content-addressed keys (templates/<sha256>.yaml) and records them in
+/petclinic/{env}/provision/templates, where the workflow reads them. Exit codes: 0 succeeded,
+1 the run failed (the stack, resource and reason are printed), 2 bad input (nothing started).
+
+Needs on AWS: cloudformation:DescribeStacks on the control plane stack, s3:PutObject on its
+artifact bucket (templates/*), ssm:PutParameter on /petclinic/{env}/provision/templates,
+states:StartExecution on the provision workflow, states:DescribeExecution and
+states:GetExecutionHistory on its executions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from petclinic_local.cli import render
+from petclinic_local.errors import UsageError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+STACKS = ("network", "data", "services", "edge")
+
+
+# --------------------------------------------------------------------------- the request
+
+
+def parse_parameters(pairs: Sequence[str]) -> dict[str, dict[str, str]]:
+    """--parameter services.CustomersDesiredCount=3 (repeatable) -> {"services": {...}}."""
+    parameters: dict[str, dict[str, str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        stack, dot, name = key.partition(".")
+        if not sep or not dot or not name:
+            raise UsageError(
+                f"--parameter {pair!r}: expected STACK.NAME=VALUE, e.g. services.CustomersDesiredCount=3"
+            )
+        if stack not in STACKS:
+            raise UsageError(
+                f"--parameter {pair!r}: unknown stack {stack!r}; the stacks are {', '.join(STACKS)}"
+            )
+        parameters.setdefault(stack, {})[name] = value
+    return parameters
+
+
+def build_request(
+    *,
+    environment: str,
+    action: str = "provision",
+    stacks: Sequence[str] = (),
+    plan: bool = False,
+    parameters: Sequence[str] = (),
+    force: bool = False,
+    discard_data: bool = False,
+) -> dict[str, Any]:
+    if environment not in {"dev", "prod"}:
+        raise UsageError(f"--env {environment!r}: dev or prod")
+    unknown = sorted(set(stacks) - set(STACKS))
+    if unknown:
+        raise UsageError(f"--stack {', '.join(unknown)}: unknown; the stacks are {', '.join(STACKS)}")
+    if action == "teardown" and environment == "prod" and not force:
+        raise UsageError("refusing to tear down prod without --force (the workflow refuses it too)")
+    request: dict[str, Any] = {"environment": environment}
+    if action != "provision":
+        request["action"] = action
+    if stacks:
+        request["stacks"] = list(stacks)
+    if plan:
+        request["plan"] = True
+    if parameters:
+        request["parameters"] = parse_parameters(parameters)
+    if force:
+        request["force"] = True
+    if discard_data:
+        request["keepData"] = False
+    return request
+
+
+# --------------------------------------------------------------------------- AWS
+
+
+def control_plane_outputs(session: Any, stack: str) -> dict[str, str]:
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    try:
+        stacks = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as exc:
+        raise UsageError(
+            f"cannot read stack {stack} in {session.region_name}: {exc.response['Error']['Message']}"
+        ) from None
+    except BotoCoreError as exc:
+        raise UsageError(f"cannot reach AWS ({session.region_name}): {exc}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    missing = [key for key in ("ProvisionStateMachineArn", "ArtifactBucketName") if key not in outputs]
+    if missing:
+        raise UsageError(
+            f"stack {stack} has no {', '.join(missing)} output: deploy the control plane (sam deploy) first"
+        )
+    return outputs
+
+
+def run_aws(
+    request: dict[str, Any],
+    *,
+    profile: str | None,
+    region: str | None,
+    stack: str,
+    timeout: float,
+    poll_seconds: float,
+    as_json: bool,
+    root: Path = PROJECT_ROOT,
+    session: Any = None,
+) -> int:
+    from petclinic_local.cli.deploy import follow, session_for  # noqa: PLC0415
+    from petclinic_local.petclinic.stacks import upload_templates  # noqa: PLC0415
+
+    session = session or session_for(profile, region)
+    outputs = control_plane_outputs(session, stack)
+    out = render.console()
+    if request.get("action", "provision") == "provision":
+        urls = upload_templates(
+            s3=session.client("s3"),
+            ssm=session.client("ssm"),
+            bucket=outputs["ArtifactBucketName"],
+            environment=request["environment"],
+            root=root,
+            region=session.region_name,
+        )
+        if not as_json:
+            for name, url in urls.items():
+                out.print(f"template {name}: {url}")
+    name = f"{request.get('action', 'provision')}-{request['environment']}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    execution_arn = session.client("stepfunctions").start_execution(
+        stateMachineArn=outputs["ProvisionStateMachineArn"], name=name, input=json.dumps(request)
+    )["executionArn"]
+    if not as_json:
+        out.print(f"started {execution_arn}")
+    say = (lambda _: None) if as_json else out.print
+    described = follow(session, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=say)
+    report = _aws_report(described)
+    show(report, as_json=as_json)
+    return 0 if described["status"] == "SUCCEEDED" else 1
+
+
+def _aws_report(described: dict[str, Any]) -> dict[str, Any]:
+    output = json.loads(described.get("output") or "null") or {}
+    try:
+        cause = json.loads(described.get("cause") or "null")
+    except ValueError:
+        cause = described.get("cause")
+    execution: dict[str, Any] = {"executionArn": described["executionArn"], "status": described["status"]}
+    if described["status"] != "SUCCEEDED":
+        execution.update(error=described.get("error"), cause=cause)
+    rows = output.get("stacks") or (cause.get("stacks") if isinstance(cause, dict) else None) or []
+    return {
+        "execution": execution,
+        "action": output.get("action"),
+        "stacks": [
+            {
+                "name": row["stack"],
+                "stackName": row["stackName"],
+                "status": row.get("status"),
+                "action": row.get("action"),
+                "added": row.get("added", 0),
+                "modified": row.get("modified", 0),
+                "removed": row.get("removed", 0),
+                **({"changes": row["changes"]} if row.get("changes") else {}),
+                **({"drift": row["drift"]} if row.get("drift") else {}),
+            }
+            for row in rows
+        ],
+        "notEmulated": [],
+        "parameters": output.get("parameters", []),
+    }
+
+
+# --------------------------------------------------------------------------- the local cloud
+
+
+def run_local(request: dict[str, Any], *, as_json: bool, time_scale: float = 0.01) -> int:
+    """A fresh local cloud: without the PetClinic stack for `provision` (the workflow makes it),
+    with it for `teardown` and `drift`; then the workflow, and the report."""
+    from petclinic_local import provisioning  # noqa: PLC0415
+    from petclinic_local.cloud import LocalCloud  # noqa: PLC0415
+    from petclinic_local.petclinic.seed import PetClinicSeed  # noqa: PLC0415
+
+    from_nothing = request.get("action", "provision") == "provision"
+    env = request["environment"]
+    seed = PetClinicSeed(
+        environment=env,
+        cluster=f"petclinic-{env}",
+        database_secret=f"petclinic/{env}/aurora/app",
+        master_secret=f"petclinic/{env}/aurora/master",
+        provisioned=not from_nothing,
+    )
+    parameters = {"EnvironmentName": env, "ClusterName": f"petclinic-{env}"}
+    with LocalCloud(time_scale=time_scale, seed=seed, parameters=parameters) as cloud:
+        report = provisioning.provision(cloud, request)
+        if from_nothing and not request.get("plan") and report["execution"]["status"] == "SUCCEEDED":
+            provisioning.adopt(cloud, request["environment"])
+            report["services"] = cloud.services()
+    show(report, as_json=as_json)
+    return 0 if report["execution"]["status"] == "SUCCEEDED" else 1
+
+
+# --------------------------------------------------------------------------- output
+
+
+def show(report: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+        return
+    out = render.console()
+    render_report(out, report)
+
+
+def render_report(out: Console, report: dict[str, Any]) -> None:
+    out.print(_stacks_table(report))
+    for stack in report["stacks"]:
+        if stack.get("drift"):
+            _drift(out, stack["name"], stack["drift"])
+    execution = report["execution"]
+    out.print(f"{render.styled(execution['status'])} {execution['executionArn']}")
+    if execution["status"] != "SUCCEEDED":
+        out.print(f"  {execution.get('error')}: {_failure(execution.get('cause'))}")
+    if report.get("parameters"):
+        out.print("Parameter Store: " + ", ".join(report["parameters"]))
+    _not_emulated(out, report.get("notEmulated", []))
+    if "transitions" in report:
+        out.print(
+            f"[dim]{report['transitions']} state transitions, {report['lambdaInvocations']} Lambda "
+            f"invocations, {report.get('wallSeconds', '?')} s[/dim]"
+        )
+
+
+def _stacks_table(report: dict[str, Any]) -> Table:
+    table = Table(title=f"Stacks ({report.get('action') or 'provision'})", title_justify="left")
+    for column in ("stack", "status", "action", "added", "modified", "removed", "resources"):
+        table.add_column(column)
+    for stack in report["stacks"]:
+        table.add_row(
+            stack["name"],
+            render.styled(str(stack.get("status"))),
+            str(stack.get("action")),
+            str(stack["added"]),
+            str(stack["modified"]),
+            str(stack["removed"]),
+            str(len(stack.get("resources", []))),
+        )
+    return table
+
+
+def _drift(out: Console, name: str, drift: dict[str, Any]) -> None:
+    out.print(f"drift {name}: {drift['status']}")
+    for row in drift.get("drifted", []):
+        out.print(f"  drifted {row['logicalId']} ({row['type']}): {row['status']} {row.get('properties')}")
+    for row in drift.get("owned", []):
+        out.print(f"  owned by another workflow {row['logicalId']}: {row.get('properties')}")
+
+
+def _failure(cause: Any) -> str:
+    if not isinstance(cause, dict):
+        return str(cause)
+    return (
+        f"stack {cause.get('stack')}, resource {cause.get('resource')} ({cause.get('resourceType')}): "
+        f"{cause.get('reason')}; stack status {cause.get('stackStatus')}; "
+        f"not run: {', '.join(cause.get('notRun') or []) or 'none'}"
+    )
+
+
+def _not_emulated(out: Console, rows: list[dict[str, Any]]) -> None:
+    missing = [row for row in rows if not row.get("created")]
+    partial = sorted({(row["type"], row["reason"]) for row in rows if row.get("created")})
+    if missing:
+        out.print("[bold]not emulated locally (not created):[/bold]")
+        for row in missing:
+            out.print(f"  {row['stack']} {row['logicalId']} {row['type']}: {row['reason']}")
+    if partial:
+        count = sum(1 for row in rows if row.get("created"))
+        out.print(f"[dim]created at the API level only ({count} resources):[/dim]")
+        for kind, reason in partial:
+            out.print(f"[dim]  {kind}: {reason}[/dim]")

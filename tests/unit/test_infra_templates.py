@@ -1,0 +1,261 @@
+"""The architecture's facts, read from the templates in infra/ (what the provision workflow deploys):
+CIDRs, AZ spread, ports, a NAT per AZ, writer/reader placement, the endpoint list, the parameter
+prefix, the flows the security groups allow; and the provision workflow's list of the parameters
+an operator may pass, kept in step with the templates."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from petclinic_local.stack.template import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+STACKS = ("network", "data", "services", "edge")
+
+
+@cache
+def template(stack: str) -> dict[str, Any]:
+    return load_template(ROOT / "infra" / f"{stack}.yaml")
+
+
+def resources(stack: str, kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template(stack)["Resources"].items() if r["Type"] == kind}
+
+
+def az_index(value: Any) -> int:
+    """{"Fn::Select": [N, {"Fn::GetAZs": ""}]} -> N."""
+    index, azs = value["Fn::Select"]
+    assert azs == {"Fn::GetAZs": ""}
+    return int(index)
+
+
+def test_subnets_cidrs_and_az_spread() -> None:
+    subnets = resources("network", "AWS::EC2::Subnet")
+    layout = {
+        name: (r["Properties"]["CidrBlock"], az_index(r["Properties"]["AvailabilityZone"]))
+        for name, r in subnets.items()
+    }
+    assert layout == {
+        "PublicSubnetA": ("10.0.1.0/24", 0),
+        "PublicSubnetB": ("10.0.2.0/24", 1),
+        "AppSubnetA": ("10.0.3.0/24", 0),
+        "AppSubnetB": ("10.0.4.0/24", 1),
+        "DbSubnetA": ("10.0.5.0/24", 0),
+        "DbSubnetB": ("10.0.6.0/24", 1),
+    }
+    [vpc] = resources("network", "AWS::EC2::VPC").values()
+    assert vpc["Properties"]["CidrBlock"] == "10.0.0.0/16"
+
+
+def test_a_nat_gateway_with_its_own_elastic_ip_in_each_az_and_app_routes_through_its_own() -> None:
+    nats = resources("network", "AWS::EC2::NatGateway")
+    assert {n["Properties"]["SubnetId"]["Ref"] for n in nats.values()} == {"PublicSubnetA", "PublicSubnetB"}
+    assert len({n["Properties"]["AllocationId"]["Fn::GetAtt"][0] for n in nats.values()}) == 2
+    routes = resources("network", "AWS::EC2::Route")
+    by_table = {r["Properties"]["RouteTableId"]["Ref"]: r["Properties"] for r in routes.values()}
+    assert by_table["PublicRouteTable"]["GatewayId"] == {"Ref": "InternetGateway"}
+    assert by_table["AppRouteTableA"]["NatGatewayId"] == {"Ref": "NatGatewayA"}
+    assert by_table["AppRouteTableB"]["NatGatewayId"] == {"Ref": "NatGatewayB"}
+    assert "DbRouteTable" not in by_table  # the DB subnets have no way out
+
+
+def test_the_vpc_endpoints() -> None:
+    endpoints = resources("network", "AWS::EC2::VPCEndpoint")
+    services = {}
+    for endpoint in endpoints.values():
+        name = endpoint["Properties"]["ServiceName"]["Fn::Sub"].removeprefix("com.amazonaws.${AWS::Region}.")
+        services[name] = endpoint["Properties"]["VpcEndpointType"]
+        if endpoint["Properties"]["VpcEndpointType"] == "Interface":
+            assert endpoint["Properties"]["SubnetIds"] == [{"Ref": "AppSubnetA"}, {"Ref": "AppSubnetB"}]
+            assert endpoint["Properties"]["PrivateDnsEnabled"] is True
+    assert services == {
+        "s3": "Gateway",
+        "ecr.api": "Interface",
+        "ecr.dkr": "Interface",
+        "logs": "Interface",
+        "monitoring": "Interface",
+        "ssm": "Interface",
+        "secretsmanager": "Interface",
+        "kms": "Interface",
+        "xray": "Interface",
+        "bedrock-runtime": "Interface",
+    }
+
+
+def _rules(kind: str) -> list[dict[str, Any]]:
+    return [r["Properties"] for r in resources("network", kind).values()]
+
+
+def test_security_groups_allow_only_the_architectures_flows() -> None:
+    groups = resources("network", "AWS::EC2::SecurityGroup")
+    alb = groups["LoadBalancerSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert sorted(r["FromPort"] for r in alb) == [80, 443]
+    endpoints = groups["EndpointsSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert sorted((r["FromPort"], r["CidrIp"]) for r in endpoints) == [
+        (443, "10.0.3.0/24"),
+        (443, "10.0.4.0/24"),
+    ]
+    ingress = {
+        (r["GroupId"]["Ref"], r["SourceSecurityGroupId"]["Ref"], r["FromPort"], r["ToPort"])
+        for r in _rules("AWS::EC2::SecurityGroupIngress")
+    }
+    assert ingress == {
+        ("ServicesSecurityGroup", "LoadBalancerSecurityGroup", 8080, 9090),
+        ("ServicesSecurityGroup", "ServicesSecurityGroup", 8080, 9090),
+        ("ServicesSecurityGroup", "GenAiSecurityGroup", 8080, 8080),
+        ("DatabaseSecurityGroup", "ServicesSecurityGroup", 3306, 3306),
+        ("DatabaseSecurityGroup", "RotationSecurityGroup", 3306, 3306),
+    }
+    assert not groups["DatabaseSecurityGroup"]["Properties"].get("SecurityGroupIngress")
+
+
+def test_aurora_serverless_v2_writer_in_a_reader_in_b_in_the_db_subnets() -> None:
+    [cluster] = resources("data", "AWS::RDS::DBCluster").values()
+    props = cluster["Properties"]
+    assert (props["Engine"], props["Port"], props["StorageEncrypted"]) == ("aurora-mysql", 3306, True)
+    assert props["ServerlessV2ScalingConfiguration"] == {
+        "MinCapacity": {"Ref": "MinCapacity"},
+        "MaxCapacity": {"Ref": "MaxCapacity"},
+    }
+    assert cluster["DeletionPolicy"] == "Snapshot"
+    assert set(props["EnableCloudwatchLogsExports"]) >= {"audit", "error", "slowquery"}
+    instances = resources("data", "AWS::RDS::DBInstance")
+    placement = {
+        name: (
+            i["Properties"]["DBInstanceClass"],
+            az_index(i["Properties"]["AvailabilityZone"]),
+            i["Properties"]["PromotionTier"],
+        )
+        for name, i in instances.items()
+    }
+    assert placement == {"WriterInstance": ("db.serverless", 0, 0), "ReaderInstance": ("db.serverless", 1, 1)}
+    [group] = resources("data", "AWS::RDS::DBSubnetGroup").values()
+    assert "DbSubnetIds" in str(group["Properties"]["SubnetIds"])
+
+
+def test_the_secrets_are_in_the_shape_the_rotation_function_rotates_and_wired_to_it() -> None:
+    secrets = resources("data", "AWS::SecretsManager::Secret")
+    assert {s["Properties"]["Name"]["Fn::Sub"] for s in secrets.values()} == {
+        "petclinic/${EnvironmentName}/aurora/app",
+        "petclinic/${EnvironmentName}/aurora/master",
+    }
+    assert all(s["DeletionPolicy"] == "Retain" for s in secrets.values())
+    app_template = secrets["AppSecret"]["Properties"]["GenerateSecretString"]["SecretStringTemplate"][
+        "Fn::Sub"
+    ]
+    assert '"masterarn": "${MasterSecret}"' in app_template
+    assert '"username": "petclinic"' in app_template
+    attachments = resources("data", "AWS::SecretsManager::SecretTargetAttachment")
+    assert {a["Properties"]["SecretId"]["Ref"] for a in attachments.values()} == {"AppSecret", "MasterSecret"}
+    [rotation] = resources("data", "AWS::SecretsManager::RotationSchedule").values()
+    assert rotation["Properties"]["RotationLambdaARN"] == {"Ref": "RotationFunctionArn"}
+    assert rotation["Properties"]["SecretId"] == {"Ref": "AppSecret"}
+
+
+def test_services_ports_health_checks_circuit_breaker_and_discovery() -> None:
+    services = resources("services", "AWS::ECS::Service")
+    assert {s["Properties"]["ServiceName"] for s in services.values()} == {
+        "customers-service",
+        "vets-service",
+        "visits-service",
+        "admin-server",
+    }
+    for service in services.values():
+        props = service["Properties"]
+        assert props["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {
+            "Enable": True,
+            "Rollback": True,
+        }
+        assert props["LaunchType"] == "FARGATE"
+        assert props["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+        assert "AppSubnetIds" in str(props["NetworkConfiguration"])
+    groups = resources("services", "AWS::ElasticLoadBalancingV2::TargetGroup")
+    ports = {
+        g["Properties"]["Name"]["Fn::Sub"].rsplit("-", 1)[-1]: g["Properties"]["Port"]
+        for g in groups.values()
+    }
+    assert ports == {"customers": 8080, "vets": 8080, "visits": 8080, "server": 9090}
+    assert {g["Properties"]["HealthCheckPath"] for g in groups.values()} == {"/actuator/health"}
+    [balancer] = resources("services", "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    assert balancer["Properties"]["Scheme"] == "internet-facing"
+    assert "PublicSubnetIds" in str(balancer["Properties"]["Subnets"])
+    listeners = resources("services", "AWS::ElasticLoadBalancingV2::Listener")
+    assert sorted(listener["Properties"]["Port"] for listener in listeners.values()) == [80, 443]
+    [namespace] = resources("services", "AWS::ServiceDiscovery::PrivateDnsNamespace").values()
+    assert namespace["Properties"]["Name"] == "petclinic.local"
+    assert len(resources("services", "AWS::ServiceDiscovery::Service")) == 4
+    repositories = resources("services", "AWS::ECR::Repository")
+    for repository in repositories.values():
+        assert repository["Properties"]["ImageScanningConfiguration"] == {"ScanOnPush": True}
+        assert "LifecyclePolicyText" in repository["Properties"]["LifecyclePolicy"]
+    [cluster] = resources("services", "AWS::ECS::Cluster").values()
+    assert cluster["Properties"]["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
+
+
+def test_scalable_targets_and_target_tracking_for_the_api_services() -> None:
+    targets = resources("services", "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert set(targets) == {"CustomersScalableTarget", "VetsScalableTarget", "VisitsScalableTarget"}
+    policies = resources("services", "AWS::ApplicationAutoScaling::ScalingPolicy")
+    assert {p["Properties"]["PolicyType"] for p in policies.values()} == {"TargetTrackingScaling"}
+
+
+def test_waf_and_api_gateway_in_front_and_the_genai_route() -> None:
+    [acl] = resources("edge", "AWS::WAFv2::WebACL").values()
+    rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
+    assert "RateBasedStatement" in rules["rate-limit-per-ip"]["Statement"]
+    assert {
+        r["Statement"]["ManagedRuleGroupStatement"]["Name"]
+        for r in rules.values()
+        if "ManagedRuleGroupStatement" in r["Statement"]
+    } >= {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+    }
+    associations = resources("edge", "AWS::WAFv2::WebACLAssociation")
+    assert len(associations) == 2  # the API stage and the ALB
+    methods = resources("edge", "AWS::ApiGateway::Method")
+    assert methods["ProxyMethod"]["Properties"]["Integration"]["Type"] == "HTTP_PROXY"
+    assert methods["GenAiMethod"]["Condition"] == "HasGenAi"
+    assert methods["GenAiMethod"]["Properties"]["Integration"]["Type"] == "AWS_PROXY"
+    assert methods["GenAiNotDeployedMethod"]["Condition"] == "NoGenAi"
+    assert (
+        methods["GenAiNotDeployedMethod"]["Properties"]["Integration"]["IntegrationResponses"][0][
+            "StatusCode"
+        ]
+        == "503"
+    )
+    paths = [r["Properties"]["PathPart"] for r in resources("edge", "AWS::ApiGateway::Resource").values()]
+    assert sorted(paths) == ["api", "genai", "{proxy+}", "{proxy+}"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_parameter_store_names_are_under_the_environments_prefix(stack: str) -> None:
+    for parameter in resources(stack, "AWS::SSM::Parameter").values():
+        assert parameter["Properties"]["Name"]["Fn::Sub"].startswith("/petclinic/${EnvironmentName}/")
+
+
+def test_the_workflows_list_of_operator_parameters_matches_the_templates() -> None:
+    control_plane = load_template(ROOT / "template.yaml")
+    listed = control_plane["Resources"]["ProvisionStateMachine"]["Properties"]["DefinitionSubstitutions"][
+        "InfraParameterNames"
+    ]
+    names = dict(part.split(":", 1) for part in listed.strip().split(";"))
+    wired = {"EnvironmentName", "RotationFunctionArn"}
+    for stack in STACKS:
+        expected = [name for name in template(stack).get("Parameters", {}) if name not in wired]
+        assert names[stack].split(",") == expected, stack
+
+
+def test_every_stack_exports_under_its_own_prefix() -> None:
+    for stack in STACKS:
+        for name, output in template(stack).get("Outputs", {}).items():
+            export = output.get("Export")
+            if export:
+                assert re.fullmatch(
+                    rf"petclinic-\$\{{EnvironmentName\}}-{stack}-{name}", export["Name"]["Fn::Sub"]
+                )
