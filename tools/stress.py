@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {run}: {line} ({time.monotonic() - started:.0f} s)", flush=True)
             for name in names:
                 print(f"    failed: {name}", flush=True)
+            # Why: the assertion lines of each failure (E ...), so a flake explains itself.
+            for line in [line for line in result.stdout.splitlines() if line.startswith("E ")][:40]:
+                print(f"      {line}", flush=True)
             if result.returncode not in (0, 1):
                 print(result.stdout[-3000:], result.stderr[-3000:], sep="\n")
     finally:

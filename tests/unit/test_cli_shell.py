@@ -68,7 +68,20 @@ def test_bash_completion_completes_commands_options_and_choices(capsys: pytest.C
         "--version",
     } <= set(top)
     assert complete(script, "st") == ["status"]
-    assert complete(script, "local", "") == ["run", "rotate", "invoke", "serve", "push", "--help"]
+    assert complete(script, "local", "") == [
+        "run",
+        "rotate",
+        "invoke",
+        "serve",
+        "push",
+        "ask",
+        "api",
+        "genai",
+        "provision",
+        "teardown",
+        "drift",
+        "--help",
+    ]
     assert complete(script, "executions", "--status", "") == [
         "RUNNING",
         "SUCCEEDED",

@@ -816,8 +816,10 @@ def create_lambda_aliases(
 def drop_openapi_deployments(template: dict[str, Any]) -> dict[str, Any]:
     """Gap: moto's CloudFormation creates an AWS::ApiGateway::RestApi without the methods of its
     OpenAPI ``Body`` (SAM's DefinitionBody), so the API's AWS::ApiGateway::Deployment fails with
-    "The REST API doesn't contain any methods" and the stack with it. Leave such deployments out:
-    the local cloud serves the API itself (``petclinic-ops local api``), through the same handler."""
+    "The REST API doesn't contain any methods" and the stack with it. Leave such deployments out,
+    and what cannot exist without them (the stage, the usage plan on it, its keys: whatever refers
+    to a resource left out, transitively): the local cloud serves the API itself
+    (``petclinic-ops local api``), through the same handler."""
     prepared = copy.deepcopy(template)
     resources = prepared.get("Resources", {})
     with_body = {
@@ -825,11 +827,45 @@ def drop_openapi_deployments(template: dict[str, Any]) -> dict[str, Any]:
         for logical_id, resource in resources.items()
         if resource.get("Type") == "AWS::ApiGateway::RestApi" and "Body" in resource.get("Properties", {})
     }
-    for logical_id in [
+    dropped = {
         key
         for key, resource in resources.items()
         if resource.get("Type") == "AWS::ApiGateway::Deployment"
         and resource.get("Properties", {}).get("RestApiId", {}).get("Ref") in with_body
-    ]:
+    }
+    while True:
+        dependants = {
+            key
+            for key, resource in resources.items()
+            if key not in dropped and _refers_to(resource.get("Properties", {}), dropped)
+        }
+        if not dependants:
+            break
+        dropped |= dependants
+    for logical_id in dropped:
         del resources[logical_id]
+    for resource in resources.values():
+        depends = resource.get("DependsOn")
+        if isinstance(depends, list):
+            resource["DependsOn"] = [d for d in depends if d not in dropped] or None
+            if resource["DependsOn"] is None:
+                del resource["DependsOn"]
+        elif isinstance(depends, str) and depends in dropped:
+            del resource["DependsOn"]
     return prepared
+
+
+def _refers_to(value: Any, logical_ids: set[str]) -> bool:
+    if isinstance(value, dict):
+        if set(value) == {"Ref"}:
+            return value["Ref"] in logical_ids
+        if set(value) == {"Fn::GetAtt"}:
+            target = value["Fn::GetAtt"]
+            name = target[0] if isinstance(target, list) else str(target).split(".")[0]
+            return name in logical_ids
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            return any("${" + logical_id in value["Fn::Sub"] for logical_id in logical_ids)
+        return any(_refers_to(item, logical_ids) for item in value.values())
+    if isinstance(value, list):
+        return any(_refers_to(item, logical_ids) for item in value)
+    return False
