@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from petclinic_ops.domain.scale import LiveCluster, LiveService
 from petclinic_ops.errors import (
     ChangeSetFailed,
     CredentialsRejected,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
     from petclinic_ops.domain.provision import LiveState, StackPort
     from petclinic_ops.domain.rotation import Database, SecretStore
+    from petclinic_ops.domain.scale import ScalePorts
 
 HOST, PORT = "petclinic.cluster-abc.us-west-2.rds.amazonaws.com", 3306
 
@@ -344,8 +346,27 @@ class FakeLive:
         return self.capacity
 
 
+@dataclass
+class FakeScale:
+    """Scale profiles (Parameter Store JSON by environment and name) and the live stack."""
+
+    profiles: dict[tuple[str, str], str] = field(default_factory=dict)
+    running: dict[str, LiveService] = field(default_factory=dict)
+    aurora: dict[str, LiveCluster] = field(default_factory=dict)
+
+    def profile(self, environment: str, name: str) -> str | None:
+        return self.profiles.get((environment, name))
+
+    def services(self, cluster: str, names: list[str]) -> dict[str, LiveService]:
+        return {name: self.running[name] for name in names if name in self.running}
+
+    def clusters(self, identifiers: list[str]) -> dict[str, LiveCluster]:
+        return {name: self.aurora[name] for name in identifiers if name in self.aurora}
+
+
 if TYPE_CHECKING:  # mypy: each fake is what its Protocol says
     _secrets: SecretStore = FakeSecrets()
     _database: Database = FakeDatabase()
     _stacks: StackPort = FakeStacks({}, {})
     _live: LiveState = FakeLive()
+    _scale: ScalePorts = FakeScale()

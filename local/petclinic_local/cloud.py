@@ -184,6 +184,9 @@ class LocalCloud:
     ) -> None:
         self.simulator.deployment_started(service, deployment, previous)
 
+    def desired_count_changed(self, service: Any) -> None:
+        self.simulator.desired_count_changed(service)
+
     def cloudformation_events(self) -> StackEvents:
         return self.stack_events
 

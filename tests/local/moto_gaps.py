@@ -54,6 +54,7 @@ class FakeHooks:
         self.functions = functions or {}
         self.invocations: list[tuple[str, Any]] = []
         self.deployments: list[tuple[Any, dict[str, Any], dict[str, Any] | None]] = []
+        self.scaled: list[tuple[str, int]] = []
         self.pending: list[Callable[[], None]] = []
         self.stack_events: Any = None
 
@@ -68,6 +69,9 @@ class FakeHooks:
         self, service: Any, deployment: dict[str, Any], previous: dict[str, Any] | None
     ) -> None:
         self.deployments.append((service, deployment, previous))
+
+    def desired_count_changed(self, service: Any) -> None:
+        self.scaled.append((service.name, service.desired_count))
 
     def background(self, work: Callable[[], None]) -> None:
         """Work AWS does after answering: kept until the test runs it (``run_background``)."""

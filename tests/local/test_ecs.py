@@ -68,3 +68,27 @@ def test_closed_ecs_deployments() -> None:
     assert previous["id"] == created["id"]
     assert [d["status"] for d in forced] == ["PRIMARY", "ACTIVE", "ACTIVE"]
     assert (forced[0]["id"], forced[0]["taskDefinition"]) == (forced_started["id"], second)
+
+
+def test_needed_desired_count_alone() -> None:
+    """If this fails, moto gives a new desiredCount to the PRIMARY deployment itself: delete that
+    part of ecs-deployments (``set_desired_count`` on UpdateService)."""
+    with local_aws(skip={"ecs-deployments"}) as hooks:
+        ecs, _, _ = _service_with_two_revisions()
+        ecs.update_service(cluster="c", service="app", desiredCount=3)
+        service = _describe_service(ecs)
+    assert service["desiredCount"] == 3
+    assert service["deployments"][0]["desiredCount"] == 1
+    assert hooks.scaled == []
+
+
+def test_closed_desired_count_alone() -> None:
+    with local_aws() as hooks:
+        ecs, _, _ = _service_with_two_revisions()
+        (created,) = _describe_service(ecs)["deployments"]
+        ecs.update_service(cluster="c", service="app", desiredCount=3)
+        service = _describe_service(ecs)
+    (primary,) = service["deployments"]  # no new deployment
+    assert primary["id"] == created["id"]
+    assert (service["desiredCount"], primary["desiredCount"]) == (3, 3)
+    assert hooks.scaled == [("app", 3)]

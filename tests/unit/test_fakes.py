@@ -6,10 +6,11 @@ import inspect
 from typing import Any
 
 import pytest
-from fakes import FakeDatabase, FakeLive, FakeSecrets, FakeStacks
+from fakes import FakeDatabase, FakeLive, FakeScale, FakeSecrets, FakeStacks
 
 from petclinic_ops.domain.provision import LiveState, StackPort
 from petclinic_ops.domain.rotation import Database, SecretStore
+from petclinic_ops.domain.scale import ScalePorts
 
 
 def members(protocol: type[Any]) -> list[str]:
@@ -29,7 +30,13 @@ def shape(function: Any) -> tuple[Any, ...]:
 
 @pytest.mark.parametrize(
     ("fake", "protocol"),
-    [(FakeSecrets, SecretStore), (FakeDatabase, Database), (FakeStacks, StackPort), (FakeLive, LiveState)],
+    [
+        (FakeSecrets, SecretStore),
+        (FakeDatabase, Database),
+        (FakeStacks, StackPort),
+        (FakeLive, LiveState),
+        (FakeScale, ScalePorts),
+    ],
 )
 def test_a_fake_has_every_method_of_its_protocol_with_the_same_signature(
     fake: type[Any], protocol: type[Any]

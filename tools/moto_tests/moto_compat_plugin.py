@@ -34,6 +34,9 @@ class InertHooks:
     def deployment_started(self, service: Any, deployment: Any, previous: Any) -> None:
         """No rollout simulator: the new deployment stays IN_PROGRESS, as moto leaves it."""
 
+    def desired_count_changed(self, service: Any) -> None:
+        """No simulator: the tasks stay as moto counts them."""
+
     def background(self, work: Callable[[], None]) -> None:
         work()
 

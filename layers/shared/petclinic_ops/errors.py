@@ -75,3 +75,20 @@ class StackBusy(OpsError):
 
 class ChangeSetFailed(OpsError):
     """CloudFormation could not create the change set (template or parameter error): the reason."""
+
+
+# --------------------------------------------------------------------------- scaling
+# Raised by the scale plan function before anything changes; the scale workflow fails with the
+# error name and the message (which names the profile and the field), changing nothing.
+
+
+class UnknownScaleProfile(OpsError):
+    """No profile of that name in Parameter Store (/petclinic/{env}/scale/{profile})."""
+
+
+class InvalidScaleProfile(OpsError):
+    """A profile's JSON is malformed, names an unknown service or cluster, or has a bad value."""
+
+
+class ScaleRefused(OpsError):
+    """A guard rail refuses the profile: a prod floor, or every prod service to 0."""

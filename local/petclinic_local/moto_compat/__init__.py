@@ -12,7 +12,9 @@ starts failing, upstream fixed the gap, so delete the workaround.
     events            EventBridge rules deliver to Step Functions, ``time`` in ISO 8601
     dynamodb          atomic conditional writes
     ecr               millisecond push times
-    ecs               UpdateService starts a deployment (simulators.ecs rolls it out)
+    ecs               UpdateService starts a deployment (simulators.ecs rolls it out); a new
+                      desired count alone is the PRIMARY deployment's (simulators.ecs runs it)
+    applicationautoscaling  RegisterScalableTarget moves an ECS service's count into the bounds
     secretsmanager    RotateSecret rotates in the background, stops at a failed step, sends events
     awslambda_aliases fn:alias / fn:version run the routed version with its own configuration
     cloudwatch        DescribeAlarms evaluates alarms from the datapoints (simulators.cloudwatch)
@@ -41,6 +43,7 @@ import contextlib
 from collections.abc import Iterable
 
 from petclinic_local.moto_compat import (
+    applicationautoscaling,
     awslambda,
     awslambda_aliases,
     bedrockruntime,
@@ -68,6 +71,7 @@ GAPS: tuple[Gap, ...] = (
     *ecr.GAPS,
     *secretsmanager.GAPS,
     *ecs.GAPS,
+    *applicationautoscaling.GAPS,
     *cloudformation.GAPS,
     *awslambda_aliases.GAPS,
     *bedrockruntime.GAPS,

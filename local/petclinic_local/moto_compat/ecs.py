@@ -1,5 +1,7 @@
 """ECS: UpdateService starts a new deployment, as ECS does; the host's rollout simulator
-(``Hooks.deployment_started``, ``simulators.ecs``) takes it from there."""
+(``Hooks.deployment_started``, ``simulators.ecs``) takes it from there. A new desired count
+alone starts none: the PRIMARY deployment takes it, and the host's simulator starts or stops
+its tasks (``Hooks.desired_count_changed``)."""
 
 from __future__ import annotations
 
@@ -39,6 +41,17 @@ def new_deployment(service: Any, task_definition: str) -> dict[str, Any]:
     }
 
 
+def set_desired_count(service: Any, count: int, hooks: Hooks) -> None:
+    """A new desired count (UpdateService, Application Auto Scaling): ECS gives it to the PRIMARY
+    deployment, so a rollout in flight completes at it, and starts or stops tasks."""
+    with deployment_lock:
+        service.desired_count = count
+        for deployment in service.deployments:
+            if deployment["status"] == "PRIMARY":
+                deployment["desiredCount"] = count
+    hooks.desired_count_changed(service)
+
+
 def _ecs_deployments(hooks: Hooks) -> Patches:
     from moto.ecs.models import EC2ContainerServiceBackend  # noqa: PLC0415
 
@@ -49,7 +62,8 @@ def _ecs_deployments(hooks: Hooks) -> Patches:
         name = service_properties["service"].split("/")[-1]
         force = bool(service_properties.pop("force_new_deployment", False))
         with deployment_lock:
-            before = self._get_service(cluster, name).task_definition
+            existing = self._get_service(cluster, name)
+            before, count_before = existing.task_definition, existing.desired_count
             service = original(self, service_properties)
             if service.task_definition != before or force:
                 task_definition = self.describe_task_definition(service.task_definition).arn
@@ -61,6 +75,8 @@ def _ecs_deployments(hooks: Hooks) -> Patches:
                 service.deployments.insert(0, deployment)
                 service.task_definition = task_definition
                 hooks.deployment_started(service, deployment, previous)
+            elif service.desired_count != count_before:
+                set_desired_count(service, service.desired_count, hooks)
         return service
 
     yield mock.patch.object(EC2ContainerServiceBackend, "update_service", update_service)
@@ -70,7 +86,8 @@ GAPS = (
     Gap(
         "ecs-deployments",
         "UpdateService never starts a new deployment: the PRIMARY deployment keeps its id, task "
-        "definition and rolloutState (force_new_deployment only renames it)",
+        "definition and rolloutState (force_new_deployment only renames it); a new desiredCount "
+        "leaves the deployment's desiredCount as it was",
         "moto/ecs/models.py EC2ContainerServiceBackend.update_service",
         ("ecs",),
         _ecs_deployments,

@@ -29,6 +29,11 @@ class Hooks(Protocol):
         """ECS accepted a new deployment of a (moto) service; a rollout simulator drives it from here."""
         ...
 
+    def desired_count_changed(self, service: Any) -> None:
+        """A (moto) service's desired count changed without a new deployment; a simulator starts
+        or stops its tasks from here."""
+        ...
+
     def background(self, work: Callable[[], None]) -> None:
         """Run work the way AWS does it after answering (rotations), counted as activity."""
         ...

@@ -1,6 +1,12 @@
 """The ECS scheduler the local cloud lacks: drives each new deployment to COMPLETED or FAILED and
 emits "ECS Deployment State Change" events as ECS does (IN_PROGRESS, then COMPLETED or FAILED).
 
+A change of a service's desired count alone (UpdateService desiredCount, or Application Auto
+Scaling moving it into new bounds) starts no deployment: the PRIMARY deployment takes the new
+count (a rollout in flight completes at it) and, once it is not rolling out, its tasks start or
+stop within ``scale_seconds`` of simulated time; then ECS's "ECS Service Action" event
+SERVICE_STEADY_STATE goes on the bus.
+
 A rollout takes ``rollout_seconds`` of simulated time (times the cloud's time scale). Faults are
 injected per image: an image tag containing "broken" fails (like tasks that crash at start),
 one containing "stall" never finishes (like tasks that never pass health checks), and
@@ -34,10 +40,19 @@ class CircuitBreaker:
 
 
 class RolloutSimulator:
-    def __init__(self, *, account: str, region: str, rollout_seconds: float, time_scale: float) -> None:
+    def __init__(
+        self,
+        *,
+        account: str,
+        region: str,
+        rollout_seconds: float,
+        time_scale: float,
+        scale_seconds: float = 30.0,
+    ) -> None:
         self.account = account
         self.region = region
         self.rollout_seconds = rollout_seconds
+        self.scale_seconds = scale_seconds
         self.time_scale = time_scale
         self.faults: dict[str, Outcome] = {}
         self.breakers: dict[str, CircuitBreaker] = {}
@@ -97,6 +112,57 @@ class RolloutSimulator:
             self._timers.append(timer)
             self._active += 1
         timer.start()
+
+    def desired_count_changed(self, service: Any) -> None:
+        """The service's desired count changed without a new deployment (moto_compat.ecs): the
+        PRIMARY deployment's tasks follow it, unless it is rolling out (then its completion does)."""
+        with deployment_lock:
+            primary = next((d for d in service.deployments if d["status"] == "PRIMARY"), None)
+            if primary is None or primary.get("rolloutState") == "IN_PROGRESS":
+                return
+        timer = threading.Timer(self.scale_seconds * self.time_scale, self._scaled, (service, primary))
+        timer.daemon = True
+        with self._lock:
+            self._timers.append(timer)
+            self._active += 1
+        timer.start()
+
+    def _scaled(self, service: Any, deployment: dict[str, Any]) -> None:
+        try:
+            if self._closed.is_set():
+                return
+            with deployment_lock:
+                if deployment["status"] != "PRIMARY" or deployment.get("rolloutState") == "IN_PROGRESS":
+                    return
+                count = service.desired_count
+                deployment.update(
+                    desiredCount=count, runningCount=count, pendingCount=0, updatedAt=dt.datetime.now(dt.UTC)
+                )
+                service.running_count, service.pending_count = count, 0
+            self._emit_steady(service)
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    def _emit_steady(self, service: Any) -> None:
+        from moto.events.models import events_backends  # noqa: PLC0415
+
+        detail = {
+            "eventType": "INFO",
+            "eventName": "SERVICE_STEADY_STATE",
+            "clusterArn": service.cluster_arn,
+            "createdAt": event_time(dt.datetime.now(dt.UTC)),
+        }
+        events_backends[self.account][self.region].put_events(
+            [
+                {
+                    "Source": "aws.ecs",
+                    "DetailType": "ECS Service Action",
+                    "Resources": [service.arn],
+                    "Detail": json.dumps(detail),
+                }
+            ]
+        )
 
     # ----------------------------------------------------------------- state
 

@@ -1,0 +1,358 @@
+"""Scaling the PetClinic stack to a named profile: validate the profile against the live stack,
+compute the diff (target, attribute, before, after) and the monthly cost it implies, and the
+actions the scale workflow applies. Pure: the live state comes through ``ScalePorts``.
+
+Decisions:
+- A service Application Auto Scaling manages is scaled through its scalable target's bounds
+  (RegisterScalableTarget); its desiredCount is the scaler's. A profile that gives such a service
+  a ``desiredCount`` N pins it (minCapacity = maxCapacity = N). A ``minCapacity``/``maxCapacity``
+  for a service without a scalable target is refused (there is nothing to give them to).
+- Cost estimate, per month of 730 hours: Fargate tasks x (vCPU x vCPU-hour price + GB x GB-hour
+  price) of the running task definition's cpu/memory and architecture (ARM64 or X86_64 prices);
+  an autoscaled service counts as its current desired count clamped into its bounds (what the
+  scaler does at once). Aurora Serverless v2 counts as its minimum capacity in ACU-hours (the
+  steady, idle estimate; load above it costs more; a paused cluster costs no ACUs; storage,
+  I/O and the ALB are not in it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from petclinic_ops.errors import InvalidScaleProfile, ScaleRefused, UnknownScaleProfile
+from petclinic_ops.models.scale import AuroraScale, ScaleProfile, ServiceScale
+
+HOURS_PER_MONTH = 730
+PROFILE_PARAMETER = "/petclinic/{environment}/scale/{profile}"
+
+
+@dataclass(frozen=True)
+class Prices:
+    """USD list prices (us-west-2 defaults are the template's parameters)."""
+
+    fargate_vcpu_hour_x86: float = 0.04048
+    fargate_gb_hour_x86: float = 0.004445
+    fargate_vcpu_hour_arm: float = 0.03238
+    fargate_gb_hour_arm: float = 0.00356
+    aurora_acu_hour: float = 0.12
+
+    def task_hour(self, cpu_units: int, memory_mib: int, architecture: str) -> float:
+        arm = architecture.upper() == "ARM64"
+        vcpu = self.fargate_vcpu_hour_arm if arm else self.fargate_vcpu_hour_x86
+        gb = self.fargate_gb_hour_arm if arm else self.fargate_gb_hour_x86
+        return cpu_units / 1024 * vcpu + memory_mib / 1024 * gb
+
+
+@dataclass(frozen=True)
+class LiveService:
+    name: str
+    desired_count: int
+    running_count: int
+    cpu: int
+    memory: int
+    architecture: str = "X86_64"
+    min_capacity: int | None = None
+    max_capacity: int | None = None
+
+    @property
+    def autoscaled(self) -> bool:
+        return self.min_capacity is not None
+
+
+@dataclass(frozen=True)
+class LiveCluster:
+    identifier: str
+    engine: str
+    engine_version: str
+    min_capacity: float
+    max_capacity: float
+    seconds_until_auto_pause: int | None = None
+
+
+class ScalePorts(Protocol):
+    def profile(self, environment: str, name: str) -> str | None:
+        """The profile's JSON text, None when the parameter does not exist."""
+        ...
+
+    def services(self, cluster: str, names: list[str]) -> dict[str, LiveService]: ...
+
+    def clusters(self, identifiers: list[str]) -> dict[str, LiveCluster]: ...
+
+
+@dataclass(frozen=True)
+class ScaleContext:
+    environment: str
+    cluster: str
+    services: tuple[str, ...]
+    floors: dict[str, int] = field(default_factory=dict)
+    prices: Prices = field(default_factory=Prices)
+
+
+@dataclass
+class ScalePlan:
+    profile: str
+    environment: str
+    dry_run: bool
+    changes: list[dict[str, Any]]
+    services: list[dict[str, Any]]
+    aurora: list[dict[str, Any]]
+    cost: dict[str, dict[str, float]]
+
+    def to_output(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "environment": self.environment,
+            "dryRun": self.dry_run,
+            "changes": self.changes,
+            "services": self.services,
+            "aurora": self.aurora,
+            "monthlyCostDelta": self.cost["delta"],
+            "monthlyCost": {"before": self.cost["before"], "after": self.cost["after"]},
+        }
+
+
+# ----------------------------------------------------------------------------- profiles
+
+
+def parse_profile(name: str, text: str) -> ScaleProfile:
+    """The profile's JSON, validated; InvalidScaleProfile names the profile and each bad field."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidScaleProfile(f"profile {name}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    try:
+        return ScaleProfile.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidScaleProfile(f"profile {name}: {describe(exc)}") from None
+
+
+def describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in error["loc"]) or "profile"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
+
+
+_MYSQL_VERSION = re.compile(r"mysql_aurora\.(\d+)\.(\d+)\.(\d+)")
+# Aurora PostgreSQL minor versions from which Serverless v2 can pause (Aurora User Guide,
+# "Scaling to Zero ACUs with automatic pause and resume for Aurora Serverless v2").
+_POSTGRES_AUTO_PAUSE = {13: 15, 14: 12, 15: 7, 16: 3}
+
+
+def supports_auto_pause(engine: str, version: str) -> bool:
+    """Whether the engine version can scale to 0 ACUs: Aurora MySQL 3.08.0 and later, Aurora
+    PostgreSQL 13.15, 14.12, 15.7, 16.3 and later."""
+    if engine == "aurora-mysql":
+        found = _MYSQL_VERSION.search(version)
+        return bool(found) and tuple(int(part) for part in found.groups()) >= (3, 8, 0)  # type: ignore[union-attr]
+    if engine == "aurora-postgresql":
+        match = re.match(r"(\d+)\.(\d+)", version)
+        if not match:
+            return False
+        major, minor = int(match.group(1)), int(match.group(2))
+        return major > max(_POSTGRES_AUTO_PAUSE) or minor >= _POSTGRES_AUTO_PAUSE.get(major, 10**6)
+    return False
+
+
+def check(
+    name: str,
+    profile: ScaleProfile,
+    context: ScaleContext,
+    live: dict[str, LiveService],
+    clusters: dict[str, LiveCluster],
+) -> None:
+    """What needs the live stack: known services and clusters, the forms they take, auto-pause
+    support, prod's floors, and no prod profile that scales every service to 0."""
+    unknown = sorted(set(profile.services) - set(context.services))
+    if unknown:
+        raise InvalidScaleProfile(
+            f"profile {name}: unknown service {', '.join(unknown)} "
+            f"(this environment's services: {', '.join(context.services)})"
+        )
+    missing = sorted(set(profile.services) - set(live))
+    if missing:
+        raise InvalidScaleProfile(
+            f"profile {name}: service {', '.join(missing)} not found in ECS cluster {context.cluster}"
+        )
+    for service, wanted in profile.services.items():
+        if wanted.autoscaled and not live[service].autoscaled:
+            raise InvalidScaleProfile(
+                f"profile {name}: services.{service}: minCapacity/maxCapacity given but Application "
+                "Auto Scaling does not manage this service; give desiredCount"
+            )
+    unknown_clusters = sorted(set(profile.aurora) - set(clusters))
+    if unknown_clusters:
+        raise InvalidScaleProfile(f"profile {name}: unknown Aurora cluster {', '.join(unknown_clusters)}")
+    for identifier, capacity in profile.aurora.items():
+        cluster = clusters[identifier]
+        if capacity.auto_pause and not supports_auto_pause(cluster.engine, cluster.engine_version):
+            raise InvalidScaleProfile(
+                f"profile {name}: aurora.{identifier}.minCapacity: 0 (auto-pause) needs Aurora MySQL "
+                f"3.08.0+ or a supporting PostgreSQL version; the cluster runs {cluster.engine} "
+                f"{cluster.engine_version}"
+            )
+    if context.environment == "prod":
+        _prod_guard_rails(name, profile, context, live)
+
+
+def _prod_guard_rails(
+    name: str, profile: ScaleProfile, context: ScaleContext, live: dict[str, LiveService]
+) -> None:
+    for service, wanted in profile.services.items():
+        floor = context.floors.get(service, 0)
+        if wanted.lowest < floor:
+            form = "desiredCount" if not wanted.autoscaled else "minCapacity"
+            raise ScaleRefused(
+                f"profile {name}: services.{service}.{form} {wanted.lowest} is below prod's floor "
+                f"of {floor} tasks (template parameter)"
+            )
+    # Every service at 0 after the profile (the ones it does not name keep their counts).
+    after = {
+        service: (profile.services[service].lowest if service in profile.services else state.desired_count)
+        for service, state in live.items()
+    }
+    if after and all(count == 0 for count in after.values()):
+        raise ScaleRefused(f"profile {name}: refusing to scale every prod service to 0")
+
+
+# ----------------------------------------------------------------------------- the plan
+
+
+def plan(name: str, dry_run: bool, context: ScaleContext, ports: ScalePorts) -> ScalePlan:
+    """Load, validate and diff the profile against the live stack; raises before anything changes."""
+    text = ports.profile(context.environment, name)
+    if text is None:
+        raise UnknownScaleProfile(
+            f"no scale profile {name}: Parameter Store has no "
+            f"{PROFILE_PARAMETER.format(environment=context.environment, profile=name)}"
+        )
+    profile = parse_profile(name, text)
+    live = ports.services(context.cluster, list(context.services))
+    clusters = ports.clusters(sorted(profile.aurora)) if profile.aurora else {}
+    check(name, profile, context, live, clusters)
+    changes: list[dict[str, Any]] = []
+    actions: list[dict[str, Any]] = []
+    for service in sorted(profile.services):
+        action = _service_action(context.cluster, live[service], profile.services[service], changes)
+        if action:
+            actions.append(action)
+    aurora: list[dict[str, Any]] = []
+    for identifier in sorted(profile.aurora):
+        modify = _aurora_action(clusters[identifier], profile.aurora[identifier], changes)
+        if modify:
+            aurora.append(modify)
+    cost = monthly_cost(live, profile, clusters, context.prices)
+    return ScalePlan(name, context.environment, dry_run, changes, actions, aurora, cost)
+
+
+def targets_after(state: LiveService, wanted: ServiceScale) -> dict[str, int]:
+    """The attributes the profile sets on the service (bounds for an autoscaled one)."""
+    if state.autoscaled:
+        if wanted.autoscaled:
+            return {
+                "minCapacity": int(wanted.min_capacity or 0),
+                "maxCapacity": int(wanted.max_capacity or 0),
+            }
+        count = int(wanted.desired_count or 0)
+        return {"minCapacity": count, "maxCapacity": count}
+    return {"desiredCount": int(wanted.desired_count or 0)}
+
+
+def _before(state: LiveService) -> dict[str, int | None]:
+    return {
+        "desiredCount": state.desired_count,
+        "minCapacity": state.min_capacity,
+        "maxCapacity": state.max_capacity,
+    }
+
+
+def _service_action(
+    cluster: str, state: LiveService, wanted: ServiceScale, changes: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    after = targets_after(state, wanted)
+    before = _before(state)
+    changed = [(key, value) for key, value in after.items() if before[key] != value]
+    if not changed:
+        return None
+    target = f"service/{state.name}"
+    changes.extend({"target": target, "attribute": k, "before": before[k], "after": v} for k, v in changed)
+    action: dict[str, Any] = {
+        "service": state.name,
+        "resourceId": f"service/{cluster}/{state.name}",
+        "autoscaled": state.autoscaled,
+        "expectedCount": expected_count(state, wanted),
+        **after,
+    }
+    return action
+
+
+def _aurora_action(
+    cluster: LiveCluster, wanted: AuroraScale, changes: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    before: dict[str, float | int | None] = {
+        "minCapacity": cluster.min_capacity,
+        "maxCapacity": cluster.max_capacity,
+        "secondsUntilAutoPause": cluster.seconds_until_auto_pause if cluster.min_capacity == 0 else None,
+    }
+    after: dict[str, float | int | None] = {
+        "minCapacity": wanted.min_capacity,
+        "maxCapacity": wanted.max_capacity,
+        "secondsUntilAutoPause": wanted.seconds_until_auto_pause,
+    }
+    changed = [key for key in after if before[key] != after[key]]
+    if not changed:
+        return None
+    changes.extend(
+        {"target": f"aurora/{cluster.identifier}", "attribute": k, "before": before[k], "after": after[k]}
+        for k in changed
+    )
+    scaling: dict[str, Any] = {"MinCapacity": wanted.min_capacity, "MaxCapacity": wanted.max_capacity}
+    if wanted.seconds_until_auto_pause is not None:
+        scaling["SecondsUntilAutoPause"] = wanted.seconds_until_auto_pause
+    return {"cluster": cluster.identifier, "scaling": scaling}
+
+
+def expected_count(state: LiveService, wanted: ServiceScale | None) -> int:
+    """The tasks the service runs once the profile applies (an autoscaled service: its current
+    desired count clamped into the new bounds, what Application Auto Scaling does at once)."""
+    if wanted is None:
+        return state.desired_count
+    after = targets_after(state, wanted)
+    if "desiredCount" in after:
+        return after["desiredCount"]
+    return min(max(state.desired_count, after["minCapacity"]), after["maxCapacity"])
+
+
+def monthly_cost(
+    live: dict[str, LiveService],
+    profile: ScaleProfile,
+    clusters: dict[str, LiveCluster],
+    prices: Prices,
+) -> dict[str, dict[str, float]]:
+    """Monthly USD before and after the profile, and the delta: {fargate, aurora, total}."""
+    fargate_before = fargate_after = 0.0
+    for name, state in live.items():
+        hourly = prices.task_hour(state.cpu, state.memory, state.architecture) * HOURS_PER_MONTH
+        fargate_before += state.desired_count * hourly
+        fargate_after += expected_count(state, profile.services.get(name)) * hourly
+    aurora_before = aurora_after = 0.0
+    for identifier, wanted in profile.aurora.items():
+        cluster = clusters[identifier]
+        aurora_before += cluster.min_capacity * prices.aurora_acu_hour * HOURS_PER_MONTH
+        aurora_after += wanted.min_capacity * prices.aurora_acu_hour * HOURS_PER_MONTH
+
+    def row(fargate: float, aurora: float) -> dict[str, float]:
+        return {"fargate": round(fargate, 2), "aurora": round(aurora, 2), "total": round(fargate + aurora, 2)}
+
+    return {
+        "before": row(fargate_before, aurora_before),
+        "after": row(fargate_after, aurora_after),
+        "delta": row(fargate_after - fargate_before, aurora_after - aurora_before),
+    }
