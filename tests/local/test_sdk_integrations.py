@@ -92,6 +92,22 @@ def test_needed_aws_sdk_service_names() -> None:
     assert "Unknown service: 'cloudwatchlogs'" in described["cause"]
 
 
+def test_needed_aws_sdk_service_names_applicationautoscaling() -> None:
+    """If this fails, moto maps aws-sdk:applicationautoscaling itself: drop it from SDK_SERVICE_NAMES."""
+    with local_aws(skip={"aws-sdk-service-names"}):
+        arn = "arn:aws:states:::aws-sdk:applicationautoscaling:describeScalableTargets"
+        described = execute(task(arn, {"ServiceNamespace": "ecs"}))
+    assert described["status"] == "FAILED"
+    assert "Unknown service: 'applicationautoscaling'" in described["cause"]
+
+
+def test_closed_aws_sdk_service_names_applicationautoscaling() -> None:
+    with local_aws():
+        arn = "arn:aws:states:::aws-sdk:applicationautoscaling:describeScalableTargets"
+        described = output_of(execute(task(arn, {"ServiceNamespace": "ecs"})))
+    assert described == {"ScalableTargets": []}
+
+
 def test_closed_aws_sdk_service_names() -> None:
     with local_aws():
         client("logs").create_log_group(logGroupName="group")

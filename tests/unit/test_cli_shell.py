@@ -80,6 +80,7 @@ def test_bash_completion_completes_commands_options_and_choices(capsys: pytest.C
         "provision",
         "teardown",
         "drift",
+        "scale",
         "--help",
     ]
     assert complete(script, "executions", "--status", "") == [

@@ -205,3 +205,39 @@ class ProvisionSettings(FunctionSettings):
 
     cloudformation_role_arn: str = Field(alias="CLOUDFORMATION_ROLE_ARN", default="")
     rotation_function_arn: str = Field(alias="ROTATION_FUNCTION_ARN", default="")
+
+
+class ScaleSettings(FunctionSettings):
+    """functions/plan_scale: the environment, its cluster and services, prod's floors and the
+    prices the cost estimate uses (template parameters)."""
+
+    environment: Literal["dev", "prod"] = Field(alias="ENVIRONMENT_NAME")
+    cluster: str = Field(alias="CLUSTER_NAME", min_length=1, max_length=255)
+    services: tuple[str, ...] = Field(alias="SERVICE_NAMES", min_length=1)
+    floors: dict[str, int] = Field(alias="PROD_FLOORS", default_factory=dict)
+    fargate_vcpu_hour_x86: float = Field(alias="PRICE_FARGATE_VCPU_HOUR_X86", default=0.04048, ge=0)
+    fargate_gb_hour_x86: float = Field(alias="PRICE_FARGATE_GB_HOUR_X86", default=0.004445, ge=0)
+    fargate_vcpu_hour_arm: float = Field(alias="PRICE_FARGATE_VCPU_HOUR_ARM", default=0.03238, ge=0)
+    fargate_gb_hour_arm: float = Field(alias="PRICE_FARGATE_GB_HOUR_ARM", default=0.00356, ge=0)
+    aurora_acu_hour: float = Field(alias="PRICE_AURORA_ACU_HOUR", default=0.12, ge=0)
+
+    @field_validator("services", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+    @field_validator("floors", mode="before")
+    @classmethod
+    def _service_floors(cls, value: object) -> object:
+        """``name=count,name=count`` (the template joins its per-service floor parameters)."""
+        if isinstance(value, str):
+            floors: dict[str, int] = {}
+            for pair in filter(None, (part.strip() for part in value.split(","))):
+                name, sep, count = pair.partition("=")
+                if not sep or not count.strip().isdigit():
+                    raise ValueError("name=count pairs, comma-separated")
+                floors[name.strip()] = int(count)
+            return floors
+        return value

@@ -19,11 +19,13 @@
                                                          the PetClinic stacks on AWS, through change sets
     petclinic-ops teardown --env E [--force] [--discard-data] | drift --env E   the same workflow
     petclinic-ops local provision [--plan] [--json] | local teardown | local drift   on the local cloud
+    petclinic-ops scale PROFILE [--dry-run] [--json]     scale the stack to a profile on AWS, followed
+    petclinic-ops local scale PROFILE [--dry-run] [--json]  the scale workflow on the local cloud
 
 
 Exit codes: 0 done (for `deploy`/`rollback`: the image is live), 1 the deployment failed or an AWS
 call failed (`rotation cancel`: refused, nothing changed; `local invoke`: the handler raised;
-`provision`/`teardown`/`drift`: the run failed), 2 bad input or configuration (nothing was
+`provision`/`teardown`/`drift`/`scale`: the run failed), 2 bad input or configuration (nothing was
 started: unknown service, stack not found, no credentials...), 3 `deploy`/`rollback` queued or
 superseded (another execution deploys).
 """
@@ -145,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     cancel.add_argument("--endpoint-url", metavar="URL", help="send every AWS call here (local serve)")
 
     _provision_parsers(commands, local)
+    _scale_parsers(commands, local)
 
     deploy = commands.add_parser(
         "deploy",
@@ -300,6 +303,41 @@ def _provision_parsers(commands: Any, local: Any) -> None:
         )
 
 
+def _scale_parsers(commands: Any, local: Any) -> None:
+    from petclinic_local.cli import aws  # noqa: PLC0415
+
+    for where, parser in (
+        ("AWS", commands.add_parser("scale", help="scale the PetClinic stack to a profile on AWS, followed")),
+        ("local", local.add_parser("scale", help="the scale workflow on a fresh local cloud")),
+    ):
+        parser.add_argument("scale_profile", metavar="PROFILE", help="business-hours, night, peak...")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="report the diff and its cost, change nothing"
+        )
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
+        if where == "AWS":
+            aws.add_arguments(parser)
+            parser.add_argument(
+                "--timeout", type=float, default=3600.0, help="stop following after this many seconds"
+            )
+            parser.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
+
+
+def _scale_command(args: argparse.Namespace) -> int:
+    from petclinic_local.cli import aws, scale  # noqa: PLC0415
+
+    if args.command == "local":
+        return scale.run_local(args.scale_profile, dry_run=args.dry_run, as_json=args.json)
+    return scale.run_aws(
+        args.scale_profile,
+        dry_run=args.dry_run,
+        target=aws.Target.from_args(args),
+        timeout=args.timeout,
+        poll_seconds=args.poll_seconds,
+        as_json=args.json,
+    )
+
+
 def _provision_command(args: argparse.Namespace) -> int:
     from petclinic_local.cli import provision  # noqa: PLC0415
 
@@ -402,6 +440,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         args.command == "local" and args.local_command in PROVISION_ACTIONS
     ):
         return _provision_command(args)
+    if args.command == "scale" or (args.command == "local" and args.local_command == "scale"):
+        return _scale_command(args)
     if args.command == "rotation" or (args.command == "local" and args.local_command == "rotate"):
         return _rotation_command(args)
     if args.command == "genai" or (args.command == "local" and args.local_command in {"ask", "api", "genai"}):

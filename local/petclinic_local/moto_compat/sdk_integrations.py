@@ -35,8 +35,9 @@ SDK_ERROR_SERVICE_NAMES = {
     "ssm": "Ssm",
 }
 
-# Step Functions names some services differently from the SDKs (aws-sdk:cloudwatchlogs:... is boto3's "logs").
-SDK_SERVICE_NAMES = {"cloudwatchlogs": "logs"}
+# Step Functions names some services differently from the SDKs (aws-sdk:cloudwatchlogs:... is boto3's "logs",
+# aws-sdk:applicationautoscaling:... boto3's "application-autoscaling").
+SDK_SERVICE_NAMES = {"cloudwatchlogs": "logs", "applicationautoscaling": "application-autoscaling"}
 
 
 def _operation_model(task: Any, service_name: str | None, action: str | None) -> Any:
@@ -168,7 +169,8 @@ GAPS = (
     ),
     Gap(
         "aws-sdk-service-names",
-        "aws-sdk:cloudwatchlogs:* tasks fail: the integration's service name is not mapped to boto3's 'logs'",
+        "aws-sdk:cloudwatchlogs:* and aws-sdk:applicationautoscaling:* tasks fail: the integration's "
+        "service names are not mapped to boto3's 'logs' and 'application-autoscaling'",
         "moto/stepfunctions/parser/.../state_task_service.py _SERVICE_NAME_SFN_TO_BOTO_OVERRIDES",
         ("stepfunctions",),
         _aws_sdk_service_names,

@@ -1,0 +1,139 @@
+"""`petclinic-ops scale PROFILE [--dry-run]` (AWS: start the scale workflow and follow it) and
+`petclinic-ops local scale PROFILE [--dry-run] [--json]` (the same workflow on a fresh local
+cloud). Both print the diff (target, attribute, before, after), the monthly cost change and the
+result; exit 0 applied (or dry run, or nothing to change), 1 failed or incomplete, 2 rejected
+(unknown profile, invalid values: nothing changed)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from petclinic_local.cli import render
+from petclinic_local.errors import UsageError
+
+if TYPE_CHECKING:
+    from petclinic_local.cli.aws import Target
+
+PROFILE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+REJECTIONS = ("InvalidScaleRequest", "UnknownScaleProfile", "InvalidScaleProfile", "ScaleRefused")
+
+
+def check_profile(profile: str) -> str:
+    if not PROFILE.fullmatch(profile):
+        raise UsageError(f"bad profile name {profile!r}: lowercase letters, digits and '-', at most 63")
+    return profile
+
+
+def exit_code(report: dict[str, Any]) -> int:
+    if report["result"] in ("APPLIED", "DRY_RUN", "NO_CHANGE"):
+        return 0
+    return 2 if report["result"] == "REJECTED" else 1
+
+
+def run_local(profile: str, *, dry_run: bool, as_json: bool, time_scale: float = 0.01) -> int:
+    from petclinic_local.cloud import LocalCloud  # noqa: PLC0415
+    from petclinic_local.scaling import scale  # noqa: PLC0415
+
+    check_profile(profile)
+    with LocalCloud(time_scale=time_scale) as cloud:
+        report = scale(cloud, profile, dry_run=dry_run)
+    show(report, as_json=as_json)
+    return exit_code(report)
+
+
+def run_aws(
+    profile: str,
+    *,
+    dry_run: bool,
+    target: Target,
+    timeout: float,
+    poll_seconds: float,
+    as_json: bool,
+    session: Any = None,
+) -> int:
+    from petclinic_local.cli import aws  # noqa: PLC0415
+    from petclinic_local.cli.deploy import follow  # noqa: PLC0415
+
+    check_profile(profile)
+    plane = aws.control_plane(target, session=session)
+    machine = plane.output("ScaleStateMachineArn")
+    request = {"profile": profile, **({"dryRun": True} if dry_run else {})}
+    name = f"scale-{profile}-{datetime.now(UTC):%Y%m%dT%H%M%S}"[:80]
+    with plane.errors("cannot start the scale workflow"):
+        execution_arn = plane.client("stepfunctions").start_execution(
+            stateMachineArn=machine, name=name, input=json.dumps(request)
+        )["executionArn"]
+    out = render.console()
+    if not as_json:
+        out.print(f"started {execution_arn}")
+    say = (lambda _: None) if as_json else out.print
+    with plane.errors("cannot follow the scale workflow"):
+        described = follow(plane.session, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=say)
+    report = report_of(request, described)
+    show(report, as_json=as_json)
+    return exit_code(report)
+
+
+def report_of(request: dict[str, Any], described: dict[str, Any]) -> dict[str, Any]:
+    """The report from DescribeExecution (the same keys as the local one's, without ``live``)."""
+    output = json.loads(described.get("output") or "null") or {}
+    try:
+        cause = json.loads(described.get("cause") or "null")
+    except ValueError:
+        cause = described.get("cause")
+    detail = output or (cause if isinstance(cause, dict) else {})
+    execution: dict[str, Any] = {"executionArn": described["executionArn"], "status": described["status"]}
+    if described["status"] != "SUCCEEDED":
+        execution.update(error=described.get("error"), cause=cause)
+    error = described.get("error")
+    result = output.get("result") or (
+        "INCOMPLETE" if error == "ScaleIncomplete" else "FAILED" if error == "ScaleFailed" else "REJECTED"
+    )
+    return {
+        "profile": request.get("profile"),
+        "dryRun": bool(request.get("dryRun", False)),
+        "changes": detail.get("changes", []),
+        "monthlyCostDelta": detail.get("monthlyCostDelta"),
+        "result": result,
+        "targets": detail.get("targets", []),
+        "execution": execution,
+    }
+
+
+def show(report: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+        return
+    from rich.table import Table  # noqa: PLC0415
+
+    out = render.console()
+    mode = "dry run" if report["dryRun"] else "apply"
+    table = Table(title=f"Scale to {report['profile']} ({mode})", title_justify="left")
+    for column in ("target", "attribute", "before", "after"):
+        table.add_column(column)
+    for change in report["changes"]:
+        table.add_row(change["target"], change["attribute"], str(change["before"]), str(change["after"]))
+    out.print(table)
+    for row in report.get("targets", []):
+        extra = f" ({row.get('error')}: {row.get('reason')})" if row.get("result") == "FAILED" else ""
+        out.print(f"  {row['target']}: {render.styled(str(row['result']))}{extra}")
+    cost = report.get("monthlyCostDelta")
+    if cost:
+        out.print(
+            f"monthly cost change: Fargate {cost['fargate']:+.2f} USD, Aurora {cost['aurora']:+.2f} USD, "
+            f"total {cost['total']:+.2f} USD"
+        )
+    execution = report["execution"]
+    out.print(f"{render.styled(str(report['result']))} {execution['executionArn']}")
+    if execution["status"] != "SUCCEEDED":
+        cause = execution.get("cause")
+        reason = cause if isinstance(cause, str) else json.dumps(cause)
+        out.print(f"  {execution.get('error')}: {reason}")
+    if "stateTransitions" in report:
+        out.print(
+            f"[dim]{report['stateTransitions']} state transitions, {report['lambdaInvocations']} Lambda "
+            f"invocation(s), {report.get('wallSeconds', '?')} s[/dim]"
+        )

@@ -1,0 +1,304 @@
+"""The scale workflow (statemachines/scale.asl.json, functions/plan_scale) on the local cloud:
+apply, dry run, rejected profiles (nothing changed), autoscaled vs plain services, Aurora
+auto-pause and engine support, prod's guard rails, a schedule and an alarm firing, a scale during
+a deployment, the cost of the diff, and a failing apply step that still ends recorded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto.sns.models import sns_backends
+
+from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud
+from petclinic_local.petclinic.seed import PetClinicSeed
+from petclinic_local.scaling import live_state, scale, start
+from petclinic_local.stack.template import load_template
+
+SCALE = "petclinic-ops-dev-scale"
+
+
+def _runs(cloud: LocalCloud) -> list[dict[str, Any]]:
+    return [row for row in cloud.deployments() if row["service"] == "scale"]
+
+
+def _put_profile(cloud: LocalCloud, name: str, profile: Any, env: str = "dev") -> None:
+    cloud.client("ssm").put_parameter(
+        Name=f"/petclinic/{env}/scale/{name}",
+        Value=profile if isinstance(profile, str) else json.dumps(profile),
+        Type="String",
+        Overwrite=True,
+    )
+
+
+def _sdk_calls(cloud: LocalCloud, execution_arn: str) -> list[str]:
+    history = cloud.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)
+    return [
+        event["taskScheduledEventDetails"]["resource"]
+        for event in history["events"]
+        if event["type"] == "TaskScheduled"
+    ]
+
+
+def test_night_is_applied_to_the_services_and_aurora_recorded_announced_and_counted(
+    cloud: LocalCloud,
+) -> None:
+    report = scale(cloud, "night")
+    assert report["result"] == "APPLIED", report["execution"]
+    assert report["monthlyCostDelta"] == {"fargate": -100.92, "aurora": -43.8, "total": -144.72}
+    assert {row["target"]: row["result"] for row in report["targets"]} == {
+        "service/admin-server": "STEADY",
+        "service/customers-service": "STEADY",
+        "service/vets-service": "STEADY",
+        "service/visits-service": "STEADY",
+        "aurora/petclinic-dev": "APPLIED",
+    }
+    services = report["live"]["services"]
+    assert all(s["desiredCount"] == s["runningCount"] == 0 for s in services.values())
+    assert all(
+        (s["minCapacity"], s["maxCapacity"]) == (0, 0) for n, s in services.items() if n != "admin-server"
+    )
+    assert report["live"]["aurora"]["petclinic-dev"] == {
+        "MinCapacity": 0.0,
+        "MaxCapacity": 4.0,
+        "SecondsUntilAutoPause": 900,
+    }
+    [run] = _runs(cloud)
+    assert (run["profile"], run["result"], run["source"], run["dryRun"]) == (
+        "night",
+        "APPLIED",
+        "manual",
+        False,
+    )
+    assert len(json.loads(run["changes"])) == len(report["changes"]) == 9
+    topic = sns_backends[ACCOUNT][REGION].topics[cloud.outputs["DeploymentTopicArn"]]
+    [(_, message, subject, _, _)] = topic.sent_notifications
+    assert subject == "[petclinic-ops] scale to night: APPLIED"
+    assert json.loads(message)["monthlyCostDelta"]["total"] == -144.72
+    metrics = cloud.client("cloudwatch").list_metrics(Namespace="PetClinicOps/dev")["Metrics"]
+    assert {"ScalingRuns", "ScalingChanges"} <= {m["MetricName"] for m in metrics}
+    # Cost of a run: one Lambda, at most 10 state transitions per target changed (5 targets).
+    assert report["lambdaInvocations"] == 1
+    assert report["stateTransitions"] <= 10 * 5
+
+
+def test_a_dry_run_shows_the_same_diff_and_changes_nothing(cloud: LocalCloud) -> None:
+    before = live_state(cloud)
+    dry = scale(cloud, "night", dry_run=True)
+    assert dry["result"] == "DRY_RUN"
+    assert dry["targets"] == []
+    assert live_state(cloud) == before == dry["live"]
+    applied = scale(cloud, "night")
+    assert applied["changes"] == dry["changes"]
+    assert applied["monthlyCostDelta"] == dry["monthlyCostDelta"]
+    assert [run["result"] for run in _runs(cloud)] == ["DRY_RUN", "APPLIED"]
+    again = scale(cloud, "night")
+    assert (again["result"], again["changes"], again["monthlyCostDelta"]["total"]) == ("NO_CHANGE", [], 0.0)
+
+
+def test_unknown_profiles_and_invalid_values_are_rejected_with_nothing_changed(cloud: LocalCloud) -> None:
+    before = live_state(cloud)
+    unknown = scale(cloud, "weekend")
+    assert unknown["result"] == "REJECTED"
+    assert unknown["execution"]["error"] == "UnknownScaleProfile"
+    assert "/petclinic/dev/scale/weekend" in unknown["execution"]["cause"]
+    _put_profile(cloud, "broken", {"services": {"vets-service": {"minCapacity": 4, "maxCapacity": 2}}})
+    invalid = scale(cloud, "broken")
+    assert invalid["execution"]["error"] == "InvalidScaleProfile"
+    assert "services.vets-service: minCapacity 4 is above maxCapacity 2" in invalid["execution"]["cause"]
+    _put_profile(cloud, "owners", {"services": {"owners-service": {"desiredCount": 1}}})
+    assert "unknown service owners-service" in scale(cloud, "owners")["execution"]["cause"]
+    _put_profile(cloud, "half", {"aurora": {"petclinic-dev": {"minCapacity": 0.25, "maxCapacity": 4}}})
+    assert "not a multiple of 0.5 ACU" in scale(cloud, "half")["execution"]["cause"]
+    bad_request = scale(cloud, "Night!")
+    assert bad_request["execution"]["error"] == "InvalidScaleRequest"
+    assert live_state(cloud) == before
+    assert _runs(cloud) == []  # validated before anything is recorded
+
+
+def test_an_autoscaled_service_gets_bounds_and_a_plain_one_a_desired_count(cloud: LocalCloud) -> None:
+    _put_profile(
+        cloud,
+        "mixed",
+        {
+            "services": {
+                "customers-service": {"minCapacity": 3, "maxCapacity": 8},
+                "admin-server": {"desiredCount": 2},
+            }
+        },
+    )
+    report = scale(cloud, "mixed")
+    assert report["result"] == "APPLIED", report["execution"]
+    calls = _sdk_calls(cloud, report["execution"]["executionArn"])
+    # The workflow never set customers-service's desiredCount: Application Auto Scaling did.
+    assert calls.count("registerScalableTarget") == 1
+    assert calls.count("updateService") == 1
+    services = report["live"]["services"]
+    assert services["customers-service"] == {
+        "desiredCount": 3,
+        "runningCount": 3,
+        "minCapacity": 3,
+        "maxCapacity": 8,
+    }
+    assert services["admin-server"] == {"desiredCount": 2, "runningCount": 2}
+    # The target-tracking policy is left as it was.
+    policies = cloud.client("application-autoscaling").describe_scaling_policies(
+        ServiceNamespace="ecs", ResourceId="service/petclinic-dev/customers-service"
+    )["ScalingPolicies"]
+    assert [p["PolicyType"] for p in policies] == ["TargetTrackingScaling"]
+    # A task of 0.5 vCPU / 1 GB on ARM64 is 14.4175 USD a month: +1 customers, +1 admin.
+    assert report["monthlyCostDelta"] == {"fargate": 28.84, "aurora": 0.0, "total": 28.84}
+
+
+def test_auto_pause_needs_an_engine_version_that_supports_it(cloud: LocalCloud) -> None:
+    cloud.client("rds").modify_db_cluster(
+        DBClusterIdentifier="petclinic-dev", EngineVersion="8.0.mysql_aurora.3.07.1", ApplyImmediately=True
+    )
+    before = live_state(cloud)
+    report = scale(cloud, "night")
+    assert report["execution"]["error"] == "InvalidScaleProfile"
+    assert (
+        "aurora.petclinic-dev.minCapacity: 0 (auto-pause) needs Aurora MySQL 3.08.0+"
+        in report["execution"]["cause"]
+    )
+    assert live_state(cloud) == before
+
+
+@pytest.fixture
+def prod_cloud() -> Iterator[LocalCloud]:
+    seed = PetClinicSeed(
+        environment="prod",
+        cluster="petclinic-prod",
+        database_secret="petclinic/prod/aurora/app",
+        master_secret="petclinic/prod/aurora/master",
+    )
+    parameters = {"EnvironmentName": "prod", "ClusterName": "petclinic-prod"}
+    with LocalCloud(time_scale=0.01, rollout_seconds=60, seed=seed, parameters=parameters) as local:
+        yield local
+
+
+def test_prod_floors_and_every_service_to_zero_are_refused(prod_cloud: LocalCloud) -> None:
+    cloud = prod_cloud
+    before = live_state(cloud)
+    _put_profile(cloud, "thin", {"services": {"vets-service": {"minCapacity": 1, "maxCapacity": 4}}}, "prod")
+    thin = scale(cloud, "thin")
+    assert thin["execution"]["error"] == "ScaleRefused"
+    assert "services.vets-service.minCapacity 1 is below prod's floor of 2" in thin["execution"]["cause"]
+    _put_profile(
+        cloud,
+        "off",
+        {"services": {name: {"desiredCount": 0} for name in ("admin-server",)}},
+        "prod",
+    )
+    assert "below prod's floor of 1" in scale(cloud, "off")["execution"]["cause"]
+    assert live_state(cloud) == before
+    # The shipped prod night keeps the floors: it applies.
+    night = scale(cloud, "night")
+    assert night["result"] == "APPLIED", night["execution"]
+    assert night["live"]["services"]["vets-service"]["minCapacity"] == 2
+
+
+def test_a_schedule_firing_applies_its_profile(cloud: LocalCloud) -> None:
+    """EventBridge Scheduler's target input, as the template gives it, through the workflow."""
+    resources = load_template(cloud.root / "template.yaml")["Resources"]
+    schedule = resources["ScaleNightSchedule"]["Properties"]
+    assert schedule["ScheduleExpressionTimezone"] == {"Ref": "ScaleScheduleTimezone"}
+    assert schedule["Target"]["Arn"] == {"Ref": "ScaleStateMachine"}
+    request = json.loads(schedule["Target"]["Input"])
+    report = scale(cloud, request.pop("profile"), **request)
+    assert report["result"] == "APPLIED", report["execution"]
+    [run] = _runs(cloud)
+    assert (run["profile"], run["source"]) == ("night", "schedule")
+
+
+def _alarm_event(name: str, state: str) -> dict[str, Any]:
+    return {
+        "source": "aws.cloudwatch",
+        "detail-type": "CloudWatch Alarm State Change",
+        "resources": [f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}"],
+        "detail": {
+            "alarmName": name,
+            "state": {
+                "value": state,
+                "reason": "Threshold Crossed",
+                "timestamp": "2026-11-30T10:00:00.000+0000",
+            },
+            "previousState": {"value": "OK"},
+            "configuration": {"description": "p99 latency"},
+        },
+    }
+
+
+def test_an_alarm_going_to_alarm_scales_to_peak(cloud: LocalCloud) -> None:
+    cloud.put_events([_alarm_event("petclinic-p99-latency", "OK"), _alarm_event("another-alarm", "ALARM")])
+    cloud.wait_until_quiet()
+    assert cloud.executions(SCALE) == []
+    cloud.put_events([_alarm_event("petclinic-p99-latency", "ALARM")])
+    cloud.wait_until_quiet()
+    [execution] = cloud.executions(SCALE)
+    assert execution["input"] == {"profile": "peak", "trigger": "alarm", "alarm": "petclinic-p99-latency"}
+    assert execution["output"]["result"] == "APPLIED"
+    [run] = _runs(cloud)
+    assert (run["source"], run["alarm"], run["profile"]) == ("alarm", "petclinic-p99-latency", "peak")
+    services = live_state(cloud)["services"]
+    assert services["vets-service"]["runningCount"] == 3  # peak's minimum, set by the scaler
+
+
+def test_a_scale_during_a_deployment_is_kept_by_the_rollout(cloud: LocalCloud) -> None:
+    """desiredCount is given to the PRIMARY deployment: the rollout in flight completes at it, and
+    the deploy workflow's result is unchanged."""
+    _put_profile(cloud, "admin-two", {"services": {"admin-server": {"desiredCount": 2}}})
+    ecs = cloud.client("ecs")
+    with cloud.simulator.holding():
+        pushed = cloud.push_image("admin-server", "1.1.0")["detail"]["image-digest"]
+        deploying = _wait_for(lambda: len(_service(ecs, "admin-server")["deployments"]) == 2)
+        assert deploying
+        started = start(cloud, {"profile": "admin-two"})
+        assert _wait_for(lambda: _service(ecs, "admin-server")["desiredCount"] == 2)
+        primary = _service(ecs, "admin-server")["deployments"][0]
+        assert (primary["rolloutState"], primary["desiredCount"]) == ("IN_PROGRESS", 2)
+    cloud.wait_until_quiet()
+    scaled = next(e for e in cloud.executions(SCALE) if e["executionArn"] == started)
+    assert scaled["output"]["result"] == "APPLIED"
+    service = _service(ecs, "admin-server")
+    [deployment] = service["deployments"]
+    assert (deployment["rolloutState"], deployment["runningCount"], service["desiredCount"]) == (
+        "COMPLETED",
+        2,
+        2,
+    )
+    assert cloud.services()["admin-server"]["image"].endswith(f"@{pushed}")  # the deployment's image
+    deploys = [row for row in cloud.deployments() if row["service"] == "admin-server"]
+    assert [row["result"] for row in deploys] == ["SUCCEEDED"]
+
+
+def test_a_failing_apply_step_ends_in_a_recorded_result(cloud: LocalCloud) -> None:
+    cloud.faults.fail(SCALE, "ModifyDBCluster", error="Rds.InvalidDBClusterStateFault")
+    report = scale(cloud, "night")
+    assert report["result"] == "INCOMPLETE"
+    assert report["execution"]["error"] == "ScaleIncomplete"
+    rows = {row["target"]: row for row in report["targets"]}
+    assert rows["aurora/petclinic-dev"]["result"] == "FAILED"
+    assert "Rds.InvalidDBClusterStateFault" in rows["aurora/petclinic-dev"]["reason"]
+    assert rows["service/admin-server"]["result"] == "STEADY"  # the other targets went on
+    [run] = _runs(cloud)
+    assert run["result"] == "INCOMPLETE"
+    assert "Rds.InvalidDBClusterStateFault" in run["targets"]
+    assert report["live"]["aurora"]["petclinic-dev"]["MinCapacity"] == 0.5  # unchanged
+
+
+def _service(ecs: Any, name: str) -> dict[str, Any]:
+    return dict(ecs.describe_services(cluster="petclinic-dev", services=[name])["services"][0])
+
+
+def _wait_for(condition: Any, timeout: float = 30.0) -> bool:
+    import time  # noqa: PLC0415
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
