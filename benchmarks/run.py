@@ -16,6 +16,7 @@ BENCHMARKS = [
     "local_serve.py",
     "genai_router.py",
     "provision.py",
+    "scale.py",
 ]
 
 

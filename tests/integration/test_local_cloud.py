@@ -30,10 +30,12 @@ def test_the_stack_is_the_template(cloud: LocalCloud) -> None:
         "GenAiReleaseStateMachine",
         "ProvisionStateMachine",
         "RotationRolloutStateMachine",
+        "ScaleStateMachine",
         "StackEventsStateMachine",
     ]
     assert sorted(cloud.stack.functions) == [
         "GenAiFunction",
+        "PlanScaleFunction",
         "ProvisionStackFunction",
         "ResolveDeployFunction",
         "RotateSecretFunction",
