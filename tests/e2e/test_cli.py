@@ -203,6 +203,7 @@ def test_demo_tells_the_five_stories(mysql_admin: object) -> None:
         "4. A duplicate delivery is ignored",
         "5. Credentials rotate, the services that use them roll, no login fails",
         "6. The PetClinic stack is provisioned: plan, apply, re-apply with no change",
+        "7. The stack scales: night as a dry run, night applied, peak on an alarm",
     ):
         assert title in done.stdout
     assert "NO_CHANGE" in done.stdout

@@ -104,7 +104,45 @@ def run(*, fast: bool = False) -> int:
         cloud.close()
     _rotation_scene(out)
     _provisioning_scene(out)
+    _scaling_scene(out)
     return 0
+
+
+def _scaling_scene(out: Console) -> None:
+    """7. Scaling: a dry run of night, night applied, then peak on a latency alarm (a cloud of its own)."""
+    import json  # noqa: PLC0415
+
+    from petclinic_local.cli.scale import render_report  # noqa: PLC0415
+    from petclinic_local.cloud import LocalCloud  # noqa: PLC0415
+    from petclinic_local.scaling import execution_report, scale  # noqa: PLC0415
+
+    out.rule("[bold]7. The stack scales: night as a dry run, night applied, peak on an alarm")
+    with out.status("starting a local cloud with the PetClinic stack"):
+        cloud = LocalCloud(time_scale=0.01).__enter__()
+    try:
+        out.print('  an operator asks what night would do: {"profile": "night", "dryRun": true}')
+        render_report(out, scale(cloud, "night", dry_run=True))
+        out.print(
+            '  the night schedule fires ({"profile": "night", "trigger": "schedule"}): the same diff, applied'
+        )
+        render_report(out, scale(cloud, "night", trigger="schedule"))
+        out.print("  the p99 latency alarm goes to ALARM; its rule starts the workflow with peak")
+        known = {e["executionArn"] for e in cloud.executions("petclinic-ops-dev-scale")}
+        detail = {
+            "alarmName": "petclinic-p99-latency",
+            "state": {"value": "ALARM"},
+            "previousState": {"value": "OK"},
+        }
+        cloud.put_events(
+            [{"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change", "detail": detail}]
+        )
+        cloud.wait_until_quiet()
+        for execution in cloud.executions("petclinic-ops-dev-scale"):
+            if execution["executionArn"] not in known:
+                out.print(f"  input {json.dumps(execution['input'])}")
+                render_report(out, execution_report(cloud, execution["executionArn"]))
+    finally:
+        cloud.close()
 
 
 def _provisioning_scene(out: Console) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,7 @@ def run_aws(
     plane = aws.control_plane(target, session=session)
     machine = plane.output("ScaleStateMachineArn")
     request = {"profile": profile, **({"dryRun": True} if dry_run else {})}
-    name = f"scale-{profile}-{datetime.now(UTC):%Y%m%dT%H%M%S}"[:80]
+    name = f"scale-{profile}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"[-80:]
     with plane.errors("cannot start the scale workflow"):
         execution_arn = plane.client("stepfunctions").start_execution(
             stateMachineArn=machine, name=name, input=json.dumps(request)
@@ -107,9 +108,13 @@ def show(report: dict[str, Any], *, as_json: bool) -> None:
     if as_json:
         print(json.dumps(report, indent=2, default=str))
         return
+    render_report(render.console(), report)
+
+
+def render_report(out: Any, report: dict[str, Any]) -> None:
+    """The diff as a table, the per-target results, the cost change, the result (a rich Console)."""
     from rich.table import Table  # noqa: PLC0415
 
-    out = render.console()
     mode = "dry run" if report["dryRun"] else "apply"
     table = Table(title=f"Scale to {report['profile']} ({mode})", title_justify="left")
     for column in ("target", "attribute", "before", "after"):

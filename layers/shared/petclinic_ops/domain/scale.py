@@ -349,7 +349,8 @@ def monthly_cost(
         aurora_after += wanted.min_capacity * prices.aurora_acu_hour * HOURS_PER_MONTH
 
     def row(fargate: float, aurora: float) -> dict[str, float]:
-        return {"fargate": round(fargate, 2), "aurora": round(aurora, 2), "total": round(fargate + aurora, 2)}
+        cents = round(fargate, 2), round(aurora, 2)  # the total adds up what is shown
+        return {"fargate": cents[0], "aurora": cents[1], "total": round(sum(cents), 2)}
 
     return {
         "before": row(fargate_before, aurora_before),
