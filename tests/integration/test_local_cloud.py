@@ -30,6 +30,7 @@ def test_the_stack_is_the_template(cloud: LocalCloud) -> None:
         "GenAiReleaseStateMachine",
         "ProvisionStateMachine",
         "RotationRolloutStateMachine",
+        "ScaleEventsStateMachine",
         "ScaleStateMachine",
         "StackEventsStateMachine",
     ]

@@ -82,6 +82,16 @@ def test_night_is_applied_to_the_services_and_aurora_recorded_announced_and_coun
     # Cost of a run: one Lambda, at most 10 state transitions per target changed (5 targets).
     assert report["lambdaInvocations"] == 1
     assert report["stateTransitions"] <= 10 * 5
+    # Each service was waited for on ECS's SERVICE_STEADY_STATE event (a parked token), not polled.
+    history = cloud.client("stepfunctions").get_execution_history(
+        executionArn=report["execution"]["executionArn"], maxResults=1000
+    )["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
+    assert entered.count("WaitForSteadyState") == 4
+    assert not [e for e in history if e["type"] == "WaitStateEntered"]
+    relays = cloud.executions("petclinic-ops-dev-scale-events")
+    assert len(relays) >= 4
+    assert {r["status"] for r in relays} == {"SUCCEEDED"}
 
 
 def test_a_dry_run_shows_the_same_diff_and_changes_nothing(cloud: LocalCloud) -> None:

@@ -77,6 +77,7 @@ def test_night_diff_uses_scalable_targets_for_autoscaled_services_and_desired_co
         "resourceId": "service/petclinic-dev/admin-server",
         "autoscaled": False,
         "expectedCount": 0,
+        "awaitsEvent": True,
         "desiredCount": 0,
     }
     assert "desiredCount" not in actions["customers-service"]  # never desiredCount behind the scaler's back
@@ -123,6 +124,13 @@ def test_a_desired_count_for_an_autoscaled_service_pins_its_bounds() -> None:
         ("maxCapacity", 3),
     ]
     assert planned["services"][0]["expectedCount"] == 3
+    assert planned["services"][0]["awaitsEvent"] is True  # 2 -> 3: ECS announces the steady state
+
+
+def test_bounds_around_the_current_count_await_no_event() -> None:
+    profile = {"services": {"vets-service": {"minCapacity": 1, "maxCapacity": 3}}}
+    [action] = scale.plan("wide", False, context(), ports(profile, "wide")).to_output()["services"]
+    assert (action["expectedCount"], action["awaitsEvent"]) == (2, False)
 
 
 def test_bounds_for_a_service_without_a_scalable_target_are_refused() -> None:

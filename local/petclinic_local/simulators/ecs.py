@@ -5,7 +5,7 @@ A change of a service's desired count alone (UpdateService desiredCount, or Appl
 Scaling moving it into new bounds) starts no deployment: the PRIMARY deployment takes the new
 count (a rollout in flight completes at it) and, once it is not rolling out, its tasks start or
 stop within ``scale_seconds`` of simulated time; then ECS's "ECS Service Action" event
-SERVICE_STEADY_STATE goes on the bus.
+SERVICE_STEADY_STATE goes on the bus (as it does after a rollout completes).
 
 A rollout takes ``rollout_seconds`` of simulated time (times the cloud's time scale). Faults are
 injected per image: an image tag containing "broken" fails (like tasks that crash at start),
@@ -147,6 +147,8 @@ class RolloutSimulator:
     def _emit_steady(self, service: Any) -> None:
         from moto.events.models import events_backends  # noqa: PLC0415
 
+        if self._closed.is_set():
+            return
         detail = {
             "eventType": "INFO",
             "eventName": "SERVICE_STEADY_STATE",
@@ -248,6 +250,8 @@ class RolloutSimulator:
                     runningCount=0,
                 )
         self._emit(service, deployment, f"SERVICE_DEPLOYMENT_{outcome}")
+        if outcome == "COMPLETED":
+            self._emit_steady(service)  # the service runs its desired count of the new revision
         breaker = self.breakers.get(service.name, CircuitBreaker())
         if outcome == "FAILED" and breaker.enable and breaker.rollback and previous is not None:
             self._roll_back(service, deployment, previous)

@@ -283,14 +283,17 @@ def _service_action(
         return None
     target = f"service/{state.name}"
     changes.extend({"target": target, "attribute": k, "before": before[k], "after": v} for k, v in changed)
-    action: dict[str, Any] = {
+    expected = expected_count(state, wanted)
+    return {
         "service": state.name,
         "resourceId": f"service/{cluster}/{state.name}",
         "autoscaled": state.autoscaled,
-        "expectedCount": expected_count(state, wanted),
+        "expectedCount": expected,
+        # The desired count moves: ECS announces SERVICE_STEADY_STATE when the service runs it (the
+        # workflow waits for that event); new bounds around the current count announce nothing.
+        "awaitsEvent": expected != state.desired_count,
         **after,
     }
-    return action
 
 
 def _aurora_action(
