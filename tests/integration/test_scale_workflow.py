@@ -312,3 +312,41 @@ def _wait_for(condition: Any, timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+@pytest.fixture
+def short_scale_timeout_cloud() -> Iterator[LocalCloud]:
+    """A scaled service is waited for 60 simulated seconds (0.6 s)."""
+    with LocalCloud(time_scale=0.01, rollout_seconds=60, parameters={"ScaleTimeoutSeconds": "60"}) as local:
+        yield local
+
+
+def test_a_service_not_steady_within_the_timeout_is_reported_and_keeps_its_change(
+    short_scale_timeout_cloud: LocalCloud,
+) -> None:
+    cloud = short_scale_timeout_cloud
+    _put_profile(cloud, "admin-two", {"services": {"admin-server": {"desiredCount": 2}}})
+    with cloud.simulator.holding():  # a rollout that outlasts the scale's wait
+        cloud.push_image("admin-server", "1.2.0")
+        assert _wait_for(lambda: len(_service(cloud.client("ecs"), "admin-server")["deployments"]) == 2)
+        started = start(cloud, {"profile": "admin-two"})
+        assert _wait_for(
+            lambda: (
+                next(e for e in cloud.executions(SCALE) if e["executionArn"] == started)["status"]
+                != "RUNNING"
+            )
+        )
+    cloud.wait_until_quiet()
+    report = next(e for e in cloud.executions(SCALE) if e["executionArn"] == started)
+    assert report["error"] == "ScaleIncomplete"
+    [target] = report["cause"]["targets"]
+    assert (target["target"], target["result"], target["desiredCount"]) == (
+        "service/admin-server",
+        "NOT_STEADY",
+        2,
+    )
+    assert "not steady within ScaleTimeoutSeconds" in target["reason"]
+    [run] = _runs(cloud)
+    assert run["result"] == "INCOMPLETE"
+    service = _service(cloud.client("ecs"), "admin-server")
+    assert (service["desiredCount"], service["runningCount"]) == (2, 2)  # kept, and the rollout ran it
