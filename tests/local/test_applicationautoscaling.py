@@ -32,7 +32,8 @@ def _desired(ecs: Any) -> int:
 
 
 def test_needed_applicationautoscaling_bounds() -> None:
-    """If this fails, moto moves the desired count into new bounds itself: delete the gap."""
+    """If this fails, moto fixed applicationautoscaling-bounds: delete the workaround (moto moves
+    an ECS service's desired count into new bounds itself)."""
     with local_aws(skip={"applicationautoscaling-bounds"}):
         ecs = _autoscaled_service(2)
         _register(4, 6)
