@@ -86,11 +86,15 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-types: setup  ## mypy --strict on the layer, the functions, the local cloud, tools/ and the tests' fakes
+TEST_DIRS := unit integration local e2e
+
+types: setup  ## mypy --strict on the layer, the functions, the local cloud, tools/ and the tests
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --explicit-package-bases functions
 	$(VENV)/bin/mypy tools
-	$(VENV)/bin/mypy tests/fakes.py tests/genai_fakes.py
+	MYPYPATH=layers/shared:local:tests $(VENV)/bin/mypy --explicit-package-bases tests/*.py
+# Each test folder on its own: they share module names (conftest) and import their helpers by name.
+	$(foreach dir,$(TEST_DIRS),MYPYPATH=layers/shared:local:tests:tests/$(dir) $(VENV)/bin/mypy --explicit-package-bases tests/$(dir) &&) true
 
 validate: setup tools  ## static checks of template.yaml, statemachines/ and infra/ (offline)
 	@echo "--- sam validate --lint (SAM schema + cfn-lint on the SAM template)"

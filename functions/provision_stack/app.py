@@ -39,6 +39,10 @@ def ports() -> tuple[CloudFormationStacks, LiveResources]:
 @event_parser(model=PrepareStackInput)
 def lambda_handler(event: PrepareStackInput, context: LambdaContext) -> dict[str, Any]:
     stacks, live = ports()
+    logger.info(
+        "preparing stack",
+        extra={"stack": event.stack, "environment": event.environment, "action": event.action},
+    )
     if event.action == "drift":
         checked = provision.check_drift(event.environment, event.stack, stacks=stacks).to_output()
         logger.info(

@@ -102,7 +102,7 @@ class Served:
 
     def wait_until_idle(self, count: int, timeout: float = 120.0) -> list[dict[str, Any]]:
         """Until at least ``count`` deploy executions exist and none runs."""
-        return wait_for(
+        executions: list[dict[str, Any]] = wait_for(
             lambda: (
                 (listed := self.deploy_executions())
                 and len(listed) >= count
@@ -112,6 +112,7 @@ class Served:
             timeout,
             f"{count} deploy executions to end",
         )
+        return executions
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:

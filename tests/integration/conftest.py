@@ -21,11 +21,12 @@ def cloud() -> Iterator[LocalCloud]:
 
 @pytest.fixture
 def short_timeout_cloud() -> Iterator[LocalCloud]:
-    """Rollouts time out after 300 simulated seconds (3 s); a rollout (or rollback) that does
-    complete takes 1 (10 ms). The rollback after a timeout is waited for with the same timeout:
-    it must be far longer than what a rollback takes on a busy machine (it was 0.6 s for a 0.3 s
-    rollback, and the suite flaked under load)."""
-    with LocalCloud(time_scale=0.01, rollout_seconds=1, parameters={"RolloutTimeoutSeconds": "300"}) as local:
+    """Rollouts time out after 1,200 simulated seconds (6 s); a rollout (or rollback) that does
+    complete takes 1 (5 ms). The rollback after a timeout is waited for with the same timeout:
+    it must be far longer than what a rollback takes on a busy machine (at 3 s the rollback was
+    not seen to complete in 1 of 3 runs with both CPUs saturated)."""
+    timeout = {"RolloutTimeoutSeconds": "1200"}
+    with LocalCloud(time_scale=0.005, rollout_seconds=1, parameters=timeout) as local:
         yield local
 
 

@@ -238,7 +238,7 @@ def _ledger_problems(
     if len(ids) != len(set(ids)):
         problems.append(f"a deployment has more than one ledger row: {ids}")
     for row in rows:
-        deployment = row.get("deploymentId")
+        deployment = str(row.get("deploymentId") or "")
         if row["result"] == "SUCCEEDED" and history.get(deployment) != "COMPLETED":
             problems.append(f"ledger says {deployment} SUCCEEDED, ECS says {history.get(deployment)}")
         if row["result"] == "FAILED" and deployment and history.get(deployment) == "COMPLETED":

@@ -110,7 +110,9 @@ def test_a_successor_waits_for_a_dead_executions_rollout_that_is_still_going(clo
         cloud.push_image("customers-service", "1.2.0")
         # The successor adopts the orphan's deployment and parks on it (the rollout is held).
         wait_for(lambda: len(running(cloud)) == 1 and parked(cloud, "customers-service"), what="the adoption")
-        assert inflight(cloud, "customers-service")["job"]["tag"] == "1.1.0"
+        adopted = inflight(cloud, "customers-service")
+        assert adopted is not None
+        assert adopted["job"]["tag"] == "1.1.0"
     cloud.wait_until_quiet()
 
     rows = cloud.deployments()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -65,7 +66,8 @@ def lease(cloud: LocalCloud) -> dict[str, object] | None:
     item = cloud.client("dynamodb").get_item(
         TableName=cloud.outputs["LeasesTableName"], Key={"service": {"S": "genai-release"}}
     )
-    return item.get("Item")
+    found: dict[str, object] | None = item.get("Item")
+    return found
 
 
 def test_a_good_version_is_promoted_step_by_step(cloud: LocalCloud) -> None:
@@ -250,7 +252,5 @@ def test_a_published_version_event_starts_the_release(cloud: LocalCloud) -> None
     assert genai.live_alias(cloud)["version"] == version
 
 
-def genai_events():  # type: ignore[no-untyped-def]
-    from pathlib import Path  # noqa: PLC0415
-
+def genai_events() -> Path:
     return Path(__file__).resolve().parents[2] / "events"

@@ -48,7 +48,7 @@ def test_provision_from_nothing_plan_apply_and_a_rerun_that_changes_nothing(empt
         ("services", "PLANNED"),
         ("edge", "PLANNED"),
     ]
-    assert [s["added"] for s in planned["stacks"]] == [59, 17, 47, 20]
+    assert [s["added"] for s in planned["stacks"]] == [59, 17, 46, 17]
     assert all(s["modified"] == s["removed"] == 0 for s in planned["stacks"])
     network_plan = {c["logicalId"]: c for c in planned["stacks"][0]["changes"]}
     assert network_plan["NatGatewayA"] == {
@@ -70,7 +70,7 @@ def test_provision_from_nothing_plan_apply_and_a_rerun_that_changes_nothing(empt
         ("services", "CREATE_COMPLETE", "EXECUTE"),
         ("edge", "CREATE_COMPLETE", "EXECUTE"),
     ]
-    assert [len(s["resources"]) for s in applied["stacks"]] == [59, 17, 47, 20]
+    assert [len(s["resources"]) for s in applied["stacks"]] == [59, 17, 46, 17]
     assert applied["lambdaInvocations"] == 4
     assert applied["parameters"] == [
         f"/petclinic/dev/stacks/{s}/outputs" for s in ("data", "edge", "network", "services")

@@ -125,7 +125,7 @@ class Invocation:
 
 
 @dataclass
-class Harness:
+class Harness(moto_compat.InertHooks):
     """moto's Secrets Manager with the rotation function behind a moto Lambda ARN; the
     ``moto_compat.Hooks`` that run the function in-process."""
 
@@ -323,10 +323,11 @@ class Database:
     def accounts(self) -> list[tuple[Any, ...]]:
         """Every account of this test with its password hash: a retry must not change any."""
         pattern = self.sandbox.prefix + "\\_%"
-        return self.sandbox.execute(
+        rows: list[tuple[Any, ...]] = self.sandbox.execute(
             "SELECT User, Host, authentication_string FROM mysql.user WHERE User LIKE %s ORDER BY User, Host",
             (pattern,),
         )
+        return rows
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
 import pytest
@@ -14,7 +15,7 @@ from petclinic_local.cloud import REGION
 from petclinic_local.simulators.bedrock import BedrockStandIn
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
-QUESTION = [{"role": "user", "content": [{"text": "Which vets are radiologists?"}]}]
+QUESTION: list[Any] = [{"role": "user", "content": [{"text": "Which vets are radiologists?"}]}]
 
 
 class BedrockHooks(FakeHooks):

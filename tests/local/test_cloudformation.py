@@ -248,6 +248,26 @@ def _described_parameters(template: dict[str, Any], given: dict[str, str]) -> di
     return {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}
 
 
+MISSING_TEMPLATE_URL = "https://bkt.s3.us-west-2.amazonaws.com/templates/missing.yaml"
+
+
+def test_needed_cfn_template_url_missing() -> None:
+    """If this fails, moto fixed cfn-template-url-missing: delete the workaround (a TemplateURL to
+    a missing S3 object is a ValidationError)."""
+    with local_aws(skip={"cfn-template-url-missing"}):
+        client("s3").create_bucket(Bucket="bkt", CreateBucketConfiguration={"LocationConstraint": REGION})
+        with pytest.raises(AttributeError):
+            client("cloudformation").get_template_summary(TemplateURL=MISSING_TEMPLATE_URL)
+
+
+def test_closed_cfn_template_url_missing() -> None:
+    with local_aws():
+        client("s3").create_bucket(Bucket="bkt", CreateBucketConfiguration={"LocationConstraint": REGION})
+        cfn = client("cloudformation")
+        with pytest.raises(cfn.exceptions.ClientError, match="TemplateURL must reference a valid S3 object"):
+            cfn.get_template_summary(TemplateURL=MISSING_TEMPLATE_URL)
+
+
 def test_needed_cfn_list_parameters() -> None:
     """If this fails, moto fixed cfn-list-parameters: delete the workaround (DescribeStacks
     returns a CommaDelimitedList parameter as given, "a,b")."""
@@ -691,3 +711,51 @@ def test_needed_cloudformation_getazs_region() -> None:
 def test_closed_cloudformation_getazs_region() -> None:
     with local_aws():
         assert _create_stack(AZ_TEMPLATE)["Zone"] == f"{REGION}b"
+
+
+CONDITIONAL_TEMPLATE: dict[str, Any] = {
+    "Parameters": {"CertificateArn": {"Type": "String", "Default": ""}},
+    "Conditions": {"HasCertificate": {"Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]}},
+    "Resources": {
+        "Always": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "v"}},
+        "WithCertificate": {
+            "Type": "AWS::SSM::Parameter",
+            "Condition": "HasCertificate",
+            "Properties": {"Type": "String", "Value": {"Ref": "CertificateArn"}},
+        },
+    },
+}
+
+
+def _planned_additions(name: str, **parameters: str) -> list[str]:
+    cfn = client("cloudformation")
+    created = cfn.create_change_set(
+        StackName=name,
+        ChangeSetName="c1",
+        TemplateBody=json.dumps(CONDITIONAL_TEMPLATE),
+        ChangeSetType="CREATE",
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+    )
+    changes = cfn.describe_change_set(ChangeSetName=created["Id"])["Changes"]
+    return sorted(
+        c["ResourceChange"]["LogicalResourceId"] for c in changes if c["ResourceChange"]["Action"] == "Add"
+    )
+
+
+def test_needed_cloudformation_change_sets_conditions() -> None:
+    """If this fails, moto fixed cloudformation-change-sets' conditions: a CREATE change set no
+    longer lists a resource whose Condition is false."""
+    with local_aws(skip={"cloudformation-change-sets"}) as hooks:
+        _simulating(hooks)
+        assert _planned_additions("plain") == ["Always", "WithCertificate"]
+
+
+def test_closed_cloudformation_change_sets_conditions() -> None:
+    with local_aws() as hooks:
+        _simulating(hooks)
+        without = _planned_additions("without")
+        with_certificate = _planned_additions(
+            "with", CertificateArn="arn:aws:acm:us-west-2:123456789012:certificate/x"
+        )
+    assert without == ["Always"]
+    assert with_certificate == ["Always", "WithCertificate"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from moto_gaps import client, local_aws
 
-HTTPS_ONLY = {
+HTTPS_ONLY: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [
         {
@@ -22,7 +23,7 @@ HTTPS_ONLY = {
 }
 
 
-def _bucket(policy: dict[str, object]) -> None:
+def _bucket(policy: dict[str, Any]) -> None:
     s3 = client("s3")
     s3.create_bucket(Bucket="bkt", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
     s3.put_bucket_policy(Bucket="bkt", Policy=json.dumps(policy))
@@ -45,11 +46,8 @@ def test_closed_s3_https_only_policies() -> None:
 
 
 def test_closed_s3_other_denials_still_apply() -> None:
-    unconditional = {
-        "Version": "2012-10-17",
-        "Statement": [{**HTTPS_ONLY["Statement"][0], "Condition": None}],
-    }  # type: ignore[dict-item]
-    del unconditional["Statement"][0]["Condition"]
+    statement = {key: value for key, value in HTTPS_ONLY["Statement"][0].items() if key != "Condition"}
+    unconditional = {"Version": "2012-10-17", "Statement": [statement]}
     with local_aws():
         _bucket(unconditional)
         with pytest.raises(client("s3").exceptions.ClientError, match="403"):

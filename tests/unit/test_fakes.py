@@ -52,7 +52,7 @@ def test_a_fake_has_every_method_of_its_protocol_with_the_same_signature(
 
 def test_the_comparison_notices_a_drift() -> None:
     class Drifted(FakeDatabase):
-        def can_login(self, credentials: Any, *, retries: int = 1) -> bool:  # type: ignore[override]
+        def can_login(self, credentials: Any, *, retries: int = 1) -> bool:
             return False
 
     assert shape(Drifted.can_login) != shape(Database.can_login)

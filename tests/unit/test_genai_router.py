@@ -153,7 +153,7 @@ def test_max_tokens_and_the_guardrail_go_with_every_call() -> None:
 
 def test_a_model_without_tools_gets_plain_text_and_the_system_prompt_in_the_first_message() -> None:
     models = ScriptedModels({HAIKU: ["throttled"]})
-    conversation = [
+    conversation: list[dict[str, Any]] = [
         *QUESTION,
         {
             "role": "assistant",
@@ -199,7 +199,7 @@ def test_the_router_answers_from_the_first_available_model_that_answers(
     chain = (ROUTER, HAIKU, "anthropic.claude-3-5-sonnet-20240620-v1:0", TITAN)[: len(outcomes)]
     state = MemoryRouterState({m: NOW + 5 for m, c in zip(chain, cooled, strict=False) if c})
     script = {m: [o if o != "ok" else text_reply("fine")] for m, o in zip(chain, outcomes, strict=True)}
-    models = ScriptedModels(script)  # type: ignore[arg-type]
+    models = ScriptedModels(script)
     available = [m for m, c in zip(chain, cooled, strict=False) if not c]
     expected = next((m for m in available if not isinstance(script[m][0], str)), None)
     if expected is None:

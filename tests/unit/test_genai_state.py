@@ -25,20 +25,13 @@ TITAN = "amazon.titan-text-express-v1"
 NOW = 1_800_000_000.0
 
 
-class _Hooks:
-    time_scale = 1.0
-
-    def has_function(self, name: str) -> bool:
-        return False
-
-
 @pytest.fixture
 def dynamodb() -> Iterator[Any]:
     with (
         mock.patch.dict(os.environ, FAKE_CREDENTIALS),
         mock_aws(config=MOTO_CONFIG),
-        moto_compat.install(_Hooks()),
-    ):  # type: ignore[arg-type]
+        moto_compat.install(moto_compat.InertHooks()),
+    ):
         client = boto3.client("dynamodb", region_name="us-west-2")
         create_genai_tables(client)
         yield client

@@ -10,38 +10,14 @@ runs at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from petclinic_local import moto_compat
+from petclinic_local.moto_compat import InertHooks
 
 _STACK = pytest.StashKey[Any]()
-
-
-class InertHooks:
-    """``moto_compat.Hooks`` with no local cloud behind them."""
-
-    time_scale = 1.0
-
-    def has_function(self, function_name: str) -> bool:
-        return False
-
-    def invoke_function(self, function_name: str, payload: Any) -> tuple[Any, bool, str]:
-        raise AssertionError(f"no local function {function_name}: has_function() is always False")
-
-    def deployment_started(self, service: Any, deployment: Any, previous: Any) -> None:
-        """No rollout simulator: the new deployment stays IN_PROGRESS, as moto leaves it."""
-
-    def desired_count_changed(self, service: Any) -> None:
-        """No simulator: the tasks stay as moto counts them."""
-
-    def background(self, work: Callable[[], None]) -> None:
-        work()
-
-    def cloudformation_events(self) -> None:
-        """No CloudFormation simulator: moto's CloudFormation as it is."""
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -58,9 +58,9 @@ from petclinic_local.moto_compat import (
     secretsmanager,
     stepfunctions,
 )
-from petclinic_local.moto_compat.gap import Gap, Hooks
+from petclinic_local.moto_compat.gap import Gap, Hooks, InertHooks
 
-__all__ = ["GAPS", "Gap", "Hooks", "install", "moto_services"]
+__all__ = ["GAPS", "Gap", "Hooks", "InertHooks", "install", "moto_services"]
 
 GAPS: tuple[Gap, ...] = (
     *stepfunctions.GAPS,

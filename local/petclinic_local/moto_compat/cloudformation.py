@@ -143,6 +143,23 @@ def _cfn_unmodelled_resources(_: Hooks) -> Patches:
     yield mock.patch.object(Stack, "stack_resources", property(stack_resources))
 
 
+def _cfn_template_url_missing(_: Hooks) -> Patches:
+    from moto.cloudformation.exceptions import ValidationError  # noqa: PLC0415
+    from moto.cloudformation.responses import CloudFormationResponse  # noqa: PLC0415
+
+    original = CloudFormationResponse._get_stack_from_s3_url
+
+    def get_stack_from_s3_url(self: Any, template_url: str) -> str:
+        try:
+            return str(original(self, template_url))
+        except AttributeError as exc:  # the S3 object is missing: moto reads .value of None
+            raise ValidationError(
+                message="TemplateURL must reference a valid S3 object to which you have access."
+            ) from exc
+
+    yield mock.patch.object(CloudFormationResponse, "_get_stack_from_s3_url", get_stack_from_s3_url)
+
+
 # =========================================================================== patches (GAPS)
 # The PetClinic infrastructure stacks (infra/*.yaml), created by change sets as the provision
 # workflow creates them. Active only under a host that simulates CloudFormation's providers
@@ -390,16 +407,52 @@ def _flushed(hooks: Hooks, operation: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _importing_change_sets(hooks: Hooks, original: Callable[..., Any]) -> Callable[..., Any]:
-    """CreateChangeSet: a CREATE change set's stack imports the exports of the others."""
+    """CreateChangeSet: a CREATE change set's stack imports the exports of the others, and a
+    resource whose Condition is false is not in the changes (it will not be created)."""
 
     def create_change_set(self: Any, stack_name: str, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
         result = original(self, stack_name, change_set_name, *args, **kwargs)
         if hooks.cloudformation_events() is not None:
             stack = self.stacks[result[1]]
             stack.cross_stack_resources = stack.resource_map.cross_stack_resources = self.exports
+            change_set = self.change_sets[result[0]]
+            _leave_out_false_conditions(self, stack, change_set)
         return result
 
     return _flushed(hooks, create_change_set)
+
+
+def _leave_out_false_conditions(backend: Any, stack: Any, change_set: Any) -> None:
+    from moto.cloudformation.parsing import ResourceMap  # noqa: PLC0415
+
+    template = change_set.template_dict
+    resources = template.get("Resources", {})
+    if not any("Condition" in resource for resource in resources.values()):
+        return
+    resolved = ResourceMap(
+        stack.stack_id,
+        stack.name,
+        dict(change_set.parameters),
+        {},
+        region_name=stack.region_name,
+        account_id=stack.account_id,
+        template=template,
+        cross_stack_resources=backend.exports,
+    )
+    resolved.load_mapping()
+    resolved.transform_mapping()
+    resolved.load_parameters()
+    resolved.load_conditions()
+    false = {
+        logical_id
+        for logical_id, resource in resources.items()
+        if "Condition" in resource and not resolved.lazy_condition_map[resource["Condition"]]
+    }
+    change_set.changes = [
+        change
+        for change in change_set.changes
+        if not (change.action == "Add" and change.logical_resource_id in false)
+    ]
 
 
 def _executed_change_sets(hooks: Hooks, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -654,6 +707,15 @@ def _drift_detection(hooks: Hooks) -> Patches:
 
 GAPS = (
     Gap(
+        "cfn-template-url-missing",
+        "A TemplateURL naming an S3 object that does not exist fails with AttributeError (HTTP 500) "
+        "where CloudFormation answers ValidationError 'TemplateURL must reference a valid S3 object "
+        "to which you have access.'",
+        "moto/cloudformation/utils.py get_stack_from_s3_url (key.value of a missing key)",
+        ("cloudformation",),
+        _cfn_template_url_missing,
+    ),
+    Gap(
         "cfn-list-parameters",
         "DescribeStacks returns a CommaDelimitedList parameter as Python's repr of its resolved list "
         "(\"['a', 'b']\") where CloudFormation returns the value as given (\"a,b\")",
@@ -716,8 +778,9 @@ GAPS = (
     Gap(
         "cloudformation-change-sets",
         "Executing a change set sets no outputs, registers no exports and keeps the old "
-        "parameters; a CREATE change set cannot import exports; a failure has no rollback; no "
-        "stack event reaches EventBridge",
+        "parameters; a CREATE change set cannot import exports and lists resources whose "
+        "Condition is false as Add (they are not created); a failure has no rollback; no stack "
+        "event reaches EventBridge",
         "moto/cloudformation/models.py CloudFormationBackend.execute_change_set ('TODO: handle "
         "execution errors and implement rollback')",
         ("cloudformation",),

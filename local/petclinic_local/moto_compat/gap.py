@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 class Hooks(Protocol):
     """What the patches need from the local cloud that installs them (``LocalCloud``; the
-    gap tests' ``FakeHooks``; ``InertHooks`` in tools/moto_tests, under which the patches leave
+    gap tests' ``FakeHooks``; ``InertHooks`` below, under which the patches leave
     moto's own behaviour alone)."""
 
     time_scale: float
@@ -43,6 +43,30 @@ class Hooks(Protocol):
         faults, stack events for EventBridge), or None: then the CloudFormation gaps leave moto as
         it is (moto's own tests)."""
         ...
+
+
+class InertHooks:
+    """``Hooks`` with no local cloud behind them (moto's own tests, tests that need one gap only)."""
+
+    time_scale = 1.0
+
+    def has_function(self, function_name: str) -> bool:
+        return False
+
+    def invoke_function(self, function_name: str, payload: Any) -> tuple[Any, bool, str]:
+        raise AssertionError(f"no local function {function_name}: has_function() is always False")
+
+    def deployment_started(self, service: Any, deployment: Any, previous: Any) -> None:
+        """No rollout simulator: the new deployment stays IN_PROGRESS, as moto leaves it."""
+
+    def desired_count_changed(self, service: Any) -> None:
+        """No simulator: the tasks stay as moto counts them."""
+
+    def background(self, work: Callable[[], None]) -> None:
+        work()
+
+    def cloudformation_events(self) -> None:
+        """No CloudFormation simulator: moto's CloudFormation as it is."""
 
 
 Patches = Iterable[contextlib.AbstractContextManager[Any]]
