@@ -152,12 +152,16 @@ class LocalCloud:
         runs, then remove moto. Nothing of this cloud may outlive it: moto's backends are
         process-wide, and an execution or a background rotation left running would act on the
         next local cloud's resources."""
-        with contextlib.suppress(QuietTimeout):
-            if quiet_timeout > 0:
-                self.wait_until_quiet(timeout=quiet_timeout)
-        if self.stack is not None:
-            self._stop_everything()
-        self._exit.close()
+        try:
+            with contextlib.suppress(QuietTimeout):
+                if quiet_timeout > 0:
+                    self.wait_until_quiet(timeout=quiet_timeout)
+            if self.stack is not None:
+                self._stop_everything()
+        finally:
+            # Whatever failed above, moto goes: a mock left installed keeps this cloud's resources
+            # for the next local cloud in the process (which then fails: "bucket already owned").
+            self._exit.close()
 
     def _stop_everything(self, timeout: float = 30.0) -> None:
         self._background_released.set()

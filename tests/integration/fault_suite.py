@@ -394,7 +394,17 @@ def rotation_known_state(cloud: LocalCloud, *, strict: bool) -> list[str]:
             problems.append(f"{execution['executionArn']} succeeded with {execution['output']['result']}")
     not_restarted = sorted(set(USERS_OF_THE_SECRET) - restarted)
     if not_restarted and (strict or not reported):
-        problems.append(f"not restarted after the rotation, and no execution says so: {not_restarted}")
+        # What a failure needs to explain itself: how each rollout ended, what the ledger says.
+        ended = [(e["status"], e.get("error"), str(e.get("cause"))[:300]) for e in rollouts]
+        rows = [
+            {k: row.get(k) for k in ("service", "result", "reason", "secretVersion")}
+            for row in cloud.deployments()
+            if row["service"] in not_restarted
+        ]
+        problems.append(
+            f"not restarted after the rotation, and no execution says so: {not_restarted}; "
+            f"current version {current}; rollouts {ended}; their ledger rows {rows}"
+        )
     return problems
 
 
