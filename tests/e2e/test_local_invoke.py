@@ -92,8 +92,8 @@ def test_env_vars_in_sam_format_override_declared_variables_only(tmp_path: Path)
     [
         (
             ("NoSuchFunction", "--event", "events/manual-deploy.json"),
-            "unknown function 'NoSuchFunction': template.yaml has GenAiFunction, ProvisionStackFunction, "
-            "ResolveDeployFunction, RotateSecretFunction",
+            "unknown function 'NoSuchFunction': template.yaml has GenAiFunction, PlanScaleFunction, "
+            "ProvisionStackFunction, ResolveDeployFunction, RotateSecretFunction",
         ),
         (
             ("ResolveDeployFunction", "--event", "events/none.json"),

@@ -249,7 +249,7 @@ def test_executions_lists_the_workflows_runs_with_results(served: Served, deploy
     table = served.cli("executions", "--limit", "5")
     assert table.returncode == 0, table.stderr
     assert "Executions of petclinic-ops-dev's workflows" in table.stdout
-    assert "not listed: deployment-events, stack-events (Express" in table.stdout
+    assert "not listed: deployment-events, stack-events, scale-events (Express" in table.stdout
 
 
 @pytest.mark.parametrize(
@@ -271,7 +271,7 @@ def test_executions_lists_the_workflows_runs_with_results(served: Served, deploy
         (
             ("executions", "--workflow", "billing"),
             "unknown workflow 'billing': stack petclinic-ops-dev has deploy, deployment-events, "
-            "genai-release, provision, rotation-rollout, stack-events",
+            "genai-release, provision, rotation-rollout, scale, scale-events, stack-events",
         ),
         (
             ("rollback", "customers-service", "--steps", "9"),
