@@ -337,12 +337,12 @@ class FakeLive:
     """The running resources' owned values (the deploy and scale workflows' work)."""
 
     running: dict[str, dict[str, Any]] = field(default_factory=dict)
-    capacity: tuple[float, float] | None = None
+    capacity: tuple[float, float, int | None] | None = None
 
     def services(self, cluster: str, names: list[str]) -> dict[str, dict[str, Any]]:
         return {name: dict(self.running[name]) for name in names if name in self.running}
 
-    def aurora_capacity(self, cluster_identifier: str) -> tuple[float, float] | None:
+    def aurora_capacity(self, cluster_identifier: str) -> tuple[float, float, int | None] | None:
         return self.capacity
 
 

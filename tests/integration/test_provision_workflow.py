@@ -126,7 +126,11 @@ def _assert_the_architecture_is_there(cloud: LocalCloud) -> None:
     rds = cloud.client("rds")
     [aurora] = rds.describe_db_clusters(DBClusterIdentifier="petclinic-dev")["DBClusters"]
     assert aurora["Engine"] == "aurora-mysql"
-    assert aurora["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0.5, "MaxCapacity": 4.0}
+    assert aurora["ServerlessV2ScalingConfiguration"] == {
+        "MinCapacity": 0.5,
+        "MaxCapacity": 4.0,
+        "SecondsUntilAutoPause": 300,
+    }
     instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": ["petclinic-dev"]}])[
         "DBInstances"
     ]
@@ -216,7 +220,11 @@ def test_reprovisioning_keeps_the_deployed_digest_the_scaled_counts_and_the_rota
     )
     cloud.client("rds").modify_db_cluster(
         DBClusterIdentifier="petclinic-dev",
-        ServerlessV2ScalingConfiguration={"MinCapacity": 1.0, "MaxCapacity": 8.0},
+        ServerlessV2ScalingConfiguration={
+            "MinCapacity": 1.0,
+            "MaxCapacity": 8.0,
+            "SecondsUntilAutoPause": 900,
+        },
         ApplyImmediately=True,
     )
     # A rotation's result: a new AWSCURRENT version of the application secret.
@@ -251,7 +259,11 @@ def test_reprovisioning_keeps_the_deployed_digest_the_scaled_counts_and_the_rota
     )["ScalableTargets"]
     assert (visits["MinCapacity"], visits["MaxCapacity"]) == (3, 9)
     [aurora] = cloud.client("rds").describe_db_clusters(DBClusterIdentifier="petclinic-dev")["DBClusters"]
-    assert aurora["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 1.0, "MaxCapacity": 8.0}
+    assert aurora["ServerlessV2ScalingConfiguration"] == {
+        "MinCapacity": 1.0,
+        "MaxCapacity": 8.0,
+        "SecondsUntilAutoPause": 900,  # the scale workflow's, not the template's 300
+    }
     assert aurora["BackupRetentionPeriod"] == 10  # the change itself was applied
     assert (
         json.loads(secrets.get_secret_value(SecretId="petclinic/dev/aurora/app")["SecretString"]) == rotated

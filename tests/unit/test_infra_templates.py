@@ -121,6 +121,7 @@ def test_aurora_serverless_v2_writer_in_a_reader_in_b_in_the_db_subnets() -> Non
     assert props["ServerlessV2ScalingConfiguration"] == {
         "MinCapacity": {"Ref": "MinCapacity"},
         "MaxCapacity": {"Ref": "MaxCapacity"},
+        "SecondsUntilAutoPause": {"Ref": "SecondsUntilAutoPause"},
     }
     assert cluster["DeletionPolicy"] == "Snapshot"
     assert set(props["EnableCloudwatchLogsExports"]) >= {"audit", "error", "slowquery"}

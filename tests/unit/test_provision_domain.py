@@ -122,8 +122,15 @@ def test_the_operator_says_last() -> None:
 
 
 def test_aurora_capacity_is_the_scale_workflows() -> None:
-    live = FakeLive(capacity=(1.0, 8.5))
+    live = FakeLive(capacity=(1.0, 8.5, None))
     assert provision.owned_parameters("data", "dev", live) == {"MinCapacity": "1", "MaxCapacity": "8.5"}
+    # dev's night: paused after 15 minutes; re-provisioning keeps it (not CloudFormation's 300 s).
+    night = FakeLive(capacity=(0.0, 4.0, 900))
+    assert provision.owned_parameters("data", "dev", night) == {
+        "MinCapacity": "0",
+        "MaxCapacity": "4",
+        "SecondsUntilAutoPause": "900",
+    }
     assert provision.owned_parameters("network", "dev", live) == {}
 
 

@@ -304,9 +304,13 @@ class DBCluster:
     _SCALING = "ServerlessV2ScalingConfiguration"
 
     @staticmethod
-    def _scaling(props: dict[str, Any]) -> dict[str, float]:
+    def _scaling(props: dict[str, Any]) -> dict[str, float | int]:
         scaling = props.get(DBCluster._SCALING) or {}
-        return {key: float(value) for key, value in scaling.items()}
+        # Capacities are ACUs in half steps; SecondsUntilAutoPause is whole seconds (an int to RDS).
+        return {
+            key: int(value) if key == "SecondsUntilAutoPause" else float(value)
+            for key, value in scaling.items()
+        }
 
     @staticmethod
     def create(props: dict[str, Any], logical_id: str, region: str) -> Created:

@@ -182,7 +182,7 @@ class LiveResources:
                 found[name].update(minCapacity=target["MinCapacity"], maxCapacity=target["MaxCapacity"])
         return found
 
-    def aurora_capacity(self, cluster_identifier: str) -> tuple[float, float] | None:
+    def aurora_capacity(self, cluster_identifier: str) -> tuple[float, float, int | None] | None:
         try:
             clusters = self.rds.describe_db_clusters(DBClusterIdentifier=cluster_identifier)["DBClusters"]
         except self.rds.exceptions.DBClusterNotFoundFault:
@@ -190,4 +190,6 @@ class LiveResources:
         scaling = clusters[0].get("ServerlessV2ScalingConfiguration") if clusters else None
         if not scaling:
             return None
-        return float(scaling["MinCapacity"]), float(scaling["MaxCapacity"])
+        pause = scaling.get("SecondsUntilAutoPause")
+        seconds = None if pause is None else int(pause)
+        return float(scaling["MinCapacity"]), float(scaling["MaxCapacity"]), seconds

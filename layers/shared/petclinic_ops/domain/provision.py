@@ -170,8 +170,9 @@ class LiveState(Protocol):
         "minCapacity"/"maxCapacity": its scalable target's bounds when it has one}."""
         ...
 
-    def aurora_capacity(self, cluster_identifier: str) -> tuple[float, float] | None:
-        """(MinCapacity, MaxCapacity) of the cluster's Serverless v2 scaling, None if no cluster."""
+    def aurora_capacity(self, cluster_identifier: str) -> tuple[float, float, int | None] | None:
+        """(MinCapacity, MaxCapacity, SecondsUntilAutoPause or None) of the cluster's Serverless v2
+        scaling, None if no cluster."""
         ...
 
 
@@ -205,7 +206,10 @@ def owned_parameters(stack: str, environment: str, live: LiveState) -> dict[str,
         capacity = live.aurora_capacity(f"petclinic-{environment}")
         if capacity is None:
             return {}
-        return {"MinCapacity": _number(capacity[0]), "MaxCapacity": _number(capacity[1])}
+        owned = {"MinCapacity": _number(capacity[0]), "MaxCapacity": _number(capacity[1])}
+        if capacity[2] is not None:
+            owned["SecondsUntilAutoPause"] = str(capacity[2])
+        return owned
     return {}
 
 
