@@ -346,8 +346,13 @@ class LocalCloud:
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: PLC0415
 
         backend = stepfunctions_parser_backends[ACCOUNT][REGION]
+        # An execution being started has no status yet (moto sets it after adding it to the list):
+        # it counts as running.
         return [
-            e.execution_arn for sm in backend.state_machines for e in sm.executions if e.status == "RUNNING"
+            e.execution_arn
+            for sm in backend.state_machines
+            for e in list(sm.executions)
+            if getattr(e, "exec_status", None) is None or e.status == "RUNNING"
         ]
 
     # ----------------------------------------------------------------- reading it

@@ -395,7 +395,7 @@ def rotation_known_state(cloud: LocalCloud, *, strict: bool) -> list[str]:
     not_restarted = sorted(set(USERS_OF_THE_SECRET) - restarted)
     if not_restarted and (strict or not reported):
         # What a failure needs to explain itself: how each rollout ended, what the ledger says.
-        ended = [(e["status"], e.get("error"), str(e.get("cause"))[:300]) for e in rollouts]
+        ended = [(e["status"], e.get("error"), str(e.get("cause"))[:3000]) for e in rollouts]
         rows = [
             {k: row.get(k) for k in ("service", "result", "reason", "secretVersion")}
             for row in cloud.deployments()
