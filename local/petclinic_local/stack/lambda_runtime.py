@@ -2,9 +2,12 @@
 
 Each function's handler module is imported from its CodeUri folder (with its layers on sys.path)
 under its own Environment, once (the cold start), and called with a Lambda context. Invocations
-are serialised: os.environ and sys.stdout are process-wide, and a handler must see only its own
-environment. An exception becomes Lambda's error payload (errorType = class name), which is
-what Step Functions' Catch matches on.
+are serialised (sys.path and sys.stdout are process-wide). The function's Environment is scoped
+to the invoking thread (``ThreadScopedEnviron``): the handler sees the process's variables with
+its own over them, and every other thread (Step Functions' interpreter creating boto3 clients,
+the simulators, the test) sees the process environment, which never changes under it. An
+exception becomes Lambda's error payload (errorType = class name), which is what Step Functions'
+Catch matches on.
 """
 
 from __future__ import annotations
@@ -64,7 +67,93 @@ class _Sink(io.TextIOBase):
         return self.buffer_.write(text)
 
 
-# Process-wide, like what they guard: os.environ, sys.stdout, and the `logging` logger a
+class ThreadScopedEnviron(os._Environ[str]):
+    """``os.environ`` with a per-thread overlay: the variables of the function a thread is running.
+
+    Why: setting a function's variables in the process-wide environment and removing them after
+    the invocation raced with every other thread that iterates the environment. botocore reads
+    the proxy variables (urllib's getproxies: a snapshot of the keys, then a lookup of each) for
+    every client it creates, and Step Functions' interpreter creates one per state; a key removed
+    between the two raised KeyError in that thread, and the state failed (a deploy execution
+    ended at ResolveRequest with "'DEPLOY_TAG_EXCLUDE'", with no ledger row). Here a thread with
+    an overlay reads and writes its overlay first (a removal is a tombstone), and every other
+    thread reads the process environment, shared with the original ``os.environ`` (same data, so
+    references taken before, and putenv for subprocesses, stay as they were). Threads a handler
+    starts see the process environment only (the handlers here start none).
+    """
+
+    def __init__(self, base: os._Environ[str]) -> None:
+        super().__init__(base._data, base.encodekey, base.decodekey, base.encodevalue, base.decodevalue)  # type: ignore[attr-defined]
+        self._local = threading.local()
+
+    @property
+    def overlay(self) -> dict[str, str | None] | None:
+        overlay: dict[str, str | None] | None = getattr(self._local, "overlay", None)
+        return overlay
+
+    @contextlib.contextmanager
+    def overlaid(self, variables: dict[str, str]) -> Iterator[None]:
+        """This thread sees ``variables`` over the process environment until the block ends."""
+        previous = self.overlay
+        self._local.overlay = {**(previous or {}), **variables}
+        try:
+            yield
+        finally:
+            self._local.overlay = previous
+
+    def __getitem__(self, key: str) -> str:
+        overlay = self.overlay
+        if overlay is not None and key in overlay:
+            value = overlay[key]
+            if value is None:
+                raise KeyError(key)
+            return value
+        return super().__getitem__(key)
+
+    def __setitem__(self, key: str, value: str) -> None:
+        overlay = self.overlay
+        if overlay is None:
+            super().__setitem__(key, value)
+            return
+        self.encodekey(key)
+        self.encodevalue(value)  # type checks as os.environ does: str only
+        overlay[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        overlay = self.overlay
+        if overlay is None:
+            super().__delitem__(key)
+            return
+        if key not in self:
+            raise KeyError(key)
+        overlay[key] = None
+
+    def __iter__(self) -> Iterator[str]:
+        keys = list(super().__iter__())  # a snapshot, as os.environ takes
+        overlay = self.overlay
+        if overlay is None:
+            yield from keys
+            return
+        overlay = dict(overlay)
+        yield from (key for key in keys if key not in overlay)
+        yield from (key for key, value in overlay.items() if value is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def copy(self) -> dict[str, str]:
+        return dict(self)
+
+
+def scoped_environ() -> ThreadScopedEnviron:
+    """Make ``os.environ`` (and so ``os.getenv``) a ``ThreadScopedEnviron``, once per process."""
+    if not isinstance(os.environ, ThreadScopedEnviron):
+        # Replacing, not clearing, is the point: the same variables, read per thread from now on.
+        os.environ = ThreadScopedEnviron(os.environ)  # noqa: B003
+    return os.environ
+
+
+# Process-wide, like what they guard: sys.path, sys.stdout, and the `logging` logger a
 # Powertools Logger attaches its handler to once per service name (bound to the stream it saw
 # first). One sink and one lock for every runtime in the process, so a second local cloud's
 # functions log where the first one's did: into the current invocation.
@@ -101,6 +190,7 @@ class LambdaRuntime:
         self._lock = _LOCK
         self._sink = _SINK
         self.invocations: list[Invocation] = []
+        self._environ = scoped_environ()
 
     def has_function(self, name: str) -> bool:
         return name.split(":", 1)[0] in self.functions
@@ -180,19 +270,15 @@ class LambdaRuntime:
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
         }
-        saved_env = {key: os.environ.get(key) for key in variables}
-        saved_path = list(sys.path)
+        # A new list, not an in-place change: a thread iterating sys.path (an import on another
+        # thread) keeps the list it started with instead of skipping entries that moved.
+        saved_path = sys.path
         saved_stdout = sys.stdout
-        os.environ.update(variables)
-        sys.path[:0] = [str(spec.code_dir), *(str(layer) for layer in spec.layer_dirs)]
+        sys.path = [str(spec.code_dir), *(str(layer) for layer in spec.layer_dirs), *saved_path]
         sys.stdout = self._sink
         try:
-            yield
+            with self._environ.overlaid(variables):
+                yield
         finally:
             sys.stdout = saved_stdout
-            sys.path[:] = saved_path
-            for key, value in saved_env.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+            sys.path = saved_path
