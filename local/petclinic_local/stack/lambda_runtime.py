@@ -141,9 +141,6 @@ class ThreadScopedEnviron(os._Environ[str]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    def copy(self) -> dict[str, str]:
-        return dict(self)
-
 
 def scoped_environ() -> ThreadScopedEnviron:
     """Make ``os.environ`` (and so ``os.getenv``) a ``ThreadScopedEnviron``, once per process."""
