@@ -57,6 +57,7 @@ def lambda_handler(event: PrepareStackInput, context: LambdaContext) -> dict[str
         plan=event.plan,
         change_set_name=event.change_set_name,
         rotation_function_arn=settings().rotation_function_arn,
+        permissions_boundary_arn=settings().permissions_boundary_arn,
     )
     plan = provision.prepare(request, stacks=stacks, live=live)
     output = plan.to_output()

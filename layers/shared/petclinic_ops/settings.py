@@ -200,11 +200,13 @@ class GenAiSettings(FunctionSettings):
 
 
 class ProvisionSettings(FunctionSettings):
-    """functions/provision_stack: the role CloudFormation provisions with, and the control plane's
-    rotation function the data stack's application secret is wired to."""
+    """functions/provision_stack: the role CloudFormation provisions with, the control plane's
+    rotation function the data stack's application secret is wired to, and the permissions
+    boundary of the roles the stacks create."""
 
     cloudformation_role_arn: str = Field(alias="CLOUDFORMATION_ROLE_ARN", default="")
     rotation_function_arn: str = Field(alias="ROTATION_FUNCTION_ARN", default="")
+    permissions_boundary_arn: str = Field(alias="PERMISSIONS_BOUNDARY_ARN", default="")
 
 
 class ScaleSettings(FunctionSettings):

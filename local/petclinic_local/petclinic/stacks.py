@@ -54,6 +54,7 @@ def provision_directly(
     environment: str,
     templates: Mapping[str, str],
     rotation_function_arn: str,
+    permissions_boundary_arn: str,
     parameters: Mapping[str, Mapping[str, str]] | None = None,
     region: str,
 ) -> list[provision.StackPlan]:
@@ -78,6 +79,7 @@ def provision_directly(
                 plan=False,
                 change_set_name="petclinic-local-seed",
                 rotation_function_arn=rotation_function_arn,
+                permissions_boundary_arn=permissions_boundary_arn,
             ),
             stacks=stacks,
             live=live,
