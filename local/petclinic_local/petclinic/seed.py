@@ -119,6 +119,7 @@ def seed(
         templates=templates,
         rotation_function_arn=rotation_function_arn,
         permissions_boundary_arn=permissions_boundary_arn,
+        bucket=bucket,
         parameters=spec.parameters,
         region=region,
     )
