@@ -801,6 +801,10 @@ def report(root: Path, schemas: Schemas) -> dict[str, Any]:
         "kept": sorted(KEPT),
         "grantedActions": len(_actions(role)),
         "resourceStarActions": len(anywhere),
+        "resourceStar": {
+            service: [a.split(":", 1)[1] for a in anywhere if a.split(":", 1)[0] == service]
+            for service in sorted({a.split(":", 1)[0] for a in anywhere})
+        },
         "policies": {name: size(document) for name, document in role.managed.items()},
         "inline": {name: size(document) for name, document in role.inline.items()},
     }
