@@ -103,6 +103,8 @@ validate: setup tools  ## static checks of template.yaml, statemachines/ and inf
 	$(PY) tools/template_checks.py $(CHECKS_DIR)/template.json --lint --region $(REGION)
 	@echo "--- asl-validator (JSONata/JSONPath schema, expressions, transitions)"
 	$(ASL_VALIDATOR) $(foreach file,$(ASL_FILES),--json-path $(file))
+	@echo "--- the CloudFormation role against infra/ (derived permissions, boundary, sizes)"
+	$(PY) tools/cfn_role.py --check
 	@echo "--- cfn-lint on the PetClinic stacks the provision workflow deploys (infra/)"
 	$(VENV)/bin/cfn-lint --regions $(REGION) -- $(INFRA_TEMPLATES)
 	@echo "--- checkov (the SAM template, the transformed one for the generated IAM roles, infra/)"

@@ -1,6 +1,7 @@
-"""Plan one PetClinic stack for the provision workflow: its parameters (template defaults, the
-values the deploy and scale workflows own read from the live resources, the operator's), a
-change set, and what it would add, modify and remove. One invocation per stack; executing the
+"""Plan one PetClinic stack for the provision workflow: its template checked (the control plane's
+artifact bucket, content-addressed, hashed), its parameters (template defaults, the values the
+deploy and scale workflows own read from the live resources, the operator's), a change set, and
+what it would add, modify and remove. One invocation per stack; executing the
 change set and waiting for the stack are the workflow's (an SDK integration and a task token).
 """
 
@@ -14,7 +15,8 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from petclinic_ops.adapters.provision import CloudFormationStacks, LiveResources
-from petclinic_ops.domain import provision
+from petclinic_ops.adapters.templates import S3Templates
+from petclinic_ops.domain import provision, template_location
 from petclinic_ops.models.provision import PrepareStackInput
 from petclinic_ops.settings import ProvisionSettings
 
@@ -34,6 +36,11 @@ def ports() -> tuple[CloudFormationStacks, LiveResources]:
     return CloudFormationStacks(role_arn=config.cloudformation_role_arn, tags=tags), LiveResources()
 
 
+@cache
+def templates() -> S3Templates:
+    return S3Templates()
+
+
 @logger.inject_lambda_context(correlation_id_path="executionId", clear_state=True)
 @tracer.capture_lambda_handler
 @event_parser(model=PrepareStackInput)
@@ -49,6 +56,14 @@ def lambda_handler(event: PrepareStackInput, context: LambdaContext) -> dict[str
             "drift checked", extra={"stackName": checked["stackName"], "drift": checked["drift"]["status"]}
         )
         return checked
+    # Only the control plane's own templates, each hashed, before any change set (the run's
+    # templates with its first stack, this stack's own every time).
+    template_location.verify_templates(
+        {**event.templates, event.stack: event.template_url},
+        bucket=settings().artifact_bucket,
+        region=settings().region,
+        store=templates(),
+    )
     request = provision.PrepareRequest(
         environment=event.environment,
         stack=event.stack,
@@ -57,6 +72,7 @@ def lambda_handler(event: PrepareStackInput, context: LambdaContext) -> dict[str
         plan=event.plan,
         change_set_name=event.change_set_name,
         rotation_function_arn=settings().rotation_function_arn,
+        permissions_boundary_arn=settings().permissions_boundary_arn,
     )
     plan = provision.prepare(request, stacks=stacks, live=live)
     output = plan.to_output()

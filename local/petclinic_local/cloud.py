@@ -144,6 +144,7 @@ class LocalCloud:
                     root=self.root,
                     bucket=self.outputs["ArtifactBucketName"],
                     rotation_function_arn=self.outputs["RotateSecretFunctionArn"],
+                    permissions_boundary_arn=self.outputs["WorkloadBoundaryArn"],
                 )
             self.wait_until_quiet()
 

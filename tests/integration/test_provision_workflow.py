@@ -350,6 +350,95 @@ def test_bad_input_fails_at_once_and_changes_nothing(cloud: LocalCloud, request_
     assert _runs(cloud) == []
 
 
+ADMIN_ROLE = """
+  Escalate:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement: [{Effect: Allow, Principal: {AWS: "*"}, Action: sts:AssumeRole}]
+      ManagedPolicyArns: [arn:aws:iam::aws:policy/AdministratorAccess]
+"""
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "another bucket",
+        "another host",
+        "http",
+        "not content-addressed",
+        "changed after upload",
+        "parameter store",
+    ],
+)
+def test_a_template_that_is_not_the_control_planes_own_is_refused_naming_it(
+    empty_cloud: LocalCloud, tamper: str
+) -> None:
+    """Only templates/<sha256>.yaml of the control plane's artifact bucket, hashing to its key: the
+    edge stack's template is the bad one, and the run is refused before network (the first stack)
+    gets a change set: no stack, no run row, one Lambda invocation."""
+    cloud = empty_cloud
+    urls = provisioning.upload(cloud)
+    bucket, s3 = cloud.outputs["ArtifactBucketName"], cloud.client("s3")
+    edge_key = urls["edge"].split(".amazonaws.com/", 1)[1]
+    edge_body = s3.get_object(Bucket=bucket, Key=edge_key)["Body"].read()
+    bad = urls["edge"]
+    if tamper == "another bucket":
+        s3.create_bucket(
+            Bucket="someone-elses-templates", CreateBucketConfiguration={"LocationConstraint": cloud.region}
+        )
+        s3.put_object(Bucket="someone-elses-templates", Key=edge_key, Body=edge_body)
+        bad = urls["edge"].replace(bucket, "someone-elses-templates")
+    elif tamper == "another host":
+        bad = urls["edge"].replace(".amazonaws.com/", ".amazonaws.com.example.net/")
+    elif tamper == "http":
+        bad = urls["edge"].replace("https://", "http://")
+    elif tamper == "not content-addressed":
+        s3.put_object(Bucket=bucket, Key="templates/edge.yaml", Body=edge_body)
+        bad = urls["edge"].replace(edge_key, "templates/edge.yaml")
+    else:  # the object under the uploaded key (or the URL Parameter Store lists) is someone else's
+        tampered = edge_body.replace(b"\nResources:\n", b"\nResources:\n" + ADMIN_ROLE.encode(), 1)
+        s3.put_object(Bucket=bucket, Key=edge_key, Body=tampered)
+    request: dict[str, Any] = {"environment": "dev"}
+    if tamper == "parameter store":
+        cloud.client("ssm").put_parameter(
+            Name="/petclinic/dev/provision/templates", Type="String", Overwrite=True, Value=json.dumps(urls)
+        )
+    else:
+        request["templates"] = {**urls, "edge": bad}
+    execution_arn = provisioning.start(cloud, request, upload_templates=False)
+    cloud.wait_until_quiet()
+    report = provisioning.execution_report(cloud, execution_arn)
+    assert report["execution"]["status"] == "FAILED"
+    assert report["execution"]["error"] == "InvalidTemplateLocation"
+    assert str(report["execution"]["cause"]).startswith(f"stack edge: template {bad!r}")
+    assert report["lambdaInvocations"] == 1
+    assert _stacks(cloud) == {}
+    assert _runs(cloud) == []
+
+
+def test_the_roles_the_stacks_create_carry_the_boundary_under_the_workload_path(cloud: LocalCloud) -> None:
+    iam = cloud.client("iam")
+    boundary = cloud.outputs["WorkloadBoundaryArn"]
+    assert boundary.endswith(":policy/petclinic-ops/petclinic-ops-dev-workload-boundary")
+    roles = [r for r in iam.list_roles(PathPrefix="/petclinic-workload/")["Roles"]]
+    names = sorted(r["RoleName"] for r in roles)
+    assert len(names) == 7, names  # execution, four task roles, flow logs, RDS monitoring
+    assert all(
+        name.startswith("petclinic-dev-") or "FlowLogRole" in name or "Monitoring" in name for name in names
+    )
+    for role in roles:
+        described = iam.get_role(RoleName=role["RoleName"])["Role"]
+        assert described["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary, role["RoleName"]
+    # The services run with them: the task definitions name the roles under the path.
+    ecs = cloud.client("ecs")
+    [service] = ecs.describe_services(cluster="petclinic-dev", services=["vets-service"])["services"]
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    assert ":role/petclinic-workload/petclinic-dev-vets-service-task" in definition["taskRoleArn"]
+    assert ":role/petclinic-workload/petclinic-dev-ecs-execution" in definition["executionRoleArn"]
+
+
 EDGE_CHANGE = {
     "environment": "dev",
     "stacks": ["edge"],

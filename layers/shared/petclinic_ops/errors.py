@@ -77,6 +77,11 @@ class ChangeSetFailed(OpsError):
     """CloudFormation could not create the change set (template or parameter error): the reason."""
 
 
+class InvalidTemplateLocation(OpsError):
+    """A template is not the control plane's own: another bucket or host, not https, a key that is
+    not templates/<sha256>.yaml, or an object whose SHA-256 is not its key. Nothing was changed."""
+
+
 # --------------------------------------------------------------------------- scaling
 # Raised by the scale plan function before anything changes; the scale workflow fails with the
 # error name and the message (which names the profile and the field), changing nothing.

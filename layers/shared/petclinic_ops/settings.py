@@ -200,11 +200,16 @@ class GenAiSettings(FunctionSettings):
 
 
 class ProvisionSettings(FunctionSettings):
-    """functions/provision_stack: the role CloudFormation provisions with, and the control plane's
-    rotation function the data stack's application secret is wired to."""
+    """functions/provision_stack: the role CloudFormation provisions with, the control plane's
+    rotation function the data stack's application secret is wired to, the permissions boundary
+    of the roles the stacks create, and the artifact bucket the templates must come from."""
 
     cloudformation_role_arn: str = Field(alias="CLOUDFORMATION_ROLE_ARN", default="")
     rotation_function_arn: str = Field(alias="ROTATION_FUNCTION_ARN", default="")
+    permissions_boundary_arn: str = Field(alias="PERMISSIONS_BOUNDARY_ARN", default="")
+    # Templates are accepted only from here (domain.template_location); AWS_REGION is Lambda's own.
+    artifact_bucket: str = Field(alias="ARTIFACT_BUCKET", min_length=3, max_length=63)
+    region: str = Field(alias="AWS_REGION", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
 class ScaleSettings(FunctionSettings):

@@ -92,7 +92,14 @@ def register_image(
 
 
 def seed(
-    session: Any, region: str, spec: PetClinicSeed, *, root: Path, bucket: str, rotation_function_arn: str
+    session: Any,
+    region: str,
+    spec: PetClinicSeed,
+    *,
+    root: Path,
+    bucket: str,
+    rotation_function_arn: str,
+    permissions_boundary_arn: str,
 ) -> dict[str, Any]:
     """Provision the stacks (``stacks.provision_directly``), push each repository's first image,
     complete the services' first deployments; returns what the stacks made (subnets, secrets...)."""
@@ -111,6 +118,8 @@ def seed(
         environment=spec.environment,
         templates=templates,
         rotation_function_arn=rotation_function_arn,
+        permissions_boundary_arn=permissions_boundary_arn,
+        bucket=bucket,
         parameters=spec.parameters,
         region=region,
     )

@@ -54,11 +54,23 @@ def provision_directly(
     environment: str,
     templates: Mapping[str, str],
     rotation_function_arn: str,
+    permissions_boundary_arn: str,
+    bucket: str,
     parameters: Mapping[str, Mapping[str, str]] | None = None,
     region: str,
 ) -> list[provision.StackPlan]:
-    """Every stack, in order, through the provision function's planning and its change set."""
+    """Every stack, in order, through the provision function's template check, its planning and
+    its change set."""
     from petclinic_ops.adapters.provision import CloudFormationStacks, LiveResources  # noqa: PLC0415
+    from petclinic_ops.adapters.templates import S3Templates  # noqa: PLC0415
+    from petclinic_ops.domain import template_location  # noqa: PLC0415
+
+    template_location.verify_templates(
+        templates,
+        bucket=bucket,
+        region=region,
+        store=S3Templates(client=session.client("s3", region_name=region)),
+    )
 
     cfn = session.client("cloudformation", region_name=region)
     stacks = CloudFormationStacks(client=cfn, tags={"project": "petclinic", "managed-by": "petclinic-ops"})
@@ -78,6 +90,7 @@ def provision_directly(
                 plan=False,
                 change_set_name="petclinic-local-seed",
                 rotation_function_arn=rotation_function_arn,
+                permissions_boundary_arn=permissions_boundary_arn,
             ),
             stacks=stacks,
             live=live,

@@ -185,6 +185,7 @@ class PrepareRequest:
     plan: bool
     change_set_name: str
     rotation_function_arn: str = ""
+    permissions_boundary_arn: str = ""  # the stacks' PermissionsBoundaryArn (docs/provisioning.md)
 
 
 def owned_parameters(stack: str, environment: str, live: LiveState) -> dict[str, str]:
@@ -254,6 +255,8 @@ def _parameters(
     derived = {"EnvironmentName": request.environment}
     if "RotationFunctionArn" in defaults and request.rotation_function_arn:
         derived["RotationFunctionArn"] = request.rotation_function_arn
+    if "PermissionsBoundaryArn" in defaults and request.permissions_boundary_arn:
+        derived["PermissionsBoundaryArn"] = request.permissions_boundary_arn
     values = {name: default for name, default in defaults.items() if default is not None}
     values.update(derived)
     values.update({k: v for k, v in owned.items() if k in defaults})

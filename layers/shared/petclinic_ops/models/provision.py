@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,7 +13,11 @@ class PrepareStackInput(BaseModel):
     action: Literal["provision", "drift"] = "provision"
     environment: Literal["dev", "prod"]
     stack: Literal["network", "data", "services", "edge"]
-    template_url: str = Field(alias="templateUrl", default="", pattern=r"^(https://\S+)?$")
+    # Which URLs are accepted is the domain's check (domain.template_location), which names them.
+    template_url: str = Field(alias="templateUrl", default="", max_length=2048)
+    # The run's templates (stack -> URL), sent with its first stack: all are checked before the
+    # first change set of the run.
+    templates: dict[str, Annotated[str, Field(max_length=2048)]] = Field(default_factory=dict, max_length=4)
     parameters: dict[str, str] = Field(default_factory=dict)
     plan: bool = False
     change_set_name: str = Field(alias="changeSetName", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
