@@ -300,7 +300,8 @@ def test_a_change_set_of_parameter_changes_only_says_so() -> None:
     # A new template is not "parameters only", even with parameter changes in it.
     stacks.templates[EDGE_V2_URL] = {**EDGE_TEMPLATE, "Extra": "AWS::SSM::Parameter"}
     mixed = applied(stacks, live, stack="edge", template_url=EDGE_V2_URL)
-    assert mixed.parameter_changes and not mixed.parameters_only
+    assert mixed.parameter_changes
+    assert not mixed.parameters_only
 
 
 def test_a_parameter_no_resource_uses_changes_nothing_and_the_plan_says_why() -> None:

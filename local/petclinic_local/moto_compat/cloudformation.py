@@ -764,11 +764,11 @@ def _moto_change(planned: Any) -> Any:
     from moto.cloudformation.models import Change  # noqa: PLC0415
 
     change = Change(planned.action, planned.logical_id, planned.resource_type)
-    change.physical_resource_id = planned.physical_id  # type: ignore[attr-defined]
+    change.physical_resource_id = planned.physical_id
     if planned.action == "Modify":
-        change.replacement = planned.replacement  # type: ignore[attr-defined]
-        change.scope = planned.scope  # type: ignore[attr-defined]
-        change.details = planned.details  # type: ignore[attr-defined]
+        change.replacement = planned.replacement
+        change.scope = planned.scope
+        change.details = planned.details
     return change
 
 

@@ -16,6 +16,7 @@ class PrepareStackInput(BaseModel):
     template_url: str = Field(alias="templateUrl", default="", pattern=r"^(https://\S+)?$")
     parameters: dict[str, str] = Field(default_factory=dict)
     plan: bool = False
-    force: bool = False  # prod: a change set that replaces or deletes protected resources is refused without it
+    # prod: a change set that replaces or deletes a protected resource is refused without it
+    force: bool = False
     change_set_name: str = Field(alias="changeSetName", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
     execution_id: str = Field(alias="executionId", default="")
