@@ -994,3 +994,54 @@ def test_closed_cloudformation_stack_policy() -> None:
     assert kept == ["/t/one"]
     assert final == "UPDATE_COMPLETE"
     assert renamed == ["/t/two"]
+
+
+SECRET_TEMPLATE: dict[str, Any] = {
+    "Parameters": {
+        "Token": {"Type": "String", "NoEcho": True},
+        "Label": {"Type": "String", "Default": "one"},
+    },
+    "Resources": {
+        "Copy": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {"Name": "/t/token", "Type": "String", "Value": {"Ref": "Token"}},
+        },
+        "Labelled": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {"Name": "/t/label", "Type": "String", "Value": {"Ref": "Label"}},
+        },
+    },
+}
+
+
+def test_needed_cloudformation_no_echo_parameters() -> None:
+    """If this fails, moto fixed cloudformation-no-echo-parameters: delete the workaround
+    (DescribeStacks masks a NoEcho parameter)."""
+    with local_aws(skip={"cloudformation-no-echo-parameters"}) as hooks:
+        _simulating(hooks)
+        _change_set("s", SECRET_TEMPLATE, Token="s3cret")
+        assert _parameter("s", "Token") == "s3cret"
+
+
+def test_closed_cloudformation_no_echo_parameters() -> None:
+    with local_aws() as hooks:
+        _simulating(hooks)
+        _change_set("s", SECRET_TEMPLATE, Token="s3cret")
+        shown = _parameter("s", "Token")
+        # UsePreviousValue keeps the value itself, not the mask.
+        cfn = client("cloudformation")
+        changed = cfn.create_change_set(
+            StackName="s",
+            ChangeSetName="c2",
+            TemplateBody=json.dumps(SECRET_TEMPLATE),
+            ChangeSetType="UPDATE",
+            Parameters=[
+                {"ParameterKey": "Token", "UsePreviousValue": True},
+                {"ParameterKey": "Label", "ParameterValue": "two"},
+            ],
+        )
+        cfn.execute_change_set(ChangeSetName=changed["Id"])
+        kept = client("ssm").get_parameter(Name="/t/token")["Parameter"]["Value"]
+        still = _parameter("s", "Token")
+    assert (shown, still) == ("****", "****")
+    assert kept == "s3cret"

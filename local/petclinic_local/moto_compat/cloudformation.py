@@ -737,6 +737,25 @@ def _use_previous_value(hooks: Hooks) -> Patches:
     yield mock.patch.object(Stack, "stack_parameters", property(stack_parameters))
 
 
+def _no_echo_parameters(hooks: Hooks) -> Patches:
+    """DescribeStacks masks a NoEcho parameter's value (``****``), whether given or defaulted."""
+    from moto.cloudformation.models import Stack  # noqa: PLC0415
+
+    original = Stack.parameter_list
+
+    def parameter_list(self: Any) -> list[dict[str, Any]]:
+        listed: list[dict[str, Any]] = original.fget(self)
+        if hooks.cloudformation_events() is None:
+            return listed
+        if not getattr(self, "template_dict", None):
+            self._parse_template()
+        specs = self.template_dict.get("Parameters", {}) if isinstance(self.template_dict, dict) else {}
+        hidden = {name for name, spec in specs.items() if str(spec.get("NoEcho", "")).lower() == "true"}
+        return [{**p, "ParameterValue": "****"} if p["ParameterKey"] in hidden else p for p in listed]
+
+    yield mock.patch.object(Stack, "parameter_list", property(parameter_list))
+
+
 def _plan_of(backend: Any, stack: Any, change_set: Any) -> Any:
     from petclinic_local.simulators.cloudformation_changes import plan_update, scope_of  # noqa: PLC0415
 
@@ -843,9 +862,12 @@ def _planned_executions(hooks: Hooks, original: Callable[..., Any]) -> Callable[
     rollback."""
 
     def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        if hooks.cloudformation_events() is None:
+            original(self, change_set_name, stack_name)
+            return
         change_set = self.describe_change_set(change_set_name)
         plan = getattr(change_set, "_local_plan", None)
-        if hooks.cloudformation_events() is None or plan is None:
+        if plan is None:
             original(self, change_set_name, stack_name)
             return
         stack = self.stacks[change_set.stack_id]
@@ -968,11 +990,14 @@ def _stack_policies(hooks: Hooks) -> Patches:
     original = CloudFormationBackend.execute_change_set
 
     def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        if hooks.cloudformation_events() is None:
+            original(self, change_set_name, stack_name)
+            return
         change_set = self.describe_change_set(change_set_name)
         plan = getattr(change_set, "_local_plan", None)
         stack = self.stacks.get(change_set.stack_id)
         denied = policy_denials(getattr(stack, "policy", ""), plan.changes) if plan and stack else []
-        if hooks.cloudformation_events() is None or not denied:
+        if not denied:
             original(self, change_set_name, stack_name)
             return
         _deny(hooks, stack, change_set, denied)
@@ -1059,6 +1084,14 @@ GAPS = (
         "models.py Stack.stack_parameters",
         ("cloudformation",),
         _use_previous_value,
+    ),
+    Gap(
+        "cloudformation-no-echo-parameters",
+        "DescribeStacks shows a NoEcho parameter's value in clear (it compares each value, not each "
+        "key, with the NoEcho names)",
+        "moto/cloudformation/models.py Stack.parameter_list (v not in no_echo_parameter_keys)",
+        ("cloudformation",),
+        _no_echo_parameters,
     ),
     Gap(
         "cloudformation-change-sets",
