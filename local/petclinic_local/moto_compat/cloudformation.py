@@ -9,8 +9,11 @@ Patches (``GAPS``): what the operator CLI reads from a stack (DescribeStacks' pa
 the stack's resources when moto does not model one of them), and what the provision workflow needs
 for the PetClinic stacks (infra/*.yaml) created by change sets: the resource types moto skips
 (made by ``simulators.cloudformation``), resource events and failures, outputs, exports and
-parameters of executed change sets, rollback and stack events on EventBridge. Those act only under
-a host that simulates CloudFormation (``Hooks.cloudformation_events()``).
+parameters of executed change sets, rollback and stack events on EventBridge, updates planned
+and applied as CloudFormation does (``simulators.cloudformation_changes``: Details, Replacement,
+replacements as new physical resources), stack policies enforced, UsePreviousValue as given and
+NoEcho parameters masked. Those act only under a host that simulates CloudFormation
+(``Hooks.cloudformation_events()``).
 
 tests/local/test_cloudformation.py shows, helper by helper and gap by gap, that moto still needs it.
 """
