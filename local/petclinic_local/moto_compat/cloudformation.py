@@ -750,9 +750,8 @@ def _no_echo_parameters(hooks: Hooks) -> Patches:
         listed: list[dict[str, Any]] = original.fget(self)
         if hooks.cloudformation_events() is None:
             return listed
-        if not getattr(self, "template_dict", None):
-            self._parse_template()
-        specs = self.template_dict.get("Parameters", {}) if isinstance(self.template_dict, dict) else {}
+        template = getattr(self, "template_dict", None)  # none yet: a stack a change set creates
+        specs = template.get("Parameters", {}) if isinstance(template, dict) else {}
         hidden = {name for name, spec in specs.items() if str(spec.get("NoEcho", "")).lower() == "true"}
         return [{**p, "ParameterValue": "****"} if p["ParameterKey"] in hidden else p for p in listed]
 
