@@ -36,7 +36,7 @@ from petclinic_ops.models.rotation import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Mapping
 
     from petclinic_ops.domain.provision import LiveState, StackPort
     from petclinic_ops.domain.rotation import Database, SecretStore
@@ -228,8 +228,13 @@ class FakeStack:
 @dataclass
 class FakeStacks:
     """CloudFormation as the provision domain sees it: a change set lists the resources a template
-    adds, removes and (when its parameters changed) modifies; the same template and parameters
-    again is a FAILED change set "didn't contain changes", as CloudFormation answers."""
+    adds and removes, and the resources a changed parameter value modifies (``uses``: logical id
+    -> the parameters it refers to; a resource not listed there refers to every parameter), each
+    with the Details CloudFormation gives (ParameterReference, the parameter); a parameter in
+    ``replaces`` (logical id -> parameters whose change recreates it) makes it Replacement True.
+    A parameter given as UsePreviousValue keeps the stack's value, one not given at all takes the
+    template's default, as on CloudFormation. The same template and effective parameters again,
+    or parameter changes no resource refers to, are a FAILED change set "didn't contain changes"."""
 
     templates: dict[str, dict[str, str]]  # template URL -> {logical id: type}
     defaults: dict[str, dict[str, str | None]]  # template URL -> parameter defaults
@@ -238,6 +243,11 @@ class FakeStacks:
     deleted_review_stacks: list[str] = field(default_factory=list)
     drifts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     fail_change_set: str | None = None
+    uses: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    replaces: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    no_echo: frozenset[str] = frozenset()
+    policies: dict[str, str] = field(default_factory=dict)
+    given: list[dict[str, Any]] = field(default_factory=list)  # every CreateChangeSet's Parameters
 
     def describe(self, name: str) -> dict[str, Any] | None:
         stack = self.stacks.get(name)
@@ -246,19 +256,80 @@ class FakeStacks:
         return {
             "StackStatus": stack.status,
             "StackId": stack.stack_id,
-            "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in stack.parameters.items()],
+            "Parameters": [
+                {"ParameterKey": k, "ParameterValue": "****" if k in self.no_echo else v}
+                for k, v in stack.parameters.items()
+            ],
             "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in stack.outputs.items()],
         }
 
     def template_parameters(self, template_url: str) -> dict[str, str | None]:
         return dict(self.defaults[template_url])
 
+    def no_echo_parameters(self, template_url: str) -> frozenset[str]:
+        return frozenset(self.no_echo & set(self.defaults[template_url]))
+
+    def stack_policy(self, name: str) -> str | None:
+        return self.policies.get(name)
+
     def template_resources(self, template_url: str) -> list[tuple[str, str]]:
         return sorted(self.templates[template_url].items())
 
+    def _effective(
+        self, stack: FakeStack, template_url: str, parameters: Mapping[str, str], previous: Collection[str]
+    ) -> dict[str, str]:
+        values = {k: v for k, v in self.defaults[template_url].items() if v is not None}
+        for name in previous:
+            if name not in stack.parameters:
+                raise ChangeSetFailed(f"Invalid input for parameter key {name}: no previous value")
+            values[name] = stack.parameters[name]
+        values.update(parameters)
+        return {k: v for k, v in values.items() if k in self.defaults[template_url]}
+
+    def _modified(self, old: dict[str, str], new: dict[str, str], changed: set[str]) -> list[dict[str, Any]]:
+        changes = []
+        for logical_id, kind in new.items():
+            causes = sorted(changed & set(self.uses.get(logical_id, changed)))
+            if logical_id not in old or not causes:
+                continue
+            recreate = set(self.replaces.get(logical_id, ())) & set(causes)
+            details = [
+                {
+                    "Target": {
+                        "Attribute": "Properties",
+                        "Name": f"Uses{name}",
+                        "RequiresRecreation": "Always" if name in recreate else "Never",
+                    },
+                    "Evaluation": "Static",
+                    "ChangeSource": "ParameterReference",
+                    "CausingEntity": name,
+                }
+                for name in causes
+            ]
+            changes.append(
+                {
+                    "ResourceChange": {
+                        "Action": "Modify",
+                        "LogicalResourceId": logical_id,
+                        "ResourceType": kind,
+                        "Replacement": "True" if recreate else "False",
+                        "Details": details,
+                    }
+                }
+            )
+        return changes
+
     def create_change_set(
-        self, *, name: str, template_url: str, parameters: Mapping[str, str], create: bool, change_set: str
+        self,
+        *,
+        name: str,
+        template_url: str,
+        parameters: Mapping[str, str],
+        create: bool,
+        change_set: str,
+        previous: Collection[str] = (),
     ) -> tuple[str, str]:
+        self.given.append({"stack": name, "parameters": dict(parameters), "previous": sorted(previous)})
         if self.fail_change_set:
             raise ChangeSetFailed(f"stack {name}: {self.fail_change_set}")
         if create:
@@ -266,6 +337,7 @@ class FakeStacks:
             self.stacks[name] = FakeStack("REVIEW_IN_PROGRESS", {}, "", stack_id=stack_id)
         stack = self.stacks[name]
         identifier = f"arn:aws:cloudformation:us-west-2:123456789012:changeSet/{change_set}/{uuid.uuid4()}"
+        effective = self._effective(stack, template_url, parameters, () if create else previous)
         old = self.templates.get(stack.template_url, {}) if not create else {}
         new = self.templates[template_url]
         changes = [
@@ -278,23 +350,17 @@ class FakeStacks:
             for k, t in old.items()
             if k not in new
         ]
-        if not create and dict(parameters) != stack.parameters:
-            changes += [
-                {
-                    "ResourceChange": {
-                        "Action": "Modify",
-                        "LogicalResourceId": k,
-                        "ResourceType": t,
-                        "Replacement": "False",
-                    }
-                }
-                for k, t in new.items()
-                if k in old
-            ]
+        if not create:
+            changed = {
+                k
+                for k in set(effective) | set(stack.parameters)
+                if effective.get(k) != stack.parameters.get(k)
+            }
+            changes += self._modified(old, new, changed)
         self.change_sets[identifier] = {
             "stack": name,
             "changes": changes,
-            "parameters": dict(parameters),
+            "parameters": effective,
             "template": template_url,
         }
         return identifier, stack.stack_id

@@ -1,8 +1,10 @@
 """Plan one PetClinic stack for the provision workflow: its template checked (the control plane's
-artifact bucket, content-addressed, hashed), its parameters (template defaults, the values the
-deploy and scale workflows own read from the live resources, the operator's), a change set, and
-what it would add, modify and remove. One invocation per stack; executing the
-change set and waiting for the stack are the workflow's (an SDK integration and a task token).
+artifact bucket, content-addressed, hashed), its parameters (the stack's current
+values, the values the deploy and scale workflows own read from the live resources, the
+operator's; template defaults only for what the stack does not have yet), a change set, what it
+would add, modify and remove, each parameter change, and the protected changes (refused in prod
+unless forced). One invocation per stack; executing the change set, the stack policy and waiting
+for the stack are the workflow's (SDK integrations and a task token).
 """
 
 from __future__ import annotations
@@ -73,11 +75,17 @@ def lambda_handler(event: PrepareStackInput, context: LambdaContext) -> dict[str
         change_set_name=event.change_set_name,
         rotation_function_arn=settings().rotation_function_arn,
         permissions_boundary_arn=settings().permissions_boundary_arn,
+        force=event.force,
     )
     plan = provision.prepare(request, stacks=stacks, live=live)
     output = plan.to_output()
     logger.info(
         "stack prepared",
-        extra={k: output[k] for k in ("stackName", "action", "status", "added", "modified", "removed")},
+        extra={
+            **{k: output[k] for k in ("stackName", "action", "status", "added", "modified", "removed")},
+            "parametersChanged": [p["name"] for p in output["parameterChanges"]],
+            "parametersOnly": output["parametersOnly"],
+            "protected": [p["logicalId"] for p in output["protected"]],
+        },
     )
     return output

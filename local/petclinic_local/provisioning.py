@@ -1,7 +1,8 @@
 """The provision workflow on the local cloud: upload infra/*.yaml to the control plane's artifact
 bucket (as ``petclinic-ops provision`` does on AWS), start an execution, wait for it, and report
-per stack its status, change counts and resources, what the local cloud does not emulate, and the
-Parameter Store names written.
+per stack its status, change counts and resources, its parameter changes (before -> after, NoEcho
+values masked), whether only parameters change, its protected changes, what the local cloud does
+not emulate, and the Parameter Store names written.
 
     with LocalCloud(seed=PetClinicSeed(provisioned=False)) as cloud:   # no PetClinic stack yet
         report = provision(cloud, {"environment": "dev"})               # the workflow makes it
@@ -107,8 +108,11 @@ def _stack_report(cloud: LocalCloud, row: dict[str, Any]) -> dict[str, Any]:
         "modified": row.get("modified", 0),
         "removed": row.get("removed", 0),
     }
-    if row.get("changes"):
-        entry["changes"] = row["changes"]
+    for key in ("changes", "parameterChanges", "protected"):
+        if row.get(key):
+            entry[key] = row[key]
+    if row.get("parametersOnly"):
+        entry["parametersOnly"] = True
     if row.get("drift") is not None:
         entry["drift"] = row["drift"]
     if row.get("reason"):

@@ -1,19 +1,26 @@
 """The provision workflow (statemachines/provision.asl.json, functions/provision_stack) on the local
-cloud: from nothing, plan, no-change re-run, a failing stack, what re-provisioning keeps,
+cloud: from nothing, plan, no-change re-run, a failing stack, what re-provisioning keeps (the
+other workflows' values and every parameter an operator set), the plan's parameter changes,
+protected resources (refused in prod unless forced, flagged in dev, the data stack's policy),
 teardown, drift, bad input, faults at the states that run after something changed."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
+from moto.sns.models import sns_backends
 
 from petclinic_local import provisioning
-from petclinic_local.cloud import LocalCloud
+from petclinic_local.cloud import ACCOUNT, PROJECT_ROOT, REGION, LocalCloud
+from petclinic_local.petclinic import stacks
 from petclinic_local.petclinic.seed import PetClinicSeed
+from petclinic_ops.domain import provision_changes
 
 PROVISION = "petclinic-ops-dev-provision"
 STACK_NAMES = ["petclinic-dev-network", "petclinic-dev-data", "petclinic-dev-services", "petclinic-dev-edge"]
@@ -524,3 +531,290 @@ def test_the_aws_command_uploads_content_addressed_starts_and_follows(
 
     with pytest.raises(UsageError, match="refusing to tear down prod"):
         command.build_request(environment="prod", action="teardown")
+
+
+# --------------------------------------------------------------------------- what an operator set stays
+
+PROTECTING = provision_changes.stack_policy("data")
+
+
+def _run(cloud: LocalCloud, request: dict[str, Any], *, root: Path | None = None) -> dict[str, Any]:
+    """The workflow with infra/ as the CLI uploads it, or with the templates under ``root``."""
+    if root is not None:
+        stacks.upload_templates(
+            s3=cloud.client("s3"),
+            ssm=cloud.client("ssm"),
+            bucket=cloud.outputs["ArtifactBucketName"],
+            environment=str(request["environment"]),
+            root=root,
+            region=cloud.region,
+        )
+    execution_arn = provisioning.start(cloud, request, upload_templates=root is None)
+    cloud.wait_until_quiet()
+    return provisioning.execution_report(cloud, execution_arn)
+
+
+def _stack_parameters(cloud: LocalCloud, name: str) -> dict[str, str]:
+    described = cloud.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}
+
+
+def _live_edge(cloud: LocalCloud, environment: str = "dev") -> tuple[int, str, str]:
+    """(the WAF's per-IP rate limit, the GenAI route's integration type and URI)."""
+    waf = cloud.client("wafv2")
+    [summary] = [
+        a for a in waf.list_web_acls(Scope="REGIONAL")["WebACLs"] if a["Name"] == f"petclinic-{environment}"
+    ]
+    acl = waf.get_web_acl(Name=summary["Name"], Scope="REGIONAL", Id=summary["Id"])["WebACL"]
+    [limit] = [
+        r["Statement"]["RateBasedStatement"]["Limit"]
+        for r in acl["Rules"]
+        if "RateBasedStatement" in r["Statement"]
+    ]
+    api_id = json.loads(
+        cloud.client("ssm").get_parameter(Name=f"/petclinic/{environment}/stacks/edge/outputs")["Parameter"][
+            "Value"
+        ]
+    )["ApiId"]
+    apigw = cloud.client("apigateway")
+    [route] = [
+        r for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/api/genai/{proxy+}"
+    ]
+    integration = apigw.get_method(restApiId=api_id, resourceId=route["id"], httpMethod="ANY")[
+        "methodIntegration"
+    ]
+    return limit, integration["type"], integration.get("uri", "")
+
+
+def test_a_plain_reprovision_undoes_nothing_an_operator_set(cloud: LocalCloud) -> None:
+    """The audit's case: deletion protection, the GenAI route and the WAF limit set by an operator
+    stay after a plain re-provision (they went back to the template defaults)."""
+    function = cloud.client("lambda").get_function(FunctionName="petclinic-ops-dev-genai")
+    live = function["Configuration"]["FunctionArn"] + ":live"
+    set_by_operator = {
+        "environment": "dev",
+        "stacks": ["data", "edge"],
+        "parameters": {
+            "data": {"DeletionProtection": "true"},
+            "edge": {"GenAiFunctionArn": live, "RateLimitPer5Minutes": "3000"},
+        },
+    }
+    changed = _run(cloud, set_by_operator)
+    assert changed["execution"]["status"] == "SUCCEEDED", changed["execution"]
+    by_name = {s["name"]: s for s in changed["stacks"]}
+    assert by_name["data"]["parameterChanges"] == [
+        {"name": "DeletionProtection", "before": "false", "after": "true", "source": "operator"}
+    ]
+    assert by_name["data"]["parametersOnly"] is True
+    assert [(c["name"], c["before"], c["after"]) for c in by_name["edge"]["parameterChanges"]] == [
+        ("GenAiFunctionArn", "", live),
+        ("RateLimitPer5Minutes", "2000", "3000"),
+    ]
+    webacl = next(c for c in by_name["edge"]["changes"] if c["logicalId"] == "WebAcl")
+    assert webacl["causes"] == ["parameter RateLimitPer5Minutes"]
+    # The plan is in the ledger and in the notification too.
+    [run] = _runs(cloud)
+    ledger = {s["stack"]: s for s in json.loads(run["stacks"])}
+    assert ledger["data"]["parameterChanges"] == by_name["data"]["parameterChanges"]
+    topic = sns_backends[ACCOUNT][REGION].topics[cloud.outputs["DeploymentTopicArn"]]
+    message = json.loads(topic.sent_notifications[-1][1])
+    assert {s["stack"]: s["parameterChanges"] for s in message["stacks"]}["edge"] == by_name["edge"][
+        "parameterChanges"
+    ]
+
+    plain = _run(cloud, {"environment": "dev"})
+    assert plain["execution"]["status"] == "SUCCEEDED", plain["execution"]
+    assert [(s["name"], s["action"]) for s in plain["stacks"]] == [
+        ("network", "NO_CHANGE"),
+        ("data", "NO_CHANGE"),
+        ("services", "NO_CHANGE"),
+        ("edge", "NO_CHANGE"),
+    ]
+    assert not any(s.get("parameterChanges") for s in plain["stacks"])
+    [aurora] = cloud.client("rds").describe_db_clusters(DBClusterIdentifier="petclinic-dev")["DBClusters"]
+    assert aurora["DeletionProtection"] is True
+    assert _live_edge(cloud) == (
+        3000,
+        "AWS_PROXY",
+        f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{live}/invocations",
+    )
+    assert _stack_parameters(cloud, "petclinic-dev-edge")["RateLimitPer5Minutes"] == "3000"
+
+
+# --------------------------------------------------------------------------- protected resources
+
+
+def _renamed_audit_log(tmp_path: Path) -> Path:
+    """infra/ with the data stack's audit log group renamed: a replacement of a protected resource."""
+    shutil.copytree(PROJECT_ROOT / "infra", tmp_path / "infra")
+    data = tmp_path / "infra" / "data.yaml"
+    text = data.read_text(encoding="utf-8")
+    old = "LogGroupName: !Sub /aws/rds/cluster/petclinic-${EnvironmentName}/audit\n"
+    assert text.count(old) == 1
+    data.write_text(text.replace(old, old.replace("/audit", "/audit-v2")), encoding="utf-8")
+    return tmp_path
+
+
+def _audit_logs(cloud: LocalCloud, environment: str = "dev") -> list[str]:
+    prefix = f"/aws/rds/cluster/petclinic-{environment}/audit"
+    groups = cloud.client("logs").describe_log_groups(logGroupNamePrefix=prefix)["logGroups"]
+    return sorted(g["logGroupName"] for g in groups)
+
+
+def _policy(cloud: LocalCloud, name: str) -> Any:
+    body = cloud.client("cloudformation").get_stack_policy(StackName=name).get("StackPolicyBody")
+    return json.loads(body) if body else None
+
+
+def test_dev_flags_a_protected_change_and_applies_it_as_a_replacement(
+    cloud: LocalCloud, tmp_path: Path
+) -> None:
+    root = _renamed_audit_log(tmp_path)
+    assert _policy(cloud, "petclinic-dev-data") == json.loads(str(PROTECTING))  # the data stack carries it
+    planned = _run(cloud, {"environment": "dev", "stacks": ["data"], "plan": True}, root=root)
+    assert planned["execution"]["status"] == "SUCCEEDED", planned["execution"]
+    [data] = planned["stacks"]
+    assert data["protected"] == [
+        {"logicalId": "AuditLogGroup", "type": "AWS::Logs::LogGroup", "change": "replace"}
+    ]
+    audit = next(c for c in data["changes"] if c["logicalId"] == "AuditLogGroup")
+    assert (audit["replacement"], audit["replacedBy"], audit["causes"]) == (
+        "True",
+        ["LogGroupName"],
+        ["template"],
+    )
+    assert "flagged (dev: allowed)" in data["reason"]
+    assert _audit_logs(cloud) == ["/aws/rds/cluster/petclinic-dev/audit"]  # a plan changes nothing
+
+    applied = _run(cloud, {"environment": "dev", "stacks": ["data"]}, root=root)
+    assert applied["execution"]["status"] == "SUCCEEDED", applied["execution"]
+    assert applied["stacks"][0]["status"] == "UPDATE_COMPLETE"
+    assert _audit_logs(cloud) == ["/aws/rds/cluster/petclinic-dev/audit-v2"]  # a new one, the old gone
+    assert _policy(cloud, "petclinic-dev-data") == json.loads(str(PROTECTING))  # put back after the run
+
+
+@pytest.fixture
+def prod_cloud() -> Iterator[LocalCloud]:
+    """A local cloud whose control plane and PetClinic stacks are prod's."""
+    seed = PetClinicSeed(
+        environment="prod",
+        cluster="petclinic-prod",
+        database_secret="petclinic/prod/aurora/app",
+        master_secret="petclinic/prod/aurora/master",
+    )
+    parameters = {"EnvironmentName": "prod", "ClusterName": "petclinic-prod"}
+    with LocalCloud(time_scale=0.01, rollout_seconds=60, seed=seed, parameters=parameters) as local:
+        yield local
+
+
+def test_prod_refuses_a_protected_change_unless_forced_and_changes_nothing(
+    prod_cloud: LocalCloud, tmp_path: Path
+) -> None:
+    cloud, name = prod_cloud, "petclinic-prod-data"
+    cfn = cloud.client("cloudformation")
+    protect = _run(
+        cloud,
+        {"environment": "prod", "stacks": ["data"], "parameters": {"data": {"DeletionProtection": "true"}}},
+    )
+    assert protect["execution"]["status"] == "SUCCEEDED", protect["execution"]  # turning it on is fine
+
+    off = _run(
+        cloud,
+        {"environment": "prod", "stacks": ["data"], "parameters": {"data": {"DeletionProtection": "false"}}},
+    )
+    assert (off["execution"]["status"], off["execution"]["error"]) == ("FAILED", "ProtectedChangeRefused")
+    assert "refusing to turn DeletionProtection off" in off["execution"]["cause"]["reason"]
+    [aurora] = cloud.client("rds").describe_db_clusters(DBClusterIdentifier="petclinic-prod")["DBClusters"]
+    assert aurora["DeletionProtection"] is True
+    assert _stack_parameters(cloud, name)["DeletionProtection"] == "true"
+
+    root = _renamed_audit_log(tmp_path)
+    replace = _run(cloud, {"environment": "prod", "stacks": ["data"]}, root=root)
+    assert replace["execution"]["error"] == "ProtectedChangeRefused"
+    assert (
+        "refusing to replace AuditLogGroup (a log group, AWS::Logs::LogGroup)"
+        in replace["execution"]["cause"]["reason"]
+    )
+    assert _audit_logs(cloud, "prod") == ["/aws/rds/cluster/petclinic-prod/audit"]  # nothing changed
+    executable = [
+        c
+        for c in cfn.list_change_sets(StackName=name)["Summaries"]
+        if c["StackName"] == name and c["ExecutionStatus"] == "AVAILABLE"
+    ]
+    assert executable == []  # the refused change set is gone: nothing left to execute
+    assert cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    runs = _runs(cloud)
+    assert [(r["result"], json.loads(r["failure"]) and json.loads(r["failure"])["error"]) for r in runs] == [
+        ("SUCCEEDED", None),
+        ("FAILED", "ProtectedChangeRefused"),
+        ("FAILED", "ProtectedChangeRefused"),
+    ]
+
+    forced = _run(cloud, {"environment": "prod", "stacks": ["data"], "force": True}, root=root)
+    assert forced["execution"]["status"] == "SUCCEEDED", forced["execution"]
+    assert "protected changes forced" in forced["stacks"][0]["reason"]
+    assert _audit_logs(cloud, "prod") == ["/aws/rds/cluster/petclinic-prod/audit-v2"]
+    assert _policy(cloud, name) == json.loads(str(PROTECTING))
+
+
+def test_the_stack_policy_stops_a_replacement_no_run_allowed(cloud: LocalCloud, tmp_path: Path) -> None:
+    """On AWS the data stack's policy backs the refusal up: a change set executed outside the
+    workflow (by hand, by another tool) cannot replace what it protects."""
+    root = _renamed_audit_log(tmp_path)
+    cfn = cloud.client("cloudformation")
+    described = cfn.describe_stacks(StackName="petclinic-dev-data")["Stacks"][0]
+    created = cfn.create_change_set(
+        StackName="petclinic-dev-data",
+        ChangeSetName="by-hand",
+        TemplateBody=(root / "infra" / "data.yaml").read_text(encoding="utf-8"),
+        ChangeSetType="UPDATE",
+        Parameters=[
+            {"ParameterKey": p["ParameterKey"], "UsePreviousValue": True} for p in described["Parameters"]
+        ],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+    )
+    cfn.execute_change_set(ChangeSetName=created["Id"])
+    stack = cfn.describe_stacks(StackName="petclinic-dev-data")["Stacks"][0]
+    failed = [
+        e
+        for e in cfn.describe_stack_events(StackName="petclinic-dev-data")["StackEvents"]
+        if e["ResourceStatus"] == "UPDATE_FAILED"
+    ]
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert [(e["LogicalResourceId"], e["ResourceStatusReason"]) for e in failed] == [
+        ("AuditLogGroup", "Action denied by stack policy: Statement [#2] has a Deny effect")
+    ]
+    assert _audit_logs(cloud) == ["/aws/rds/cluster/petclinic-dev/audit"]
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        "AllowProtectedChanges",
+        "ClaimStack",
+        "ExecuteChangeSet",
+        "WaitForStack",
+        "DescribeStack",
+        "ProtectStack",
+        "PublishOutputs",
+    ],
+)
+def test_a_fault_after_the_policy_was_overridden_puts_it_back(
+    cloud: LocalCloud, tmp_path: Path, state: str
+) -> None:
+    root = _renamed_audit_log(tmp_path)
+    cloud.faults.fail(PROVISION, state, error="Injected.ServiceUnavailable")
+    report = _run(cloud, {"environment": "dev", "stacks": ["data"]}, root=root)
+    assert report["execution"]["status"] == "FAILED"
+    assert report["execution"]["cause"]["stack"] == "data"
+    [run] = _runs(cloud)
+    assert run["result"] == "FAILED"
+    assert _policy(cloud, "petclinic-dev-data") == json.loads(str(PROTECTING))
+    status = cloud.client("cloudformation").describe_stacks(StackName="petclinic-dev-data")["Stacks"][0][
+        "StackStatus"
+    ]
+    assert status in {
+        "CREATE_COMPLETE",
+        "UPDATE_COMPLETE",
+        "UPDATE_ROLLBACK_COMPLETE",
+    }  # as it was, or as CloudFormation left it

@@ -759,3 +759,289 @@ def test_closed_cloudformation_change_sets_conditions() -> None:
         )
     assert without == ["Always"]
     assert with_certificate == ["Always", "WithCertificate"]
+
+
+# --------------------------------------------------------------------------- planned updates
+
+REPLACEABLE_TEMPLATE: dict[str, Any] = {
+    "Parameters": {
+        "GroupName": {"Type": "String", "Default": "/t/one"},
+        "Days": {"Type": "Number", "Default": 30},
+        "Capacity": {"Type": "Number", "Default": 0.5},
+        "Unused": {"Type": "String", "Default": "x"},
+    },
+    "Resources": {
+        "Group": {
+            "Type": "AWS::Logs::LogGroup",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {"LogGroupName": {"Ref": "GroupName"}, "RetentionInDays": {"Ref": "Days"}},
+        },
+        "GroupArn": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {"Name": "/t/arn", "Type": "String", "Value": {"Fn::GetAtt": ["Group", "Arn"]}},
+        },
+        "CapacityValue": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {"Name": "/t/capacity", "Type": "String", "Value": {"Ref": "Capacity"}},
+        },
+    },
+    "Outputs": {"Group": {"Value": {"Ref": "Group"}}},
+}
+
+
+def _update(name: str, previous: tuple[str, ...] = (), **parameters: str) -> dict[str, Any]:
+    """An UPDATE change set of REPLACEABLE_TEMPLATE (``previous`` as UsePreviousValue), described."""
+    cfn = client("cloudformation")
+    given: list[dict[str, Any]] = [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()]
+    given += [{"ParameterKey": k, "UsePreviousValue": True} for k in previous]
+    created = cfn.create_change_set(
+        StackName=name,
+        ChangeSetName=f"c{uuid.uuid4().hex[:8]}",
+        TemplateBody=json.dumps(REPLACEABLE_TEMPLATE),
+        ChangeSetType="UPDATE",
+        Parameters=given,
+    )
+    return cfn.describe_change_set(ChangeSetName=created["Id"])  # type: ignore[no-any-return]
+
+
+def _parameter(stack: str, name: str) -> str:
+    described = client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    return next(str(p["ParameterValue"]) for p in described["Parameters"] if p["ParameterKey"] == name)
+
+
+def _log_groups() -> list[str]:
+    return sorted(g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"])
+
+
+def test_needed_cloudformation_use_previous_value() -> None:
+    """If this fails, moto fixed cloudformation-use-previous-value: delete the workaround (a Number
+    parameter of 0.5 kept with UsePreviousValue stays 0.5)."""
+    with local_aws(skip={"cloudformation-use-previous-value"}) as hooks:
+        _simulating(hooks)
+        _change_set("s", REPLACEABLE_TEMPLATE)
+        changed = _update("s", previous=("Capacity", "GroupName"), Days="60")
+        client("cloudformation").execute_change_set(ChangeSetName=changed["ChangeSetId"])
+        capacity = _parameter("s", "Capacity")
+    assert capacity == "0"  # int(0.5): the stack's value is now 0
+
+
+def test_closed_cloudformation_use_previous_value() -> None:
+    with local_aws() as hooks:
+        _simulating(hooks)
+        _change_set("s", REPLACEABLE_TEMPLATE)
+        changed = _update("s", previous=("Capacity", "GroupName"), Days="60")
+        client("cloudformation").execute_change_set(ChangeSetName=changed["ChangeSetId"])
+        capacity = _parameter("s", "Capacity")
+        again = _update("s", previous=("Capacity", "GroupName", "Days"))
+    assert capacity == "0.5"
+    assert again["Status"] == "FAILED"  # every value kept: nothing to change
+    assert "didn't contain changes" in again["StatusReason"]
+
+
+def test_needed_cloudformation_planned_updates() -> None:
+    """If this fails, moto fixed cloudformation-planned-updates: delete the workaround (a change
+    set lists what a changed parameter modifies, with Replacement from createOnlyProperties)."""
+    with local_aws(skip={"cloudformation-planned-updates"}) as hooks:
+        _simulating(hooks)
+        _change_set("s", REPLACEABLE_TEMPLATE)
+        renamed = _update("s", GroupName="/t/two")
+    assert renamed["Status"] == "CREATE_COMPLETE"
+    assert renamed["Changes"] == []  # the log group's new name is not listed at all
+
+
+def test_closed_cloudformation_planned_updates() -> None:
+    with local_aws() as hooks:
+        _simulating(hooks)
+        _change_set("s", REPLACEABLE_TEMPLATE)
+        cfn = client("cloudformation")
+        retention = _update("s", previous=("GroupName",), Days="60")
+        unused = _update("s", Unused="y")
+        renamed = _update("s", GroupName="/t/two")
+        cfn.execute_change_set(ChangeSetName=renamed["ChangeSetId"])
+        stack = cfn.describe_stacks(StackName="s")["Stacks"][0]
+        groups = _log_groups()
+        arn = client("ssm").get_parameter(Name="/t/arn")["Parameter"]["Value"]
+        events = [
+            (e["LogicalResourceId"], e["ResourceStatus"])
+            for e in cfn.describe_stack_events(StackName="s")["StackEvents"]
+            if e["LogicalResourceId"] == "Group"
+        ]
+    [in_place] = retention["Changes"]
+    assert in_place["ResourceChange"]["Replacement"] == "False"
+    assert in_place["ResourceChange"]["Details"] == [
+        {
+            "Target": {"Attribute": "Properties", "Name": "RetentionInDays", "RequiresRecreation": "Never"},
+            "Evaluation": "Static",
+            "ChangeSource": "ParameterReference",
+            "CausingEntity": "Days",
+        }
+    ]
+    # A parameter no resource refers to changes nothing: CloudFormation says so.
+    assert (unused["Status"], unused["Changes"]) == ("FAILED", [])
+    by_id = {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"] for c in renamed["Changes"]}
+    assert (by_id["Group"]["Replacement"], by_id["Group"]["PhysicalResourceId"]) == ("True", "/t/one")
+    assert by_id["Group"]["Details"][0]["Target"]["RequiresRecreation"] == "Always"
+    # What refers to the new log group changes with it (Dynamic: its new ARN).
+    assert by_id["GroupArn"]["Replacement"] == "False"
+    assert by_id["GroupArn"]["Details"][0]["ChangeSource"] == "ResourceAttribute"
+    assert by_id["GroupArn"]["Details"][0]["CausingEntity"] == "Group.Arn"
+    # Executed as a replacement: a new log group, the old one deleted.
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert stack["Outputs"][0]["OutputValue"] == "/t/two"
+    assert groups == ["/t/two"]
+    assert arn.endswith(":log-group:/t/two")
+    assert events[:4] == [
+        ("Group", "DELETE_COMPLETE"),
+        ("Group", "DELETE_IN_PROGRESS"),
+        ("Group", "UPDATE_COMPLETE"),
+        ("Group", "UPDATE_IN_PROGRESS"),
+    ]
+
+
+REPOSITORY_TEMPLATE: dict[str, Any] = {
+    "Parameters": {"Encryption": {"Type": "String", "Default": "AES256"}},
+    "Resources": {
+        "Repository": {
+            "Type": "AWS::ECR::Repository",
+            "Properties": {
+                "RepositoryName": "petclinic/fixed",
+                "EncryptionConfiguration": {"EncryptionType": {"Ref": "Encryption"}},
+            },
+        }
+    },
+}
+
+
+def test_closed_cloudformation_planned_updates_a_custom_named_replacement_fails() -> None:
+    """As on CloudFormation: a replacement that would keep the resource's name cannot happen."""
+    with local_aws() as hooks:
+        _simulating(hooks)
+        _change_set("repo", REPOSITORY_TEMPLATE)
+        cfn = client("cloudformation")
+        _change_set("repo", REPOSITORY_TEMPLATE, "UPDATE", Encryption="KMS")
+        stack = cfn.describe_stacks(StackName="repo")["Stacks"][0]
+        failed = [
+            e["ResourceStatusReason"]
+            for e in cfn.describe_stack_events(StackName="repo")["StackEvents"]
+            if e["ResourceStatus"] == "UPDATE_FAILED"
+        ]
+        repositories = client("ecr").describe_repositories()["repositories"]
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert failed == [
+        "CloudFormation cannot update a stack when a custom-named resource requires replacing. "
+        "Rename petclinic/fixed and update the stack again."
+    ]
+    assert [r["encryptionConfiguration"]["encryptionType"] for r in repositories] == ["AES256"]
+
+
+PROTECT_LOG_GROUPS = json.dumps(
+    {
+        "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "Update:*", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["Update:Replace", "Update:Delete"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"ResourceType": ["AWS::Logs::LogGroup"]}},
+            },
+        ]
+    }
+)
+
+
+def test_needed_cloudformation_stack_policy() -> None:
+    """If this fails, moto fixed cloudformation-stack-policy: delete the workaround (a stack
+    policy that denies Update:Replace stops a replacement)."""
+    with local_aws(skip={"cloudformation-stack-policy"}) as hooks:
+        _simulating(hooks)
+        _change_set("s", REPLACEABLE_TEMPLATE)
+        cfn = client("cloudformation")
+        cfn.set_stack_policy(StackName="s", StackPolicyBody=PROTECT_LOG_GROUPS)
+        renamed = _update("s", GroupName="/t/two")
+        cfn.execute_change_set(ChangeSetName=renamed["ChangeSetId"])
+        assert _log_groups() == ["/t/two"]
+
+
+def test_closed_cloudformation_stack_policy() -> None:
+    with local_aws() as hooks:
+        _simulating(hooks)
+        _change_set("s", REPLACEABLE_TEMPLATE)
+        cfn = client("cloudformation")
+        cfn.set_stack_policy(StackName="s", StackPolicyBody=PROTECT_LOG_GROUPS)
+        denied = _update("s", GroupName="/t/two")
+        cfn.execute_change_set(ChangeSetName=denied["ChangeSetId"])
+        stack = cfn.describe_stacks(StackName="s")["Stacks"][0]
+        reasons = [
+            (e["LogicalResourceId"], e["ResourceStatusReason"])
+            for e in cfn.describe_stack_events(StackName="s")["StackEvents"]
+            if e["ResourceStatus"] == "UPDATE_FAILED"
+        ]
+        kept = _log_groups()
+        # In place is allowed; and a policy that spares the log group lets the replacement through.
+        in_place = _update("s", previous=("GroupName",), Days="60")
+        cfn.execute_change_set(ChangeSetName=in_place["ChangeSetId"])
+        spared = json.loads(PROTECT_LOG_GROUPS)
+        del spared["Statement"][1]["Resource"]
+        spared["Statement"][1]["NotResource"] = ["LogicalResourceId/Group"]
+        cfn.set_stack_policy(StackName="s", StackPolicyBody=json.dumps(spared))
+        allowed = _update("s", GroupName="/t/two", Days="60")
+        cfn.execute_change_set(ChangeSetName=allowed["ChangeSetId"])
+        final = cfn.describe_stacks(StackName="s")["Stacks"][0]["StackStatus"]
+        renamed = _log_groups()
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert reasons == [("Group", "Action denied by stack policy: Statement [#2] has a Deny effect")]
+    assert kept == ["/t/one"]
+    assert final == "UPDATE_COMPLETE"
+    assert renamed == ["/t/two"]
+
+
+SECRET_TEMPLATE: dict[str, Any] = {
+    "Parameters": {
+        "Token": {"Type": "String", "NoEcho": True},
+        "Label": {"Type": "String", "Default": "one"},
+    },
+    "Resources": {
+        "Copy": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {"Name": "/t/token", "Type": "String", "Value": {"Ref": "Token"}},
+        },
+        "Labelled": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {"Name": "/t/label", "Type": "String", "Value": {"Ref": "Label"}},
+        },
+    },
+}
+
+
+def test_needed_cloudformation_no_echo_parameters() -> None:
+    """If this fails, moto fixed cloudformation-no-echo-parameters: delete the workaround
+    (DescribeStacks masks a NoEcho parameter)."""
+    with local_aws(skip={"cloudformation-no-echo-parameters"}) as hooks:
+        _simulating(hooks)
+        _change_set("s", SECRET_TEMPLATE, Token="s3cret")
+        assert _parameter("s", "Token") == "s3cret"
+
+
+def test_closed_cloudformation_no_echo_parameters() -> None:
+    with local_aws() as hooks:
+        _simulating(hooks)
+        _change_set("s", SECRET_TEMPLATE, Token="s3cret")
+        shown = _parameter("s", "Token")
+        # UsePreviousValue keeps the value itself, not the mask.
+        cfn = client("cloudformation")
+        changed = cfn.create_change_set(
+            StackName="s",
+            ChangeSetName="c2",
+            TemplateBody=json.dumps(SECRET_TEMPLATE),
+            ChangeSetType="UPDATE",
+            Parameters=[
+                {"ParameterKey": "Token", "UsePreviousValue": True},
+                {"ParameterKey": "Label", "ParameterValue": "two"},
+            ],
+        )
+        cfn.execute_change_set(ChangeSetName=changed["Id"])
+        kept = client("ssm").get_parameter(Name="/t/token")["Parameter"]["Value"]
+        still = _parameter("s", "Token")
+    assert (shown, still) == ("****", "****")
+    assert kept == "s3cret"

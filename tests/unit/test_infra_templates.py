@@ -260,3 +260,31 @@ def test_every_stack_exports_under_its_own_prefix() -> None:
                 assert re.fullmatch(
                     rf"petclinic-\$\{{EnvironmentName\}}-{stack}-{name}", export["Name"]["Fn::Sub"]
                 )
+
+
+def _statements(logical_id: str) -> list[dict[str, Any]]:
+    control_plane = load_template(ROOT / "template.yaml")
+    policies = control_plane["Resources"][logical_id]["Properties"]["Policies"]
+    return [s for policy in policies if "Statement" in policy for s in policy["Statement"]]
+
+
+def test_the_data_stacks_policy_covers_its_stateful_resources_and_the_roles_may_manage_it() -> None:
+    from petclinic_ops.domain import provision_changes  # noqa: PLC0415
+
+    protected = set(provision_changes.PROTECTED_TYPES)
+    for stack in provision_changes.POLICY_STACKS:
+        kinds = {r["Type"] for r in template(stack)["Resources"].values()}
+        assert kinds & protected, f"{stack}: a stack policy for a stack without stateful resources"
+    # Aurora, its secrets, its key and its log groups are all in the data stack, protected.
+    data = {r["Type"] for r in template("data")["Resources"].values()}
+    assert {"AWS::RDS::DBCluster", "AWS::RDS::DBInstance", "AWS::SecretsManager::Secret"} <= data & protected
+    # The workflow sets the policy on exactly those stacks; the function reads it.
+    [setter] = [
+        s for s in _statements("ProvisionStateMachine") if "cloudformation:SetStackPolicy" in str(s["Action"])
+    ]
+    [stack] = provision_changes.POLICY_STACKS
+    assert setter["Resource"]["Fn::Sub"].endswith(f":stack/petclinic-${{EnvironmentName}}-{stack}/*")
+    readers = [
+        s for s in _statements("ProvisionStackFunction") if "cloudformation:GetStackPolicy" in s["Action"]
+    ]
+    assert readers, "the provision function reads each stack's policy"

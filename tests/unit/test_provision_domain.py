@@ -3,11 +3,13 @@ no-change re-runs, what re-provisioning keeps, drift that is another workflow's 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fakes import FakeLive, FakeStacks
 
 from petclinic_ops.domain import provision
-from petclinic_ops.errors import ChangeSetFailed, InvalidProvisionRequest, StackBusy
+from petclinic_ops.errors import ChangeSetFailed, InvalidProvisionRequest, ProtectedChangeRefused, StackBusy
 
 URL = "https://bucket.s3.us-west-2.amazonaws.com/templates/services.yaml"
 SERVICES_TEMPLATE = {"Cluster": "AWS::ECS::Cluster", "CustomersService": "AWS::ECS::Service"}
@@ -203,3 +205,237 @@ def test_drift_in_what_other_workflows_own_is_theirs() -> None:
         "drifted": [],
         "owned": [],
     }
+
+
+# --------------------------------------------------------------------------- what a re-run keeps
+
+EDGE_URL = "https://bucket.s3.us-west-2.amazonaws.com/templates/edge-1.yaml"
+EDGE_V2_URL = "https://bucket.s3.us-west-2.amazonaws.com/templates/edge-2.yaml"
+EDGE_TEMPLATE = {"WebAcl": "AWS::WAFv2::WebACL", "GenAiMethod": "AWS::ApiGateway::Method"}
+EDGE_DEFAULTS: dict[str, str | None] = {
+    "EnvironmentName": "dev",
+    "GenAiFunctionArn": "",
+    "RateLimitPer5Minutes": "2000",
+    "ApiToken": "",
+}
+LIVE_ALIAS = "arn:aws:lambda:us-west-2:123456789012:function:petclinic-genai-dev:live"
+
+
+def edge_fakes() -> FakeStacks:
+    v2_defaults = {**EDGE_DEFAULTS, "RateLimitPer5Minutes": "5000", "ThrottlingRateLimit": "200"}
+    return FakeStacks(
+        {EDGE_URL: EDGE_TEMPLATE, EDGE_V2_URL: EDGE_TEMPLATE},
+        {EDGE_URL: EDGE_DEFAULTS, EDGE_V2_URL: v2_defaults},
+        uses={
+            "WebAcl": ("RateLimitPer5Minutes", "ThrottlingRateLimit"),
+            "GenAiMethod": ("GenAiFunctionArn",),
+        },
+        no_echo=frozenset({"ApiToken"}),
+    )
+
+
+def edge(**changes: object) -> provision.PrepareRequest:
+    return request(stack="edge", template_url=EDGE_URL, **changes)
+
+
+def test_a_plain_rerun_keeps_every_value_an_operator_set_before() -> None:
+    """The audit's case: an operator's earlier --parameter values survive a plain re-provision."""
+    stacks, live = edge_fakes(), FakeLive()
+    applied(stacks, live, stack="edge", template_url=EDGE_URL)
+    set_by_operator = {"GenAiFunctionArn": LIVE_ALIAS, "RateLimitPer5Minutes": "3000", "ApiToken": "s3cret"}
+    changed = applied(stacks, live, stack="edge", template_url=EDGE_URL, parameters=set_by_operator)
+    assert changed.action == "EXECUTE"
+
+    again = applied(stacks, live, stack="edge", template_url=EDGE_URL)
+    assert again.action == "NO_CHANGE"
+    assert again.parameter_changes == []
+    kept = stacks.stacks["petclinic-dev-edge"].parameters
+    assert {k: kept[k] for k in set_by_operator} == set_by_operator
+    # Passed as UsePreviousValue, not as values read back: DescribeStacks shows ApiToken as ****.
+    assert stacks.given[-1]["previous"] == ["ApiToken", "GenAiFunctionArn", "RateLimitPer5Minutes"]
+    assert "ApiToken" not in stacks.given[-1]["parameters"]
+
+
+def test_a_template_default_applies_only_to_a_parameter_the_stack_does_not_have_yet() -> None:
+    stacks, live = edge_fakes(), FakeLive()
+    applied(stacks, live, stack="edge", template_url=EDGE_URL)
+    # The new template raises RateLimitPer5Minutes' default and adds ThrottlingRateLimit.
+    plan = applied(stacks, live, stack="edge", template_url=EDGE_V2_URL)
+    kept = stacks.stacks["petclinic-dev-edge"].parameters
+    assert kept["RateLimitPer5Minutes"] == "2000"  # the stack's, not the new default
+    assert kept["ThrottlingRateLimit"] == "200"  # new: the template's default
+    assert [c.to_output() for c in plan.parameter_changes] == [
+        {"name": "ThrottlingRateLimit", "before": None, "after": "200", "source": "template default"}
+    ]
+
+
+def test_the_plan_shows_each_parameter_change_and_masks_no_echo_values() -> None:
+    stacks, live = edge_fakes(), FakeLive()
+    applied(stacks, live, stack="edge", template_url=EDGE_URL)
+    plan = provision.prepare(
+        edge(parameters={"RateLimitPer5Minutes": "3000", "ApiToken": "s3cret"}, plan=True),
+        stacks=stacks,
+        live=live,
+    )
+    output = plan.to_output()
+    assert output["parameterChanges"] == [
+        {"name": "ApiToken", "before": "****", "after": "****", "source": "operator", "noEcho": True},
+        {"name": "RateLimitPer5Minutes", "before": "2000", "after": "3000", "source": "operator"},
+    ]
+    assert output["parameters"]["ApiToken"] == "****"
+    assert "s3cret" not in json.dumps(output)
+    assert [(c["logicalId"], c["causes"]) for c in output["changes"]] == [
+        ("WebAcl", ["parameter RateLimitPer5Minutes"])
+    ]
+
+
+def test_a_change_set_of_parameter_changes_only_says_so() -> None:
+    stacks, live = edge_fakes(), FakeLive()
+    applied(stacks, live, stack="edge", template_url=EDGE_URL)
+    plan = applied(
+        stacks, live, stack="edge", template_url=EDGE_URL, parameters={"RateLimitPer5Minutes": "3000"}
+    )
+    assert (plan.action, plan.parameters_only) == ("EXECUTE", True)
+    assert plan.reason == "only parameters change: RateLimitPer5Minutes '2000' -> '3000' (operator)"
+    # A new template is not "parameters only", even with parameter changes in it.
+    stacks.templates[EDGE_V2_URL] = {**EDGE_TEMPLATE, "Extra": "AWS::SSM::Parameter"}
+    mixed = applied(stacks, live, stack="edge", template_url=EDGE_V2_URL)
+    assert mixed.parameter_changes
+    assert not mixed.parameters_only
+
+
+def test_a_parameter_no_resource_uses_changes_nothing_and_the_plan_says_why() -> None:
+    stacks, live = edge_fakes(), FakeLive()
+    applied(stacks, live, stack="edge", template_url=EDGE_URL)
+    plan = applied(stacks, live, stack="edge", template_url=EDGE_URL, parameters={"ApiToken": "x"})
+    assert plan.action == "NO_CHANGE"
+    assert "(ApiToken) change no resource" in plan.reason
+
+
+def test_an_owned_value_the_live_state_cannot_give_keeps_the_stacks() -> None:
+    stacks, live = fakes()
+    applied(stacks, live, parameters={"CustomersDesiredCount": "4"})
+    # The service is not running (no live state): the stack's 4 stays, not the default 2.
+    plan = applied(stacks, live)
+    assert plan.action == "NO_CHANGE"
+    assert stacks.stacks["petclinic-dev-services"].parameters["CustomersDesiredCount"] == "4"
+    live.running["customers-service"] = {"image": "", "desiredCount": 6}
+    owned = applied(stacks, live)
+    assert [c.to_output() for c in owned.parameter_changes] == [
+        {"name": "CustomersDesiredCount", "before": "4", "after": "6", "source": "owned by scale"}
+    ]
+
+
+# --------------------------------------------------------------------------- protected resources
+
+DATA_URL = "https://bucket.s3.us-west-2.amazonaws.com/templates/data-1.yaml"
+DATA_TEMPLATE = {
+    "DataKey": "AWS::KMS::Key",
+    "AuroraCluster": "AWS::RDS::DBCluster",
+    "AuditLogGroup": "AWS::Logs::LogGroup",
+    "Endpoint": "AWS::SSM::Parameter",
+}
+DATA_DEFAULTS: dict[str, str | None] = {
+    "EnvironmentName": "dev",
+    "DeletionProtection": "false",
+    "AuditLogName": "audit",
+    "BackupRetentionDays": "7",
+}
+
+
+def data_fakes(environment: str = "prod") -> tuple[FakeStacks, FakeLive]:
+    stacks = FakeStacks(
+        {DATA_URL: DATA_TEMPLATE},
+        {DATA_URL: DATA_DEFAULTS},
+        uses={
+            "AuroraCluster": ("DeletionProtection", "BackupRetentionDays", "EnvironmentName"),
+            "AuditLogGroup": ("AuditLogName",),
+            "Endpoint": ("EnvironmentName",),
+            "DataKey": (),
+        },
+        replaces={"AuditLogGroup": ("AuditLogName",)},
+    )
+    live = FakeLive()
+    applied(stacks, live, environment=environment, stack="data", template_url=DATA_URL)
+    return stacks, live
+
+
+def data(**changes: object) -> provision.PrepareRequest:
+    values: dict[str, object] = {"environment": "prod", "stack": "data", "template_url": DATA_URL}
+    return request(**{**values, **changes})
+
+
+def test_prod_refuses_to_replace_a_protected_resource_unless_forced_and_changes_nothing() -> None:
+    stacks, live = data_fakes()
+    before = dict(stacks.stacks["petclinic-prod-data"].parameters)
+    with pytest.raises(ProtectedChangeRefused) as refused:
+        provision.prepare(data(parameters={"AuditLogName": "audit-v2"}), stacks=stacks, live=live)
+    assert "replace AuditLogGroup (a log group, AWS::Logs::LogGroup)" in str(refused.value)
+    assert "force" in str(refused.value)
+    assert stacks.change_sets == {}  # the change set is gone: nothing can execute it
+    assert stacks.stacks["petclinic-prod-data"].parameters == before
+
+    planned = provision.prepare(
+        data(parameters={"AuditLogName": "audit-v2"}, plan=True), stacks=stacks, live=live
+    )
+    assert planned.action == "PLANNED"
+    assert [p.to_output() for p in planned.protected] == [
+        {"logicalId": "AuditLogGroup", "type": "AWS::Logs::LogGroup", "change": "replace"}
+    ]
+    assert "would be refused in prod without force" in planned.reason
+
+    forced = provision.prepare(
+        data(parameters={"AuditLogName": "audit-v2"}, force=True), stacks=stacks, live=live
+    )
+    assert forced.action == "EXECUTE"
+    assert "protected changes forced" in forced.reason
+
+
+def test_dev_flags_a_protected_change_and_goes_on() -> None:
+    stacks, live = data_fakes("dev")
+    plan = provision.prepare(
+        data(environment="dev", parameters={"AuditLogName": "audit-v2"}), stacks=stacks, live=live
+    )
+    assert plan.action == "EXECUTE"
+    assert [p.logical_id for p in plan.protected] == ["AuditLogGroup"]
+    assert "flagged (dev: allowed)" in plan.reason
+
+
+def test_prod_refuses_to_turn_deletion_protection_off_or_to_delete_aurora() -> None:
+    stacks, live = data_fakes()
+    on = applied(stacks, live, **vars(data(parameters={"DeletionProtection": "true"})))
+    assert (on.action, on.protected) == ("EXECUTE", [])  # turning it on is fine
+    with pytest.raises(ProtectedChangeRefused, match="turn DeletionProtection off"):
+        provision.prepare(data(parameters={"DeletionProtection": "false"}), stacks=stacks, live=live)
+    without_aurora = DATA_URL.replace("data-1", "data-2")
+    stacks.templates[without_aurora] = {k: v for k, v in DATA_TEMPLATE.items() if k != "AuroraCluster"}
+    stacks.defaults[without_aurora] = DATA_DEFAULTS
+    with pytest.raises(ProtectedChangeRefused, match=r"delete AuroraCluster \(the Aurora cluster"):
+        provision.prepare(data(template_url=without_aurora), stacks=stacks, live=live)
+
+
+def test_the_data_stack_carries_a_policy_and_a_forced_run_overrides_it_for_the_shown_resources() -> None:
+    stacks, live = data_fakes()
+    plan = provision.prepare(data(parameters={"BackupRetentionDays": "10"}), stacks=stacks, live=live)
+    protecting = plan.stack_policy
+    assert protecting is not None
+    statements = json.loads(protecting)["Statement"]
+    assert statements[1]["Action"] == ["Update:Replace", "Update:Delete"]
+    assert "AWS::RDS::DBCluster" in statements[1]["Condition"]["StringEquals"]["ResourceType"]
+    assert (plan.set_policy, plan.override_policy) == (True, None)  # not in place yet: set it
+    stacks.execute(str(plan.change_set_id))
+    stacks.policies["petclinic-prod-data"] = protecting
+
+    forced = provision.prepare(data(parameters={"AuditLogName": "v2"}, force=True), stacks=stacks, live=live)
+    assert forced.set_policy is False
+    assert forced.override_policy is not None
+    deny = json.loads(forced.override_policy)["Statement"][1]
+    assert deny["NotResource"] == ["LogicalResourceId/AuditLogGroup"]  # only what the plan showed
+    assert (
+        provision.prepare(
+            request(plan=True),
+            stacks=FakeStacks({URL: SERVICES_TEMPLATE}, {URL: SERVICES_DEFAULTS}),
+            live=live,
+        ).stack_policy
+        is None
+    )

@@ -45,6 +45,7 @@ def check(request: Any) -> bool:
         "provision-genai-route.json",
         "provision-teardown.json",
         "provision-drift.json",
+        "provision-prod-forced.json",
     ],
 )
 def test_the_sample_requests_pass(name: str) -> None:
@@ -74,4 +75,4 @@ def test_the_functions_sample_payload_is_its_input() -> None:
     payload = PrepareStackInput.model_validate(
         json.loads((ROOT / "events" / "provision-stack-payload.json").read_text())
     )
-    assert (payload.stack, payload.plan) == ("network", True)
+    assert (payload.stack, payload.plan, payload.force) == ("network", True, False)

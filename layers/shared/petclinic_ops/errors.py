@@ -82,6 +82,12 @@ class InvalidTemplateLocation(OpsError):
     not templates/<sha256>.yaml, or an object whose SHA-256 is not its key. Nothing was changed."""
 
 
+class ProtectedChangeRefused(OpsError):
+    """In prod, a change set would replace or delete a stateful resource (Aurora, a secret, a KMS
+    key, an ECR repository, a log group) or turn deletion protection off, and the run was not
+    forced: the change set is deleted, nothing changed; the message names the resources."""
+
+
 # --------------------------------------------------------------------------- scaling
 # Raised by the scale plan function before anything changes; the scale workflow fails with the
 # error name and the message (which names the profile and the field), changing nothing.

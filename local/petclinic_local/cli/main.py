@@ -15,7 +15,7 @@
     petclinic-ops local genai release [--json]           a good version promoted, bad ones rolled back
     petclinic-ops genai release VERSION [--profile P]    release a published GenAI version on AWS
 
-    petclinic-ops provision [--env E] [--plan] [--stack S] [--parameter STACK.NAME=V]
+    petclinic-ops provision [--env E] [--plan] [--stack S] [--parameter STACK.NAME=V] [--force]
                                                          the PetClinic stacks on AWS, through change sets
     petclinic-ops teardown --env E [--force] [--discard-data] | drift --env E   the same workflow
     petclinic-ops local provision [--plan] [--json] | local teardown | local drift   on the local cloud
@@ -268,7 +268,14 @@ def _provision_arguments(parser: argparse.ArgumentParser, action: str, *, aws: b
             action="append",
             default=[],
             metavar="STACK.NAME=VALUE",
-            help="a template parameter, e.g. edge.GenAiFunctionArn=arn:... (repeatable)",
+            help="a template parameter, e.g. edge.GenAiFunctionArn=arn:... (repeatable); a parameter not "
+            "given keeps the stack's current value",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="prod: allow a change that replaces or deletes Aurora, a secret, a KMS key, an ECR "
+            "repository or a log group, or turns DeletionProtection off (refused without it)",
         )
     if action == "teardown":
         parser.add_argument("--force", action="store_true", help="needed for prod")

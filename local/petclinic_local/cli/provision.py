@@ -3,8 +3,13 @@ teardown | drift` on the local cloud: the provision workflow, started and follow
 
 On AWS, `provision` first uploads infra/*.yaml to the control plane's artifact bucket under
 content-addressed keys (templates/<sha256>.yaml) and records them in
-/petclinic/{env}/provision/templates, where the workflow reads them. Exit codes: 0 succeeded,
-1 the run failed (the stack, resource and reason are printed), 2 bad input (nothing started).
+/petclinic/{env}/provision/templates, where the workflow reads them. A parameter not given keeps
+the stack's current value; the report shows each parameter change (before -> after) beside the
+resource changes, and the protected changes: a change that replaces or deletes Aurora, a secret, a
+KMS key, an ECR repository or a log group, or turns DeletionProtection off, is refused in prod
+without --force (the run fails naming the resources, nothing changed) and flagged in dev. Exit
+codes: 0 succeeded, 1 the run failed (the stack, resource and reason are printed), 2 bad input
+(nothing started).
 
 Needs on AWS: cloudformation:DescribeStacks on the control plane stack, s3:PutObject on its
 artifact bucket (templates/*), ssm:PutParameter on /petclinic/{env}/provision/templates,
@@ -150,6 +155,10 @@ def run_aws(
     return 0 if described["status"] == "SUCCEEDED" else 1
 
 
+# What a stack's row of the workflow's output adds to the counts, when it has it.
+_PLAN_KEYS = ("changes", "parameterChanges", "parametersOnly", "protected", "drift", "reason")
+
+
 def _aws_report(described: dict[str, Any]) -> dict[str, Any]:
     output = json.loads(described.get("output") or "null") or {}
     try:
@@ -172,8 +181,7 @@ def _aws_report(described: dict[str, Any]) -> dict[str, Any]:
                 "added": row.get("added", 0),
                 "modified": row.get("modified", 0),
                 "removed": row.get("removed", 0),
-                **({"changes": row["changes"]} if row.get("changes") else {}),
-                **({"drift": row["drift"]} if row.get("drift") else {}),
+                **{key: row[key] for key in _PLAN_KEYS if row.get(key)},
             }
             for row in rows
         ],
@@ -225,6 +233,7 @@ def show(report: dict[str, Any], *, as_json: bool) -> None:
 def render_report(out: Console, report: dict[str, Any]) -> None:
     out.print(_stacks_table(report))
     for stack in report["stacks"]:
+        _plan_details(out, stack)
         if stack.get("drift"):
             _drift(out, stack["name"], stack["drift"])
     execution = report["execution"]
@@ -243,19 +252,56 @@ def render_report(out: Console, report: dict[str, Any]) -> None:
 
 def _stacks_table(report: dict[str, Any]) -> Table:
     table = Table(title=f"Stacks ({report.get('action') or 'provision'})", title_justify="left")
-    for column in ("stack", "status", "action", "added", "modified", "removed", "resources"):
+    for column in ("stack", "status", "action", "added", "modified", "removed", "parameters", "resources"):
         table.add_column(column)
     for stack in report["stacks"]:
+        action = str(stack.get("action"))
         table.add_row(
             stack["name"],
             render.styled(str(stack.get("status"))),
-            str(stack.get("action")),
+            f"{action} (parameters only)" if stack.get("parametersOnly") else action,
             str(stack["added"]),
             str(stack["modified"]),
             str(stack["removed"]),
+            str(len(stack.get("parameterChanges", []))),
             str(len(stack.get("resources", []))),
         )
     return table
+
+
+def _shown(value: Any) -> str:
+    return "(none)" if value is None else repr(value)
+
+
+def _plan_details(out: Console, stack: dict[str, Any]) -> None:
+    """Each parameter change (before -> after, who set it; NoEcho values arrive masked), and the
+    protected changes (refused in prod without --force, flagged in dev)."""
+    changes = stack.get("parameterChanges") or []
+    if changes:
+        only = (
+            " (only parameters change: no resource is added or removed)"
+            if stack.get("parametersOnly")
+            else ""
+        )
+        out.print(f"parameters {stack['name']}{only}:")
+    for change in changes:
+        out.print(
+            f"  {change['name']}: {_shown(change.get('before'))} -> {_shown(change.get('after'))} "
+            f"({change.get('source')})"
+        )
+    for change in stack.get("changes") or []:
+        if change.get("action") == "Modify" and change.get("replacement") in {"True", "Conditional"}:
+            by = ", ".join(change.get("replacedBy") or []) or "?"
+            out.print(
+                f"  replaces {change['logicalId']} ({change['type']}): {change['replacement']}, by {by}"
+            )
+    protected = stack.get("protected") or []
+    if protected:
+        out.print(
+            f"[bold]protected {stack['name']}[/bold] (refused in prod without --force; flagged in dev):"
+        )
+    for row in protected:
+        out.print(f"  {row['change']} {row['logicalId']} ({row['type']})")
 
 
 def _drift(out: Console, name: str, drift: dict[str, Any]) -> None:

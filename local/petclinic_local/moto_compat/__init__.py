@@ -22,8 +22,10 @@ starts failing, upstream fixed the gap, so delete the workaround.
     s3                HTTPS-only bucket policies (conditions are not evaluated)
     cloudformation    the deploy's steps around moto's create_stack (stack.deploy); for the
                       PetClinic stacks: skipped types (simulators.cloudformation), resource
-                      events, change set outputs/exports/rollback, stack events; DescribeStacks'
-                      list parameters, resources moto does not model
+                      events, change set outputs/exports/rollback, stack events, planned updates
+                      with replacements and stack policies (simulators.cloudformation_changes),
+                      UsePreviousValue as given; DescribeStacks' list and NoEcho parameters,
+                      resources moto does not model
 
 The patches keep moto faithful outside the cases the local cloud needs: they wrap moto's code
 rather than replace it, keep their state in moto's backends (so moto's reset clears it), and

@@ -6,8 +6,8 @@ parameters (defaults, owned values, the operator's) are the workflow's.
 ``upload_templates`` is what ``petclinic-ops provision`` does on AWS before it starts the
 workflow. ``provision_directly`` is the local cloud's fast path to the same stacks (LocalCloud
 starts with them, in about the time the workflow would take in states alone): the same change
-sets, executed without the workflow's orchestration. ``petclinic-ops local provision`` runs the
-workflow itself on a cloud started without them.
+sets, executed without the workflow's orchestration, and the same stack policy on the data stack.
+``petclinic-ops local provision`` runs the workflow itself on a cloud started without them.
 """
 
 from __future__ import annotations
@@ -104,6 +104,8 @@ def provision_directly(
                 f"local stack {plan.stack_name} ended {plan.status}: {_failure(cfn, plan.stack_name)}"
             )
         plan.outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+        if plan.stack_policy and plan.set_policy:  # as the workflow protects the data stack
+            cfn.set_stack_policy(StackName=plan.stack_name, StackPolicyBody=plan.stack_policy)
         plans.append(plan)
     return plans
 

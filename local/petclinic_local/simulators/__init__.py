@@ -14,6 +14,9 @@ makes it happen over (scaled) time and emits the events AWS emits.
              skips or gets wrong (through the services' APIs), its stack and resource events
              on EventBridge, resource faults, what drift detection reads back; the types it
              does not reproduce (NOT_EMULATED, PARTIAL) go into every provisioning report
+    cloudformation_changes.py  CloudFormation's planning of an update: each property resolved
+             before and after, a Modify per change with its Details, Replacement from the
+             resource schemas' createOnlyProperties, and what a stack policy allows
 
 Adding a simulator for service X (CloudFormation resource provisioning and its stack events,
 a Bedrock Converse stand-in, the PetClinic HTTP services on 127.0.0.1...): a module ``x.py``

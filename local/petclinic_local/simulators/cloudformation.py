@@ -11,11 +11,12 @@ the API stage. ``moto_compat.cloudformation`` routes those types here and report
 event; ``StackEvents`` puts them on the default bus, after the API call that caused them has
 answered, as "CloudFormation Stack Status Change" and "CloudFormation Resource Status Change".
 
-What the handlers do not reproduce: replacement semantics (an update modifies in place), the
-real providers' validation of every property, and an UPDATE rollback restores the previous
-template and status only (resources already modified stay modified). Types neither moto nor
-this module can create are listed in ``NOT_EMULATED`` with the reason; a template that uses one
-fails to provision locally, naming it (nothing is faked).
+What the handlers do not reproduce: the real providers' validation of every property, and an
+UPDATE rollback restores the previous template and status only (resources already modified in
+place stay modified). Replacements are planned and applied by ``cloudformation_changes`` (a
+replaced resource is created anew through its handler, the old one deleted after the update).
+Types neither moto nor this module can create are listed in ``NOT_EMULATED`` with the reason; a
+template that uses one fails to provision locally, naming it (nothing is faked).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ stack (a few seconds), rather than as a polling loop of workflow states."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -39,6 +39,7 @@ class CloudFormationStacks:
         self.sleep = sleep
         self.poll_seconds = poll_seconds
         self.max_polls = max_polls
+        self._summaries: dict[str, dict[str, Any]] = {}
 
     @cached_property
     def client(self) -> Any:
@@ -53,12 +54,25 @@ class CloudFormationStacks:
             raise
         return dict(stacks[0]) if stacks else None
 
+    def _summary(self, template_url: str) -> dict[str, Any]:
+        if template_url not in self._summaries:
+            self._summaries[template_url] = dict(self.client.get_template_summary(TemplateURL=template_url))
+        return self._summaries[template_url]
+
     def template_parameters(self, template_url: str) -> dict[str, str | None]:
-        summary = self.client.get_template_summary(TemplateURL=template_url)
+        summary = self._summary(template_url)
         return {p["ParameterKey"]: p.get("DefaultValue") for p in summary.get("Parameters", [])}
 
+    def no_echo_parameters(self, template_url: str) -> frozenset[str]:
+        summary = self._summary(template_url)
+        return frozenset(p["ParameterKey"] for p in summary.get("Parameters", []) if p.get("NoEcho"))
+
+    def stack_policy(self, name: str) -> str | None:
+        body = self.client.get_stack_policy(StackName=name).get("StackPolicyBody")
+        return str(body) if body else None
+
     def template_resources(self, template_url: str) -> list[tuple[str, str]]:
-        summary = self.client.get_template_summary(TemplateURL=template_url)
+        summary = self._summary(template_url)
         identifiers = summary.get("ResourceIdentifierSummaries", [])
         listed = [
             (logical, item["ResourceType"]) for item in identifiers for logical in item["LogicalResourceIds"]
@@ -66,13 +80,24 @@ class CloudFormationStacks:
         return sorted(listed) if listed else [("*", kind) for kind in summary.get("ResourceTypes", [])]
 
     def create_change_set(
-        self, *, name: str, template_url: str, parameters: Mapping[str, str], create: bool, change_set: str
+        self,
+        *,
+        name: str,
+        template_url: str,
+        parameters: Mapping[str, str],
+        create: bool,
+        change_set: str,
+        previous: Collection[str] = (),
     ) -> tuple[str, str]:
+        """The parameters the run sets by value, the others (``previous``) as UsePreviousValue: the
+        stack's current value, which DescribeStacks would show masked for a NoEcho parameter."""
+        given = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())]
+        kept = [{"ParameterKey": k, "UsePreviousValue": True} for k in sorted(previous)]
         arguments: dict[str, Any] = {
             "StackName": name,
             "ChangeSetName": change_set,
             "TemplateURL": template_url,
-            "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())],
+            "Parameters": given + kept,
             "Capabilities": CAPABILITIES,
             "ChangeSetType": "CREATE" if create else "UPDATE",
             "Tags": [{"Key": k, "Value": v} for k, v in sorted(self.tags.items())],

@@ -2,28 +2,42 @@
 live-state reads are ports, the adapters are in ``adapters.provision``).
 
 The stacks, in dependency order: network, data, services, edge (``STACKS``), each
-``petclinic-{env}-{stack}``. For one stack, ``prepare`` works out the parameters (the template's
-defaults, then the values other workflows own read from the live resources, then the
-operator's), creates a change set and reads it back as a plan: resources to add, modify (with
-replacement or not) and remove. A change set with nothing to change is NO_CHANGE (deleted, not an
-error); with ``plan`` the change set is deleted again, and a stack the change set had to create
-(REVIEW_IN_PROGRESS) with it, so a plan changes nothing. A stack whose upstream stacks do not
-exist yet cannot be planned by CloudFormation (its imports are missing): its plan is the
-template's resources, all to add (``UNPLANNABLE`` with the reason).
+``petclinic-{env}-{stack}``. For one stack, ``prepare`` works out the parameters (each one's
+current value on the stack unless the run names a new one; the values other workflows own read
+from the live resources; the operator's over both; template defaults only for what the stack
+does not have yet: ``provision_changes.assemble``), creates a change set and reads it back as a
+plan: resources to add, modify (with replacement or not, the properties and what caused them)
+and remove, each parameter change (before -> after), whether only parameters change, and the
+protected changes (``provision_changes.protected_changes``): refused in prod unless forced
+(``ProtectedChangeRefused``, the change set deleted), flagged in dev. A change set with nothing
+to change is NO_CHANGE (deleted, not an error); with ``plan`` the change set is deleted again,
+and a stack the change set had to create (REVIEW_IN_PROGRESS) with it, so a plan changes
+nothing. A stack whose upstream stacks do not exist yet cannot be planned by CloudFormation (its
+imports are missing): its plan is the template's resources, all to add (``UNPLANNABLE`` with
+the reason). The plan also says which stack policy the stack must carry and whether the
+workflow sets it, or overrides it for the run (``provision_changes.stack_policy``).
 
 What re-provisioning keeps (``owned_parameters``): each service's image (the deploy workflow's
 pinned digest), desired count and Application Auto Scaling bounds (the scale workflow's), and
-Aurora's Serverless v2 capacity (the scale workflow's). The rotated secret is kept because the
-templates never change a secret's value after creation.
+Aurora's Serverless v2 capacity (the scale workflow's); every other parameter as the stack has
+it (an operator's earlier ``--parameter``). The rotated secret is kept because the templates
+never change a secret's value after creation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from petclinic_ops.errors import ChangeSetFailed, InvalidProvisionRequest, StackBusy
+from petclinic_ops.domain import provision_changes as changes_of
+from petclinic_ops.domain.provision_changes import ParameterChange, ProtectedChange
+from petclinic_ops.errors import (
+    ChangeSetFailed,
+    InvalidProvisionRequest,
+    ProtectedChangeRefused,
+    StackBusy,
+)
 
 STACKS: tuple[str, ...] = ("network", "data", "services", "edge")
 DEPENDS_ON: dict[str, tuple[str, ...]] = {
@@ -79,6 +93,9 @@ class Change:
     resource_type: str
     action: str  # Add | Modify | Remove
     replacement: str | None = None  # True | False | Conditional (Modify only; None when not told)
+    properties: tuple[str, ...] = ()  # the properties a Modify changes
+    recreating: tuple[str, ...] = ()  # those of them that replace the resource (Always/Conditionally)
+    causes: tuple[str, ...] = ()  # "parameter X", "template", "resource Y", "resource Y.Attr"
 
     def to_output(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -88,7 +105,18 @@ class Change:
         }
         if self.action == "Modify":
             out["replacement"] = self.replacement
+            for key, value in (
+                ("properties", self.properties),
+                ("replacedBy", self.recreating),
+                ("causes", self.causes),
+            ):
+                if value:
+                    out[key] = list(value)
         return out
+
+    @property
+    def by_parameters_only(self) -> bool:
+        return bool(self.causes) and all(cause.startswith("parameter ") for cause in self.causes)
 
 
 @dataclass
@@ -104,6 +132,13 @@ class StackPlan:
     stack_id: str | None = None
     reason: str = ""
     drift: dict[str, Any] | None = None
+    parameter_changes: list[ParameterChange] = field(default_factory=list)
+    parameters_only: bool = False
+    protected: list[ProtectedChange] = field(default_factory=list)
+    secret_parameters: frozenset[str] = frozenset()
+    stack_policy: str | None = None  # the policy the stack must carry (None: no policy)
+    set_policy: bool = False  # the workflow sets stack_policy after this run (not in place yet)
+    override_policy: str | None = None  # the temporary policy while this change set runs
 
     def to_output(self) -> dict[str, Any]:
         count = {a: sum(1 for c in self.changes if c.action == a) for a in ("Add", "Modify", "Remove")}
@@ -116,12 +151,18 @@ class StackPlan:
             "modified": count["Modify"],
             "removed": count["Remove"],
             "changes": [c.to_output() for c in self.changes],
-            "parameters": self.parameters,
+            "parameterChanges": [p.to_output() for p in self.parameter_changes],
+            "parametersOnly": self.parameters_only,
+            "protected": [p.to_output() for p in self.protected],
+            "parameters": changes_of.masked(self.parameters, self.secret_parameters),
             "outputs": self.outputs,
             "changeSetId": self.change_set_id,
             "stackId": self.stack_id,
             "reason": self.reason,
             "drift": self.drift,
+            "stackPolicy": self.stack_policy,
+            "setPolicy": self.set_policy,
+            "overridePolicy": self.override_policy,
         }
 
 
@@ -136,14 +177,30 @@ class StackPort(Protocol):
         """The template's parameters and their defaults (GetTemplateSummary)."""
         ...
 
+    def no_echo_parameters(self, template_url: str) -> frozenset[str]:
+        """The template's NoEcho parameters (GetTemplateSummary): their values are never shown."""
+        ...
+
+    def stack_policy(self, name: str) -> str | None:
+        """The stack's policy (GetStackPolicy), None if it has none."""
+        ...
+
     def template_resources(self, template_url: str) -> list[tuple[str, str]]:
         """(logical id, type) of every resource in the template."""
         ...
 
     def create_change_set(
-        self, *, name: str, template_url: str, parameters: Mapping[str, str], create: bool, change_set: str
+        self,
+        *,
+        name: str,
+        template_url: str,
+        parameters: Mapping[str, str],
+        create: bool,
+        change_set: str,
+        previous: Collection[str] = (),
     ) -> tuple[str, str]:
-        """(change set id, stack id); raises ChangeSetFailed with CloudFormation's reason."""
+        """(change set id, stack id); ``previous`` are passed as UsePreviousValue. Raises
+        ChangeSetFailed with CloudFormation's reason."""
         ...
 
     def wait_change_set(self, change_set_id: str) -> tuple[str, str, list[dict[str, Any]]]:
@@ -186,6 +243,7 @@ class PrepareRequest:
     change_set_name: str
     rotation_function_arn: str = ""
     permissions_boundary_arn: str = ""  # the stacks' PermissionsBoundaryArn (docs/provisioning.md)
+    force: bool = False
 
 
 def owned_parameters(stack: str, environment: str, live: LiveState) -> dict[str, str]:
@@ -244,44 +302,67 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _parameters(
-    request: PrepareRequest, defaults: dict[str, str | None], owned: dict[str, str]
-) -> dict[str, str]:
+def _sources(
+    request: PrepareRequest, defaults: Mapping[str, str | None], owned: dict[str, str]
+) -> changes_of.Sources:
     unknown = sorted(set(request.parameters) - set(defaults))
     if unknown:
         raise InvalidProvisionRequest(
             f"stack {request.stack}: unknown parameters {unknown}; its template takes {sorted(defaults)}"
         )
-    derived = {"EnvironmentName": request.environment}
+    wired = {"EnvironmentName": request.environment}
     if "RotationFunctionArn" in defaults and request.rotation_function_arn:
-        derived["RotationFunctionArn"] = request.rotation_function_arn
+        wired["RotationFunctionArn"] = request.rotation_function_arn
     if "PermissionsBoundaryArn" in defaults and request.permissions_boundary_arn:
-        derived["PermissionsBoundaryArn"] = request.permissions_boundary_arn
-    values = {name: default for name, default in defaults.items() if default is not None}
-    values.update(derived)
-    values.update({k: v for k, v in owned.items() if k in defaults})
-    values.update(request.parameters)  # the operator's say wins
-    missing = sorted(name for name in defaults if name not in values)
-    if missing:
-        raise InvalidProvisionRequest(
-            f"stack {request.stack}: parameters {missing} have no default: give them"
-        )
-    return values
+        wired["PermissionsBoundaryArn"] = request.permissions_boundary_arn
+    owned = {name: value for name, value in owned.items() if name in defaults}
+    return changes_of.Sources(operator=dict(request.parameters), wired=wired, owned=owned)
 
 
 def _changes(listed: list[dict[str, Any]]) -> list[Change]:
     changes = []
     for item in listed:
         change = item.get("ResourceChange", {})
+        properties, recreating, causes = _details(change.get("Details", []))
         changes.append(
             Change(
                 logical_id=change["LogicalResourceId"],
                 resource_type=change["ResourceType"],
                 action=change["Action"],
                 replacement=change.get("Replacement"),
+                properties=properties,
+                recreating=recreating,
+                causes=causes,
             )
         )
     return sorted(changes, key=lambda c: ("Add Modify Remove".index(c.action), c.logical_id))
+
+
+_CAUSES = {
+    "ParameterReference": "parameter {}",
+    "ResourceReference": "resource {}",
+    "ResourceAttribute": "resource {}",
+    "DirectModification": "template",
+    "Automatic": "nested stack",
+}
+
+
+def _details(details: list[dict[str, Any]]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """DescribeChangeSet's Details of one change: (properties, those that recreate, causes)."""
+    properties: dict[str, None] = {}
+    recreating: dict[str, None] = {}
+    causes: dict[str, None] = {}
+    for detail in details:
+        target = detail.get("Target", {})
+        name = str(target.get("Name") or target.get("Attribute") or "")
+        if name:
+            properties[name] = None
+            if target.get("RequiresRecreation") in {"Always", "Conditionally"}:
+                recreating[name] = None
+        source = str(detail.get("ChangeSource") or "")
+        if source in _CAUSES:
+            causes[_CAUSES[source].format(detail.get("CausingEntity") or "")] = None
+    return tuple(properties), tuple(recreating), tuple(causes)
 
 
 def _current_status(name: str, current: dict[str, Any] | None) -> str:
@@ -298,33 +379,50 @@ def _current_status(name: str, current: dict[str, Any] | None) -> str:
     return status
 
 
-def _new_plan(request: PrepareRequest, stacks: StackPort, live: LiveState) -> tuple[StackPlan, bool]:
-    """The plan before its change set: status, parameters, current outputs; and whether the stack exists."""
+def _new_plan(
+    request: PrepareRequest, stacks: StackPort, live: LiveState
+) -> tuple[StackPlan, bool, list[str]]:
+    """The plan before its change set: status, parameters, their changes, current outputs; whether
+    the stack exists; and the parameters to pass as UsePreviousValue."""
     name = stack_name(request.environment, request.stack)
     current = stacks.describe(name)
     status = _current_status(name, current)
     exists = status not in {"NONE", "REVIEW_IN_PROGRESS"}
     defaults = stacks.template_parameters(request.template_url)
+    secret = stacks.no_echo_parameters(request.template_url)
     owned = owned_parameters(request.stack, request.environment, live) if exists else {}
     if owned and current:
         owned = _as_stack_states_them(owned, current, defaults)
-    plan = StackPlan(request.stack, name, "EXECUTE", status, parameters=_parameters(request, defaults, owned))
+    given = (
+        {p["ParameterKey"]: p.get("ParameterValue", "") for p in (current or {}).get("Parameters", [])}
+        if exists
+        else None
+    )
+    assembled, missing = changes_of.assemble(defaults, _sources(request, defaults, owned), given, secret)
+    if missing:
+        raise InvalidProvisionRequest(
+            f"stack {request.stack}: parameters {sorted(missing)} have no default: give them"
+        )
+    plan = StackPlan(request.stack, name, "EXECUTE", status, parameters=assembled.effective)
+    plan.parameter_changes, plan.secret_parameters = assembled.changes, frozenset(secret)
     if current:
         plan.outputs = {o["OutputKey"]: o["OutputValue"] for o in current.get("Outputs", [])}
         plan.stack_id = current["StackId"]
-    return plan, exists
+    return plan, exists, assembled.previous
 
 
 def prepare(request: PrepareRequest, *, stacks: StackPort, live: LiveState) -> StackPlan:
     """Plan one stack through a change set; leaves it ready to execute (EXECUTE) or changes nothing."""
-    plan, exists = _new_plan(request, stacks, live)
+    plan, exists, previous = _new_plan(request, stacks, live)
+    explicit = {k: v for k, v in plan.parameters.items() if k not in previous}
     try:
         change_set_id, stack_id = stacks.create_change_set(
             name=plan.stack_name,
             template_url=request.template_url,
-            parameters=plan.parameters,
+            parameters=explicit,
             create=not exists,
             change_set=request.change_set_name,
+            previous=previous,
         )
     except ChangeSetFailed as failed:
         if not exists and "export" in str(failed).lower():
@@ -334,7 +432,8 @@ def prepare(request: PrepareRequest, *, stacks: StackPort, live: LiveState) -> S
     state, reason, listed = stacks.wait_change_set(change_set_id)
     if state == "FAILED" and (NO_CHANGES in reason or NO_UPDATES in reason):
         stacks.delete_change_set(change_set_id)
-        plan.action, plan.change_set_id, plan.reason = "NO_CHANGE", None, reason
+        plan.action, plan.change_set_id, plan.reason = "NO_CHANGE", None, _no_change_reason(plan, reason)
+        _policy(plan, request, stacks, exists=exists)
         return plan
     if state == "FAILED":
         _discard(stacks, change_set_id, stack_id, created=not exists)
@@ -342,10 +441,60 @@ def prepare(request: PrepareRequest, *, stacks: StackPort, live: LiveState) -> S
             return _unplannable(plan, request, stacks, reason)
         raise ChangeSetFailed(f"stack {plan.stack_name}: the change set failed: {reason}")
     plan.changes = _changes(listed)
+    _judge(plan, request, stacks, created=not exists)
+    _policy(plan, request, stacks, exists=exists)
     if request.plan:
         _discard(stacks, change_set_id, stack_id, created=not exists)
         plan.action, plan.change_set_id = "PLANNED", None
     return plan
+
+
+def _no_change_reason(plan: StackPlan, reason: str) -> str:
+    if not plan.parameter_changes:
+        return reason
+    names = ", ".join(change.name for change in plan.parameter_changes)
+    return (
+        f"{reason} The parameter changes ({names}) change no resource: CloudFormation keeps the "
+        "stack's previous values"
+    )
+
+
+def _judge(plan: StackPlan, request: PrepareRequest, stacks: StackPort, *, created: bool) -> None:
+    """Parameters only? Protected changes: refused in prod unless forced (nothing changed), else flagged."""
+    other = [c for c in plan.changes if c.action != "Modify" or not c.by_parameters_only]
+    if plan.parameter_changes and not other:
+        plan.parameters_only = True
+        plan.reason = "only parameters change: " + "; ".join(c.text() for c in plan.parameter_changes)
+    plan.protected = changes_of.protected_changes(
+        ((c.logical_id, c.resource_type, c.action, c.replacement) for c in plan.changes),
+        plan.parameter_changes,
+    )
+    if not plan.protected:
+        return
+    listed = "; ".join(change.text() for change in plan.protected)
+    if request.environment == "prod" and not request.force and not request.plan:
+        _discard(stacks, str(plan.change_set_id), str(plan.stack_id), created=created)
+        raise ProtectedChangeRefused(
+            f"stack {plan.stack_name}: refusing to {listed}: nothing was changed (the change set is "
+            'deleted); provision again with force (--force, "force": true) if you mean it'
+        )
+    if request.environment == "prod" and not request.force:
+        verdict = "would be refused in prod without force"
+    else:
+        verdict = "forced" if request.force else "flagged (dev: allowed)"
+    plan.reason = "; ".join(filter(None, [plan.reason, f"protected changes {verdict}: {listed}"]))
+
+
+def _policy(plan: StackPlan, request: PrepareRequest, stacks: StackPort, *, exists: bool) -> None:
+    """The stack policy the stack must carry, whether the workflow sets it after this run, and the
+    temporary one while a change set that may replace or delete protected resources runs."""
+    plan.stack_policy = changes_of.stack_policy(request.stack)
+    if plan.stack_policy is None or request.plan:
+        return
+    current = stacks.stack_policy(plan.stack_name) if exists else None
+    plan.set_policy = not changes_of.same_policy(current, plan.stack_policy)
+    if current and plan.action == "EXECUTE":
+        plan.override_policy = changes_of.override_policy(request.stack, plan.protected)
 
 
 def _discard(stacks: StackPort, change_set_id: str, stack_id: str, *, created: bool) -> None:

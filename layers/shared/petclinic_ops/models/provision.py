@@ -20,5 +20,7 @@ class PrepareStackInput(BaseModel):
     templates: dict[str, Annotated[str, Field(max_length=2048)]] = Field(default_factory=dict, max_length=4)
     parameters: dict[str, str] = Field(default_factory=dict)
     plan: bool = False
+    # prod: a change set that replaces or deletes a protected resource is refused without it
+    force: bool = False
     change_set_name: str = Field(alias="changeSetName", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
     execution_id: str = Field(alias="executionId", default="")
