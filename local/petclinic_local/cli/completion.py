@@ -41,7 +41,9 @@ def _values(parser: argparse.ArgumentParser) -> dict[str, list[str]]:
     }
 
 
-def commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> dict[str, argparse.ArgumentParser]:
+def commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> dict[str, argparse.ArgumentParser]:
     """Every command that runs ("local invoke", "status"...) and its parser, walked from the parser
     itself (the tests drive every command from this)."""
     children = _subcommands(parser)

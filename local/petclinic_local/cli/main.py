@@ -227,7 +227,7 @@ def _genai_parsers(commands: Any, local: Any) -> None:
         "release",
         help="publish three versions and release each: one promoted, two rolled back (alarm, smoke test)",
         epilog="exit codes: 0 each release ended as expected (promoted, rolled back, rolled back), 1 one "
-        "did not",
+        "did not, 2 bad input",
     )
     local_release.add_argument(
         "--json", action="store_true", help="print the releases and the ledger as JSON"
