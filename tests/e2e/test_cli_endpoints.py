@@ -19,7 +19,7 @@ import pytest
 from petclinic_local.cloud import LocalCloud
 from petclinic_local.server import LocalEndpoint
 
-pytestmark = [pytest.mark.xdist_group("local-serve"), pytest.mark.slow]
+pytestmark = [pytest.mark.xdist_group("cli-endpoints"), pytest.mark.slow]  # one served cloud per module
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "petclinic_local.cli.main"]

@@ -52,7 +52,7 @@ from petclinic_local.cli.main import _parser, main
 from petclinic_local.cloud import LocalCloud
 from petclinic_local.server import LocalEndpoint
 
-pytestmark = [pytest.mark.xdist_group("local-serve")]
+pytestmark = [pytest.mark.xdist_group("cli-properties")]  # one served cloud for the module
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("PETCLINIC_CLI_EXAMPLES", "12"))

@@ -16,6 +16,8 @@ import pytest
 from petclinic_local.cloud import LocalCloud
 from petclinic_local.genai_api import MAX_BODY, GenAiApiServer
 
+pytestmark = [pytest.mark.xdist_group("local-api-malformed")]  # one local cloud for the module
+
 CHAT = "/api/genai/chatclient"
 
 

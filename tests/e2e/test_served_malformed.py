@@ -19,7 +19,7 @@ import pytest
 from petclinic_local.cloud import LocalCloud
 from petclinic_local.server import LocalEndpoint
 
-pytestmark = [pytest.mark.xdist_group("local-serve")]
+pytestmark = [pytest.mark.xdist_group("served-malformed")]  # one served cloud for the module
 
 SFN = "AWSStepFunctions."
 MACHINE = "arn:aws:states:us-west-2:123456789012:stateMachine:petclinic-ops-dev-deploy"
