@@ -12,6 +12,7 @@ serialises invocations), each on its own thread.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -52,7 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.split("?", 1)[0] in {"/", "/index.html"}:
             self._reply(200, [("Content-Type", "text/html; charset=utf-8")], self.server.page)
         else:
-            self._reply(404, [("Content-Type", "text/plain")], b"not found")
+            self._reply(404, _JSON, _message("not found"))
 
     def do_POST(self) -> None:
         self._invoke("POST")
@@ -61,32 +62,66 @@ class _Handler(BaseHTTPRequestHandler):
         self._invoke("OPTIONS")
 
     def _invoke(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
         path = self.path.split("?", 1)[0]
-        if length > MAX_BODY:
-            self._reply(413, [("Content-Type", "text/plain")], b"request body too large")
+        length = self._content_length()
+        if length is None:
             return
         body = self.rfile.read(length).decode("utf-8", "replace") if length else None
         if not path.startswith("/api/genai/"):
-            self._reply(404, [("Content-Type", "text/plain")], b"not found")
+            self._reply(404, _JSON, _message("not found"))
             return
         event = genai.api_event(path, body, dict(self.headers.items()), method)
         try:
             response = genai.invoke(self.server.api.cloud, event)
         except Exception:  # API Gateway answers 502 when the integration fails
-            self._reply(502, [("Content-Type", "application/json")], b'{"message": "Internal server error"}')
+            self._reply(502, _JSON, _message("Internal server error"))
             return
         self._reply(int(response.get("statusCode", 502)), _headers(response), _body(response))
 
-    def _reply(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
-        self.server.api.requests.append((self.command, self.path, status))
+    def _content_length(self) -> int | None:
+        """The body's length, or None once a 400/411/413 went out (a Content-Length that is no whole
+        number, a chunked body: API Gateway needs the length; one over MAX_BODY)."""
+        text = (self.headers.get("Content-Length") or "").strip()
+        if not text and self.headers.get("Transfer-Encoding", "identity").lower() != "identity":
+            self._reply(411, _JSON, _message("a Content-Length is required"), close=True)
+            return None
+        if text and not text.isdigit():
+            self._reply(400, _JSON, _message(f"Content-Length {text!r} is not a whole number"), close=True)
+            return None
+        length = int(text or 0)
+        if length > MAX_BODY:
+            self._reply(413, _JSON, _message("request body too large"), close=True)
+            return None
+        return length
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (a header line over 64 KB, an unsupported method) as API Gateway's
+        JSON ``{"message"}``, not HTML."""
+        short = self.responses.get(code, ("Error", ""))[0]
+        self._reply(code, _JSON, _message(message or short), close=True)
+
+    def _reply(
+        self, status: int, headers: list[tuple[str, str]], data: bytes, *, close: bool = False
+    ) -> None:
+        command, path = getattr(self, "command", None) or "", getattr(self, "path", "")
+        self.server.api.requests.append((command, path, status))
         self.send_response(status)
         for key, value in headers:
-            if key.lower() != "content-length":
+            if key.lower() not in {"content-length", "connection"}:
                 self.send_header(key, value)
         self.send_header("Content-Length", str(len(data)))
+        if close:
+            self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(data)
+        if command != "HEAD":
+            self.wfile.write(data)
+
+
+_JSON = [("Content-Type", "application/json")]
+
+
+def _message(text: str) -> bytes:
+    return json.dumps({"message": text}).encode()
 
 
 def _headers(response: dict[str, Any]) -> list[tuple[str, str]]:

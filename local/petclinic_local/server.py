@@ -2,9 +2,14 @@
 
 A ``LocalCloud`` (the control plane deployed from template.yaml, the PetClinic stack seeded,
 the moto_compat patches installed, the in-process functions, the ECS rollout simulator,
-EventBridge delivery) and moto's ``ThreadedMotoServer`` in the same process, on 127.0.0.1: the
+EventBridge delivery) and moto's server application in the same process, on 127.0.0.1: the
 server answers from the same moto backends the local cloud uses, so a request from the AWS CLI
 or any SDK meets the same workflows, functions and simulators as the in-process tests do.
+
+A malformed request (a Content-Length that is no number, a body that is no JSON, no or an unknown
+X-Amz-Target or Action, members of the wrong type, a request moto cannot process) is answered 400
+with an AWS-shaped error body by ``server_guard`` in front of moto, never 500 or a traceback; an
+HTTP-level error (a header line over 64 KB, more than 100 headers) is a JSON error body too.
 
     with LocalEndpoint(LocalCloud(stack_name="petclinic-ops-dev"), port=0) as endpoint:
         endpoint.url    # http://127.0.0.1:PORT, for --endpoint-url / AWS_ENDPOINT_URL
@@ -25,6 +30,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -60,8 +66,6 @@ class LocalEndpoint:
         self.stop()
 
     def start(self) -> None:
-        from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: PLC0415
-
         from petclinic_local.cloud import MOTO_CONFIG  # noqa: PLC0415
 
         if self.quiet:
@@ -69,10 +73,9 @@ class LocalEndpoint:
         self.cloud.__enter__()
         # Stopping forgets everything: executions still waiting (a rollout held open) are not waited for.
         self._exit.callback(self.cloud.close, quiet_timeout=0)
-        self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
-        self._server.start()
-        self._exit.callback(self._server.stop)
-        self.port = self._server.get_host_and_port()[1]
+        self._server = _serve_moto(self.port)
+        self._exit.callback(_stop, self._server)
+        self.port = self._server.server_address[1]
         self._exit.enter_context(_environment("MOTO_PORT", str(self.port)))
         request = urllib.request.Request(  # noqa: S310 - our own server on 127.0.0.1
             f"{self.url}/moto-api/config",
@@ -85,6 +88,34 @@ class LocalEndpoint:
 
     def stop(self) -> None:
         self._exit.close()
+
+
+def _serve_moto(port: int) -> Any:
+    """moto's server application behind ``GuardedApplication`` on HOST:port, on a daemon thread
+    (what moto's ThreadedMotoServer does, with the guard in front and Flask's exceptions
+    propagated to it)."""
+    from moto.moto_server.werkzeug_app import (  # noqa: PLC0415
+        DomainDispatcherApplication,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server  # noqa: PLC0415
+
+    from petclinic_local.server_guard import GuardedApplication, request_handler  # noqa: PLC0415
+
+    def create_app(service: Any) -> Any:
+        app = create_backend_app(service)
+        app.config["PROPAGATE_EXCEPTIONS"] = True  # to the guard, which answers 400 without a traceback
+        return app
+
+    application = GuardedApplication(DomainDispatcherApplication(create_app))
+    server = make_server(HOST, port, application, threaded=True, request_handler=request_handler())
+    threading.Thread(target=server.serve_forever, name="local-serve", daemon=True).start()
+    return server
+
+
+def _stop(server: Any) -> None:
+    server.shutdown()
+    server.server_close()
 
 
 @contextlib.contextmanager

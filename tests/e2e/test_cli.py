@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from petclinic_local.cli import deploy
+from petclinic_local.cli.aws import Target
 from petclinic_local.cli.main import main
 from petclinic_local.cloud import LocalCloud
 from petclinic_local.errors import UsageError
@@ -139,9 +140,9 @@ def test_deploy_follows_a_manual_deployment_to_the_end(capsys: pytest.CaptureFix
         code = deploy.run(
             "admin-server",
             "2.0.0",
+            target=Target(stack=cloud.stack_name),
             reason="release 2.0.0",
             session=cloud.session,
-            stack=cloud.stack_name,
             poll_seconds=0.1,
         )
         assert code == 0
@@ -150,8 +151,8 @@ def test_deploy_follows_a_manual_deployment_to_the_end(capsys: pytest.CaptureFix
         code = deploy.run(
             "admin-server",
             broken["detail"]["image-digest"],
+            target=Target(stack=cloud.stack_name),
             session=cloud.session,
-            stack=cloud.stack_name,
             poll_seconds=0.1,
         )
         assert code == 1
@@ -161,10 +162,15 @@ def test_deploy_follows_a_manual_deployment_to_the_end(capsys: pytest.CaptureFix
 
 def test_deploy_refuses_bad_input_before_starting_anything() -> None:
     with LocalCloud() as cloud:
+        here = Target(stack=cloud.stack_name)
         with pytest.raises(UsageError, match="invalid request: image: must be an image tag"):
-            deploy.run("admin-server", "not a tag", session=cloud.session, stack=cloud.stack_name)
-        with pytest.raises(UsageError, match="cannot read stack petclinic-ops-prod"):
-            deploy.run("admin-server", "2.0.0", session=cloud.session, stack="petclinic-ops-prod")
+            deploy.run("admin-server", "not a tag", target=here, session=cloud.session)
+        with pytest.raises(UsageError, match="stack petclinic-ops-prod not found"):
+            deploy.run(
+                "admin-server", "2.0.0", target=Target(stack="petclinic-ops-prod"), session=cloud.session
+            )
+        with pytest.raises(UsageError, match="unknown service 'nosuch': stack petclinic-ops-local manages "):
+            deploy.run("nosuch", "1.0.0", target=here, session=cloud.session)
         assert cloud.executions() == []
 
 
@@ -182,7 +188,7 @@ def test_deploy_names_a_profile_that_does_not_exist(
     assert done.returncode == 2
     assert (
         done.stderr.strip()
-        == "petclinic-ops: AWS profile 'opps' not found in ~/.aws/config or ~/.aws/credentials"
+        == "petclinic-ops: --profile 'opps': no such profile in ~/.aws/config or ~/.aws/credentials"
     )
 
 
@@ -277,7 +283,7 @@ def test_local_provision_json_reports_every_stack_complete_and_what_is_not_emula
 
 
 def test_local_provision_plan_and_bad_input() -> None:
-    done = run_cli("local", "provision", "--plan", "--stack", "network", "--json")
+    done = run_cli("local", "provision", "--plan", "--only", "network", "--json")
     assert done.returncode == 0, done.stderr
     [network] = json.loads(done.stdout)["stacks"]
     assert (network["action"], network["added"]) == ("PLANNED", 59)

@@ -415,9 +415,11 @@ def test_deploy_and_rotation_cancel_take_the_endpoint_too(served: Served) -> Non
     cancel = served.cli("rotation", "cancel", "petclinic/dev/aurora/app", "--json")
     assert cancel.returncode == 0, cancel.stderr
     assert json.loads(cancel.stdout)["action"] == "nothing"
+    before = len(served.deploy_executions())
     bad = served.cli("deploy", "billing-service", "1.0.0", "--poll-seconds", "0.1")
-    assert bad.returncode == 1  # the workflow itself rejects an unknown service (UnknownService)
-    assert "UnknownService" in bad.stdout
+    assert bad.returncode == 2  # refused before anything starts, as --help says
+    assert bad.stderr.startswith("petclinic-ops: unknown service 'billing-service': stack petclinic-ops-dev")
+    assert len(served.deploy_executions()) == before
 
 
 @pytest.mark.mysql

@@ -500,14 +500,13 @@ def test_the_aws_command_uploads_content_addressed_starts_and_follows(
 ) -> None:
     """`petclinic-ops provision` against the local cloud's control plane stack, as on AWS."""
     from petclinic_local.cli import provision as command  # noqa: PLC0415
+    from petclinic_local.cli.aws import Target  # noqa: PLC0415
 
     cloud = empty_cloud
     request = command.build_request(environment="dev", stacks=["network"], plan=True)
     code = command.run_aws(
         request,
-        profile=None,
-        region=None,
-        stack=cloud.stack_name,
+        target=Target(stack=cloud.stack_name),
         timeout=300,
         poll_seconds=0.05,
         as_json=True,

@@ -3,7 +3,9 @@ a non-terminal stdout giving plain text."""
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from petclinic_local.cli.main import main
+from petclinic_local.cli.completion import commands
+from petclinic_local.cli.main import _parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "petclinic_local.cli.main"]
@@ -103,17 +106,6 @@ def test_zsh_completion_uses_the_same_function(capsys: pytest.CaptureFixture[str
     assert "_petclinic_ops()" in script
 
 
-@pytest.mark.parametrize("command", ["status", "history", "rollback", "diff", "executions"])
-def test_help_documents_exit_codes_and_the_aws_options(command: str) -> None:
-    done = run_cli(command, "--help")
-    assert done.returncode == 0
-    text = " ".join(done.stdout.split())
-    assert "exit codes: 0" in text
-    assert "2 bad input" in text
-    for option in ("--profile", "--region", "--stack", "--endpoint-url", "--json"):
-        assert option in text
-
-
 def test_no_color_and_a_pipe_give_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
     """rich colours a terminal (FORCE_COLOR pretends one); NO_COLOR or a pipe give no escape codes."""
     script = (
@@ -140,3 +132,92 @@ def test_no_color_and_a_pipe_give_plain_text(capsys: pytest.CaptureFixture[str])
     piped = output()
     assert ESCAPE not in piped
     assert "FAILED" in piped
+
+
+# --------------------------------------------------------------------------- README's CLI table and --help
+
+COMMANDS = commands(_parser())
+# Named once in the prose above the table (README "CLI"), not in each row.
+COMMON_OPTIONS = ("--help", "--profile", "--region", "--stack", "--endpoint-url", "--json", "--timeout")
+
+
+def exit_codes(text: str) -> set[int]:
+    """0, 1, 2... of "0 shown, 1 AWS call failed, 2 bad input" (each code leads an item)."""
+    return {int(code) for code in re.findall(r"(?:^|, )(\d)\b", text.strip())}
+
+
+def help_exit_codes(path: str) -> set[int]:
+    text = " ".join(COMMANDS[path].format_help().split())
+    match = re.search(r"exit codes: (.*)", text)
+    assert match, f"{path}: --help gives no exit codes"
+    return exit_codes(match.group(1))
+
+
+def readme_cli() -> tuple[str, list[tuple[list[str], set[str], set[int]]]]:
+    """README's CLI section, and its table: per row the commands, the options and the exit codes."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("\n## CLI\n") :]
+    section = section[: section.index("\n## ", 5)]
+    rows = []
+    for line in section.splitlines():
+        if not line.startswith("| `"):
+            continue
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+        paths, options = [], set()
+        for usage in re.findall(r"`([^`]+)`", cells[0]):
+            words = usage.replace("\\|", "|").split()
+            path = next((" ".join(words[:n]) for n in (3, 2, 1) if " ".join(words[:n]) in COMMANDS), None)
+            paths.append(path or words[0])
+            options |= set(re.findall(r"--[a-z][a-z-]*", usage))
+        rows.append((paths, options, exit_codes(cells[2])))
+    return section, rows
+
+
+def shown_options(path: str) -> set[str]:
+    return {
+        option
+        for action in COMMANDS[path]._actions
+        if action.help != argparse.SUPPRESS
+        for option in action.option_strings
+        if option.startswith("--")
+    }
+
+
+def test_readme_cli_table_has_every_command_and_only_commands_that_exist() -> None:
+    _, rows = readme_cli()
+    listed = [path for paths, _, _ in rows for path in paths]
+    assert sorted(set(listed) - {"--version"}) == sorted(COMMANDS)
+    assert len(listed) == len(set(listed)), "a command in two rows"
+
+
+def test_readme_cli_table_names_every_option_of_help_and_help_every_option_of_the_table() -> None:
+    section, rows = readme_cli()
+    for option in COMMON_OPTIONS[1:]:
+        assert f"`{option}`" in section, f"README's CLI prose does not name {option}"
+    for paths, options, _ in rows:
+        if paths == ["--version"]:
+            continue
+        offered = set().union(*(shown_options(path) for path in paths))
+        assert offered - set(COMMON_OPTIONS) <= options, (
+            paths,
+            sorted(offered - set(COMMON_OPTIONS) - options),
+        )
+        assert options <= offered, (paths, sorted(options - offered))
+
+
+def test_readme_cli_table_gives_the_exit_codes_help_gives() -> None:
+    _, rows = readme_cli()
+    for paths, _, codes in rows:
+        if paths != ["--version"]:
+            assert codes == set().union(*(help_exit_codes(path) for path in paths)), paths
+
+
+def test_every_aws_command_documents_exit_codes_and_the_aws_options() -> None:
+    for path, parser in COMMANDS.items():
+        if parser.get_default("fresh_cloud") or path == "completion":
+            continue
+        text = " ".join(parser.format_help().split())
+        assert "exit codes: 0" in text, path
+        assert re.search(r", 2 .*bad input", text), path
+        for option in ("--profile", "--region", "--endpoint-url"):
+            assert option in text, (path, option)

@@ -1,48 +1,165 @@
 """What every AWS command of the CLI shares: the session (``--profile``, ``--region``,
-``--endpoint-url``), the control plane stack (``--stack``: its outputs and parameters), and AWS
-errors turned into one line (no credentials, unknown profile, stack not found, unreachable
-endpoint, unknown service).
+``--endpoint-url``), the control plane stack (``--stack``: its outputs and parameters), AWS
+errors turned into one line (no credentials, unknown profile, stack not found, unreachable or
+malformed endpoint, bad region, unknown service), and the sealed environment of the commands
+that start a fresh local cloud.
 
     plane = aws.control_plane(aws.Target.from_args(args))
     plane.client("ecs").describe_services(cluster=plane.cluster, services=[plane.service(name)])
 
 ``--endpoint-url`` points every client at one endpoint (``petclinic-ops local serve``, or any
-AWS-compatible endpoint), as the AWS CLI's option of that name does.
+AWS-compatible endpoint), as the AWS CLI's option of that name does; without it the SDK's own
+configuration decides, ``AWS_ENDPOINT_URL`` (and ``AWS_ENDPOINT_URL_<SERVICE>``) included, as
+with the AWS CLI. Commands that start a fresh local cloud (``fresh_cloud``) ignore all of it.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from petclinic_local.errors import UsageError
 
 DEFAULT_REGION = "us-west-2"
 DEFAULT_STACK = "petclinic-ops-dev"
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
+# A fresh local cloud's process sees these, and no other AWS_* variable of the caller's.
+SEALED_ENVIRONMENT = {
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 
 
 class AwsFailure(Exception):
     """An AWS call failed after the command began (exit 1, one line)."""
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--profile/--region/--stack/--endpoint-url``, as every AWS command takes them."""
+# --------------------------------------------------------------------------- the options
+
+
+def add_arguments(
+    parser: argparse.ArgumentParser, *, stack: bool = True, stack_default: str | None = DEFAULT_STACK
+) -> None:
+    """``--profile/--region/--stack/--endpoint-url``, as every AWS command takes them. ``--stack``
+    is always the control plane's stack (``stack_default`` None: petclinic-ops-{env})."""
     group = parser.add_argument_group("AWS")
-    group.add_argument("--profile", help="AWS profile (default: the SDK's default chain)")
-    group.add_argument("--region", help=f"AWS region (default: the profile's, else {DEFAULT_REGION})")
+    group.add_argument("--profile", help="AWS profile (default: AWS_PROFILE, else the SDK's default chain)")
     group.add_argument(
-        "--stack", default=DEFAULT_STACK, help=f"control plane stack (default {DEFAULT_STACK})"
+        "--region",
+        help=f"AWS region (default: AWS_DEFAULT_REGION, else the profile's, else {DEFAULT_REGION})",
     )
+    if stack:
+        shown = stack_default or "petclinic-ops-{env}"
+        group.add_argument(
+            "--stack", default=stack_default, help=f"the control plane's stack (default {shown})"
+        )
     group.add_argument(
         "--endpoint-url",
         default=None,
         metavar="URL",
-        help="send every AWS call here (e.g. `petclinic-ops local serve`'s http://127.0.0.1:PORT)",
+        help=f"send every AWS call here (default: {ENDPOINT_VARIABLE}, else AWS), e.g. `petclinic-ops local "
+        "serve`'s http://127.0.0.1:PORT",
     )
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old spelling kept working: stores into ``dest`` as the new option does (appending when
+    ``append``) and says so on stderr. Hidden from --help."""
+
+    def __init__(
+        self, option_strings: Sequence[str], dest: str, *, instead: str, append: bool = False, **kwargs: Any
+    ) -> None:
+        self.instead = instead
+        self.append = append
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        print(f"petclinic-ops: {option_string} is deprecated: use {self.instead}", file=sys.stderr)
+        if self.append:
+            values = [*(getattr(namespace, self.dest, None) or []), values]
+        setattr(namespace, self.dest, values)
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a finite number of seconds, 0 or more")
+    return value
+
+
+def positive(text: str) -> float:
+    """An argparse type: a finite number over 0 (a poll interval, a time scale)."""
+    value = seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: more than 0")
+    return value
+
+
+def add_follow_arguments(parser: argparse.ArgumentParser, *, timeout: float, poll_seconds: float) -> None:
+    """``--timeout`` (stop following; the execution goes on, exit 1) and the hidden ``--poll-seconds``."""
+    parser.add_argument(
+        "--timeout",
+        type=seconds,
+        default=timeout,
+        help=f"stop following after this many seconds (default {timeout:.0f}; the execution goes on)",
+    )
+    parser.add_argument("--poll-seconds", type=positive, default=poll_seconds, help=argparse.SUPPRESS)
+
+
+def fresh_cloud(parser: argparse.ArgumentParser) -> None:
+    """Mark a command that starts its own local cloud: it runs in ``sealed_environment``."""
+    parser.set_defaults(fresh_cloud=True)
+
+
+def check_endpoint_url(url: str, where: str) -> str:
+    """``url`` if botocore can send to it (http or https, a host, a port in range), else a
+    UsageError naming ``where`` it came from."""
+    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url  # noqa: PLC0415
+
+    problem = None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError as exc:
+        problem = str(exc)
+    else:
+        if parts.scheme not in {"http", "https"}:
+            problem = "expected http:// or https://"
+        elif not (is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url)):
+            problem = "no host, or a character no URL has"
+    if problem:
+        raise UsageError(f"{where} {url!r} is not an endpoint URL ({problem}; e.g. http://127.0.0.1:5000)")
+    return url
+
+
+def configured_endpoints() -> dict[str, str]:
+    """The endpoint variables the SDK reads (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>), each
+    checked; none when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true."""
+    if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+        return {}
+    return {
+        name: check_endpoint_url(value, name)
+        for name, value in os.environ.items()
+        if name == ENDPOINT_VARIABLE or name.startswith(f"{ENDPOINT_VARIABLE}_")
+    }
 
 
 @dataclass(frozen=True)
@@ -52,14 +169,25 @@ class Target:
     stack: str = DEFAULT_STACK
     endpoint_url: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.endpoint_url is not None:
+            check_endpoint_url(self.endpoint_url, "--endpoint-url")
+        if not self.stack:
+            raise UsageError("--stack: a stack name is needed")
+
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Target:
+    def from_args(cls, args: argparse.Namespace, *, default_stack: str = DEFAULT_STACK) -> Target:
         return cls(
-            profile=args.profile,
-            region=args.region,
-            stack=args.stack,
-            endpoint_url=args.endpoint_url,
+            profile=getattr(args, "profile", None),
+            region=getattr(args, "region", None),
+            stack=getattr(args, "stack", None) or default_stack,
+            endpoint_url=getattr(args, "endpoint_url", None),
         )
+
+    @property
+    def endpoint(self) -> str | None:
+        """Where the calls go: --endpoint-url, else AWS_ENDPOINT_URL (None: AWS)."""
+        return self.endpoint_url or configured_endpoints().get(ENDPOINT_VARIABLE)
 
 
 class EndpointSession:
@@ -73,28 +201,65 @@ class EndpointSession:
     def client(self, service: str, **options: Any) -> Any:
         if self.endpoint_url and "endpoint_url" not in options:
             options["endpoint_url"] = self.endpoint_url
-        return self._session.client(service, **options)
+        try:
+            return self._session.client(service, **options)
+        except ValueError as exc:  # botocore: "Invalid endpoint: ..." from a config file's endpoint_url
+            raise UsageError(f"cannot make an AWS client for {service}: {exc}") from None
 
 
 def session_for(target: Target) -> EndpointSession:
+    """The session of ``target``: a UsageError names a missing profile, a region or an endpoint
+    variable that is not one."""
     import boto3  # noqa: PLC0415
-    from botocore.exceptions import ProfileNotFound  # noqa: PLC0415
+    from botocore.exceptions import InvalidRegionError, ProfileNotFound  # noqa: PLC0415
+    from botocore.utils import validate_region_name  # noqa: PLC0415
 
+    configured_endpoints()
     try:
         session = boto3.Session(profile_name=target.profile, region_name=target.region)
         if session.region_name is None:
             session = boto3.Session(profile_name=target.profile, region_name=DEFAULT_REGION)
-    except ProfileNotFound:
-        raise UsageError(
-            f"AWS profile {target.profile!r} not found in ~/.aws/config or ~/.aws/credentials"
-        ) from None
+    except ProfileNotFound as exc:
+        where = (
+            f"--profile {target.profile!r}"
+            if target.profile
+            else f"AWS_PROFILE {exc.kwargs.get('profile')!r}"
+        )
+        raise UsageError(f"{where}: no such profile in ~/.aws/config or ~/.aws/credentials") from None
+    try:
+        validate_region_name(session.region_name)
+    except InvalidRegionError:
+        where = (
+            "--region"
+            if target.region
+            else "AWS_DEFAULT_REGION"
+            if os.environ.get("AWS_DEFAULT_REGION")
+            else "the profile's region"
+        )
+        raise UsageError(f"{where} {session.region_name!r} is not a region name (e.g. us-west-2)") from None
     return EndpointSession(session, target.endpoint_url)
+
+
+@contextlib.contextmanager
+def sealed_environment() -> Iterator[None]:
+    """No AWS_* variable of the caller's while a fresh local cloud runs (its endpoint, profile,
+    credentials, region, config files: the local cloud sets its own), then all of them back."""
+    saved = {key: value for key, value in os.environ.items() if key.startswith("AWS_")}
+    for key in saved:
+        del os.environ[key]
+    os.environ.update(SEALED_ENVIRONMENT)
+    try:
+        yield
+    finally:
+        for key in [key for key in os.environ if key.startswith("AWS_")]:
+            del os.environ[key]
+        os.environ.update(saved)
 
 
 def _where(session: EndpointSession | None) -> str:
     if session is None:
         return "AWS"
-    return session.endpoint_url or session.region_name
+    return session.endpoint_url or configured_endpoints().get(ENDPOINT_VARIABLE) or session.region_name
 
 
 @contextlib.contextmanager
@@ -118,7 +283,7 @@ def aws_errors(session: EndpointSession | None, doing: str, *, usage: bool = Fal
             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
         ) from None
     except NoRegionError:
-        raise UsageError("no AWS region: pass --region or set AWS_REGION") from None
+        raise UsageError("no AWS region: pass --region or set AWS_DEFAULT_REGION") from None
     except EndpointConnectionError as exc:
         raise UsageError(f"cannot reach {exc.kwargs.get('endpoint_url') or _where(session)}") from None
     except ClientError as exc:
@@ -227,8 +392,12 @@ def control_plane(target: Target, *, session: Any = None) -> ControlPlane:
             stacks = session.client("cloudformation").describe_stacks(StackName=target.stack)["Stacks"]
         except ClientError as exc:
             if "does not exist" in exc.response.get("Error", {}).get("Message", ""):
-                raise UsageError(f"stack {target.stack} not found in {_where(session)}") from None
+                raise UsageError(
+                    f"stack {target.stack} not found in {_where(session)}{_hint(target.stack)}"
+                ) from None
             raise
+    if not stacks:
+        raise UsageError(f"stack {target.stack} not found in {_where(session)}")
     described = stacks[0]
     return ControlPlane(
         session=session,
@@ -237,6 +406,14 @@ def control_plane(target: Target, *, session: Any = None) -> ControlPlane:
         outputs={o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
         parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])},
     )
+
+
+def _hint(stack: str) -> str:
+    if stack in {"network", "data", "services", "edge"}:
+        return (
+            f" (--stack names the control plane's stack; the PetClinic stacks a run covers: --only {stack})"
+        )
+    return ""
 
 
 def local_endpoint_environment(endpoint_url: str) -> dict[str, str]:

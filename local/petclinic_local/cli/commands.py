@@ -27,9 +27,9 @@ from petclinic_local.errors import UsageError
 CommandFailed = aws.AwsFailure
 
 FOLLOW_EXIT_CODES = (
-    "exit codes: 0 the image is live, 1 the deployment failed (rolled back), 2 bad input (unknown "
-    "service, nothing to roll back to, stack not found, no credentials: nothing started), 3 queued "
-    "behind or superseded by another execution"
+    "exit codes: 0 the image is live, 1 the deployment failed (rolled back) or was still running at "
+    "--timeout, 2 bad input (unknown service, nothing to roll back to, stack not found, no credentials: "
+    "nothing started), 3 queued behind or superseded by another execution"
 )
 READ_EXIT_CODES = (
     "exit codes: 0 shown, 1 an AWS call failed, 2 bad input or configuration (unknown service, stack "
@@ -94,10 +94,7 @@ def add_aws_commands(commands: Commands) -> None:
     )
     which.add_argument("--steps", type=_positive, metavar="N", help="the N-th earlier image (default 1)")
     rollback.add_argument("--reason", help="recorded in the ledger (default: rollback to TAG (family:REV))")
-    rollback.add_argument(
-        "--timeout", type=float, default=7200.0, help="stop following after this many seconds"
-    )
-    rollback.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
+    aws.add_follow_arguments(rollback, timeout=7200.0, poll_seconds=5.0)
     _common(rollback)
 
     diff = _command(
@@ -131,6 +128,7 @@ def add_aws_commands(commands: Commands) -> None:
         help="print a shell completion script",
         description="Prints a completion script: `source <(petclinic-ops completion bash)` (in ~/.bashrc), "
         "or for zsh `source <(petclinic-ops completion zsh)` (in ~/.zshrc).",
+        epilog="exit codes: 0 printed, 2 bad input (a shell other than bash or zsh)",
     )
     completion.add_argument("shell", choices=("bash", "zsh"))
 
@@ -144,8 +142,10 @@ def add_local_commands(local: Commands) -> None:
         "Environment (Globals merged) from the template, against a fresh local cloud (or --endpoint-url: "
         "a `local serve` endpoint). The result is printed as JSON on stdout, the logs on stderr.",
         "exit codes: 0 the handler returned, 1 it raised (the error payload is printed, and the error type "
-        "and message on stderr), 2 bad input (unknown function, unreadable event or --env-vars file)",
+        "and message on stderr), 2 bad input (unknown function, unreadable event, --env-vars or --template "
+        "file)",
     )
+    aws.fresh_cloud(invoke)  # without --endpoint-url
     invoke.add_argument("function", help="logical id, e.g. ResolveDeployFunction")
     invoke.add_argument("--event", "-e", required=True, metavar="FILE", help="the event (JSON; - for stdin)")
     invoke.add_argument(
@@ -171,21 +171,25 @@ def add_local_commands(local: Commands) -> None:
         "Deploys the control plane (template.yaml) into a local cloud, seeds PetClinic, and serves every "
         "AWS API it has on http://127.0.0.1:PORT (moto's server in this process, with the local cloud's "
         "functions, ECS rollout simulator and EventBridge delivery). Use it with --endpoint-url.",
-        "exit codes: 0 stopped (Ctrl-C or SIGTERM), 2 cannot serve (port taken)",
+        "exit codes: 0 stopped (Ctrl-C or SIGTERM), 2 cannot serve (port taken) or bad input",
     )
+    aws.fresh_cloud(serve)
     serve.add_argument(
         "--port", type=int, default=5000, help="TCP port on 127.0.0.1 (default 5000; 0: any free port)"
     )
     serve.add_argument(
         "--stack",
         default=aws.DEFAULT_STACK,
-        help=f"the stack's name (default {aws.DEFAULT_STACK}, as on AWS)",
+        help=f"the control plane's stack name (default {aws.DEFAULT_STACK}, as on AWS)",
     )
     serve.add_argument(
-        "--time-scale", type=float, default=0.01, help="real seconds per simulated second (default 0.01)"
+        "--time-scale",
+        type=aws.positive,
+        default=0.01,
+        help="real seconds per simulated second (default 0.01)",
     )
     serve.add_argument(
-        "--rollout-seconds", type=float, default=90.0, help="simulated ECS rollout time (default 90)"
+        "--rollout-seconds", type=aws.seconds, default=90.0, help="simulated ECS rollout time (default 90)"
     )
     serve.add_argument(
         "--mysql",

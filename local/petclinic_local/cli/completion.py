@@ -41,6 +41,20 @@ def _values(parser: argparse.ArgumentParser) -> dict[str, list[str]]:
     }
 
 
+def commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> dict[str, argparse.ArgumentParser]:
+    """Every command that runs ("local invoke", "status"...) and its parser, walked from the parser
+    itself (the tests drive every command from this)."""
+    children = _subcommands(parser)
+    if not children:
+        return {" ".join(path): parser}
+    found: dict[str, argparse.ArgumentParser] = {}
+    for name, child in children.items():
+        found |= commands(child, (*path, name))
+    return found
+
+
 def table(
     parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
 ) -> dict[str, tuple[list[str], dict[str, list[str]]]]:

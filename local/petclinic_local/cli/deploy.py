@@ -1,5 +1,6 @@
 """`petclinic-ops deploy SERVICE IMAGE`: a manual execution of the deploy workflow on AWS,
-followed to the end. The input is checked with the workflow's own model before anything starts.
+followed to the end. The input is checked with the workflow's own model, and the service against
+the stack's ServiceNames, before anything starts.
 
 Needs: cloudformation:DescribeStacks on the stack, states:StartExecution on the deploy workflow,
 states:DescribeExecution and states:GetExecutionHistory on its executions.
@@ -10,49 +11,17 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from petclinic_local.cli import render
+from petclinic_local.cli import aws, render
 from petclinic_local.errors import UsageError
 
-DEFAULT_REGION = "us-west-2"
+if TYPE_CHECKING:
+    from petclinic_local.cli.aws import ControlPlane, Target
+
 EXIT_CODES = {"SUCCEEDED": 0, "COALESCED": 3, "SUPERSEDED": 3, "DUPLICATE": 3, "SKIPPED": 3}
-
-
-def session_for(profile: str | None, region: str | None) -> Any:
-    import boto3  # noqa: PLC0415
-    from botocore.exceptions import ProfileNotFound  # noqa: PLC0415
-
-    try:
-        session = boto3.Session(profile_name=profile, region_name=region)
-    except ProfileNotFound:
-        raise UsageError(
-            f"AWS profile {profile!r} not found in ~/.aws/config or ~/.aws/credentials"
-        ) from None
-    if session.region_name is None:
-        session = boto3.Session(profile_name=profile, region_name=DEFAULT_REGION)
-    return session
-
-
-def state_machine_arn(session: Any, stack: str) -> str:
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
-    try:
-        stacks = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
-    except ClientError as exc:
-        raise UsageError(
-            f"cannot read stack {stack} in {session.region_name}: {exc.response['Error']['Message']}"
-        ) from None
-    except BotoCoreError as exc:
-        raise UsageError(f"cannot reach AWS ({session.region_name}): {exc}") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    if "DeployStateMachineArn" not in outputs:
-        raise UsageError(
-            f"stack {stack} has no DeployStateMachineArn output: is it the petclinic-ops control plane?"
-        )
-    return str(outputs["DeployStateMachineArn"])
 
 
 def validated_input(service: str, image: str, reason: str | None) -> dict[str, Any]:
@@ -67,10 +36,12 @@ def validated_input(service: str, image: str, reason: str | None) -> dict[str, A
     return payload
 
 
-def start(session: Any, stack: str, payload: dict[str, Any]) -> str:
+def start(plane: ControlPlane, payload: dict[str, Any]) -> str:
+    """A manual execution of the stack's deploy workflow (the payload validated, the service known)."""
+    machine = plane.output("DeployStateMachineArn")
     name = f"manual-{payload['service']}-{datetime.now(UTC):%Y%m%dT%H%M%S}"[:80]
-    started = session.client("stepfunctions").start_execution(
-        stateMachineArn=state_machine_arn(session, stack), name=name, input=json.dumps(payload)
+    started = plane.client("stepfunctions").start_execution(
+        stateMachineArn=machine, name=name, input=json.dumps(payload)
     )
     return str(started["executionArn"])
 
@@ -92,7 +63,9 @@ def follow(
         if described["status"] != "RUNNING":
             return described
         if time.monotonic() > deadline:
-            raise UsageError(f"still running after {timeout:.0f} s: {execution_arn} (it goes on without us)")
+            raise aws.AwsFailure(
+                f"still running after {timeout:.0f} s: {execution_arn} (it goes on without us)"
+            )
         time.sleep(poll_seconds)
 
 
@@ -113,20 +86,25 @@ def run(
     service: str,
     image: str,
     *,
+    target: Target,
     reason: str | None = None,
-    profile: str | None = None,
-    region: str | None = None,
-    stack: str = "petclinic-ops-dev",
     timeout: float = 7200.0,
     poll_seconds: float = 5.0,
     session: Any = None,
 ) -> int:
+    """Validate the request and the service against the stack, then start and follow the
+    execution: nothing is started for bad input or an unknown service (exit 2)."""
     payload = validated_input(service, image, reason)
-    session = session or session_for(profile, region)
+    plane = aws.control_plane(target, session=session)
+    plane.service(service)
     out = render.console()
-    execution_arn = start(session, stack, payload)
+    with plane.errors("cannot start the deployment"):
+        execution_arn = start(plane, payload)
     out.print(f"started {execution_arn}")
-    described = follow(session, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=out.print)
+    with plane.errors("cannot follow the deployment"):
+        described = follow(
+            plane.session, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=out.print
+        )
     result, details = result_of(described)
     out.print(f"{render.styled(result)}: {details.get('reason') or described.get('error') or ''}")
     if details.get("image"):

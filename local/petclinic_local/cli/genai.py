@@ -10,13 +10,17 @@ Local commands run on stand-ins for Bedrock and the PetClinic services and say s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from petclinic_local.cli import render
 from petclinic_local.errors import UsageError
+
+if TYPE_CHECKING:
+    from petclinic_local.cli.aws import Target
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -106,8 +110,10 @@ def run_api(*, port: int) -> int:
             console.print("Ctrl-C stops it.")
             if sys.__stdout__ is not None:
                 sys.__stdout__.flush()
-            while True:
-                time.sleep(3600)
+            with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: stopped, exit 0 (as local serve)
+                while True:
+                    time.sleep(3600)
+        return EXIT_OK
     except OSError as exc:
         raise UsageError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}") from None
     finally:
@@ -196,33 +202,31 @@ def _print_releases(console: Any, rows: list[dict[str, Any]], stand_ins: dict[st
 def run_release(
     version: str,
     *,
-    profile: str | None,
-    region: str | None,
-    stack: str,
+    target: Target,
     timeout: float,
     poll_seconds: float,
     as_json: bool,
+    session: Any = None,
 ) -> int:
     if not version.isdigit() or version.startswith("0"):
         raise UsageError(f"VERSION must be a published version number (1, 2, ...), not {version!r}")
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+    from petclinic_local.cli import aws  # noqa: PLC0415
 
-    from petclinic_local.cli.deploy import session_for  # noqa: PLC0415
-
-    session = session_for(profile, region)
-    arn = _release_state_machine(session, stack)
-    sfn = session.client("stepfunctions")
-    try:
+    plane = aws.control_plane(target, session=session)
+    arn = plane.output("GenAiReleaseStateMachineArn")
+    sfn = plane.client("stepfunctions")
+    with plane.errors("cannot start the release", usage=True):
         execution = sfn.start_execution(
             stateMachineArn=arn,
             name=f"cli-v{version}-{int(time.time())}",
-            input=json.dumps({"version": version, "requestedBy": _caller(session)}),
+            input=json.dumps({"version": version, "requestedBy": _caller(plane.session)}),
         )["executionArn"]
-    except (ClientError, BotoCoreError) as exc:
-        raise UsageError(f"cannot start the release: {exc}") from None
     console = render.console()
     deadline = time.monotonic() + timeout
-    with console.status(f"releasing version {version} ({execution.rsplit(':', 1)[-1]})", spinner="dots"):
+    with (
+        plane.errors("cannot follow the release"),
+        console.status(f"releasing version {version} ({execution.rsplit(':', 1)[-1]})", spinner="dots"),
+    ):
         while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
             if time.monotonic() > deadline:
                 console.print(f"still running after {timeout:.0f} s: {execution}")
@@ -241,19 +245,6 @@ def run_release(
     if outcome.get("error") in {"InvalidReleaseRequest", "UnknownVersion"}:
         return 2
     return EXIT_OK if outcome["status"] == "SUCCEEDED" else EXIT_FAILED
-
-
-def _release_state_machine(session: Any, stack: str) -> str:
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
-    try:
-        stacks = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
-    except (ClientError, BotoCoreError) as exc:
-        raise UsageError(f"cannot read stack {stack} in {session.region_name}: {exc}") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    if "GenAiReleaseStateMachineArn" not in outputs:
-        raise UsageError(f"stack {stack} has no GenAiReleaseStateMachineArn output (an older control plane?)")
-    return str(outputs["GenAiReleaseStateMachineArn"])
 
 
 def _caller(session: Any) -> str:

@@ -39,12 +39,18 @@ TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 
 
 def read_json(path: str, what: str) -> Any:
+    """A JSON file (``-``: stdin), or a UsageError naming it and what is wrong (unreadable, not
+    UTF-8, not JSON, nested too deeply for Python's parser)."""
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read the {what} file ({exc.strerror})") from None
+        raise UsageError(f"{path}: cannot read the {what} file ({exc.strerror or exc})") from None
     try:
-        return json.loads(text)
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: the {what} file is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except RecursionError:
+        raise UsageError(f"{path}: the {what} file nests too deeply to read") from None
     except ValueError as exc:
         raise UsageError(f"{path}: not valid JSON ({exc})") from None
 
@@ -81,23 +87,53 @@ def with_overrides(spec: Any, overrides: dict[str, str], say: Any) -> Any:
     return dataclasses.replace(spec, environment={**spec.environment, **declared})
 
 
-def _code_location(template_path: Path, logical_id: str) -> tuple[Path, tuple[Path, ...]]:
-    """CodeUri and layer ContentUri folders of a function (Globals' layers first, as SAM merges)."""
+def _template(path: Path) -> dict[str, Any]:
+    """The template at ``path`` (YAML or JSON), or a UsageError naming what is wrong with it."""
+    import yaml  # noqa: PLC0415 - the SAM translator's parser (load_template)
+
     from petclinic_local.stack.template import load_template  # noqa: PLC0415
 
-    template = load_template(template_path)
+    try:
+        template = load_template(path)
+    except OSError as exc:
+        raise UsageError(f"--template {path}: cannot read it ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--template {path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        raise UsageError(f"--template {path}: not YAML or JSON ({_first_line(exc)})") from None
+    if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
+        raise UsageError(f"--template {path}: not a SAM template (no Resources mapping)")
+    return template
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _code_location(template_path: Path, logical_id: str) -> tuple[Path, tuple[Path, ...]]:
+    """CodeUri and layer ContentUri folders of a function (Globals' layers first, as SAM merges)."""
+    template = _template(template_path)
+    try:
+        return _code_folders(template, template_path.parent, logical_id, template_path.name)
+    except (AttributeError, TypeError) as exc:  # a Properties, Globals or Layers of the wrong kind
+        raise UsageError(
+            f"--template {template_path}: {logical_id} is not a function this command can read ({exc})"
+        ) from None
+
+
+def _code_folders(
+    template: dict[str, Any], root: Path, logical_id: str, name: str
+) -> tuple[Path, tuple[Path, ...]]:
     found = {
-        name: resource
-        for name, resource in template.get("Resources", {}).items()
-        if resource.get("Type") == "AWS::Serverless::Function"
+        key: resource
+        for key, resource in template["Resources"].items()
+        if isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Function"
     }
     if logical_id not in found:
-        raise UsageError(
-            f"unknown function {logical_id!r}: {template_path.name} has {', '.join(sorted(found))}"
-        )
-    props = found[logical_id].get("Properties", {})
-    globals_ = template.get("Globals", {}).get("Function", {})
-    root = template_path.parent
+        raise UsageError(f"unknown function {logical_id!r}: {name} has {', '.join(sorted(found)) or 'none'}")
+    props = found[logical_id].get("Properties") or {}
+    globals_ = (template.get("Globals") or {}).get("Function") or {}
     layers = []
     for layer in [*globals_.get("Layers", []), *props.get("Layers", [])]:
         ref = layer.get("Ref") if isinstance(layer, dict) else None
@@ -195,10 +231,18 @@ def run(
         )
         return _report(function, payload, errored, logs)
     _code_location(template, function)  # an unknown function is refused before the cloud starts
+    if template.name != "template.yaml":
+        raise UsageError(
+            f"--template {template}: a fresh local cloud deploys the folder's template.yaml (with the code "
+            "folders it names); name it so, or use --endpoint-url"
+        )
     from petclinic_local.cloud import LocalCloud  # noqa: PLC0415 - moto is slow to import
 
     with render.stderr_console().status("starting the local cloud", spinner="dots"):
-        cloud = LocalCloud(root=template.parent).__enter__()
+        try:
+            cloud = LocalCloud(root=template.parent).__enter__()
+        except FileNotFoundError as exc:  # a CodeUri or ContentUri that is not there
+            raise UsageError(f"--template {template}: {exc}") from None
     try:
         assert cloud.stack is not None
         if function not in cloud.stack.functions:

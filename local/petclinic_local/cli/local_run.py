@@ -23,15 +23,21 @@ def read_event(path: str) -> dict[str, Any]:
     """One EventBridge envelope from a file, or a UsageError naming the file and the problem."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = file.read_bytes().decode("utf-8")
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the event file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: the event file is not UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
         event = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(
             f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         ) from None
+    except RecursionError:
+        raise UsageError(f"{path}: the event nests too deeply to read") from None
+    except ValueError as exc:  # an integer past Python's 4,300 digits
+        raise UsageError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(event, dict):
         raise UsageError(f"{path}: an EventBridge event is a JSON object, this is a {type(event).__name__}")
     missing = [key for key in REQUIRED_KEYS if key not in event]
@@ -107,7 +113,7 @@ def run(
     time_scale: float = 0.01,
 ) -> int:
     events = [read_event(path) for path in paths]  # all of them, before anything starts
-    if time_scale <= 0 or rollout_seconds < 0:
+    if not (time_scale > 0 and rollout_seconds >= 0):
         raise UsageError("--time-scale must be positive and --rollout-seconds not negative")
     from petclinic_local.cloud import LocalCloud  # noqa: PLC0415 - moto is slow to import
 

@@ -80,6 +80,8 @@ def serve(
 
     if port < 0 or port > 65535:
         raise UsageError(f"--port {port}: not a TCP port")
+    if not (time_scale > 0 and rollout_seconds >= 0):
+        raise UsageError("--time-scale must be positive and --rollout-seconds not negative")
     with _database(mysql_url, say) as database:
         seed = (
             PetClinicSeed(secret_value=database.app_secret(), master_secret_value=database.superuser_secret())
@@ -137,7 +139,7 @@ def push(
     from petclinic_local.cloud import ecr_push_event  # noqa: PLC0415
     from petclinic_ops.models.deploy import TAG_PATTERN  # noqa: PLC0415
 
-    if not target.endpoint_url:
+    if not target.endpoint:
         raise UsageError(
             "local push needs --endpoint-url (or AWS_ENDPOINT_URL): it writes ECR's push event itself, "
             "which only a local endpoint accepts"

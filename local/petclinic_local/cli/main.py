@@ -15,7 +15,7 @@
     petclinic-ops local genai release [--json]           a good version promoted, bad ones rolled back
     petclinic-ops genai release VERSION [--profile P]    release a published GenAI version on AWS
 
-    petclinic-ops provision [--env E] [--plan] [--stack S] [--parameter STACK.NAME=V] [--force]
+    petclinic-ops provision [--env E] [--plan] [--only S] [--parameter STACK.NAME=V] [--force]
                                                          the PetClinic stacks on AWS, through change sets
     petclinic-ops teardown --env E [--force] [--discard-data] | drift --env E   the same workflow
     petclinic-ops local provision [--plan] [--json] | local teardown | local drift   on the local cloud
@@ -23,16 +23,22 @@
     petclinic-ops local scale PROFILE [--dry-run] [--json]  the scale workflow on the local cloud
 
 
-Exit codes: 0 done (for `deploy`/`rollback`: the image is live), 1 the deployment failed or an AWS
-call failed (`rotation cancel`: refused, nothing changed; `local invoke`: the handler raised;
-`provision`/`teardown`/`drift`/`scale`: the run failed), 2 bad input or configuration (nothing was
-started: unknown service, stack not found, no credentials...), 3 `deploy`/`rollback` queued or
-superseded (another execution deploys).
+Every command that calls AWS takes --profile, --region, --endpoint-url (else AWS_ENDPOINT_URL) and,
+where it reads the control plane, --stack (cli/aws.py); the commands that start a fresh local
+cloud run with none of the caller's AWS_* variables (aws.sealed_environment).
+
+Exit codes (each command's --help says its own): 0 done (for `deploy`/`rollback`: the image is
+live), 1 the deployment failed or an AWS call failed (`rotation cancel`: refused, nothing changed;
+`local invoke`: the handler raised; `provision`/`teardown`/`drift`/`scale`: the run failed; a
+follow that reached --timeout), 2 bad input or configuration (nothing was started: unknown
+service, stack not found, no credentials...), 3 `deploy`/`rollback` queued or superseded
+(another execution deploys).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -49,6 +55,8 @@ PROVISION_ACTIONS = ("provision", "teardown", "drift")
 
 
 def _parser() -> argparse.ArgumentParser:
+    from petclinic_local.cli import aws  # noqa: PLC0415
+
     parser = argparse.ArgumentParser(
         prog="petclinic-ops",
         description="Operations control plane of the Spring PetClinic stack on AWS.",
@@ -57,8 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="narrated scenarios on the embedded local cloud")
+    demo = commands.add_parser(
+        "demo",
+        help="narrated scenarios on the embedded local cloud",
+        epilog="exit codes: 0 every scene ran, 2 bad input",
+    )
     demo.add_argument("--fast", action="store_true", help="shorter simulated rollouts")
+    aws.fresh_cloud(demo)
 
     local = commands.add_parser("local", help="the Docker-free local cloud").add_subparsers(
         dest="local_command", required=True, metavar="COMMAND"
@@ -69,7 +82,10 @@ def _parser() -> argparse.ArgumentParser:
         description="A fresh local cloud (control plane deployed from template.yaml, PetClinic seeded); "
         "the events go on the default bus in order without waiting in between, as a burst arrives on AWS. "
         "An ECR push event also lands its image in the local ECR, as the push it reports would have.",
+        epilog="exit codes: 0 every execution ended (the report says how), 2 bad input (an event file "
+        "unreadable or not an EventBridge event: nothing started)",
     )
+    aws.fresh_cloud(run)
     run.add_argument(
         "--event",
         dest="events",
@@ -87,10 +103,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the rollout of this image digest fails (repeatable)",
     )
     run.add_argument(
-        "--rollout-seconds", type=float, default=90.0, help="simulated rollout time (default 90)"
+        "--rollout-seconds", type=aws.seconds, default=90.0, help="simulated rollout time (default 90)"
     )
     run.add_argument(
-        "--time-scale", type=float, default=0.01, help="real seconds per simulated second (default 0.01)"
+        "--time-scale",
+        type=aws.positive,
+        default=0.01,
+        help="real seconds per simulated second (default 0.01)",
     )
     rotate = local.add_parser(
         "rotate",
@@ -99,7 +118,10 @@ def _parser() -> argparse.ArgumentParser:
         "rotates through Secrets Manager (the rotation function's four steps run in-process against the "
         "server); the rollout workflow redeploys the services that read the secret; reports which "
         "versions' credentials log in now. Drops what it created unless --keep.",
+        epilog="exit codes: 0 the (last) rotation succeeded, 1 it failed, 2 bad input (no database at "
+        "--mysql, --recover without --fail-at: nothing started)",
     )
+    aws.fresh_cloud(rotate)
     rotate.add_argument("--strategy", choices=("alternating", "single"), default="alternating")
     rotate.add_argument(
         "--mysql",
@@ -138,13 +160,13 @@ def _parser() -> argparse.ArgumentParser:
         "next one. This removes that label (rotation stays enabled) so the next rotation starts afresh, "
         "unless that would lose the only working password: with a single user it asks the rotation "
         "function (testSecret) whether the database already accepts the AWSPENDING password, and then "
-        "refuses (exit 1). Exit 0: removed or nothing to cancel; 2: bad input, nothing changed.",
+        "refuses (exit 1).",
+        epilog="exit codes: 0 removed or nothing to cancel, 1 refused (nothing changed), 2 bad input "
+        "(unknown secret, no credentials: nothing changed)",
     )
     cancel.add_argument("secret", help="the secret's name or ARN, e.g. petclinic/dev/aurora/app")
-    cancel.add_argument("--profile", help="AWS profile (default: the SDK's default chain)")
-    cancel.add_argument("--region", help="AWS region (default: the profile's, else us-west-2)")
     cancel.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    cancel.add_argument("--endpoint-url", metavar="URL", help="send every AWS call here (local serve)")
+    aws.add_arguments(cancel, stack=False)
 
     _provision_parsers(commands, local)
     _scale_parsers(commands, local)
@@ -152,20 +174,15 @@ def _parser() -> argparse.ArgumentParser:
     deploy = commands.add_parser(
         "deploy",
         help="deploy an image to a service on AWS (manual execution) and follow it to the end",
+        description="Starts the deploy workflow with {service, image, reason} after checking the request "
+        "with the workflow's own model and the service against the stack, and follows it to the end.",
+        epilog=operator_commands.FOLLOW_EXIT_CODES,
     )
     deploy.add_argument("service", help="ECS service, e.g. customers-service")
     deploy.add_argument("image", help="image tag (e.g. 3.4.1) or digest (sha256:...)")
     deploy.add_argument("--reason", help="recorded in the ledger and the notification")
-    deploy.add_argument("--profile", help="AWS profile (default: the SDK's default chain)")
-    deploy.add_argument("--region", help="AWS region (default: the profile's, else us-west-2)")
-    deploy.add_argument(
-        "--stack", default="petclinic-ops-dev", help="control plane stack (default petclinic-ops-dev)"
-    )
-    deploy.add_argument(
-        "--timeout", type=float, default=7200.0, help="stop following after this many seconds"
-    )
-    deploy.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
-    deploy.add_argument("--endpoint-url", metavar="URL", help="send every AWS call here (local serve)")
+    aws.add_follow_arguments(deploy, timeout=7200.0, poll_seconds=5.0)
+    aws.add_arguments(deploy)
     operator_commands.add_aws_commands(commands)
     return parser
 
@@ -181,62 +198,69 @@ def _version() -> str:
 
 def _genai_parsers(commands: Any, local: Any) -> None:
     """`local ask`, `local api`, `local genai release` and `genai release` (cli/genai.py)."""
+    from petclinic_local.cli import aws  # noqa: PLC0415
+
     ask = local.add_parser(
         "ask",
         help="ask the GenAI function one question through its live alias (Bedrock, PetClinic: stand-ins)",
+        epilog="exit codes: 0 answered, 1 the function answered an error (503...), 2 bad input (an empty "
+        "or too long question)",
     )
     ask.add_argument("question", help='e.g. "Which vets are radiologists?"')
     ask.add_argument(
         "--json", action="store_true", help="the answer, model, route, tool calls and usage as JSON"
     )
-    api = local.add_parser("api", help="serve the GenAI chat API and a chat page on 127.0.0.1 until Ctrl-C")
+    aws.fresh_cloud(ask)
+    api = local.add_parser(
+        "api",
+        help="serve the GenAI chat API and a chat page on 127.0.0.1 until Ctrl-C",
+        epilog="exit codes: 0 stopped (Ctrl-C), 2 cannot serve (bad or taken port)",
+    )
     api.add_argument(
         "--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080; 0: any free one)"
     )
+    aws.fresh_cloud(api)
     local_genai = local.add_parser("genai", help="the GenAI function's release workflow on the local cloud")
     local_release = local_genai.add_subparsers(
         dest="genai_command", required=True, metavar="COMMAND"
     ).add_parser(
         "release",
         help="publish three versions and release each: one promoted, two rolled back (alarm, smoke test)",
+        epilog="exit codes: 0 each release ended as expected (promoted, rolled back, rolled back), 1 one "
+        "did not, 2 bad input",
     )
     local_release.add_argument(
         "--json", action="store_true", help="print the releases and the ledger as JSON"
     )
+    aws.fresh_cloud(local_release)
     genai = commands.add_parser("genai", help="the GenAI function on AWS").add_subparsers(
         dest="genai_command", required=True, metavar="COMMAND"
     )
     release = genai.add_parser(
         "release",
         help="release a published version of the GenAI function (smoke test, canary, alarms, rollback)",
-        description='Starts the genai-release workflow with {"version": VERSION} and follows it. Exit 0: the '
-        "version takes all of live; 1: rolled back or failed (live is on the previous version unless the "
-        "output says the rollback failed); 2: bad input (unknown version), nothing changed.",
+        description='Starts the genai-release workflow with {"version": VERSION} and follows it.',
+        epilog="exit codes: 0 the version takes all of live, 1 rolled back or failed (live is on the "
+        "previous version unless the output says the rollback failed), or still running at --timeout, "
+        "2 bad input (unknown version, stack not found, no credentials: nothing changed)",
     )
     release.add_argument(
         "version", help="the published version number (sam deploy prints it; `candidate` points at it)"
     )
-    release.add_argument("--profile", help="AWS profile (default: the SDK's default chain)")
-    release.add_argument("--region", help="AWS region (default: the profile's, else us-west-2)")
-    release.add_argument(
-        "--stack", default="petclinic-ops-dev", help="control plane stack (default petclinic-ops-dev)"
-    )
-    release.add_argument(
-        "--timeout", type=float, default=7200.0, help="stop following after this many seconds"
-    )
     release.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    release.add_argument("--poll-seconds", type=float, default=10.0, help=argparse.SUPPRESS)
+    aws.add_follow_arguments(release, timeout=7200.0, poll_seconds=10.0)
+    aws.add_arguments(release)
 
 
 def _genai_command(args: argparse.Namespace) -> int:
     from petclinic_local.cli import genai  # noqa: PLC0415
 
     if args.command == "genai":
+        from petclinic_local.cli import aws  # noqa: PLC0415
+
         return genai.run_release(
             args.version,
-            profile=args.profile,
-            region=args.region,
-            stack=args.stack,
+            target=aws.Target.from_args(args),
             timeout=args.timeout,
             poll_seconds=args.poll_seconds,
             as_json=args.json,
@@ -249,14 +273,18 @@ def _genai_command(args: argparse.Namespace) -> int:
 
 
 def _provision_arguments(parser: argparse.ArgumentParser, action: str, *, aws: bool) -> None:
+    from petclinic_local.cli import aws as shared  # noqa: PLC0415
+
+    stacks = ("network", "data", "services", "edge")
     parser.add_argument("--env", default="dev", choices=("dev", "prod"), help="environment (default dev)")
     parser.add_argument(
-        "--stack",
+        "--only",
         dest="stacks",
         action="append",
         default=[],
-        choices=("network", "data", "services", "edge"),
-        help="only this stack (repeatable; default all, in dependency order)",
+        choices=stacks,
+        metavar="STACK",
+        help=f"only this PetClinic stack: {', '.join(stacks)} (repeatable; default all, in dependency order)",
     )
     if action == "provision":
         parser.add_argument(
@@ -286,15 +314,19 @@ def _provision_arguments(parser: argparse.ArgumentParser, action: str, *, aws: b
         )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     if aws:
-        parser.add_argument("--profile", help="AWS profile (default: the SDK's default chain)")
-        parser.add_argument("--region", help="AWS region (default: the profile's, else us-west-2)")
+        shared.add_follow_arguments(parser, timeout=7200.0, poll_seconds=10.0)
+        shared.add_arguments(parser, stack_default=None)
+        parser.add_argument("--control-plane", dest="stack", action=shared.DeprecatedAlias, instead="--stack")
+    else:  # --stack was the PetClinic stack here; everywhere else it is the control plane's
         parser.add_argument(
-            "--control-plane", default=None, help="control plane stack (default petclinic-ops-{env})"
+            "--stack",
+            dest="stacks",
+            choices=stacks,
+            action=shared.DeprecatedAlias,
+            instead="--only",
+            append=True,
         )
-        parser.add_argument(
-            "--timeout", type=float, default=7200.0, help="stop following after this many seconds"
-        )
-        parser.add_argument("--poll-seconds", type=float, default=10.0, help=argparse.SUPPRESS)
+        shared.fresh_cloud(parser)
 
 
 def _provision_parsers(commands: Any, local: Any) -> None:
@@ -304,18 +336,45 @@ def _provision_parsers(commands: Any, local: Any) -> None:
         "drift": "report the resources that drifted from their templates",
     }
     for action, text in helps.items():
-        _provision_arguments(commands.add_parser(action, help=f"{text}, on AWS"), action, aws=True)
+        aws_codes = (
+            "exit codes: 0 the run succeeded, 1 it failed (stack, resource, reason printed) or was still "
+            "running at --timeout, 2 bad input (stack not found, no credentials: nothing started)"
+        )
+        local_codes = (
+            "exit codes: 0 the run succeeded, 1 it failed (stack, resource, reason printed), 2 bad input"
+        )
         _provision_arguments(
-            local.add_parser(action, help=f"{text}, on a fresh local cloud"), action, aws=False
+            commands.add_parser(action, help=f"{text}, on AWS", epilog=aws_codes), action, aws=True
+        )
+        _provision_arguments(
+            local.add_parser(action, help=f"{text}, on a fresh local cloud", epilog=local_codes),
+            action,
+            aws=False,
         )
 
 
 def _scale_parsers(commands: Any, local: Any) -> None:
     from petclinic_local.cli import aws  # noqa: PLC0415
 
+    codes = (
+        "exit codes: 0 applied, dry run or nothing to change, 1 failed or incomplete{timeout}, 2 rejected "
+        "(unknown profile, invalid values: nothing changed) or bad input"
+    )
     for where, parser in (
-        ("AWS", commands.add_parser("scale", help="scale the PetClinic stack to a profile on AWS, followed")),
-        ("local", local.add_parser("scale", help="the scale workflow on a fresh local cloud")),
+        (
+            "AWS",
+            commands.add_parser(
+                "scale",
+                help="scale the PetClinic stack to a profile on AWS, followed",
+                epilog=codes.format(timeout=", or still running at --timeout"),
+            ),
+        ),
+        (
+            "local",
+            local.add_parser(
+                "scale", help="the scale workflow on a fresh local cloud", epilog=codes.format(timeout="")
+            ),
+        ),
     ):
         parser.add_argument("scale_profile", metavar="PROFILE", help="business-hours, night, peak...")
         parser.add_argument(
@@ -323,11 +382,10 @@ def _scale_parsers(commands: Any, local: Any) -> None:
         )
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
         if where == "AWS":
+            aws.add_follow_arguments(parser, timeout=3600.0, poll_seconds=5.0)
             aws.add_arguments(parser)
-            parser.add_argument(
-                "--timeout", type=float, default=3600.0, help="stop following after this many seconds"
-            )
-            parser.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
+        else:
+            aws.fresh_cloud(parser)
 
 
 def _scale_command(args: argparse.Namespace) -> int:
@@ -360,11 +418,11 @@ def _provision_command(args: argparse.Namespace) -> int:
     )
     if args.command == "local":
         return provision.run_local(request, as_json=args.json)
+    from petclinic_local.cli import aws  # noqa: PLC0415
+
     return provision.run_aws(
         request,
-        profile=args.profile,
-        region=args.region,
-        stack=args.control_plane or f"petclinic-ops-{args.env}",
+        target=aws.Target.from_args(args, default_stack=f"petclinic-ops-{args.env}"),
         timeout=args.timeout,
         poll_seconds=args.poll_seconds,
         as_json=args.json,
@@ -376,14 +434,9 @@ def _rotation_command(args: argparse.Namespace) -> int:
     from petclinic_local.cli import local_rotate, rotation  # noqa: PLC0415
 
     if args.command == "rotation":
-        session = None
-        if args.endpoint_url:
-            from petclinic_local.cli import aws  # noqa: PLC0415
+        from petclinic_local.cli import aws  # noqa: PLC0415
 
-            session = aws.session_for(aws.Target(args.profile, args.region, endpoint_url=args.endpoint_url))
-        return rotation.run_cancel(
-            args.secret, profile=args.profile, region=args.region, as_json=args.json, session=session
-        )
+        return rotation.run_cancel(args.secret, target=aws.Target.from_args(args), as_json=args.json)
     if args.fail_at is None:
         if args.recover:
             raise UsageError("--recover needs --fail-at STEP: it recovers from the failure that makes")
@@ -403,10 +456,15 @@ def _rotation_command(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    from petclinic_local.cli import aws  # noqa: PLC0415
     from petclinic_local.cli import commands as operator_commands  # noqa: PLC0415
 
+    sealed = getattr(args, "fresh_cloud", False) and not getattr(args, "endpoint_url", None)
     try:
-        with operator_commands.one_line_aws_errors():
+        with (
+            aws.sealed_environment() if sealed else contextlib.nullcontext(),
+            operator_commands.one_line_aws_errors(),
+        ):
             return _dispatch(parser, args)
     except UsageError as exc:
         print(f"petclinic-ops: {exc}", file=sys.stderr)
@@ -459,15 +517,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return deploy.run(
             args.service,
             args.image,
+            target=aws.Target.from_args(args),
             reason=args.reason,
-            profile=args.profile,
-            region=args.region,
-            stack=args.stack,
             timeout=args.timeout,
             poll_seconds=args.poll_seconds,
-            session=aws.session_for(aws.Target(args.profile, args.region, args.stack, args.endpoint_url))
-            if args.endpoint_url
-            else None,
         )
     raise AssertionError(f"unhandled command {args}")  # argparse requires a known command
 

@@ -23,13 +23,16 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from petclinic_local.cli import render
 from petclinic_local.errors import UsageError
+
+if TYPE_CHECKING:
+    from petclinic_local.cli.aws import Target
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 STACKS = ("network", "data", "services", "edge")
@@ -70,7 +73,7 @@ def build_request(
         raise UsageError(f"--env {environment!r}: dev or prod")
     unknown = sorted(set(stacks) - set(STACKS))
     if unknown:
-        raise UsageError(f"--stack {', '.join(unknown)}: unknown; the stacks are {', '.join(STACKS)}")
+        raise UsageError(f"--only {', '.join(unknown)}: unknown; the stacks are {', '.join(STACKS)}")
     if action == "teardown" and environment == "prod" and not force:
         raise UsageError("refusing to tear down prod without --force (the workflow refuses it too)")
     request: dict[str, Any] = {"environment": environment}
@@ -92,64 +95,46 @@ def build_request(
 # --------------------------------------------------------------------------- AWS
 
 
-def control_plane_outputs(session: Any, stack: str) -> dict[str, str]:
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
-    try:
-        stacks = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
-    except ClientError as exc:
-        raise UsageError(
-            f"cannot read stack {stack} in {session.region_name}: {exc.response['Error']['Message']}"
-        ) from None
-    except BotoCoreError as exc:
-        raise UsageError(f"cannot reach AWS ({session.region_name}): {exc}") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    missing = [key for key in ("ProvisionStateMachineArn", "ArtifactBucketName") if key not in outputs]
-    if missing:
-        raise UsageError(
-            f"stack {stack} has no {', '.join(missing)} output: deploy the control plane (sam deploy) first"
-        )
-    return outputs
-
-
 def run_aws(
     request: dict[str, Any],
     *,
-    profile: str | None,
-    region: str | None,
-    stack: str,
+    target: Target,
     timeout: float,
     poll_seconds: float,
     as_json: bool,
     root: Path = PROJECT_ROOT,
     session: Any = None,
 ) -> int:
-    from petclinic_local.cli.deploy import follow, session_for  # noqa: PLC0415
+    from petclinic_local.cli import aws  # noqa: PLC0415
+    from petclinic_local.cli.deploy import follow  # noqa: PLC0415
     from petclinic_local.petclinic.stacks import upload_templates  # noqa: PLC0415
 
-    session = session or session_for(profile, region)
-    outputs = control_plane_outputs(session, stack)
+    plane = aws.control_plane(target, session=session)
+    machine = plane.output("ProvisionStateMachineArn")
     out = render.console()
     if request.get("action", "provision") == "provision":
-        urls = upload_templates(
-            s3=session.client("s3"),
-            ssm=session.client("ssm"),
-            bucket=outputs["ArtifactBucketName"],
-            environment=request["environment"],
-            root=root,
-            region=session.region_name,
-        )
+        with plane.errors("cannot upload the templates"):
+            urls = upload_templates(
+                s3=plane.client("s3"),
+                ssm=plane.client("ssm"),
+                bucket=plane.output("ArtifactBucketName"),
+                environment=request["environment"],
+                root=root,
+                region=plane.session.region_name,
+            )
         if not as_json:
             for name, url in urls.items():
                 out.print(f"template {name}: {url}")
     name = f"{request.get('action', 'provision')}-{request['environment']}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-    execution_arn = session.client("stepfunctions").start_execution(
-        stateMachineArn=outputs["ProvisionStateMachineArn"], name=name, input=json.dumps(request)
-    )["executionArn"]
+    with plane.errors("cannot start the provision workflow"):
+        execution_arn = plane.client("stepfunctions").start_execution(
+            stateMachineArn=machine, name=name, input=json.dumps(request)
+        )["executionArn"]
     if not as_json:
         out.print(f"started {execution_arn}")
     say = (lambda _: None) if as_json else out.print
-    described = follow(session, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=say)
+    with plane.errors("cannot follow the provision workflow"):
+        described = follow(plane.session, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=say)
     report = _aws_report(described)
     show(report, as_json=as_json)
     return 0 if described["status"] == "SUCCEEDED" else 1

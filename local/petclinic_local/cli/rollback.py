@@ -163,7 +163,7 @@ def run(
     payload = deploy.validated_input(service, chosen["digest"], why[:256])
     progress = render.console() if not as_json else render.stderr_console()
     with plane.errors("cannot start the rollback"):
-        execution_arn = deploy.start(plane.session, plane.stack, payload)
+        execution_arn = deploy.start(plane, payload)
     progress.print(f"rolling {service} back to {label} ({chosen['digest']}): {execution_arn}")
     with plane.errors(f"cannot follow {execution_arn}"):
         described = deploy.follow(

@@ -34,10 +34,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from petclinic_local.cli import render
 from petclinic_local.errors import UsageError
+
+if TYPE_CHECKING:
+    from petclinic_local.cli.aws import Target
 
 AWSCURRENT, AWSPENDING = "AWSCURRENT", "AWSPENDING"
 EXIT_DONE, EXIT_REFUSED = 0, 1
@@ -152,28 +155,17 @@ def _test_secret(functions: Any, function: str, arn: str, token: str) -> tuple[s
 # --------------------------------------------------------------------------- the command (AWS)
 
 
-def run_cancel(
-    secret: str,
-    *,
-    profile: str | None = None,
-    region: str | None = None,
-    as_json: bool = False,
-    session: Any = None,
-) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+def run_cancel(secret: str, *, target: Target, as_json: bool = False, session: Any = None) -> int:
+    from petclinic_local.cli import aws  # noqa: PLC0415
 
-    from petclinic_local.cli.deploy import session_for  # noqa: PLC0415
-
-    session = session or session_for(profile, region)
-    try:
+    if session is None:
+        session = aws.session_for(target)
+    elif not isinstance(session, aws.EndpointSession):
+        session = aws.EndpointSession(session, target.endpoint_url)
+    with aws.aws_errors(session, f"cannot cancel the rotation of {secret} (nothing was changed)", usage=True):
         outcome = cancel_rotation(
             session.client("secretsmanager"), secret, functions=session.client("lambda")
         )
-    except ClientError as exc:
-        error = exc.response["Error"]
-        raise UsageError(f"{error.get('Code')}: {error.get('Message')} (nothing was changed)") from None
-    except BotoCoreError as exc:
-        raise UsageError(f"cannot reach AWS ({session.region_name}): {exc}") from None
     if as_json:
         print(json.dumps(outcome.to_json(), indent=2))
     else:

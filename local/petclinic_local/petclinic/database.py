@@ -24,7 +24,10 @@ _ALPHABET = string.ascii_letters + string.digits
 
 def parse_url(url: str) -> dict[str, Any]:
     """mysql://user[:password]@host[:port] -> PyMySQL connection arguments."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "mysql://[::1": an IPv6 host without its bracket
+        parts = urlsplit("")
     if parts.scheme not in {"mysql", "mariadb"} or not parts.hostname:
         raise UsageError(f"--mysql {url!r}: expected mysql://user[:password]@host[:port]")
     try:
