@@ -49,6 +49,10 @@ PARTIAL: dict[str, str] = {
         "local rotations use a MariaDB on 127.0.0.1"
     ),
     "AWS::RDS::DBInstance": "created in RDS's API (writer/reader placement); no database engine runs",
+    "AWS::ApplicationAutoScaling::ScalableTarget": (
+        "created in Application Auto Scaling's API with its bounds; its Tags are not kept (moto's "
+        "Application Auto Scaling has no tagging), and nothing checks IAM against them locally"
+    ),
     "AWS::ApplicationAutoScaling::ScalingPolicy": (
         "created in Application Auto Scaling's API; no CloudWatch metric drives it: it never scales itself"
     ),
