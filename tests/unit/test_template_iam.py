@@ -106,3 +106,99 @@ def test_no_scale_write_is_on_a_wildcard_without_a_condition() -> None:
         if writes & set(as_list(statement["Action"])):
             wildcards = [r for r in as_list(statement["Resource"]) if r.endswith("*")]
             assert not wildcards or "Condition" in statement, sid
+
+
+# --------------------------------------------------------------------------- the GenAI role
+
+HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+TITAN = "amazon.titan-text-express-v1"
+EMBEDDINGS = f"arn:aws:bedrock:{REGION}::foundation-model/amazon.titan-embed-text-v2:0"
+ROUTER = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:default-prompt-router/anthropic.claude:1"
+PROFILE = f"us.{HAIKU}"
+PROFILE_ARN = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{PROFILE}"
+
+
+def model(model_id: str, region: str = REGION) -> str:
+    return f"arn:aws:bedrock:{region}::foundation-model/{model_id}"
+
+
+def bedrock(**parameters: str) -> dict[str, dict[str, Any]]:
+    found = role("GenAiRole", **parameters)
+    return {
+        sid: statement
+        for sid, statement in found.items()
+        if any(action.startswith("bedrock:") for action in as_list(statement["Action"]))
+    }
+
+
+def test_the_default_chain_may_invoke_its_two_models_and_the_embeddings_only() -> None:
+    assert bedrock() == {
+        "InvokeTheChainsOwnModelsProfilesAndRoutersOnly": {
+            "Sid": "InvokeTheChainsOwnModelsProfilesAndRoutersOnly",
+            "Effect": "Allow",
+            "Action": "bedrock:InvokeModel",
+            "Resource": [EMBEDDINGS, model(HAIKU), model(TITAN)],
+        }
+    }
+
+
+def test_a_router_a_profile_and_a_model_each_get_their_own_arn_and_nothing_else() -> None:
+    found = bedrock(
+        GenAiModelChain=f"{ROUTER},{PROFILE},{TITAN}", GenAiGuardrailId="gr7x2", GenAiGuardrailVersion="3"
+    )
+    assert set(found) == {
+        "InvokeTheChainsOwnModelsProfilesAndRoutersOnly",
+        "TheChainsInferenceProfilesReachTheirModelOnlyThroughTheProfile",
+        "ThePromptRoutersModelsOnlyThroughTheChainsRouters",
+        "ApplyTheConfiguredGuardrailOnly",
+    }
+    assert found["InvokeTheChainsOwnModelsProfilesAndRoutersOnly"]["Resource"] == [
+        EMBEDDINGS,
+        ROUTER,
+        PROFILE_ARN,
+        model(TITAN),
+    ]
+    # The profile's model in any region the profile routes to, only through this profile.
+    through_profile = found["TheChainsInferenceProfilesReachTheirModelOnlyThroughTheProfile"]
+    assert (through_profile["Action"], through_profile["Resource"]) == (
+        "bedrock:InvokeModel",
+        [model(HAIKU, "*")],
+    )
+    assert through_profile["Condition"] == {"ArnEquals": {"bedrock:InferenceProfileArn": [PROFILE_ARN]}}
+    # What the router routes to, only through this router.
+    through_router = found["ThePromptRoutersModelsOnlyThroughTheChainsRouters"]
+    assert through_router["Condition"] == {"ArnEquals": {"bedrock:PromptRouterArn": [ROUTER]}}
+    assert found["ApplyTheConfiguredGuardrailOnly"] == {
+        "Sid": "ApplyTheConfiguredGuardrailOnly",
+        "Effect": "Allow",
+        "Action": "bedrock:ApplyGuardrail",
+        "Resource": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/gr7x2",
+    }
+
+
+def test_a_guardrail_given_by_arn_is_that_guardrail() -> None:
+    arn = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/gr7x2"
+    found = bedrock(GenAiGuardrailId=arn, GenAiGuardrailVersion="DRAFT")
+    assert found["ApplyTheConfiguredGuardrailOnly"]["Resource"] == arn
+
+
+@pytest.mark.parametrize(
+    "chain",
+    [
+        f"{HAIKU}",
+        f"eu.{HAIKU},{TITAN}",
+        f"{HAIKU},anthropic.claude-3-5-sonnet-20240620-v1:0,apac.{HAIKU},global.{HAIKU},{TITAN},amazon.titan-text-lite-v1",
+    ],
+)
+def test_every_entry_of_the_chain_is_invokable_and_nothing_else(chain: str) -> None:
+    own = bedrock(GenAiModelChain=chain)["InvokeTheChainsOwnModelsProfilesAndRoutersOnly"]["Resource"]
+    expected = [EMBEDDINGS]
+    for entry in chain.split(","):
+        geo = entry.split(".", 1)[0]
+        if geo in ("us", "eu", "apac", "global"):
+            expected.append(f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{entry}")
+        else:
+            expected.append(model(entry))
+    assert own == expected
+    # No wildcard anywhere in the role's own models.
+    assert not [arn for arn in own if "*" in arn]
