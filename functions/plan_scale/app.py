@@ -2,6 +2,9 @@
 against the live stack (services, scalable targets, Aurora clusters, prod's floors), and return
 the diff, the actions and the monthly cost change. Changes nothing: applying is the workflow's
 (SDK integrations). The one Lambda invocation of a run.
+
+The input is validated strictly before anything is read: a field of the wrong type (``dryRun``
+"yes", a profile name that is a number) is ``InvalidScaleRequest`` naming the field.
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from petclinic_ops.adapters.scale import AwsScalePorts
 from petclinic_ops.domain import scale
+from petclinic_ops.errors import InvalidScaleRequest
 from petclinic_ops.models.scale import ScaleInput
 from petclinic_ops.settings import ScaleSettings
 
@@ -32,11 +36,14 @@ def ports() -> AwsScalePorts:
     return AwsScalePorts()
 
 
-@logger.inject_lambda_context(correlation_id_path="executionId", clear_state=True)
-@tracer.capture_lambda_handler
-@event_parser(model=ScaleInput)
-def lambda_handler(event: ScaleInput, context: LambdaContext) -> dict[str, Any]:
-    config = settings()
+def parse_input(event: Any) -> ScaleInput:
+    try:
+        return ScaleInput.model_validate(event)
+    except ValidationError as exc:
+        raise InvalidScaleRequest(f"scale request: {scale.describe(exc, 'request')}") from None
+
+
+def scale_context(config: ScaleSettings) -> scale.ScaleContext:
     prices = scale.Prices(
         fargate_vcpu_hour_x86=config.fargate_vcpu_hour_x86,
         fargate_gb_hour_x86=config.fargate_gb_hour_x86,
@@ -44,19 +51,31 @@ def lambda_handler(event: ScaleInput, context: LambdaContext) -> dict[str, Any]:
         fargate_gb_hour_arm=config.fargate_gb_hour_arm,
         aurora_acu_hour=config.aurora_acu_hour,
     )
-    scale_context = scale.ScaleContext(
+    return scale.ScaleContext(
         environment=config.environment,
         cluster=config.cluster,
         services=config.services,
         floors=config.floors,
         prices=prices,
+        clusters=config.aurora_clusters,
+        aurora_floor=scale.AuroraFloor(
+            min_capacity=config.prod_aurora_min_capacity,
+            max_capacity=config.prod_aurora_max_capacity,
+            auto_pause=config.prod_aurora_auto_pause == "allowed",
+        ),
     )
-    output = scale.plan(event.profile, event.dry_run, scale_context, ports()).to_output()
+
+
+@logger.inject_lambda_context(correlation_id_path="executionId", clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    request = parse_input(event)
+    output = scale.plan(request.profile, request.dry_run, scale_context(settings()), ports()).to_output()
     logger.info(
         "scale planned",
         extra={
-            "profile": event.profile,
-            "dryRun": event.dry_run,
+            "profile": request.profile,
+            "dryRun": request.dry_run,
             "changes": len(output["changes"]),
             "monthlyCostDelta": output["monthlyCostDelta"],
         },

@@ -204,7 +204,14 @@ def test_a_fault_while_reporting_does_not_change_the_outcome(cloud: LocalCloud, 
         ({"version": "0"}, "InvalidReleaseRequest"),
         ({"version": "two"}, "InvalidReleaseRequest"),
         ({"version": 2, "force": True}, "InvalidReleaseRequest"),
+        # Numbers are version numbers too, in the same range as the string form (10 digits): a
+        # number past it became "1e+300" and a Lambda ValidationException instead of a rejection.
+        ({"version": 1e300}, "InvalidReleaseRequest"),
+        ({"version": 10_000_000_000}, "InvalidReleaseRequest"),
+        ({"version": 2.5}, "InvalidReleaseRequest"),
+        ({"version": True}, "InvalidReleaseRequest"),
         ({"version": "99"}, "UnknownVersion"),
+        ({"version": 9_999_999_999}, "UnknownVersion"),
     ],
 )
 def test_bad_input_changes_nothing(cloud: LocalCloud, execution_input: dict[str, object], error: str) -> None:

@@ -55,7 +55,7 @@ def test_provision_from_nothing_plan_apply_and_a_rerun_that_changes_nothing(empt
         ("services", "PLANNED"),
         ("edge", "PLANNED"),
     ]
-    assert [s["added"] for s in planned["stacks"]] == [59, 17, 46, 17]
+    assert [s["added"] for s in planned["stacks"]] == [59, 17, 46, 20]
     assert all(s["modified"] == s["removed"] == 0 for s in planned["stacks"])
     network_plan = {c["logicalId"]: c for c in planned["stacks"][0]["changes"]}
     assert network_plan["NatGatewayA"] == {
@@ -77,7 +77,7 @@ def test_provision_from_nothing_plan_apply_and_a_rerun_that_changes_nothing(empt
         ("services", "CREATE_COMPLETE", "EXECUTE"),
         ("edge", "CREATE_COMPLETE", "EXECUTE"),
     ]
-    assert [len(s["resources"]) for s in applied["stacks"]] == [59, 17, 46, 17]
+    assert [len(s["resources"]) for s in applied["stacks"]] == [59, 17, 46, 20]
     assert applied["lambdaInvocations"] == 4
     assert applied["parameters"] == [
         f"/petclinic/dev/stacks/{s}/outputs" for s in ("data", "edge", "network", "services")
@@ -169,9 +169,8 @@ def _assert_the_architecture_is_there(cloud: LocalCloud) -> None:
     [namespace] = cloud.client("servicediscovery").list_namespaces()["Namespaces"]
     assert namespace["Name"] == "petclinic.local"
     assert len(cloud.client("servicediscovery").list_services()["Services"]) == 4
-    assert [acl["Name"] for acl in cloud.client("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"]] == [
-        "petclinic-dev"
-    ]
+    acls = sorted(acl["Name"] for acl in cloud.client("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"])
+    assert acls == ["petclinic-dev", "petclinic-ops-dev-genai"]  # the edge's, the control plane's GenAI API's
 
 
 def test_a_failing_stack_stops_the_run_naming_stack_resource_and_reason(empty_cloud: LocalCloud) -> None:
@@ -568,7 +567,7 @@ def _live_edge(cloud: LocalCloud, environment: str = "dev") -> tuple[int, str, s
     [limit] = [
         r["Statement"]["RateBasedStatement"]["Limit"]
         for r in acl["Rules"]
-        if "RateBasedStatement" in r["Statement"]
+        if r["Name"] == "rate-limit-per-ip"
     ]
     api_id = json.loads(
         cloud.client("ssm").get_parameter(Name=f"/petclinic/{environment}/stacks/edge/outputs")["Parameter"][
@@ -576,10 +575,8 @@ def _live_edge(cloud: LocalCloud, environment: str = "dev") -> tuple[int, str, s
         ]
     )["ApiId"]
     apigw = cloud.client("apigateway")
-    [route] = [
-        r for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/api/genai/{proxy+}"
-    ]
-    integration = apigw.get_method(restApiId=api_id, resourceId=route["id"], httpMethod="ANY")[
+    [route] = [r for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/api/genai/chat"]
+    integration = apigw.get_method(restApiId=api_id, resourceId=route["id"], httpMethod="POST")[
         "methodIntegration"
     ]
     return limit, integration["type"], integration.get("uri", "")

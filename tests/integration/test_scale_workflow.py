@@ -128,6 +128,44 @@ def test_unknown_profiles_and_invalid_values_are_rejected_with_nothing_changed(c
     assert _runs(cloud) == []  # validated before anything is recorded
 
 
+def test_values_that_are_not_strict_numbers_are_rejected_naming_the_field_with_nothing_changed(
+    cloud: LocalCloud,
+) -> None:
+    """The audit: {"desiredCount": true} was applied as 1 (vets-service 2..6 -> 1..1), "2.5"
+    passed as a capacity, and a 4,400-digit integer crashed the plan Lambda with ValueError."""
+    before = live_state(cloud)
+    _put_profile(cloud, "truthy", '{"services": {"vets-service": {"desiredCount": true}}}')
+    _put_profile(cloud, "text", '{"aurora": {"petclinic-dev": {"minCapacity": "2.5", "maxCapacity": 4}}}')
+    _put_profile(cloud, "huge", '{"services": {"admin-server": {"desiredCount": ' + "9" * 4400 + "}}}")
+    expected = {
+        "truthy": "services.vets-service.desiredCount: must be a whole number of tasks (0-1000), not a bool",
+        "text": "aurora.petclinic-dev.minCapacity: must be a number of ACUs in steps of 0.5",
+        "huge": "services.admin-server.desiredCount: must be a whole number of tasks (0-1000), not an int",
+    }
+    for name, named in expected.items():
+        report = scale(cloud, name)
+        assert (report["result"], report["execution"]["error"]) == ("REJECTED", "InvalidScaleProfile"), name
+        assert named in report["execution"]["cause"], report["execution"]
+    assert live_state(cloud) == before
+    assert _runs(cloud) == []
+
+
+def test_a_cluster_named_by_arn_is_rejected_at_plan_not_failed_at_apply(cloud: LocalCloud) -> None:
+    arn = cloud.client("rds").describe_db_clusters(DBClusterIdentifier="petclinic-dev")["DBClusters"][0][
+        "DBClusterArn"
+    ]
+    before = live_state(cloud)
+    _put_profile(cloud, "by-arn", {"aurora": {arn: {"minCapacity": 1, "maxCapacity": 8}}})
+    report = scale(cloud, "by-arn")
+    assert (report["result"], report["execution"]["error"]) == ("REJECTED", "InvalidScaleProfile")
+    assert f"aurora.{arn}: name the cluster by its identifier, not its ARN" in report["execution"]["cause"]
+    assert live_state(cloud) == before
+    assert _runs(cloud) == []
+    # By its identifier, the same capacity applies.
+    _put_profile(cloud, "by-name", {"aurora": {"petclinic-dev": {"minCapacity": 1, "maxCapacity": 8}}})
+    assert scale(cloud, "by-name")["result"] == "APPLIED"
+
+
 def test_an_autoscaled_service_gets_bounds_and_a_plain_one_a_desired_count(cloud: LocalCloud) -> None:
     _put_profile(
         cloud,
@@ -208,6 +246,30 @@ def test_prod_floors_and_every_service_to_zero_are_refused(prod_cloud: LocalClou
     night = scale(cloud, "night")
     assert night["result"] == "APPLIED", night["execution"]
     assert night["live"]["services"]["vets-service"]["minCapacity"] == 2
+
+
+def test_prod_aurora_keeps_its_floor_and_does_not_pause(prod_cloud: LocalCloud) -> None:
+    """The audit: min 0 with a 300 s auto-pause and max 1 ACU was applied to prod."""
+    cloud = prod_cloud
+    before = live_state(cloud)
+    _put_profile(
+        cloud,
+        "asleep",
+        {"aurora": {"petclinic-prod": {"minCapacity": 0, "maxCapacity": 1, "secondsUntilAutoPause": 300}}},
+        "prod",
+    )
+    asleep = scale(cloud, "asleep")
+    assert (asleep["result"], asleep["execution"]["error"]) == ("REJECTED", "ScaleRefused")
+    assert (
+        "aurora.petclinic-prod.minCapacity 0 (auto-pause) is refused in prod" in asleep["execution"]["cause"]
+    )
+    _put_profile(
+        cloud, "thin", {"aurora": {"petclinic-prod": {"minCapacity": 0.5, "maxCapacity": 1}}}, "prod"
+    )
+    thin = scale(cloud, "thin")
+    assert "minCapacity 0.5 is below prod's floor of 1 ACU" in thin["execution"]["cause"]
+    assert live_state(cloud) == before
+    assert _runs(cloud) == []
 
 
 def test_a_schedule_firing_applies_its_profile(cloud: LocalCloud) -> None:

@@ -182,6 +182,9 @@ def test_a_restart_request() -> None:
     ("raw", "message"),
     [
         ({"service": "vets-service", "restart": False}, "restart: Input should be True"),
+        # A number or a string is not a boolean (1 was taken as true: a restart nobody asked for).
+        ({"service": "vets-service", "restart": 1}, "restart: Input should be True"),
+        ({"service": "vets-service", "restart": 1.0}, "restart: Input should be True"),
         ({"service": "vets-service", "restart": True, "image": "1.0"}, "image: is not a known field"),
         ({"service": "vets service", "restart": True}, "service: must be an ECS service name"),
         ({"service": "vets-service", "restart": True, "source": "ecr"}, "source: Input should be"),

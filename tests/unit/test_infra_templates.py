@@ -205,10 +205,11 @@ def test_scalable_targets_and_target_tracking_for_the_api_services() -> None:
     assert {p["Properties"]["PolicyType"] for p in policies.values()} == {"TargetTrackingScaling"}
 
 
-def test_waf_and_api_gateway_in_front_and_the_genai_route() -> None:
+def test_waf_and_api_gateway_in_front_and_the_genai_routes() -> None:
     [acl] = resources("edge", "AWS::WAFv2::WebACL").values()
     rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
     assert "RateBasedStatement" in rules["rate-limit-per-ip"]["Statement"]
+    assert len({r["Priority"] for r in rules.values()}) == len(rules)
     assert {
         r["Statement"]["ManagedRuleGroupStatement"]["Name"]
         for r in rules.values()
@@ -221,17 +222,116 @@ def test_waf_and_api_gateway_in_front_and_the_genai_route() -> None:
     assert len(associations) == 2  # the API stage and the ALB
     methods = resources("edge", "AWS::ApiGateway::Method")
     assert methods["ProxyMethod"]["Properties"]["Integration"]["Type"] == "HTTP_PROXY"
-    assert methods["GenAiMethod"]["Condition"] == "HasGenAi"
-    assert methods["GenAiMethod"]["Properties"]["Integration"]["Type"] == "AWS_PROXY"
-    assert methods["GenAiNotDeployedMethod"]["Condition"] == "NoGenAi"
-    assert (
-        methods["GenAiNotDeployedMethod"]["Properties"]["Integration"]["IntegrationResponses"][0][
-            "StatusCode"
-        ]
-        == "503"
-    )
+    for name in ("GenAiChatMethod", "GenAiChatClientMethod"):
+        assert methods[name]["Condition"] == "HasGenAi"
+        assert methods[name]["Properties"]["Integration"]["Type"] == "AWS_PROXY"
+        assert methods[name]["Properties"]["HttpMethod"] == "POST"
+    for name in ("GenAiChatNotDeployedMethod", "GenAiChatClientNotDeployedMethod"):
+        assert methods[name]["Condition"] == "NoGenAi"
+        integration = methods[name]["Properties"]["Integration"]
+        assert integration["IntegrationResponses"][0]["StatusCode"] == "503"
     paths = [r["Properties"]["PathPart"] for r in resources("edge", "AWS::ApiGateway::Resource").values()]
-    assert sorted(paths) == ["api", "genai", "{proxy+}", "{proxy+}"]
+    assert sorted(paths) == ["api", "chat", "chatclient", "genai", "{proxy+}"]
+
+
+def _genai_methods() -> dict[str, dict[str, Any]]:
+    """The edge's methods that reach the GenAI function, by the path they serve."""
+    api = resources("edge", "AWS::ApiGateway::Resource")
+    paths = {name: r["Properties"]["PathPart"] for name, r in api.items()}
+    found = {}
+    for name, method in resources("edge", "AWS::ApiGateway::Method").items():
+        props = method["Properties"]
+        if "GenAiFunctionArn" in str(props["Integration"].get("Uri", "")):
+            found[paths[props["ResourceId"]["Ref"]]] = {"name": name, **props}
+    return found
+
+
+def test_the_programmatic_genai_route_requires_an_api_key_of_a_usage_plan_on_the_stage() -> None:
+    """The audit: /api/genai/{proxy+} ANY took no key, so /api/genai/chat skipped the key and the
+    quota the control plane's own GenAI API sets."""
+    methods = _genai_methods()
+    assert set(methods) == {"chat", "chatclient"}  # no greedy GenAI route: nothing else reaches it
+    assert methods["chat"]["ApiKeyRequired"] is True
+    assert methods["chatclient"].get("ApiKeyRequired", False) is False
+    [plan] = resources("edge", "AWS::ApiGateway::UsagePlan").values()
+    assert plan["Properties"]["ApiStages"] == [{"ApiId": {"Ref": "Api"}, "Stage": {"Ref": "Stage"}}]
+    assert plan["Properties"]["Throttle"] == {"RateLimit": 5, "BurstLimit": 10}
+    assert plan["Properties"]["Quota"] == {"Limit": 5000, "Period": "DAY"}
+    assert template("edge")["Outputs"]["UsagePlanId"]["Value"] == {"Ref": "UsagePlan"}
+    # Only the function's POST routes may invoke it.
+    [permission] = resources("edge", "AWS::Lambda::Permission").values()
+    assert permission["Properties"]["SourceArn"]["Fn::Sub"].endswith("/*/POST/api/genai/*")
+
+
+CHATCLIENT_SCOPE = {
+    "ByteMatchStatement": {
+        "FieldToMatch": {"UriPath": {}},
+        "PositionalConstraint": "CONTAINS",
+        "SearchString": "/api/genai/chatclient",
+        "TextTransformations": [
+            {"Priority": 0, "Type": "URL_DECODE"},
+            {"Priority": 1, "Type": "NORMALIZE_PATH"},
+            {"Priority": 2, "Type": "LOWERCASE"},
+        ],
+    }
+}
+
+
+def _chatclient_rule(acl: dict[str, Any]) -> dict[str, Any]:
+    rules: list[dict[str, Any]] = acl["Properties"]["Rules"]
+    [rule] = [r for r in rules if r["Name"] == "genai-chatclient-per-client"]
+    return rule
+
+
+def test_the_keyless_chat_route_is_rate_limited_per_client_by_the_waf() -> None:
+    """Per client IP (on a REST API stage the WAF sees the caller's address), on that path only,
+    blocking, with its own operator-set limit."""
+    [acl] = resources("edge", "AWS::WAFv2::WebACL").values()
+    rule = _chatclient_rule(acl)
+    assert rule["Action"] == {"Block": {}}
+    rate = rule["Statement"]["RateBasedStatement"]
+    assert rate == {
+        "Limit": {"Ref": "ChatClientRateLimitPer5Minutes"},
+        "EvaluationWindowSec": 300,
+        "AggregateKeyType": "IP",
+        "ScopeDownStatement": CHATCLIENT_SCOPE,
+    }
+    parameters = template("edge")["Parameters"]
+    # Tighter than the per-IP limit of the whole API (test_template_parameters: whole numbers, 10+).
+    assert int(parameters["ChatClientRateLimitPer5Minutes"]["Default"]) < int(
+        parameters["RateLimitPer5Minutes"]["Default"]
+    )
+
+
+def test_the_control_planes_genai_api_has_the_same_rules_as_the_edge() -> None:
+    """Two public entries to the same function: the key and its limits on /chat, no key and the
+    same per-client WAF rule on /chatclient."""
+    control = load_template(ROOT / "template.yaml")
+    api = control["Resources"]["GenAiApi"]["Properties"]
+    paths = api["DefinitionBody"]["paths"]
+    assert paths["/api/genai/chat"]["post"]["security"] == [{"api_key": []}]
+    assert "security" not in paths["/api/genai/chatclient"]["post"]
+    [edge_plan] = resources("edge", "AWS::ApiGateway::UsagePlan").values()
+    usage = api["Auth"]["UsagePlan"]
+    assert usage["Throttle"] == edge_plan["Properties"]["Throttle"]
+    assert usage["Quota"] == edge_plan["Properties"]["Quota"]
+    acl = control["Resources"]["GenAiApiWebAcl"]
+    rule = _chatclient_rule(acl)
+    assert rule["Action"] == {"Block": {}}
+    assert rule["Statement"]["RateBasedStatement"] == {
+        "Limit": {"Ref": "GenAiChatClientRateLimitPer5Minutes"},
+        "EvaluationWindowSec": 300,
+        "AggregateKeyType": "IP",
+        "ScopeDownStatement": CHATCLIENT_SCOPE,
+    }
+    defaults = (
+        control["Parameters"]["GenAiChatClientRateLimitPer5Minutes"]["Default"],
+        template("edge")["Parameters"]["ChatClientRateLimitPer5Minutes"]["Default"],
+    )
+    assert defaults[0] == defaults[1]
+    association = control["Resources"]["GenAiApiProtection"]["Properties"]
+    assert association["WebACLArn"] == {"Fn::GetAtt": ["GenAiApiWebAcl", "Arn"]}
+    assert association["ResourceArn"]["Fn::Sub"].endswith("/restapis/${GenAiApi}/stages/${GenAiApi.Stage}")
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -176,7 +176,7 @@ def test_unknown_cluster_is_named() -> None:
         ({"services": {"vets-service": {"count": 1}}}, "services.vets-service.count"),
         (
             {"aurora": {CLUSTER: {"minCapacity": 0.7, "maxCapacity": 4}}},
-            "minCapacity 0.7 is not a multiple of 0.5",
+            "aurora.petclinic-dev.minCapacity: 0.7 is not a multiple of 0.5 ACU",
         ),
         ({"aurora": {CLUSTER: {"minCapacity": 1, "maxCapacity": 300}}}, f"aurora.{CLUSTER}.maxCapacity"),
         (
@@ -235,8 +235,9 @@ def test_prod_floor_is_enforced() -> None:
 
 
 def test_prod_refuses_every_service_at_zero_even_without_floors() -> None:
+    services_only = {"services": NIGHT["services"]}
     with pytest.raises(ScaleRefused, match="every prod service to 0"):
-        scale.plan("night", False, context("prod"), ports(NIGHT, "night", "prod"))
+        scale.plan("night", False, context("prod"), ports(services_only, "night", "prod"))
 
 
 def test_dev_may_scale_everything_to_zero() -> None:

@@ -57,3 +57,13 @@ def test_prod_profiles_keep_the_floors(name: str) -> None:
     for service, entry in profile.services.items():
         assert entry.lowest >= int(parameters[FLOORS[service]]["Default"]), service
     assert list(profile.aurora) == ["petclinic-prod"]
+
+
+@pytest.mark.parametrize("name", ["business-hours", "night", "peak"])
+def test_prod_profiles_keep_aurora_above_its_floors_without_pausing(name: str) -> None:
+    parameters: dict[str, Any] = TEMPLATE["Parameters"]
+    assert parameters["ProdAuroraAutoPause"]["Default"] == "refused"
+    for capacity in shipped()[("prod", name)].aurora.values():
+        assert not capacity.auto_pause
+        assert capacity.min_capacity >= float(parameters["ProdAuroraMinCapacity"]["Default"])
+        assert capacity.max_capacity >= float(parameters["ProdAuroraMaxCapacity"]["Default"])

@@ -93,6 +93,10 @@ class ProtectedChangeRefused(OpsError):
 # error name and the message (which names the profile and the field), changing nothing.
 
 
+class InvalidScaleRequest(OpsError):
+    """The plan function's input is not {profile, dryRun?, trigger?, executionId?} of the right types."""
+
+
 class UnknownScaleProfile(OpsError):
     """No profile of that name in Parameter Store (/petclinic/{env}/scale/{profile})."""
 

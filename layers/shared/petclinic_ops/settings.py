@@ -10,6 +10,7 @@ message should not echo input either).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Literal, Self
 
@@ -225,8 +226,21 @@ class ScaleSettings(FunctionSettings):
     fargate_vcpu_hour_arm: float = Field(alias="PRICE_FARGATE_VCPU_HOUR_ARM", default=0.03238, ge=0)
     fargate_gb_hour_arm: float = Field(alias="PRICE_FARGATE_GB_HOUR_ARM", default=0.00356, ge=0)
     aurora_acu_hour: float = Field(alias="PRICE_AURORA_ACU_HOUR", default=0.12, ge=0)
+    aurora_clusters: tuple[str, ...] = Field(alias="AURORA_CLUSTERS", default=())
+    prod_aurora_min_capacity: float = Field(alias="PROD_AURORA_MIN_CAPACITY", default=1.0, gt=0, le=256)
+    prod_aurora_max_capacity: float = Field(alias="PROD_AURORA_MAX_CAPACITY", default=4.0, ge=1, le=256)
+    prod_aurora_auto_pause: Literal["allowed", "refused"] = Field(
+        alias="PROD_AURORA_AUTO_PAUSE", default="refused"
+    )
 
-    @field_validator("services", mode="before")
+    @field_validator("prod_aurora_min_capacity", "prod_aurora_max_capacity")
+    @classmethod
+    def _half_steps(cls, value: float) -> float:
+        if (value * 2) != int(value * 2):
+            raise ValueError(f"{value:g} is not a multiple of 0.5 ACU")
+        return value
+
+    @field_validator("services", "aurora_clusters", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
@@ -241,7 +255,7 @@ class ScaleSettings(FunctionSettings):
             floors: dict[str, int] = {}
             for pair in filter(None, (part.strip() for part in value.split(","))):
                 name, sep, count = pair.partition("=")
-                if not sep or not count.strip().isdigit():
+                if not sep or not re.fullmatch(r"[0-9]{1,4}", count.strip()):
                     raise ValueError("name=count pairs, comma-separated")
                 floors[name.strip()] = int(count)
             return floors

@@ -163,6 +163,77 @@ def _cfn_template_url_missing(_: Hooks) -> Patches:
     yield mock.patch.object(CloudFormationResponse, "_get_stack_from_s3_url", get_stack_from_s3_url)
 
 
+def parameter_problem(name: str, declaration: dict[str, Any], value: str) -> str | None:
+    """What CloudFormation says of a parameter value its declaration refuses (the constraints it
+    checks before anything is created: Number, MinValue/MaxValue, AllowedValues, AllowedPattern,
+    MinLength/MaxLength; list types per item), or None."""
+    kind = str(declaration.get("Type", "String"))
+    items = value.split(",") if kind == "CommaDelimitedList" or kind.startswith("List<") else [value]
+    for item in items:
+        problem = _item_problem(name, declaration, kind, item)
+        if problem:
+            described = declaration.get("ConstraintDescription")
+            return f"Parameter '{name}' failed to satisfy constraint: {described}" if described else problem
+    return None
+
+
+def _as_cfn_string(value: Any) -> str:
+    """A template scalar as CloudFormation reads it: YAML's true is "true", 7 is "7"."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _number_problem(name: str, declaration: dict[str, Any], item: str) -> str | None:
+    try:
+        number = float(item)
+    except ValueError:
+        return f"Parameter '{name}' must be a number"
+    if "MinValue" in declaration and number < float(declaration["MinValue"]):
+        return f"Parameter '{name}' must be a number not less than {declaration['MinValue']}"
+    if "MaxValue" in declaration and number > float(declaration["MaxValue"]):
+        return f"Parameter '{name}' must be a number not greater than {declaration['MaxValue']}"
+    return None
+
+
+def _item_problem(name: str, declaration: dict[str, Any], kind: str, item: str) -> str | None:
+    numeric = kind in ("Number", "List<Number>")
+    allowed = declaration.get("AllowedValues")
+    pattern = declaration.get("AllowedPattern")
+    checks = (
+        (numeric and _number_problem(name, declaration, item)) or None,
+        f"Parameter '{name}' must be one of AllowedValues"
+        if allowed is not None and item not in {_as_cfn_string(v) for v in allowed}
+        else None,
+        f"Parameter '{name}' must match pattern {pattern}"
+        if pattern is not None and not numeric and not re.fullmatch(pattern, item)
+        else None,
+        f"Parameter '{name}' must contain at least {declaration['MinLength']} characters"
+        if "MinLength" in declaration and len(item) < int(declaration["MinLength"])
+        else None,
+        f"Parameter '{name}' must contain at most {declaration['MaxLength']} characters"
+        if "MaxLength" in declaration and len(item) > int(declaration["MaxLength"])
+        else None,
+    )
+    return next((problem for problem in checks if problem), None)
+
+
+def _cfn_parameter_constraints(_: Hooks) -> Patches:
+    from moto.cloudformation.exceptions import ValidationError  # noqa: PLC0415
+    from moto.cloudformation.parsing import ResourceMap  # noqa: PLC0415
+
+    original = ResourceMap.load_parameters
+
+    def load_parameters(self: Any) -> None:
+        declared = self._template.get("Parameters") or {}
+        for name, value in (self.input_parameters or {}).items():
+            if name in declared and isinstance(value, str):
+                problem = parameter_problem(name, declared[name], value)
+                if problem:
+                    raise ValidationError(message=problem)
+        original(self)
+
+    yield mock.patch.object(ResourceMap, "load_parameters", load_parameters)
+
+
 # =========================================================================== patches (GAPS)
 # The PetClinic infrastructure stacks (infra/*.yaml), created by change sets as the provision
 # workflow creates them. Active only under a host that simulates CloudFormation's providers
@@ -1008,6 +1079,16 @@ def _stack_policies(hooks: Hooks) -> Patches:
 
 
 GAPS = (
+    Gap(
+        "cfn-parameter-constraints",
+        "CreateStack, UpdateStack and change sets accept any parameter value: AllowedPattern, "
+        "AllowedValues, MinValue/MaxValue, MinLength/MaxLength are not checked (a Number that is not "
+        "one fails with ValueError, HTTP 500), where CloudFormation refuses the call with "
+        "ValidationError naming the parameter",
+        "moto/cloudformation/parsing.py ResourceMap.load_parameters (only Type conversions)",
+        ("cloudformation",),
+        _cfn_parameter_constraints,
+    ),
     Gap(
         "cfn-template-url-missing",
         "A TemplateURL naming an S3 object that does not exist fails with AttributeError (HTTP 500) "

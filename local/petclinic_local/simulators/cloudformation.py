@@ -50,6 +50,10 @@ PARTIAL: dict[str, str] = {
         "local rotations use a MariaDB on 127.0.0.1"
     ),
     "AWS::RDS::DBInstance": "created in RDS's API (writer/reader placement); no database engine runs",
+    "AWS::ApplicationAutoScaling::ScalableTarget": (
+        "created in Application Auto Scaling's API with its bounds; its Tags are not kept (moto's "
+        "Application Auto Scaling has no tagging), and nothing checks IAM against them locally"
+    ),
     "AWS::ApplicationAutoScaling::ScalingPolicy": (
         "created in Application Auto Scaling's API; no CloudWatch metric drives it: it never scales itself"
     ),
@@ -60,6 +64,7 @@ PARTIAL: dict[str, str] = {
     "AWS::ServiceDiscovery::Service": "created in Cloud Map's API; no task registers instances (none run)",
     "AWS::WAFv2::WebACL": "created in WAFv2's API with its rules; no request is filtered (no HTTP locally)",
     "AWS::ApiGateway::Stage": "created in API Gateway's API; no HTTP endpoint serves it locally",
+    "AWS::ApiGateway::UsagePlan": "created in API Gateway's API; no request is counted against it locally",
 }
 
 _DYNAMIC_SECRET = re.compile(
@@ -765,6 +770,7 @@ class ApiMethod:
             resourceId=resource,
             httpMethod=verb,
             authorizationType=props.get("AuthorizationType", "NONE"),
+            apiKeyRequired=_flag(props.get("ApiKeyRequired", False)),
             requestParameters={k: _flag(v) for k, v in (props.get("RequestParameters") or {}).items()},
         )
         for response in props.get("MethodResponses", []):
@@ -803,6 +809,38 @@ class ApiMethod:
         _client("apigateway", region).delete_method(
             restApiId=props["RestApiId"], resourceId=props["ResourceId"], httpMethod=props["HttpMethod"]
         )
+
+
+class UsagePlan:
+    """API Gateway usage plans (moto's CloudFormation has no model for them): the plan, its
+    stages, throttle and quota, in API Gateway's API."""
+
+    @staticmethod
+    def _arguments(props: dict[str, Any]) -> dict[str, Any]:
+        arguments: dict[str, Any] = {
+            "name": props.get("UsagePlanName", ""),
+            "description": props.get("Description", ""),
+            "apiStages": [{"apiId": s["ApiId"], "stage": s["Stage"]} for s in props.get("ApiStages", [])],
+        }
+        if "Throttle" in props:
+            throttle = props["Throttle"]
+            arguments["throttle"] = {
+                "rateLimit": float(throttle["RateLimit"]),
+                "burstLimit": int(throttle["BurstLimit"]),
+            }
+        if "Quota" in props:
+            quota = props["Quota"]
+            arguments["quota"] = {"limit": int(quota["Limit"]), "period": quota["Period"]}
+        return arguments
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        plan = _client("apigateway", region).create_usage_plan(**UsagePlan._arguments(props))
+        return Created(plan["id"], {"Id": plan["id"]})
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        _client("apigateway", region).delete_usage_plan(usagePlanId=created.physical_id)
 
 
 def _camel(value: Any, *, keep: frozenset[str] = frozenset({"Options", "DockerLabels"})) -> Any:
@@ -1023,6 +1061,7 @@ SIMULATED_TYPES: dict[str, Any] = {
     "AWS::WAFv2::WebACLAssociation": WebACLAssociation,
     "AWS::WAFv2::LoggingConfiguration": WafLoggingConfiguration,
     "AWS::ApiGateway::Stage": ApiStage,
+    "AWS::ApiGateway::UsagePlan": UsagePlan,
 }
 
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from petclinic_ops.errors import InvalidScaleProfile, ScaleRefused, UnknownScaleProfile
-from petclinic_ops.models.scale import AuroraScale, ScaleProfile, ServiceScale
+from petclinic_ops.models.scale import AuroraScale, OutOfRange, ScaleProfile, ServiceScale
 
 HOURS_PER_MONTH = 730
 PROFILE_PARAMETER = "/petclinic/{environment}/scale/{profile}"
@@ -85,12 +86,30 @@ class ScalePorts(Protocol):
 
 
 @dataclass(frozen=True)
+class AuroraFloor:
+    """Prod's floor for its Aurora clusters (template parameters): a profile's minCapacity and
+    maxCapacity are at least these, and minCapacity 0 (auto-pause) only when ``auto_pause``."""
+
+    min_capacity: float = 1.0
+    max_capacity: float = 4.0
+    auto_pause: bool = False
+
+
+@dataclass(frozen=True)
 class ScaleContext:
     environment: str
     cluster: str
     services: tuple[str, ...]
     floors: dict[str, int] = field(default_factory=dict)
     prices: Prices = field(default_factory=Prices)
+    # The Aurora clusters this environment scales, by identifier (the scale role may modify these
+    # and no other); empty: petclinic-{environment}.
+    clusters: tuple[str, ...] = ()
+    aurora_floor: AuroraFloor = field(default_factory=AuroraFloor)
+
+    @property
+    def aurora_clusters(self) -> tuple[str, ...]:
+        return self.clusters or (f"petclinic-{self.environment}",)
 
 
 @dataclass
@@ -119,22 +138,39 @@ class ScalePlan:
 # ----------------------------------------------------------------------------- profiles
 
 
+# JSON integers longer than this cannot be any value a profile takes (counts <= 1,000, seconds <=
+# 86,400): they stay unconverted (Python refuses to convert more than 4,300 digits, with a
+# ValueError), and the field they are in rejects them by name.
+_LONGEST_INTEGER = 20
+
+
+def _integer(text: str) -> int | OutOfRange:
+    digits = len(text.lstrip("-"))
+    return int(text) if digits <= _LONGEST_INTEGER else OutOfRange(digits)
+
+
 def parse_profile(name: str, text: str) -> ScaleProfile:
-    """The profile's JSON, validated; InvalidScaleProfile names the profile and each bad field."""
+    """The profile's JSON, validated; InvalidScaleProfile names the profile and each bad field.
+
+    Numbers are read as written (integers as int, others as Decimal; NaN and Infinity too), so
+    the model judges each one strictly: nothing here converts, rounds or raises on a number."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_integer, parse_float=Decimal, parse_constant=Decimal)
     except json.JSONDecodeError as exc:
         raise InvalidScaleProfile(f"profile {name}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise InvalidScaleProfile(f"profile {name}: nested too deeply to be a profile") from None
     try:
         return ScaleProfile.model_validate(data)
     except ValidationError as exc:
         raise InvalidScaleProfile(f"profile {name}: {describe(exc)}") from None
 
 
-def describe(exc: ValidationError) -> str:
+def describe(exc: ValidationError, whole: str = "profile") -> str:
+    """Each error as ``field.path: message``; an error of the document itself as ``whole: ...``."""
     parts = []
     for error in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in error["loc"]) or "profile"
+        where = ".".join(str(part) for part in error["loc"]) or whole
         message = str(error["msg"]).removeprefix("Value error, ")
         parts.append(f"{where}: {message}")
     return "; ".join(parts)
@@ -173,13 +209,17 @@ def check(
     unknown = sorted(set(profile.services) - set(context.services))
     if unknown:
         raise InvalidScaleProfile(
-            f"profile {name}: unknown service {', '.join(unknown)} "
-            f"(this environment's services: {', '.join(context.services)})"
+            f"profile {name}: "
+            + "; ".join(f"services.{service}: unknown service {service}" for service in unknown)
+            + f" (this environment's services: {', '.join(context.services)})"
         )
     missing = sorted(set(profile.services) - set(live))
     if missing:
         raise InvalidScaleProfile(
-            f"profile {name}: service {', '.join(missing)} not found in ECS cluster {context.cluster}"
+            f"profile {name}: "
+            + "; ".join(
+                f"services.{service}: not found in ECS cluster {context.cluster}" for service in missing
+            )
         )
     for service, wanted in profile.services.items():
         if wanted.autoscaled and not live[service].autoscaled:
@@ -187,9 +227,13 @@ def check(
                 f"profile {name}: services.{service}: minCapacity/maxCapacity given but Application "
                 "Auto Scaling does not manage this service; give desiredCount"
             )
+    _check_cluster_names(name, profile, context)  # again: check() may run on its own
     unknown_clusters = sorted(set(profile.aurora) - set(clusters))
     if unknown_clusters:
-        raise InvalidScaleProfile(f"profile {name}: unknown Aurora cluster {', '.join(unknown_clusters)}")
+        raise InvalidScaleProfile(
+            f"profile {name}: "
+            + "; ".join(f"aurora.{cluster}: unknown Aurora cluster {cluster}" for cluster in unknown_clusters)
+        )
     for identifier, capacity in profile.aurora.items():
         cluster = clusters[identifier]
         if capacity.auto_pause and not supports_auto_pause(cluster.engine, cluster.engine_version):
@@ -200,6 +244,44 @@ def check(
             )
     if context.environment == "prod":
         _prod_guard_rails(name, profile, context, live)
+        _prod_aurora_floor(name, profile, context.aurora_floor)
+
+
+def _check_cluster_names(name: str, profile: ScaleProfile, context: ScaleContext) -> None:
+    """Only this environment's clusters, by identifier: what the plan reads is what the apply
+    modifies (ModifyDBCluster takes an identifier, and the scale role may modify these only)."""
+    allowed = context.aurora_clusters
+    for identifier in sorted(profile.aurora):
+        if identifier in allowed:
+            continue
+        hint = (
+            "name the cluster by its identifier, not its ARN"
+            if identifier.startswith("arn:")
+            else f"unknown Aurora cluster {identifier}"
+        )
+        raise InvalidScaleProfile(
+            f"profile {name}: aurora.{identifier}: {hint} (this environment scales {', '.join(allowed)})"
+        )
+
+
+def _prod_aurora_floor(name: str, profile: ScaleProfile, floor: AuroraFloor) -> None:
+    for identifier, wanted in sorted(profile.aurora.items()):
+        where = f"profile {name}: aurora.{identifier}"
+        if wanted.auto_pause and not floor.auto_pause:
+            raise ScaleRefused(
+                f"{where}.minCapacity 0 (auto-pause) is refused in prod: the template parameter "
+                "ProdAuroraAutoPause does not allow it"
+            )
+        if not wanted.auto_pause and wanted.min_capacity < floor.min_capacity:
+            raise ScaleRefused(
+                f"{where}.minCapacity {wanted.min_capacity:g} is below prod's floor of "
+                f"{floor.min_capacity:g} ACU (template parameter ProdAuroraMinCapacity)"
+            )
+        if wanted.max_capacity < floor.max_capacity:
+            raise ScaleRefused(
+                f"{where}.maxCapacity {wanted.max_capacity:g} is below prod's floor of "
+                f"{floor.max_capacity:g} ACU (template parameter ProdAuroraMaxCapacity)"
+            )
 
 
 def _prod_guard_rails(
@@ -234,6 +316,7 @@ def plan(name: str, dry_run: bool, context: ScaleContext, ports: ScalePorts) -> 
             f"{PROFILE_PARAMETER.format(environment=context.environment, profile=name)}"
         )
     profile = parse_profile(name, text)
+    _check_cluster_names(name, profile, context)  # before reading any: ARNs and others' clusters
     live = ports.services(context.cluster, list(context.services))
     clusters = ports.clusters(sorted(profile.aurora)) if profile.aurora else {}
     check(name, profile, context, live, clusters)

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 # \A and \Z, not ^ and $: "$" also matches before a trailing newline.
@@ -110,9 +110,10 @@ class EcrImageActionEvent(BaseModel):
 class ManualRestartRequest(BaseModel):
     """A new deployment of the service's running revision, so new tasks read the secrets anew:
     ``{"service": "vets-service", "restart": true}``. The rotation rollout sends these (with
-    ``source: "rotation"`` and the secret version) for every service that reads a rotated secret."""
+    ``source: "rotation"`` and the secret version) for every service that reads a rotated secret.
+    Strict: ``restart`` is the JSON boolean true (1 is not a restart request)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
     service: ServiceName
     restart: Literal[True]
@@ -121,11 +122,18 @@ class ManualRestartRequest(BaseModel):
     requested_by: str | None = Field(default=None, alias="requestedBy", min_length=1, max_length=256)
     secret_version: str | None = Field(default=None, alias="secretVersion", min_length=1, max_length=64)
 
+    @field_validator("restart", mode="before")
+    @classmethod
+    def _the_boolean_true(cls, value: Any) -> Any:
+        if value is not True:  # pydantic's Literal[True] takes 1 and 1.0 for True, even when strict
+            raise ValueError(f"Input should be True (the JSON boolean), not {value!r:.40}")
+        return value
+
 
 class ManualDeployRequest(BaseModel):
     """Input of a manual execution: ``{"service": "customers-service", "image": "1.4.2"}``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     service: ServiceName
     image: ImageReference

@@ -1,0 +1,53 @@
+"""The edge stack (infra/edge.yaml) as the provision workflow makes it on the local cloud, with the
+GenAI function's live alias: POST /api/genai/chat needs an API key of the stage's usage plan,
+POST /api/genai/chatclient takes none and the web ACL limits each client IP there. (The local
+cloud serves no HTTP for this API: what is checked is what API Gateway and WAF hold.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from petclinic_local import provisioning
+from petclinic_local.cloud import LocalCloud
+
+
+def _edge_api(cloud: LocalCloud) -> tuple[str, dict[str, Any]]:
+    apigateway = cloud.client("apigateway")
+    [api] = [a for a in apigateway.get_rest_apis()["items"] if a["name"] == "petclinic-dev"]
+    resources = apigateway.get_resources(restApiId=api["id"], limit=500)["items"]
+    return api["id"], {r["path"]: r for r in resources}
+
+
+def test_the_genai_routes_need_a_key_on_chat_and_a_per_client_limit_on_chatclient(cloud: LocalCloud) -> None:
+    live = cloud.outputs["GenAiLiveAliasArn"]
+    report = provisioning.provision(
+        cloud, {"environment": "dev", "stacks": ["edge"], "parameters": {"edge": {"GenAiFunctionArn": live}}}
+    )
+    assert report["execution"]["status"] == "SUCCEEDED", report["execution"]
+    apigateway = cloud.client("apigateway")
+    api_id, by_path = _edge_api(cloud)
+    assert "/api/genai/{proxy+}" not in by_path  # no greedy route reaches the function
+    chat = apigateway.get_method(
+        restApiId=api_id, resourceId=by_path["/api/genai/chat"]["id"], httpMethod="POST"
+    )
+    chatclient = apigateway.get_method(
+        restApiId=api_id, resourceId=by_path["/api/genai/chatclient"]["id"], httpMethod="POST"
+    )
+    assert chat["apiKeyRequired"] is True
+    assert chatclient["apiKeyRequired"] is False
+    assert live in chat["methodIntegration"]["uri"]
+    assert live in chatclient["methodIntegration"]["uri"]
+    [plan] = [p for p in apigateway.get_usage_plans()["items"] if p["name"] == "petclinic-dev-genai-chat"]
+    assert plan["apiStages"] == [{"apiId": api_id, "stage": "dev"}]
+    assert (plan["throttle"], plan["quota"]) == (
+        {"rateLimit": 5.0, "burstLimit": 10},
+        {"limit": 5000, "period": "DAY"},
+    )
+    wafv2 = cloud.client("wafv2")
+    [summary] = [a for a in wafv2.list_web_acls(Scope="REGIONAL")["WebACLs"] if a["Name"] == "petclinic-dev"]
+    acl = wafv2.get_web_acl(Name=summary["Name"], Scope="REGIONAL", Id=summary["Id"])["WebACL"]
+    [rule] = [r for r in acl["Rules"] if r["Name"] == "genai-chatclient-per-client"]
+    rate = rule["Statement"]["RateBasedStatement"]
+    assert (rate["Limit"], rate["AggregateKeyType"]) == (100, "IP")
+    scope = rate["ScopeDownStatement"]["ByteMatchStatement"]
+    assert (scope["FieldToMatch"], scope["SearchString"]) == ({"UriPath": {}}, b"/api/genai/chatclient")
