@@ -14,9 +14,7 @@ from collections.abc import Callable
 from typing import Any, cast
 from unittest import mock
 
-import jsonata
-
-from petclinic_local.jsonata import JsonataUndefined, evaluate_jsonata
+from petclinic_local.jsonata import JsonataUndefined, evaluate_jsonata, evaluate_text
 from petclinic_local.moto_compat.gap import Gap, Hooks, Patches
 from petclinic_local.moto_compat.timestamps import jsonable
 
@@ -90,7 +88,7 @@ def _jsonata(_: Hooks) -> Patches:
         string_expression.StringVariableSample, "_eval_body", _string_variable_sample_eval_body
     )
     # Text-composed expressions (JSONPath states sampling variables) still go through here.
-    yield mock.patch.object(moto_jsonata, "_eval_jsonata", lambda text: jsonata.Jsonata(text).evaluate(None))
+    yield mock.patch.object(moto_jsonata, "_eval_jsonata", evaluate_text)
 
 
 # --------------------------------------------------------------------------- the API
