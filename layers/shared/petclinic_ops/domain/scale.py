@@ -125,6 +125,8 @@ def parse_profile(name: str, text: str) -> ScaleProfile:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidScaleProfile(f"profile {name}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:  # Lambda's Python stops at 1,000 frames
+        raise InvalidScaleProfile(f"profile {name}: nested too deeply to read as JSON") from None
     try:
         return ScaleProfile.model_validate(data)
     except ValidationError as exc:
