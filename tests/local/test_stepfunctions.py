@@ -313,3 +313,100 @@ def test_closed_definition_validation() -> None:
         for _ in range(2):  # an invalid definition is rejected every time (never remembered)
             with pytest.raises(client("stepfunctions").exceptions.ClientError, match="ASLParserException"):
                 create_state_machine(invalid)
+
+
+FINAL_EVENTS = {"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"}
+
+
+def _described_once_history_ends(definition: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Run ``definition`` while moto's execution thread is held back after the program ends (where
+    it sets the execution's status: ``terminated()``, which a busy machine delays as much); wait
+    for the history's final event, then DescribeExecution. Its answer and that event's type."""
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication  # noqa: PLC0415
+
+    released = threading.Event()
+    terminated = BaseExecutionWorkerCommunication.terminated  # with the gap's patch, if installed
+
+    def terminated_late(self: Any) -> None:
+        released.wait(10)
+        terminated(self)
+
+    sfn = client("stepfunctions")
+    arn = create_state_machine(definition)
+    with mock.patch.object(BaseExecutionWorkerCommunication, "terminated", terminated_late):
+        try:
+            execution = sfn.start_execution(stateMachineArn=arn, name="held", input="{}")["executionArn"]
+            events: list[dict[str, Any]] = []
+            while not events or events[-1]["type"] not in FINAL_EVENTS:
+                events = sfn.get_execution_history(executionArn=execution)["events"]
+            described = dict(sfn.describe_execution(executionArn=execution))
+        finally:
+            released.set()
+        wait_for_executions(arn)
+    return described, str(events[-1]["type"])
+
+
+def test_needed_execution_end_visible() -> None:
+    """If this fails, moto fixed execution-end-visible: delete the workaround (DescribeExecution no
+    longer answers RUNNING once GetExecutionHistory shows the execution's final event)."""
+    with local_aws(skip={"execution-end-visible"}):
+        described, final = _described_once_history_ends(PASS)
+    assert final == "ExecutionSucceeded"
+    assert described["status"] == "RUNNING"
+
+
+def test_closed_execution_end_visible() -> None:
+    failing = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Broken", "Cause": "on purpose"}}}
+    with local_aws():
+        succeeded, succeeded_event = _described_once_history_ends(PASS)
+        failed, failed_event = _described_once_history_ends(failing)
+    assert (succeeded_event, succeeded["status"], json.loads(succeeded["output"])) == (
+        "ExecutionSucceeded",
+        "SUCCEEDED",
+        {},
+    )
+    assert (failed_event, failed["status"], failed["error"], failed["cause"]) == (
+        "ExecutionFailed",
+        "FAILED",
+        "Broken",
+        "on purpose",
+    )
+
+
+def _timed_out_while_a_task_runs(skip: set[str] | frozenset[str]) -> tuple[str, list[str]]:
+    """An execution (TimeoutSeconds 1) whose only task runs until the test ends: its status once it
+    is no longer RUNNING, and the types of the history's events then."""
+    finished = threading.Event()
+
+    def stuck(payload: Any) -> FunctionResult:
+        finished.wait(30)
+        return {"done": True}, False, ""
+
+    with local_aws(skip=skip, hooks=FakeHooks(functions={"stuck": stuck})):
+        definition = task(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:stuck")
+        definition["TimeoutSeconds"] = 1
+        sfn = client("stepfunctions")
+        arn = create_state_machine(definition)
+        try:
+            execution = sfn.start_execution(stateMachineArn=arn, name="slow", input="{}")["executionArn"]
+            (execution,) = wait_for_executions(arn, timeout=30)
+            status = str(sfn.describe_execution(executionArn=execution)["status"])
+            types = [str(e["type"]) for e in sfn.get_execution_history(executionArn=execution)["events"]]
+        finally:
+            finished.set()
+    return status, types
+
+
+def test_needed_execution_end_visible_timed_out() -> None:
+    """If this fails, moto fixed execution-end-visible: delete the workaround (a timed-out
+    execution's history ends with ExecutionTimedOut as soon as its status is TIMED_OUT)."""
+    status, types = _timed_out_while_a_task_runs(skip={"execution-end-visible"})
+    assert status == "TIMED_OUT"
+    assert not FINAL_EVENTS & set(types), types
+
+
+def test_closed_execution_end_visible_timed_out() -> None:
+    status, types = _timed_out_while_a_task_runs(skip=frozenset())
+    assert status == "TIMED_OUT"
+    assert types[-1] == "ExecutionTimedOut", types
+    assert types.count("ExecutionTimedOut") == 1

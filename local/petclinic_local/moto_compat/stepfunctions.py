@@ -8,6 +8,7 @@ into the expression text.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -105,6 +106,101 @@ def _start_execution_name(_: Hooks) -> Patches:
         return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
 
     yield mock.patch.object(StepFunctionsParserBackend, "start_execution", start_execution)
+
+
+# --------------------------------------------------------------------------- an execution's end
+
+# Held while an execution's end is recorded (its status, then its final history event) and while
+# DescribeExecution, ListExecutions and GetExecutionHistory read: they see both or neither.
+_END = threading.RLock()
+
+_FINAL_EVENTS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
+
+
+class _Ending:
+    """One execution's end, recorded once: the status (moto's worker communication), then the
+    final history event; nothing is recorded after it."""
+
+    def __init__(self, communication: Any, env: Any, terminated: Callable[[Any], None]) -> None:
+        self.communication = communication
+        self.env = env
+        self._terminated = terminated
+        self.reflected = False
+        self.final_event_id: int | None = None
+
+    def reflect(self) -> None:
+        if not self.reflected:
+            self.reflected = True
+            self._terminated(self.communication)
+
+
+def _execution_end_visible(_: Hooks) -> Patches:
+    from moto.stepfunctions.parser.api import ExecutionTimedOutEventDetails, HistoryEventType  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramTimedOut  # noqa: PLC0415
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication  # noqa: PLC0415
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker  # noqa: PLC0415
+    from moto.stepfunctions.responses import StepFunctionResponse  # noqa: PLC0415
+
+    original_environment = ExecutionWorker._get_evaluation_environment
+    original_add_event = EventManager.add_event
+    original_terminated = BaseExecutionWorkerCommunication.terminated
+
+    def get_evaluation_environment(self: Any) -> Any:
+        env = original_environment(self)
+        ending = _Ending(self._execution_communication, env, original_terminated)
+        env.event_manager._petclinic_ending = ending
+        self._execution_communication._petclinic_ending = ending
+        return env
+
+    def add_event(self: Any, *args: Any, **kwargs: Any) -> int:
+        ending: _Ending | None = getattr(self, "_petclinic_ending", None)
+        if ending is None:
+            return original_add_event(self, *args, **kwargs)  # type: ignore[no-any-return]
+        event_type = kwargs["event_type"] if "event_type" in kwargs else args[1]
+        with _END:
+            if ending.final_event_id is not None:  # ended (timed out while a state still ran)
+                return ending.final_event_id
+            if str(getattr(event_type, "value", event_type)) in _FINAL_EVENTS:
+                ending.reflect()  # the status first: whoever sees the final event sees it
+                ending.final_event_id = original_add_event(self, *args, **kwargs)
+                return ending.final_event_id
+            return original_add_event(self, *args, **kwargs)  # type: ignore[no-any-return]
+
+    def terminated(self: Any) -> None:
+        ending: _Ending | None = getattr(self, "_petclinic_ending", None)
+        if ending is None:
+            original_terminated(self)
+            return
+        with _END:
+            ending.reflect()
+            env = ending.env
+            if ending.final_event_id is None and isinstance(env.program_state(), ProgramTimedOut):
+                # The execution timed out while a state still runs on moto's worker thread, which
+                # would record ExecutionTimedOut only once that state returns.
+                ending.final_event_id = original_add_event(
+                    env.event_manager,
+                    context=env.event_history_context,
+                    event_type=HistoryEventType.ExecutionTimedOut,
+                    event_details=EventDetails(executionTimedOutEventDetails=ExecutionTimedOutEventDetails()),
+                )
+
+    yield mock.patch.object(ExecutionWorker, "_get_evaluation_environment", get_evaluation_environment)
+    yield mock.patch.object(EventManager, "add_event", add_event)
+    yield mock.patch.object(BaseExecutionWorkerCommunication, "terminated", terminated)
+    for reader in ("describe_execution", "list_executions", "get_execution_history"):
+        yield mock.patch.object(
+            StepFunctionResponse, reader, _holding_end(getattr(StepFunctionResponse, reader))
+        )
+
+
+def _holding_end(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def holding(self: Any) -> Any:
+        with _END:
+            return read(self)
+
+    return holding
 
 
 # --------------------------------------------------------------------------- time
@@ -215,6 +311,17 @@ GAPS = (
         "moto/stepfunctions/parser/models.py StepFunctionsParserBackend._validate_definition",
         ("stepfunctions",),
         _definition_validation,
+    ),
+    Gap(
+        "execution-end-visible",
+        "an execution's status is set after its final history event is appended, on another thread: "
+        "DescribeExecution answered RUNNING just after GetExecutionHistory showed ExecutionSucceeded "
+        "(and FAILED before its error and cause were set); a timed-out execution recorded "
+        "ExecutionTimedOut only when its running state returned",
+        "moto/stepfunctions/parser/backend/execution_worker.py ExecutionWorker._execution_logic "
+        "(program.eval, then terminated())",
+        ("stepfunctions",),
+        _execution_end_visible,
     ),
     Gap(
         "jsonata",
