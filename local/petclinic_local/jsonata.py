@@ -36,7 +36,10 @@ def _partition(array: list[Any], size: int) -> list[list[Any]]:
 
 
 def _range(first: float, last: float, step: float) -> list[float]:
-    out, value = [], first
+    """A JSONata sequence, as AWS's $range returns: one value is that value (``$range(1, 9, 9)`` is
+    1, not [1]), none is undefined; ``$append([], ...)`` makes an array of any of them."""
+    out: list[float] = JsonataUtils.create_sequence()
+    value = first
     while (step > 0 and value <= last) or (step < 0 and value >= last):
         out.append(value)
         value += step
