@@ -41,7 +41,7 @@ LAMBDA_LIMIT = 1000
 DEEP_LIMIT = 10_000
 """What jsonata-python sets for itself (its evaluator recurses about 10 frames per JSONata level)."""
 
-DEEP_STACK_BYTES = 256 * 1024 * 1024
+DEEP_STACK_BYTES = 64 * 1024 * 1024
 """The C stack of a deep evaluation's thread (address space only, until frames touch it): enough
 for ``DEEP_LIMIT`` frames of jsonata-python's evaluator with room to spare."""
 

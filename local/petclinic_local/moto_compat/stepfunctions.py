@@ -103,7 +103,7 @@ def _jsonata(_: Hooks) -> Patches:
     yield mock.patch.object(moto_jsonata, "_eval_jsonata", evaluate_text)
 
 
-# The field an expression is written in, as AWS names it in a failure's cause and location:
+# The field an expression is written in, as AWS names it in the cause of a failure:
 # relative to the state, "/" before each object key, "[i]" for each array index ("Output",
 # "Output/result", "Arguments/FunctionName", "Assign/x", "Output/a[0]", "Choices[1]/Condition",
 # "Catch[0]/Output"). Kept on the environment (one per state machine frame) while the field's
