@@ -17,6 +17,7 @@ BENCHMARKS = [
     "genai_router.py",
     "provision.py",
     "scale.py",
+    "sfn_end_consistency.py",
 ]
 
 

@@ -236,6 +236,8 @@ def _json_body() -> Any:
         raise BadChatInput("the body must be JSON text, not binary")
     try:
         return json.loads(raw)
+    except RecursionError:  # Lambda's Python stops at 1,000 frames: about 1,000 nested [ or {
+        raise BadChatInput("the body is nested too deeply to read as JSON") from None
     except ValueError as exc:
         raise BadChatInput(f"the body is not valid JSON ({exc.args[0].split(':')[0]})") from None
 

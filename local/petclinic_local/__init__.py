@@ -13,6 +13,7 @@ the outside in:
     petclinic/      the operated PetClinic stack: the seeded resources, its MariaDB database
     moto_compat/    the moto workarounds, one module per AWS service, and their registry
     jsonata.py      Step Functions' JSONata (the evaluator, and AWS's added functions)
+    recursion.py    the process's recursion limit: Lambda's 1,000 for handlers, more only for deep JSONata
 
 Dependencies point down that list: nothing below cli/ imports it, and moto_compat knows its
 host only through ``moto_compat.Hooks``.

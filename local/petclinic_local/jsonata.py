@@ -16,8 +16,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import jsonata
-from jsonata.utils import Utils as JsonataUtils
+from petclinic_local import recursion
+
+with recursion.kept():  # jsonata-python sets the whole process's recursion limit to 10,000 as it loads
+    import jsonata
+    from jsonata.utils import Utils as JsonataUtils
 
 
 class JsonataUndefined(Exception):
@@ -33,7 +36,10 @@ def _partition(array: list[Any], size: int) -> list[list[Any]]:
 
 
 def _range(first: float, last: float, step: float) -> list[float]:
-    out, value = [], first
+    """A JSONata sequence, as AWS's $range returns: one value is that value (``$range(1, 9, 9)`` is
+    1, not [1]), none is undefined; ``$append([], ...)`` makes an array of any of them."""
+    out: list[float] = JsonataUtils.create_sequence()
+    value = first
     while (step > 0 and value <= last) or (step < 0 and value >= last):
         out.append(value)
         value += step
@@ -62,7 +68,32 @@ def evaluate_jsonata(expression: str, bindings: dict[str, Any]) -> Any:
 
     Values are bound, not printed into the expression text, so strings with quotes and large
     documents cost nothing to parse. Raises ``JsonataUndefined`` when the result is undefined.
+
+    The evaluation runs at the process's recursion limit (Lambda's 1,000 while a handler runs); one
+    that needs more (a recursive JSONata function, deeply nested data) runs again with the room
+    jsonata-python is built for, on a thread of its own while no handler runs
+    (``recursion.run_deep``), so what evaluated before the limit was kept for handlers still does.
     """
+    try:
+        return _evaluate(expression, bindings)
+    except Exception as exc:
+        if not _hit_recursion_limit(exc):
+            raise
+    return recursion.run_deep(lambda: _evaluate(expression, bindings))
+
+
+def evaluate_text(expression: str) -> Any:
+    """Evaluate a self-contained JSONata text (no bindings, no AWS functions), as moto's interpreter
+    composes for JSONPath states reading variables; None when undefined."""
+    try:
+        return jsonata.Jsonata(expression).evaluate(None)
+    except Exception as exc:
+        if not _hit_recursion_limit(exc):
+            raise
+    return recursion.run_deep(lambda: jsonata.Jsonata(expression).evaluate(None))
+
+
+def _evaluate(expression: str, bindings: dict[str, Any]) -> Any:
     compiled = jsonata.Jsonata(expression)
     for name, function in aws_functions().items():
         compiled.register_lambda(name, function)
@@ -72,3 +103,16 @@ def evaluate_jsonata(expression: str, bindings: dict[str, Any]) -> Any:
     if result is None:
         raise JsonataUndefined(expression)
     return JsonataUtils.convert_nulls(result)
+
+
+def _hit_recursion_limit(exc: BaseException) -> bool:
+    """Whether the evaluation ran out of frames: jsonata-python turns some exceptions into its own
+    (a RecursionError in ``and``/``or`` becomes "Unexpected"), so look along the chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, RecursionError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

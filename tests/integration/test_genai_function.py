@@ -246,6 +246,21 @@ def test_chat_refuses_bad_input_naming_the_problem(cloud: LocalCloud, body: Any,
     assert problem in json.loads(response["body"])["message"]
 
 
+NESTED = "[" * 1000 + "]" * 1000  # 2 KB of JSON that Lambda's 1,000 frames cannot parse
+
+
+@pytest.mark.parametrize("route", ["/api/genai/chatclient", "/api/genai/chat"])
+def test_a_deeply_nested_body_is_a_400_naming_the_problem(cloud: LocalCloud, route: str) -> None:
+    """Lambda's Python (limit 1,000) raises RecursionError parsing this body: before the fix that
+    was a 500 (and a GenAiServerErrors datapoint, which the release alarms count) for a client's
+    input; the local cloud hid it, its jsonata package having raised the limit to 10,000."""
+    calls = len(cloud.bedrock.calls)
+    response = genai.invoke(cloud, genai.api_event(route, NESTED))
+    assert response["statusCode"] == 400, response
+    assert json.loads(response["body"])["message"] == "the body is nested too deeply to read as JSON"
+    assert len(cloud.bedrock.calls) == calls
+
+
 def test_an_unknown_route_and_a_non_api_event(cloud: LocalCloud) -> None:
     missing = genai.invoke(cloud, genai.api_event("/api/genai/other", '"hi"'))
     assert missing["statusCode"] == 404

@@ -17,6 +17,7 @@ from petclinic_local.stack.deploy import FunctionSpec
 from petclinic_local.stack.lambda_runtime import LambdaRuntime
 
 HANDLER = """
+import json
 import os
 import sys
 import threading
@@ -25,6 +26,10 @@ seen_by_others = threading.Event()
 
 
 def handler(event, context):
+    if "nested" in event:  # what Lambda's default recursion limit refuses
+        depth = event["nested"]
+        json.loads("[" * depth + "]" * depth)
+        return {"limit": sys.getrecursionlimit()}
     if event.get("set"):
         os.environ["WRITTEN_BY_THE_HANDLER"] = "yes"
     if event.get("unset"):
@@ -118,3 +123,20 @@ def test_threads_reading_the_environment_or_the_path_never_miss_an_entry(runtime
     assert invocations > 100
     assert errors == [], f"{len(errors)} KeyErrors in {invocations} invocations: {errors[:3]}"
     assert missed == [], f"sys.path entries skipped {len(missed)} times in {invocations} invocations"
+
+
+def test_a_handler_runs_with_lambdas_recursion_limit_whatever_the_process_has(runtime: LambdaRuntime) -> None:
+    """jsonata-python sets the process's limit to 10,000 when it loads; Lambda keeps Python's 1,000,
+    where json.loads of about 2 KB of nested arrays overflows. Before the fix the handler below
+    parsed them locally (and passed) where Lambda raises RecursionError."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(10_000)  # what importing jsonata-python does
+    try:
+        payload, errored, _ = runtime.invoke("probe", {"nested": 1000})
+        assert errored, payload
+        assert payload["errorType"] == "RecursionError"
+        payload, errored, _ = runtime.invoke("probe", {"nested": 100})
+        assert (payload, errored) == ({"limit": 1000}, False)
+        assert sys.getrecursionlimit() == 10_000  # the process's own, back after the invocation
+    finally:
+        sys.setrecursionlimit(before)

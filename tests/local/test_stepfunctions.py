@@ -1,4 +1,6 @@
-"""moto_compat.stepfunctions: JSONata, generated execution names, the time scale."""
+"""moto_compat.stepfunctions: JSONata, generated execution names, the time scale, an execution's
+end seen at once, and AWS's recorded outcomes (JSONata failure causes, Assign's escapes, $range,
+Wait timestamps, the context's RedriveCount)."""
 
 from __future__ import annotations
 
@@ -313,3 +315,365 @@ def test_closed_definition_validation() -> None:
         for _ in range(2):  # an invalid definition is rejected every time (never remembered)
             with pytest.raises(client("stepfunctions").exceptions.ClientError, match="ASLParserException"):
                 create_state_machine(invalid)
+
+
+FINAL_EVENTS = {"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"}
+
+
+def _described_once_history_ends(definition: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Run ``definition`` while moto's execution thread is held back after the program ends (where
+    it sets the execution's status: ``terminated()``, which a busy machine delays as much); wait
+    for the history's final event, then DescribeExecution. Its answer and that event's type."""
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication  # noqa: PLC0415
+
+    released = threading.Event()
+    terminated = BaseExecutionWorkerCommunication.terminated  # with the gap's patch, if installed
+
+    def terminated_late(self: Any) -> None:
+        released.wait(10)
+        terminated(self)
+
+    sfn = client("stepfunctions")
+    arn = create_state_machine(definition)
+    with mock.patch.object(BaseExecutionWorkerCommunication, "terminated", terminated_late):
+        try:
+            execution = sfn.start_execution(stateMachineArn=arn, name="held", input="{}")["executionArn"]
+            events: list[dict[str, Any]] = []
+            while not events or events[-1]["type"] not in FINAL_EVENTS:
+                events = sfn.get_execution_history(executionArn=execution)["events"]
+            described = dict(sfn.describe_execution(executionArn=execution))
+        finally:
+            released.set()
+        wait_for_executions(arn)
+    return described, str(events[-1]["type"])
+
+
+def test_needed_execution_end_visible() -> None:
+    """If this fails, moto fixed execution-end-visible: delete the workaround (DescribeExecution no
+    longer answers RUNNING once GetExecutionHistory shows the execution's final event)."""
+    with local_aws(skip={"execution-end-visible"}):
+        described, final = _described_once_history_ends(PASS)
+    assert final == "ExecutionSucceeded"
+    assert described["status"] == "RUNNING"
+
+
+def test_closed_execution_end_visible() -> None:
+    failing = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Broken", "Cause": "on purpose"}}}
+    with local_aws():
+        succeeded, succeeded_event = _described_once_history_ends(PASS)
+        failed, failed_event = _described_once_history_ends(failing)
+    assert (succeeded_event, succeeded["status"], json.loads(succeeded["output"])) == (
+        "ExecutionSucceeded",
+        "SUCCEEDED",
+        {},
+    )
+    assert (failed_event, failed["status"], failed["error"], failed["cause"]) == (
+        "ExecutionFailed",
+        "FAILED",
+        "Broken",
+        "on purpose",
+    )
+
+
+def _timed_out_while_a_task_runs(skip: set[str] | frozenset[str]) -> tuple[str, list[str]]:
+    """An execution (TimeoutSeconds 1) whose only task runs until the test ends: its status once it
+    is no longer RUNNING, and the types of the history's events then."""
+    finished = threading.Event()
+
+    def stuck(payload: Any) -> FunctionResult:
+        finished.wait(30)
+        return {"done": True}, False, ""
+
+    with local_aws(skip=skip, hooks=FakeHooks(functions={"stuck": stuck})):
+        definition = task(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:stuck")
+        definition["TimeoutSeconds"] = 1
+        sfn = client("stepfunctions")
+        arn = create_state_machine(definition)
+        try:
+            execution = sfn.start_execution(stateMachineArn=arn, name="slow", input="{}")["executionArn"]
+            (execution,) = wait_for_executions(arn, timeout=30)
+            status = str(sfn.describe_execution(executionArn=execution)["status"])
+            types = [str(e["type"]) for e in sfn.get_execution_history(executionArn=execution)["events"]]
+        finally:
+            finished.set()
+    return status, types
+
+
+def test_needed_execution_end_visible_timed_out() -> None:
+    """If this fails, moto fixed execution-end-visible: delete the workaround (a timed-out
+    execution's history ends with ExecutionTimedOut as soon as its status is TIMED_OUT)."""
+    status, types = _timed_out_while_a_task_runs(skip={"execution-end-visible"})
+    assert status == "TIMED_OUT"
+    assert not FINAL_EVENTS & set(types), types
+
+
+def test_closed_execution_end_visible_timed_out() -> None:
+    status, types = _timed_out_while_a_task_runs(skip=frozenset())
+    assert status == "TIMED_OUT"
+    assert types[-1] == "ExecutionTimedOut", types
+    assert types.count("ExecutionTimedOut") == 1
+
+
+# --------------------------------------------------------------------------- AWS-recorded outcomes
+# The definitions and the outcomes below are AWS's, as LocalStack's snapshot tests recorded them on
+# AWS (tests/aws/services/stepfunctions/v2: assign/test_assign_reference_variables,
+# scenarios/test_base_scenarios, intrinsic_functions/test_array_jsonata, test_math_operations_jsonata,
+# context_object/test_context_object).
+
+ESCAPED_ASSIGN = {  # test_escape_sequence_parsing[ESCAPE_SEQUENCES_JSONATA_COMPARISON_ASSIGN]: true
+    "QueryLanguage": "JSONata",
+    "StartAt": "Pass",
+    "States": {
+        "Pass": {"Type": "Pass", "Assign": {"var": '"'}, "Next": "Check"},
+        "Check": {"Type": "Pass", "Output": "{% $var = '\"' %}", "End": True},
+    },
+}
+
+
+def test_needed_assign_literal_escapes() -> None:
+    """If this fails, moto fixed assign-literal-escapes: delete the workaround (a literal string in
+    Assign is the string its JSON text stands for: {"var": "\\""} assigns one double quote)."""
+    with local_aws(skip={"assign-literal-escapes"}):
+        assert output_of(execute(ESCAPED_ASSIGN)) is False
+
+
+def test_closed_assign_literal_escapes() -> None:
+    jsonpath = {
+        "StartAt": "Pass",
+        "States": {
+            "Pass": {"Type": "Pass", "Assign": {"var": 'say "hi"\n\u00e9'}, "Next": "Read"},
+            "Read": {"Type": "Pass", "Parameters": {"var.$": "$var"}, "End": True},
+        },
+    }
+    keyed = jsonata_pass({'a "key"': "{% 1 %}", "nested": ['"', {"\u00e9": '\\"'}]})
+    with local_aws():
+        assert output_of(execute(ESCAPED_ASSIGN)) is True
+        assert output_of(execute(jsonpath)) == {"var": 'say "hi"\n\u00e9'}
+        assert output_of(execute(keyed)) == {'a "key"': 1, "nested": ['"', {"\u00e9": '\\"'}]}
+
+
+def _evaluation_failed(definition: dict[str, Any], execution_input: Any = None) -> dict[str, Any]:
+    """The error and cause of a run that fails on an expression (DescribeExecution's, which are the
+    ExecutionFailed event's)."""
+    sfn = client("stepfunctions")
+    arn = create_state_machine(definition)
+    sfn.start_execution(stateMachineArn=arn, name="run", input=json.dumps(execution_input or {}))
+    (execution_arn,) = wait_for_executions(arn)
+    described = sfn.describe_execution(executionArn=execution_arn)
+    last = sfn.get_execution_history(executionArn=execution_arn)["events"][-1]
+    failed = {"error": described["error"], "cause": described["cause"]}
+    assert last["executionFailedEventDetails"] == failed
+    return failed
+
+
+def _undefined_in(state: dict[str, Any], states_before: int = 0) -> dict[str, Any]:
+    states: dict[str, Any] = {
+        f"State{i}": {"Type": "Pass", "Next": f"State{i + 1}"} for i in range(states_before)
+    }
+    states[f"State{states_before}"] = {**state, "End": True}
+    return {"QueryLanguage": "JSONata", "StartAt": "State0", "States": states}
+
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+UNDEFINED = "{% $doesNotExist %}"
+
+# (definition, the field AWS names, the state, the event id it was entered at)
+UNDEFINED_ON_AWS = [
+    (_undefined_in({"Type": "Pass", "Output": "{% $doesNotExist %}"}), "Output", "State0", 2),
+    (_undefined_in({"Type": "Pass", "Output": {"result": UNDEFINED}}), "Output/result", "State0", 2),
+    (
+        _undefined_in({"Type": "Pass", "Output": {"result": UNDEFINED}}, states_before=2),
+        "Output/result",
+        "State2",
+        6,
+    ),
+    (_undefined_in({"Type": "Pass", "Assign": {"result": UNDEFINED}}), "Assign/result", "State0", 2),
+    (
+        _undefined_in({"Type": "Task", "Resource": LAMBDA_INVOKE, "Arguments": "{% $doesNotExist %}"}),
+        "Arguments",
+        "State0",
+        2,
+    ),
+    (
+        _undefined_in(
+            {"Type": "Task", "Resource": LAMBDA_INVOKE, "Arguments": {"FunctionName": "{% $doesNotExist %}"}}
+        ),
+        "Arguments/FunctionName",
+        "State0",
+        2,
+    ),
+]
+
+
+def test_needed_jsonata_field_path() -> None:
+    """If this fails, moto fixed jsonata-field-path: delete the workaround (moto's own cause of an
+    undefined JSONata result names the field the expression is written in). moto evaluates with an
+    evaluator plugged where it expects one, as LocalStack's JVM bridge would be."""
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata  # noqa: PLC0415
+
+    plugged = mock.patch.object(
+        moto_jsonata, "_eval_jsonata", lambda text: jsonata.Jsonata(text).evaluate(None)
+    )
+    definition = _undefined_in({"Type": "Pass", "Output": {"result": "{% $doesNotExist %}"}})
+    with local_aws(skip={"jsonata", "jsonata-field-path"}), plugged:
+        failed = _evaluation_failed(definition)
+    assert failed["cause"].endswith("The JSONata expression '$doesNotExist' returned nothing (undefined).")
+
+
+def test_closed_jsonata_field_path() -> None:
+    with local_aws():
+        for definition, field, state, entered in UNDEFINED_ON_AWS:
+            failed = _evaluation_failed(definition)
+            assert failed == {
+                "error": "States.QueryEvaluationError",
+                "cause": f"An error occurred while executing the state '{state}' (entered at the event id "
+                f"#{entered}). The JSONata expression '$doesNotExist' specified for the field '{field}' "
+                "returned nothing (undefined).",
+            }, field
+        # test_math_random_seeded: an expression that fails to evaluate
+        seeded = {
+            "QueryLanguage": "JSONata",
+            "StartAt": "State_0",
+            "States": {
+                "State_0": {
+                    "Type": "Pass",
+                    "Output": {"FunctionResult": "{% $randomSeeded($states.input.FunctionInput.fst) %}"},
+                    "End": True,
+                }
+            },
+        }
+        threw = _evaluation_failed(seeded, {"FunctionInput": "fst"})
+    assert threw["cause"] == (
+        "An error occurred while executing the state 'State_0' (entered at the event id #2). The JSONata "
+        "expression '$randomSeeded($states.input.FunctionInput.fst)' specified for the field "
+        "'Output/FunctionResult' threw an error during evaluation. T1006: Attempted to invoke a non-function"
+    )
+
+
+def test_closed_jsonata_field_path_in_arrays_rules_and_catchers() -> None:
+    """Beyond the recorded cases, the same naming: "[i]" for an array item, a Choice rule's and a
+    catcher's fields under "Choices[i]" and "Catch[i]"."""
+    choice = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "C",
+        "States": {
+            "C": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Condition": "{% false %}", "Next": "Done"},
+                    {"Condition": "{% $doesNotExist %}", "Next": "Done"},
+                ],
+                "Default": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    caught = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": LAMBDA_INVOKE,
+                "Arguments": {"FunctionName": "{% $doesNotExist %}"},
+                "Catch": [
+                    {"ErrorEquals": ["States.ALL"], "Output": {"e": "{% $alsoMissing %}"}, "Next": "Done"}
+                ],
+                "Next": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    with local_aws():
+        in_array = _evaluation_failed(jsonata_pass({"a": [1, {"b": "{% $doesNotExist %}"}]}))["cause"]
+        in_rule = _evaluation_failed(choice)["cause"]
+        in_catcher = _evaluation_failed(caught)["cause"]
+    assert "specified for the field 'Output/a[1]/b' returned nothing" in in_array
+    assert "specified for the field 'Choices[1]/Condition' returned nothing" in in_rule
+    assert "specified for the field 'Catch[0]/Output/e' returned nothing" in in_catcher
+
+
+def test_closed_jsonata_range_is_a_sequence() -> None:
+    """$range, one of the functions Step Functions adds to JSONata, returns a JSONata sequence: one
+    value collapses to that value (test_array_range)."""
+    recorded = {(0, 9, 3): [0, 3, 6, 9], (0, 10, 3): [0, 3, 6, 9], (1, 9, 9): 1, (1, 9, 2): [1, 3, 5, 7, 9]}
+    definition = jsonata_pass(
+        "{% $range($states.input.FunctionInput.fst, $states.input.FunctionInput.snd, "
+        "$states.input.FunctionInput.trd) %}"
+    )
+    with local_aws():
+        for (fst, snd, trd), expected in recorded.items():
+            outcome = output_of(execute(definition, {"FunctionInput": {"fst": fst, "snd": snd, "trd": trd}}))
+            assert outcome == expected, (fst, snd, trd, outcome)
+        assert output_of(execute(jsonata_pass("{% $append([], $range(7, 7, 1)) %}"))) == [7]
+
+
+# test_wait_timestamp_jsonata: each fails with States.QueryEvaluationError on AWS
+INVALID_TIMESTAMPS = [
+    "2016-12-05 21:29:29Z",
+    "2016-12-05T21:29:29",
+    "2016-13-05T21:29:29Z",
+    "2016-12-05T25:29:29Z",
+    "05-12-2016T21:29:29Z",
+]
+WAIT_TIMESTAMP_JSONATA = {
+    "QueryLanguage": "JSONata",
+    "StartAt": "WaitState",
+    "States": {"WaitState": {"Type": "Wait", "Timestamp": "{% $states.input.TimestampValue %}", "End": True}},
+}
+
+
+def test_needed_jsonata_wait_timestamp() -> None:
+    """If this fails, moto fixed jsonata-wait-timestamp: delete the workaround (an invalid JSONata
+    Wait Timestamp fails with States.QueryEvaluationError, not States.Runtime)."""
+    with local_aws(skip={"jsonata-wait-timestamp"}):
+        described = execute(WAIT_TIMESTAMP_JSONATA, {"TimestampValue": INVALID_TIMESTAMPS[0]})
+    assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
+
+
+def test_closed_jsonata_wait_timestamp() -> None:
+    with local_aws():
+        for value in INVALID_TIMESTAMPS:
+            failed = _evaluation_failed(WAIT_TIMESTAMP_JSONATA, {"TimestampValue": value})
+            assert failed == {
+                "error": "States.QueryEvaluationError",
+                "cause": "An error occurred while executing the state 'WaitState' (entered at the event id "
+                "#2). The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format "
+                f"string: {value}",
+            }
+        not_a_string = execute(WAIT_TIMESTAMP_JSONATA, {"TimestampValue": 42})
+    assert not_a_string["error"] == "States.QueryEvaluationError"
+
+
+CONTEXT_EXECUTION = {
+    "StartAt": "Read",
+    "States": {
+        "Read": {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Output": "{% $states.context.Execution %}",
+            "Next": "ReadPath",
+        },
+        "ReadPath": {  # $$.Execution whole holds moto's datetime StartTime, which no output can carry
+            "Type": "Pass",
+            "Parameters": {"jsonata.$": "$", "redriveCount.$": "$$.Execution.RedriveCount"},
+            "End": True,
+        },
+    },
+}
+
+
+def test_needed_context_redrive_count() -> None:
+    """If this fails, moto fixed context-redrive-count: delete the workaround (the context object's
+    Execution has RedriveCount)."""
+    with local_aws(skip={"context-redrive-count"}):
+        seen = output_of(execute(jsonata_pass("{% $states.context.Execution %}")))
+    assert set(seen) == {"Id", "Input", "StartTime", "Name", "RoleArn"}
+
+
+def test_closed_context_redrive_count() -> None:
+    with local_aws():
+        seen = output_of(execute(CONTEXT_EXECUTION, {"input-value": 0}))
+    assert set(seen["jsonata"]) == {"Id", "Input", "StartTime", "Name", "RoleArn", "RedriveCount"}
+    assert (seen["jsonata"]["RedriveCount"], seen["redriveCount"]) == (0, 0)
+    assert seen["jsonata"]["Input"] == {"input-value": 0}

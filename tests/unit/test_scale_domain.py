@@ -11,6 +11,7 @@ from fakes import FakeScale
 from hypothesis import given
 from hypothesis import strategies as st
 
+from petclinic_local import recursion
 from petclinic_ops.domain import scale
 from petclinic_ops.domain.scale import LiveCluster, LiveService, Prices, ScaleContext
 from petclinic_ops.errors import InvalidScaleProfile, ScaleRefused, UnknownScaleProfile
@@ -199,6 +200,14 @@ def test_invalid_values_are_named(profile: dict[str, Any] | str, named: str) -> 
     with pytest.raises(InvalidScaleProfile, match="profile bad: ") as raised:
         scale.plan("bad", False, context(), ports(profile, "bad"))
     assert named in str(raised.value)
+
+
+def test_a_profile_nested_too_deeply_is_named_not_a_crash() -> None:
+    """About 2 KB of nested arrays overflow Lambda's 1,000 frames in json.loads: before the fix the
+    plan Lambda failed with RecursionError instead of naming the profile."""
+    with recursion.lambda_limit(), pytest.raises(InvalidScaleProfile) as raised:
+        scale.plan("deep", False, context(), ports("[" * 1000 + "]" * 1000, "deep"))
+    assert str(raised.value) == "profile deep: nested too deeply to read as JSON"
 
 
 def test_auto_pause_needs_a_supporting_engine_version() -> None:

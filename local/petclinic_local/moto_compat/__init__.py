@@ -6,7 +6,9 @@ removes. Each gap names what is wrong and where upstream tracks it (or the code 
 tests/local/ shows, service by service, that unpatched moto still needs it: when such a test
 starts failing, upstream fixed the gap, so delete the workaround.
 
-    stepfunctions     JSONata evaluator, generated execution names, the time scale
+    stepfunctions     JSONata evaluator, generated execution names, the time scale; an execution's
+                      status and final event seen together; AWS's JSONata failure causes (the
+                      field), Assign's escapes, Wait timestamps, the context's RedriveCount
     sdk_integrations  aws-sdk:* tasks: parameter and response names, error names, service names
     awslambda         the host's functions run in-process
     events            EventBridge rules deliver to Step Functions, ``time`` in ISO 8601

@@ -5,9 +5,11 @@ under its own Environment, once (the cold start), and called with a Lambda conte
 are serialised (sys.path and sys.stdout are process-wide). The function's Environment is scoped
 to the invoking thread (``ThreadScopedEnviron``): the handler sees the process's variables with
 its own over them, and every other thread (Step Functions' interpreter creating boto3 clients,
-the simulators, the test) sees the process environment, which never changes under it. An
-exception becomes Lambda's error payload (errorType = class name), which is what Step Functions'
-Catch matches on.
+the simulators, the test) sees the process environment, which never changes under it. A handler
+runs with Lambda's recursion limit (1,000 frames, ``recursion.lambda_limit``), whatever jsonata-python
+or anything else set for the process: what overflows Lambda's stack overflows here. An exception
+becomes Lambda's error payload (errorType = class name), which is what Step Functions' Catch
+matches on.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
 
+from petclinic_local import recursion
 from petclinic_local.stack.deploy import FunctionSpec
 
 # Locally there is no X-Ray daemon: the Tracer would only warn.
@@ -210,7 +213,7 @@ class LambdaRuntime:
 
     def invoke(self, name: str, event: Any) -> tuple[Any, bool, str]:
         spec = self._qualified(name)
-        with self._lock, self._environment(spec):
+        with self._lock, recursion.lambda_limit(), self._environment(spec):
             self._sink.buffer_ = io.StringIO()
             started = time.perf_counter()
             cold = name not in self._modules

@@ -158,8 +158,8 @@ def parse_profile(name: str, text: str) -> ScaleProfile:
         data = json.loads(text, parse_int=_integer, parse_float=Decimal, parse_constant=Decimal)
     except json.JSONDecodeError as exc:
         raise InvalidScaleProfile(f"profile {name}: not JSON ({exc.msg} at line {exc.lineno})") from None
-    except RecursionError:
-        raise InvalidScaleProfile(f"profile {name}: nested too deeply to be a profile") from None
+    except RecursionError:  # Lambda's Python stops at 1,000 frames
+        raise InvalidScaleProfile(f"profile {name}: nested too deeply to read as JSON") from None
     try:
         return ScaleProfile.model_validate(data)
     except ValidationError as exc:
