@@ -187,12 +187,17 @@ def test_a_used_up_budget_is_refused_politely(cloud: LocalCloud) -> None:
     assert len(cloud.bedrock.calls) == calls  # no model was called
 
 
-def test_a_failing_tool_goes_back_to_the_model(cloud: LocalCloud) -> None:
-    cloud.petclinic_http.fail_next(1, 500)
+def test_a_failing_tool_goes_back_to_the_model_without_the_services_error_body(cloud: LocalCloud) -> None:
+    page = {"error": "java.lang.NullPointerException at org.springframework.Owner <script>x()</script>"}
+    cloud.petclinic_http.fail_next(1, 500, page)
     reply = genai.ask(cloud, "List the owners of the clinic")
     assert reply["status"] == 200
     assert reply["toolCalls"] == [{"name": "listOwners", "ok": False}]
-    assert reply["answer"].startswith("I couldn't complete that: customers-service answered 500")
+    assert reply["answer"].startswith(
+        "I couldn't complete that: customers-service answered 500 Internal Server Error"
+    )
+    assert "NullPointer" not in reply["answer"]
+    assert "script" not in reply["answer"]
 
 
 def test_adding_an_owner_through_the_chat_changes_the_customers_service(cloud: LocalCloud) -> None:
@@ -210,32 +215,34 @@ TOO_LONG = "x" * 2001
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
-        (None, "the body is empty"),
-        ('""', "the message must not be empty"),
-        ('"   "', "the message must not be empty"),
-        (json.dumps(TOO_LONG), "the message is 2001 characters long; the limit is 2000"),
-        ("42", "must be a JSON string (the message), not a number"),
-        ('{"message": "hi"}', "must be a JSON string (the message), not an object"),
-        ("Which vets?", "the body is not valid JSON"),
+        (None, "The body is empty: send the message as JSON."),
+        ('""', "The message is empty: type a question."),
+        ('"   "', "The message is empty: type a question."),
+        (json.dumps(TOO_LONG), "The message is 2001 characters long; the limit is 2000."),
+        ("42", "The body must be a JSON string (the message), not a number."),
+        ('{"message": "hi"}', "The body must be a JSON string (the message), not an object."),
+        ("Which vets?", "The body is not valid JSON (Expecting value)."),
     ],
 )
 def test_chatclient_refuses_bad_input_naming_the_problem(
     cloud: LocalCloud, body: str | None, problem: str
 ) -> None:
+    """In plain text: the front-end's chat widget shows the body whatever the status."""
     calls = len(cloud.bedrock.calls)
     response = genai.invoke(cloud, genai.api_event("/api/genai/chatclient", body))
     assert response["statusCode"] == 400
-    assert problem in json.loads(response["body"])["message"]
+    assert response["body"] == problem
     assert len(cloud.bedrock.calls) == calls
 
 
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
-        ({"message": 42}, "message: Input should be a valid string"),
-        ({"text": "hi"}, "message: is required"),
-        ({"message": "hi", "extra": 1}, "extra: is not a known field"),
-        ({"message": "hi", "conversationId": "a b"}, "conversationId: must be 1 to 64 letters"),
+        ({"message": 42}, "message must be a string, not a number"),
+        ({}, "message is required"),
+        ({"text": "hi"}, "the body has a field that is not known: it takes message and conversationId only"),
+        ({"message": "hi", "extra": 1, "more": 2}, "the body has 2 fields that are not known"),
+        ({"message": "hi", "conversationId": "a b"}, "conversationId must be 1 to 64 letters"),
         ({"message": TOO_LONG}, "is 2001 characters long; the limit is 2000"),
         (["hi"], "the body must be a JSON object {message, conversationId}, not an array"),
     ],
@@ -244,6 +251,74 @@ def test_chat_refuses_bad_input_naming_the_problem(cloud: LocalCloud, body: Any,
     response = genai.invoke(cloud, genai.api_event("/api/genai/chat", body))
     assert response["statusCode"] == 400
     assert problem in json.loads(response["body"])["message"]
+
+
+HOSTILE = genai.hostile_requests()
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=[f"{n}-{h.kind}" for n, h in enumerate(HOSTILE)])
+def test_no_hostile_request_is_a_server_error(cloud: LocalCloud, hostile: genai.Hostile) -> None:
+    """Every malformed, oversized or hostile request found so far: a 4xx naming the problem
+    (or, for a message the API accepts, a 200 that changes nothing), never a 5xx nor a function
+    error; a refused one calls no model; on /chatclient the refusal is a sentence."""
+    calls = len(cloud.bedrock.calls)
+    owners = len(cloud.petclinic_http.data.owners)
+    response = genai.invoke(cloud, hostile.event)  # raises on a function error
+    assert response["statusCode"] == hostile.status, response.get("body", "")[:300]
+    assert len(cloud.petclinic_http.data.owners) == owners
+    if hostile.status == 200:
+        return
+    assert len(cloud.bedrock.calls) == calls
+    event = hostile.event if isinstance(hostile.event, dict) else {}
+    if str(event.get("path", "")).endswith("/chatclient"):
+        assert header(response, "Content-Type") == ["text/plain; charset=utf-8"]
+        assert response["body"][0].isupper()
+        assert response["body"].endswith(".")
+    else:
+        assert json.loads(response["body"])["message"]
+
+
+def test_a_refusal_on_chatclient_is_a_sentence_the_chat_widget_can_show(cloud: LocalCloud) -> None:
+    """The upstream chat.js shows any body (it ignores the status) through a Markdown renderer."""
+    response = chatclient(cloud, json.dumps("x" * 2500))
+    assert response["statusCode"] == 400
+    assert response["body"] == "The message is 2500 characters long; the limit is 2000."
+
+
+def test_an_answer_for_the_chat_widget_carries_no_markup(cloud: LocalCloud) -> None:
+    """An owner's data holding HTML reaches /chatclient's answer as text (entity references),
+    since chat.js renders the body into the page unsanitised; /chat's JSON keeps it as it is."""
+    owners = cloud.petclinic_http.data.owners
+    owners[99] = {"id": 99, "firstName": "Eve", "lastName": "<img src=x onerror=alert(1)>",
+                  "address": "1 Main St", "city": "Springfield", "telephone": "5551234567", "pets": []}  # fmt: skip
+    try:
+        plain = chatclient(cloud, json.dumps("List the owners of the clinic"))
+        structured = genai.ask(cloud, "List the owners of the clinic")
+    finally:
+        del owners[99]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in plain["body"]
+    assert "<img" not in plain["body"]
+    assert "<img src=x onerror=alert(1)>" in structured["answer"]
+
+
+def test_refusals_are_not_counted_as_server_errors_nor_fallbacks(cloud: LocalCloud) -> None:
+    """What the release workflow's gates read (GenAiServerErrors, GenAiFallbackRate by
+    functionVersion): hostile requests add nothing to either."""
+    assert cloud.runtime is not None
+    logs = ""
+    for hostile in HOSTILE:
+        if hostile.status != 200:
+            _, errored, output = cloud.runtime.invoke(genai.function_name(cloud), hostile.event)
+            assert not errored
+            logs += output
+    server_errors = [m for m in _emf(logs) if "GenAiServerErrors" in m]
+    assert server_errors
+    assert all(m["GenAiServerErrors"] == [0] or m["GenAiServerErrors"] == 0 for m in server_errors)
+    assert not [m for m in _emf(logs) if "GenAiFallbackRate" in m]
+
+
+def _emf(logs: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in logs.splitlines() if line.startswith('{"_aws"')]
 
 
 def test_an_unknown_route_and_a_non_api_event(cloud: LocalCloud) -> None:
@@ -268,7 +343,12 @@ def test_no_message_or_answer_text_in_any_log_line(cloud: LocalCloud) -> None:
     cloud.bedrock.inject(genai.HAIKU, "ThrottlingException")
     cloud.bedrock.inject(genai.TITAN, "ThrottlingException")
     replies.append(chatclient(cloud, json.dumps(f"hello {marker}")))  # 503
-    assert [r["statusCode"] for r in replies] == [200, 200, 400, 503]
+    cloud.bedrock.clear()
+    replies.append(genai.invoke(cloud, f"an event that is only a string {marker}"))  # 400
+    replies.append(genai.invoke(cloud, [marker, {"nested": marker}]))  # 400
+    unknown = genai.api_event("/api/genai/chat", {"message": "hi", f"field-{marker}": 1})
+    replies.append(genai.invoke(cloud, unknown))  # 400, the field's name not logged
+    assert [r["statusCode"] for r in replies] == [200, 200, 400, 503, 400, 400, 400]
     answers = [replies[0]["body"], json.loads(replies[1]["body"])["answer"]]
     lines = function_log_lines(cloud)
     assert any('"message":"chat answered"' in line for line in lines)

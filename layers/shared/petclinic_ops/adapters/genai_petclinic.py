@@ -7,7 +7,9 @@ cached for ``max_age`` seconds); a service without a parameter is reached by its
 /owners, /owners/{id}/pets; vets-service: /vets), as the upstream assistant calls them.
 
 Every call has a connect and a read timeout and no retries (a tool that fails tells the model
-so); a non-2xx answer raises ``ToolError`` with the status and the service's short reason.
+so); a non-2xx answer raises ``ToolError`` with the status and its standard reason phrase only:
+the service's error body (a Spring Boot error page, a stack trace, an echo of what was sent)
+never goes back to the model, so it never reaches the user's answer.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from typing import Any
 from petclinic_ops.domain.genai.tools import ToolError
 
 SERVICES = ("customers-service", "vets-service", "visits-service")
-MAX_ERROR_DETAIL = 200
 
 
 class ParameterStoreUrls:
@@ -42,6 +43,16 @@ class ParameterStoreUrls:
 def parameter_store_urls(path: str, max_age: int = 0) -> dict[str, str]:
     """``{service: url}`` read now (no cache)."""
     return ParameterStoreUrls(max_age)(path)
+
+
+def status_text(status: int) -> str:
+    """``404 Not Found``: the status and its standard phrase (nothing the service wrote)."""
+    from http import HTTPStatus  # noqa: PLC0415
+
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 def urls_of(found: dict[str, Any]) -> dict[str, str]:
@@ -93,9 +104,11 @@ class PetClinicHttp:
         except Exception as exc:
             raise ToolError(f"{service} did not answer ({type(exc).__name__})") from None
         if not 200 <= response.status < 300:
-            detail = response.data.decode("utf-8", "replace")[:MAX_ERROR_DETAIL]
-            raise ToolError(f"{service} answered {response.status}: {detail}")
-        return json.loads(response.data) if response.data else None
+            raise ToolError(f"{service} answered {status_text(response.status)}")
+        try:
+            return json.loads(response.data) if response.data else None
+        except ValueError:
+            raise ToolError(f"{service} answered something that is not JSON") from None
 
     def list_owners(self) -> list[dict[str, Any]]:
         owners = self._call("customers-service", "GET", "/owners")
