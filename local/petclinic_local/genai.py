@@ -12,6 +12,7 @@ local stand-ins: simulators/bedrock.py, simulators/petclinic_http.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -134,7 +135,10 @@ _HOSTILE_BODIES: list[tuple[str, str, str | None, int]] = [
 def hostile_requests() -> list[Hostile]:
     """Every kind of malformed, oversized or hostile request found so far (issue 20), for the
     function's tests and the release under attack."""
-    found = [Hostile(kind, api_event(path, body), status) for kind, path, body, status in _HOSTILE_BODIES]
+    found = [
+        Hostile(f"{kind} ({path.rsplit('/', 1)[1]})", api_event(path, body), status)
+        for kind, path, body, status in _HOSTILE_BODIES
+    ]
     cookie = {"Cookie": "petclinic-genai-conversation=\x00;;;==; $Path=/"}
     found += [
         Hostile("invalid UTF-8 bytes (base64)", _base64_event(CHATCLIENT, b'"Which vets\xff\xfe?"'), 400),
@@ -201,14 +205,27 @@ def live_alias(cloud: Any) -> dict[str, Any]:
     return {"version": alias["FunctionVersion"], "weights": dict(weights)}
 
 
+@dataclass(frozen=True)
+class Served:
+    """One request of synthetic traffic: what it was, the version that ran it, and the status
+    (0: the function failed, a Lambda function error)."""
+
+    kind: str
+    version: str
+    status: int
+
+
 @dataclass
 class Traffic:
-    """Synthetic users: chat requests through live, one after another, until stopped. Records
-    which version answered (from the alias's routing) and the status of each answer."""
+    """Synthetic users: requests through live, one after another, until stopped; each recorded
+    with the version the alias's routing ran it on and its status. Questions by default;
+    ``hostile=True``: every hostile request of ``hostile_requests()`` in turn, as fast as the
+    function takes them."""
 
     cloud: Any
     pause: float = 0.01
-    served: list[tuple[str, int]] = field(default_factory=list)
+    hostile: bool = False
+    served: list[Served] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -222,18 +239,34 @@ class Traffic:
         if self._thread is not None:
             self._thread.join(timeout=30)
 
+    def _requests(self) -> list[tuple[str, Any]]:
+        if self.hostile:
+            return [(h.kind, h.event) for h in hostile_requests()]
+        return [(question, api_event(CHAT, {"message": question})) for question in QUESTIONS]
+
     def _run(self) -> None:
+        requests = [(kind, json.dumps(event)) for kind, event in self._requests()]
+        lam = self.cloud.client("lambda")
+        name = function_name(self.cloud)
         count = 0
         while not self._stop.is_set():
-            question = QUESTIONS[count % len(QUESTIONS)]
+            kind, payload = requests[count % len(requests)]
             count += 1
+            version, status = "?", 0
             try:
-                response = invoke(self.cloud, api_event("/api/genai/chat", {"message": question}))
-                status = int(response.get("statusCode", 0))
+                response = lam.invoke(FunctionName=name, Qualifier="live", Payload=payload)
+                version = str(response.get("ExecutedVersion", "?"))
+                answer = json.loads(response["Payload"].read())
+                if not response.get("FunctionError") and isinstance(answer, dict):
+                    status = int(answer.get("statusCode", 0))
             except Exception:
                 status = 0
-            self.served.append((question, status))
-            self._stop.wait(self.pause)
+            self.served.append(Served(kind, version, status))
+            if self.pause:
+                self._stop.wait(self.pause)
+
+    def on(self, version: str) -> list[Served]:
+        return [s for s in self.served if s.version == version]
 
 
 def start_release(cloud: Any, version: str, requested_by: str = "local") -> str:
@@ -269,23 +302,35 @@ def outcome_of(described: dict[str, Any]) -> dict[str, Any]:
     return {"status": described["status"], "error": described.get("error"), **summary}
 
 
-def release(cloud: Any, version: str, *, traffic: bool = True, timeout: float = 180.0) -> dict[str, Any]:
-    """Run the release workflow for ``version`` (with synthetic traffic through live meanwhile)
-    to its end; the outcome, the alias after it and what the traffic saw."""
-    if traffic:
-        with Traffic(cloud) as users:
-            described = wait_for(cloud, start_release(cloud, version), timeout)
-        served = users.served
-    else:
+def release(
+    cloud: Any, version: str, *, traffic: bool = True, hostile: bool = False, timeout: float = 180.0
+) -> dict[str, Any]:
+    """Run the release workflow for ``version`` (with synthetic users through live meanwhile,
+    and with ``hostile`` every hostile request found so far, over and over, beside them) to its
+    end; the outcome, the alias after it and what the traffic saw."""
+    users, attackers = Traffic(cloud, pause=0.5 if hostile else 0.01), Traffic(cloud, pause=0.0, hostile=True)
+    with contextlib.ExitStack() as running:
+        if traffic:
+            running.enter_context(users)
+        if hostile:
+            running.enter_context(attackers)
         described = wait_for(cloud, start_release(cloud, version), timeout)
-        served = []
+    hostile_on_new = attackers.on(version)
+    expected = {h.kind: h.status for h in hostile_requests()}
     return {
         **outcome_of(described),
         "executionArn": described["executionArn"],
         "aliasAfter": live_alias(cloud),
         "traffic": {
-            "requests": len(served),
-            "non2xx": sum(1 for _, status in served if not 200 <= status < 300),
+            "requests": len(users.served),
+            "non2xx": sum(1 for s in users.served if not 200 <= s.status < 300),
+        },
+        "hostile": {
+            "requests": len(attackers.served),
+            "onNewVersion": len(hostile_on_new),
+            "kindsOnNewVersion": len({s.kind for s in hostile_on_new}),
+            "serverErrors": sum(1 for s in attackers.served if s.status == 0 or s.status >= 500),
+            "unexpected": sorted({s.kind for s in attackers.served if s.status != expected[s.kind]}),
         },
     }
 

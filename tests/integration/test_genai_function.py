@@ -289,8 +289,13 @@ def test_an_answer_for_the_chat_widget_carries_no_markup(cloud: LocalCloud) -> N
     """An owner's data holding HTML reaches /chatclient's answer as text (entity references),
     since chat.js renders the body into the page unsanitised; /chat's JSON keeps it as it is."""
     owners = cloud.petclinic_http.data.owners
-    owners[99] = {"id": 99, "firstName": "Eve", "lastName": "<img src=x onerror=alert(1)>",
-                  "address": "1 Main St", "city": "Springfield", "telephone": "5551234567", "pets": []}  # fmt: skip
+    owners[99] = {
+        **owners[1],
+        "id": 99,
+        "firstName": "Eve",
+        "lastName": "<img src=x onerror=alert(1)>",
+        "pets": [],
+    }
     try:
         plain = chatclient(cloud, json.dumps("List the owners of the clinic"))
         structured = genai.ask(cloud, "List the owners of the clinic")

@@ -13,7 +13,8 @@ Henry Stevens, radiology; Sharon Jenkins), ten owners with thirteen pets, four v
 
 Validation follows the services (an owner needs first and last name, address, city and a
 telephone of up to 12 digits: 400 otherwise; an unknown owner: 404). ``fail_next(n, status,
-body)`` makes the next n requests answer with that status (and body); ``requests`` records (method, path, status).
+body)`` makes the next n requests answer with that status (and body); ``requests`` records
+(method, path, status).
 In memory, one data set per server; not the real services.
 """
 

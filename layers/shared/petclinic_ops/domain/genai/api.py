@@ -182,7 +182,8 @@ def _text(raw: str) -> str:
     except UnicodeEncodeError as exc:
         raise ChatInputError(
             "bad_unicode",
-            f"the body holds an unpaired surrogate (U+{ord(raw[exc.start]):04X}) at character {exc.start + 1}",
+            f"the body holds an unpaired surrogate (U+{ord(raw[exc.start]):04X}) "
+            f"at character {exc.start + 1}",
         ) from None
     if size > MAX_BODY_BYTES:
         raise _too_large(size)
@@ -190,7 +191,8 @@ def _text(raw: str) -> str:
     if at >= 0:  # what a proxy puts where the bytes it received were not UTF-8
         raise ChatInputError(
             "bad_utf8",
-            f"the body is not valid UTF-8 text: it holds U+FFFD (a replacement character) at character {at + 1}",
+            "the body is not valid UTF-8 text: it holds U+FFFD (a replacement character) "
+            f"at character {at + 1}",
         )
     return raw
 
