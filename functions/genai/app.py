@@ -199,10 +199,11 @@ def _ask(conversation: str, text: str) -> ChatAnswer:
         metrics.add_metric(name="GenAiFallbackRate", unit=MetricUnit.Percent, value=100)
         logger.error("chat unavailable: no model answered", extra={"route": str(exc)})
         raise
-    metrics.add_metric(
-        name="GenAiFallbackRate", unit=MetricUnit.Percent, value=100 if answer.fallbacks else 0
-    )
-    metrics.add_metric(name="GenAiFallbacks", unit=MetricUnit.Count, value=answer.fallbacks)
+    if answer.route:  # a model was called (a confirmed write calls none)
+        metrics.add_metric(
+            name="GenAiFallbackRate", unit=MetricUnit.Percent, value=100 if answer.fallbacks else 0
+        )
+        metrics.add_metric(name="GenAiFallbacks", unit=MetricUnit.Count, value=answer.fallbacks)
     metrics.add_metric(name="ChatInputTokens", unit=MetricUnit.Count, value=answer.usage.input_tokens)
     metrics.add_metric(name="ChatOutputTokens", unit=MetricUnit.Count, value=answer.usage.output_tokens)
     logger.info(
@@ -211,6 +212,7 @@ def _ask(conversation: str, text: str) -> ChatAnswer:
             "model": answer.model,
             "route": [f"{a.model}:{a.outcome}" for a in answer.route],
             "fallbacks": answer.fallbacks,
+            "confirmation_needed": answer.confirmation_needed,
             "tools": [f"{t.name}:{'ok' if t.ok else 'error'}" for t in answer.tool_calls],
             "input_tokens": answer.usage.input_tokens,
             "output_tokens": answer.usage.output_tokens,

@@ -7,10 +7,12 @@ import inspect
 from typing import Any
 
 import pytest
-from genai_fakes import MemoryConversations, MemoryRouterState, ScriptedModels, text_reply
+from genai_fakes import MemoryConversations, MemoryPetClinic, MemoryRouterState, ScriptedModels, text_reply
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from petclinic_ops.adapters.genai_petclinic import PetClinicHttp
+from petclinic_ops.adapters.genai_state import DynamoConversationMemory
 from petclinic_ops.domain.genai.chat import ConversationMemory
 from petclinic_ops.domain.genai.router import (
     BudgetExhausted,
@@ -21,6 +23,7 @@ from petclinic_ops.domain.genai.router import (
     as_plain_text,
     utc_day,
 )
+from petclinic_ops.domain.genai.tools import PetClinicApi
 from petclinic_ops.models.genai import ModelTarget
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -261,12 +264,20 @@ def test_unknown_models_are_refused_by_name() -> None:
 
 
 @pytest.mark.parametrize(
-    ("fake", "protocol"), [(MemoryRouterState, RouterState), (MemoryConversations, ConversationMemory)]
+    ("fake", "protocol"),
+    [
+        (MemoryRouterState, RouterState),
+        (MemoryConversations, ConversationMemory),
+        (MemoryPetClinic, PetClinicApi),
+        (DynamoConversationMemory, ConversationMemory),
+        (PetClinicHttp, PetClinicApi),
+    ],
 )
-def test_the_fakes_have_their_protocols_signatures(fake: type[Any], protocol: type[Any]) -> None:
-    for name in ("snapshot", "cool_down", "add_tokens", "load", "save"):
-        if hasattr(protocol, name):
-            assert inspect.signature(getattr(fake, name)) == inspect.signature(getattr(protocol, name)), name
+def test_the_fakes_and_adapters_have_their_protocols_signatures(fake: type[Any], protocol: type[Any]) -> None:
+    names = [name for name in vars(protocol) if not name.startswith("_")]
+    assert names
+    for name in names:
+        assert inspect.signature(getattr(fake, name)) == inspect.signature(getattr(protocol, name)), name
 
 
 class BrokenState(MemoryRouterState):

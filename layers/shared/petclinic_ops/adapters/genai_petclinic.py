@@ -4,7 +4,8 @@ Base URLs: Parameter Store first, ``{path}customers-service/url`` and ``{path}ve
 under the configured path (``/petclinic/{env}/services/``; read with Powertools Parameters,
 cached for ``max_age`` seconds); a service without a parameter is reached by its Cloud Map name,
 ``http://<service>.<namespace>:8080``. The paths are the services' own (customers-service:
-/owners, /owners/{id}/pets; vets-service: /vets), as the upstream assistant calls them.
+/owners, /owners/{id}, /petTypes, /owners/{id}/pets; vets-service: /vets), as the upstream
+assistant calls them.
 
 Every call has a connect and a read timeout and no retries (a tool that fails tells the model
 so); a non-2xx answer raises ``ToolError`` with the status and its standard reason phrase only:
@@ -93,7 +94,9 @@ class PetClinicHttp:
             urls = {}
         return urls.get(service) or f"http://{service}.{self.namespace}:8080"
 
-    def _call(self, service: str, method: str, path: str, body: Any = None) -> Any:
+    def _call(
+        self, service: str, method: str, path: str, body: Any = None, *, none_if_missing: bool = False
+    ) -> Any:
         url = f"{self.base_url(service)}{path}"
         data = None if body is None else json.dumps(body).encode()
         headers = {"Accept": "application/json"}
@@ -103,6 +106,8 @@ class PetClinicHttp:
             response = self.pool.request(method, url, body=data, headers=headers)
         except Exception as exc:
             raise ToolError(f"{service} did not answer ({type(exc).__name__})") from None
+        if none_if_missing and response.status == 404:
+            return None
         if not 200 <= response.status < 300:
             raise ToolError(f"{service} answered {status_text(response.status)}")
         try:
@@ -113,6 +118,14 @@ class PetClinicHttp:
     def list_owners(self) -> list[dict[str, Any]]:
         owners = self._call("customers-service", "GET", "/owners")
         return [_owner(o) for o in owners or []]
+
+    def get_owner(self, owner_id: int) -> dict[str, Any] | None:
+        found = self._call("customers-service", "GET", f"/owners/{int(owner_id)}", none_if_missing=True)
+        return _owner(found) if isinstance(found, dict) else None
+
+    def pet_types(self) -> list[dict[str, Any]]:
+        found = self._call("customers-service", "GET", "/petTypes")
+        return [t for t in found or [] if isinstance(t, dict)]
 
     def add_owner(self, owner: dict[str, str]) -> dict[str, Any]:
         return _owner(self._call("customers-service", "POST", "/owners", owner))

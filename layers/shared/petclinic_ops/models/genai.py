@@ -130,6 +130,7 @@ class ChatAnswer:
     route: list[Attempt] = field(default_factory=list)
     tool_calls: list[ToolCall] = field(default_factory=list)
     cost_usd: float = 0.0
+    confirmation_needed: bool = False  # the answer proposes a write the next message must confirm
 
     @property
     def fallbacks(self) -> int:
@@ -139,7 +140,7 @@ class ChatAnswer:
     def to_json(self) -> dict[str, Any]:
         return {
             "answer": self.answer,
-            "model": self.model,
+            "model": self.model or None,  # None: no model was called (a confirmed write)
             "toolCalls": [{"name": t.name, "ok": t.ok} for t in self.tool_calls],
             "usage": {
                 "inputTokens": self.usage.input_tokens,
@@ -148,4 +149,5 @@ class ChatAnswer:
             },
             "fallbacks": self.fallbacks,
             "route": [{"model": a.model, "outcome": a.outcome} for a in self.route],
+            "confirmationNeeded": self.confirmation_needed,
         }
