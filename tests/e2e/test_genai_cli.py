@@ -100,7 +100,9 @@ def test_local_api_serves_the_chat_api_and_page() -> None:
                 url = line.split(":", 1)[1].strip().rstrip("/")
         assert url, "local api printed no URL"
         page = urllib.request.urlopen(f"{url}/", timeout=30).read().decode()
-        assert "fetch('/api/genai/chatclient'" in page
+        assert '<script src="/chat.js"></script>' in page
+        script = urllib.request.urlopen(f"{url}/chat.js", timeout=30).read().decode()
+        assert "fetch('/api/genai/chatclient'" in script
         request = urllib.request.Request(
             f"{url}/api/genai/chatclient",
             data=json.dumps("Which vets are radiologists?").encode(),
