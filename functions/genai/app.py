@@ -9,8 +9,8 @@ Behind API Gateway (REST, proxy integration on the ``live`` alias), Powertools' 
 with CORS. The event and the bodies are checked in the layer (domain/genai/api.py): bad input is
 a 4xx naming the problem (a sentence on /chatclient, whose chat widget shows any body), never a
 server error; no model answering is a 503 "Chat is currently unavailable"; a used-up daily
-budget is a polite refusal. The chatclient route keeps
-its conversation in a cookie (the front-end sends none of its own).
+budget is a polite refusal. The chatclient route keeps its conversation in a cookie (the
+front-end sends none of its own).
 
 Logs and metrics carry metadata only (lengths, models, route, tools, tokens, latency), never
 the text of a message or of an answer. Metrics have the dimension ``functionVersion`` (the

@@ -110,25 +110,6 @@ def test_a_good_version_is_promoted_step_by_step(cloud: LocalCloud) -> None:
     assert metrics["Metrics"]
 
 
-def test_a_good_version_is_promoted_while_hostile_requests_hit_it() -> None:
-    """No client can roll a release back: every hostile request found so far, over and over
-    through live beside the users' questions, at least 1,000 of them run by the new version, and
-    the release is promoted with no alarm (refusals are not server errors nor fallbacks). Its own
-    cloud: three canary steps (10 %, 50 %, 90 %) and 100 % of 30 s each (bake 3,000 s at the
-    local time scale of 0.01) give the requests time (about 30 ms each on the local cloud)."""
-    with LocalCloud(parameters={"GenAiBakeSeconds": "3000", "GenAiCanarySteps": "10,50,90"}) as cloud:
-        version = good_version(cloud)
-        outcome = genai.release(cloud, version, hostile=True, timeout=600)
-    attack = outcome["hostile"]
-    assert (outcome["status"], outcome["result"]) == ("SUCCEEDED", "SUCCEEDED"), (outcome, attack)
-    assert outcome["alarmsFired"] == []
-    assert attack["onNewVersion"] >= 1000, attack
-    assert attack["kindsOnNewVersion"] == len(genai.hostile_requests())
-    assert attack["serverErrors"] == 0
-    assert attack["unexpected"] == []
-    assert outcome["traffic"]["non2xx"] == 0
-
-
 def test_a_version_whose_fallback_rate_alarms_is_rolled_back(cloud: LocalCloud) -> None:
     version = genai.publish_version(
         cloud, {"MODEL_CHAIN": f"{genai.PROMPT_ROUTER},{genai.HAIKU},{genai.TITAN}"}, "router first"
