@@ -15,6 +15,7 @@ BENCHMARKS = [
     "rotation_connections.py",
     "local_serve.py",
     "genai_router.py",
+    "genai_fallback.py",
     "provision.py",
     "scale.py",
     "sfn_end_consistency.py",

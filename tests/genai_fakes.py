@@ -13,13 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from petclinic_ops.domain.genai.chat import Conversation
 from petclinic_ops.domain.genai.router import ConverseRequest, ConverseResult, ModelFailure, StateSnapshot
-from petclinic_ops.models.genai import Message, ModelTarget
+from petclinic_ops.models.genai import ModelTarget
 
 if TYPE_CHECKING:
     from petclinic_ops.domain.genai.chat import ConversationMemory
     from petclinic_ops.domain.genai.router import ConverseClient, RouterState
-    from petclinic_ops.domain.genai.tools import Embedder
+    from petclinic_ops.domain.genai.tools import Embedder, PetClinicApi
 
 
 @dataclass
@@ -49,21 +50,89 @@ class MemoryRouterState:
 
 @dataclass
 class MemoryConversations:
-    conversations: dict[str, list[Message]] = field(default_factory=dict)
+    """Conversations in memory; ``fail`` makes every call raise (the table unreachable)."""
+
+    conversations: dict[str, Conversation] = field(default_factory=dict)
     fail: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def load(self, conversation_id: str) -> list[Message]:
+    def load(self, conversation_id: str) -> Conversation:
         if self.fail:
             raise ConnectionError("memory down")
-        return list(self.conversations.get(conversation_id, []))
+        found = self.conversations.get(conversation_id) or Conversation()
+        return Conversation(list(found.messages), found.pending)
 
-    def save(self, conversation_id: str, messages: list[Message]) -> None:
+    def save(self, conversation_id: str, conversation: Conversation) -> None:
         if self.fail:
             raise ConnectionError("memory down")
-        self.conversations[conversation_id] = list(messages)
+        self.conversations[conversation_id] = Conversation(list(conversation.messages), conversation.pending)
+
+    def claim(self, conversation_id: str, pending_id: str) -> bool:
+        if self.fail:
+            raise ConnectionError("memory down")
+        with self._lock:
+            found = self.conversations.get(conversation_id)
+            if found is None or found.pending is None or found.pending.id != pending_id:
+                return False
+            found.pending = None
+            return True
 
 
 Reply = Callable[[ModelTarget, ConverseRequest], ConverseResult]
+
+
+def tool_reply(name: str, arguments: dict[str, Any], tool_use_id: str = "t1") -> Reply:
+    """A model asking for a tool (the text it says first, then the toolUse block)."""
+
+    def reply(target: ModelTarget, request: ConverseRequest) -> ConverseResult:
+        content: list[dict[str, Any]] = [
+            {"text": f"Using {name}."},
+            {"toolUse": {"toolUseId": tool_use_id, "name": name, "input": arguments}},
+        ]
+        return ConverseResult("tool_use", content, 100, 20, target.model_id)
+
+    return reply
+
+
+GEORGE = {"id": 1, "firstName": "George", "lastName": "Franklin", "address": "110 W. Liberty St.",
+          "city": "Madison", "telephone": "6085551023"}  # fmt: skip
+
+
+@dataclass
+class MemoryPetClinic:
+    """The PetClinic services' API in memory: owners by id (with their pets), the six pet types;
+    ``writes`` records every write made."""
+
+    owners: dict[int, dict[str, Any]] = field(default_factory=lambda: {1: dict(GEORGE, pets=[])})
+    writes: list[tuple[str, Any]] = field(default_factory=list)
+
+    def list_owners(self) -> list[dict[str, Any]]:
+        return list(self.owners.values())
+
+    def get_owner(self, owner_id: int) -> dict[str, Any] | None:
+        return self.owners.get(owner_id)
+
+    def pet_types(self) -> list[dict[str, Any]]:
+        return [
+            {"id": i, "name": n}
+            for i, n in enumerate(("cat", "dog", "lizard", "snake", "bird", "hamster"), 1)
+        ]
+
+    def add_owner(self, owner: dict[str, str]) -> dict[str, Any]:
+        owner_id = max(self.owners) + 1
+        created: dict[str, Any] = {**owner, "id": owner_id, "pets": []}
+        self.owners[owner_id] = created
+        self.writes.append(("owner", owner))
+        return created
+
+    def list_vets(self) -> list[dict[str, Any]]:
+        return []
+
+    def add_pet(self, owner_id: int, pet: dict[str, Any]) -> dict[str, Any]:
+        created = {**pet, "id": 100 + len(self.writes)}
+        self.owners[owner_id]["pets"].append(created)
+        self.writes.append(("pet", (owner_id, pet)))
+        return created
 
 
 def text_reply(text: str, input_tokens: int = 100, output_tokens: int = 20) -> Reply:
@@ -124,4 +193,5 @@ if TYPE_CHECKING:
     _memory: ConversationMemory = MemoryConversations()
     _models: ConverseClient = ScriptedModels()
     _embedder: Embedder = CountingEmbedder(lambda text: [0.0])
+    _petclinic: PetClinicApi = MemoryPetClinic()
     _any: Any = None

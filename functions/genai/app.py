@@ -6,9 +6,11 @@
                                  {answer, model, toolCalls, usage, fallbacks, route, conversationId}
 
 Behind API Gateway (REST, proxy integration on the ``live`` alias), Powertools' Event Handler
-with CORS. Bad input is a 400 naming the problem; no model answering is a 503 "Chat is
-currently unavailable"; a used-up daily budget is a polite refusal. The chatclient route keeps
-its conversation in a cookie (the front-end sends none of its own).
+with CORS. The event and the bodies are checked in the layer (domain/genai/api.py): bad input is
+a 4xx naming the problem (a sentence on /chatclient, whose chat widget shows any body), never a
+server error; no model answering is a 503 "Chat is currently unavailable"; a used-up daily
+budget is a polite refusal. The chatclient route keeps its conversation in a cookie (the
+front-end sends none of its own).
 
 Logs and metrics carry metadata only (lengths, models, route, tools, tokens, latency), never
 the text of a message or of an answer. Metrics have the dimension ``functionVersion`` (the
@@ -29,11 +31,17 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
+from petclinic_ops.domain.genai.api import (
+    ChatInputError,
+    chat_request,
+    chatclient_message,
+    check_event,
+    for_chat_widget,
+    json_body,
+)
 from petclinic_ops.domain.genai.router import BudgetExhausted, ChatUnavailable
-from petclinic_ops.domain.validation import describe
-from petclinic_ops.models.genai import CONVERSATION_ID_PATTERN, ChatAnswer, ChatRequest, check_message
+from petclinic_ops.models.genai import CONVERSATION_ID_PATTERN, ChatAnswer
 from petclinic_ops.settings import GenAiSettings
 
 if TYPE_CHECKING:
@@ -50,10 +58,6 @@ BUDGET_REFUSAL = (
 COOKIE = "petclinic-genai-conversation"
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"
-
-
-class BadChatInput(ValueError):
-    """The request body is not what the route takes; the message names the problem."""
 
 
 @cache
@@ -127,7 +131,7 @@ app = APIGatewayRestResolver(cors=_cors())
 @app.post("/api/genai/chatclient", cors=True)
 def chatclient() -> Response[str]:
     """The front-end's contract: the body is JSON.stringify(text); the answer is the text."""
-    text = _message_of(_json_body())
+    text = chatclient_message(_body(), settings().max_message_chars)
     conversation = _cookie_conversation()
     cookies = []
     if conversation is None:
@@ -137,19 +141,12 @@ def chatclient() -> Response[str]:
         answer = _ask(conversation, text)
     except _Refused:
         return Response(200, TEXT, BUDGET_REFUSAL, cookies=cookies)
-    return Response(200, TEXT, answer.answer, cookies=cookies)
+    return Response(200, TEXT, for_chat_widget(answer.answer), cookies=cookies)
 
 
 @app.post("/api/genai/chat", cors=True)
 def chat() -> Response[str]:
-    body = _json_body()
-    if not isinstance(body, dict):
-        raise BadChatInput(f"the body must be a JSON object {{message, conversationId}}, not {_kind(body)}")
-    try:
-        request = ChatRequest.model_validate(body)
-    except ValidationError as exc:
-        raise BadChatInput(describe(exc)) from None
-    _check_length(request.message)
+    request = chat_request(_body(), settings().max_message_chars)
     conversation = request.conversation_id or _new_conversation()
     try:
         answer = _ask(conversation, request.message)
@@ -159,10 +156,13 @@ def chat() -> Response[str]:
     return Response(200, JSON, json.dumps({**answer.to_json(), "conversationId": conversation}))
 
 
-@app.exception_handler(BadChatInput)  # type: ignore[untyped-decorator]
-def bad_input(exc: BadChatInput) -> Response[str]:
-    logger.info("chat input refused", extra={"problem": str(exc)})
-    return _error(400, str(exc))
+@app.exception_handler(ChatInputError)  # type: ignore[untyped-decorator]
+def bad_input(exc: ChatInputError) -> Response[str]:
+    """A 4xx naming the problem; on /chatclient a sentence, as its chat widget shows any body."""
+    logger.info("chat input refused", extra={"problem": exc.problem, "status": exc.status})
+    if app.current_event.path.endswith("/chatclient"):
+        return Response(exc.status, TEXT, exc.sentence)
+    return _error(exc.status, str(exc))
 
 
 @app.exception_handler(ChatUnavailable)  # type: ignore[untyped-decorator]
@@ -199,10 +199,11 @@ def _ask(conversation: str, text: str) -> ChatAnswer:
         metrics.add_metric(name="GenAiFallbackRate", unit=MetricUnit.Percent, value=100)
         logger.error("chat unavailable: no model answered", extra={"route": str(exc)})
         raise
-    metrics.add_metric(
-        name="GenAiFallbackRate", unit=MetricUnit.Percent, value=100 if answer.fallbacks else 0
-    )
-    metrics.add_metric(name="GenAiFallbacks", unit=MetricUnit.Count, value=answer.fallbacks)
+    if answer.route:  # a model was called (a confirmed write calls none)
+        metrics.add_metric(
+            name="GenAiFallbackRate", unit=MetricUnit.Percent, value=100 if answer.fallbacks else 0
+        )
+        metrics.add_metric(name="GenAiFallbacks", unit=MetricUnit.Count, value=answer.fallbacks)
     metrics.add_metric(name="ChatInputTokens", unit=MetricUnit.Count, value=answer.usage.input_tokens)
     metrics.add_metric(name="ChatOutputTokens", unit=MetricUnit.Count, value=answer.usage.output_tokens)
     logger.info(
@@ -211,6 +212,7 @@ def _ask(conversation: str, text: str) -> ChatAnswer:
             "model": answer.model,
             "route": [f"{a.model}:{a.outcome}" for a in answer.route],
             "fallbacks": answer.fallbacks,
+            "confirmation_needed": answer.confirmation_needed,
             "tools": [f"{t.name}:{'ok' if t.ok else 'error'}" for t in answer.tool_calls],
             "input_tokens": answer.usage.input_tokens,
             "output_tokens": answer.usage.output_tokens,
@@ -228,39 +230,9 @@ def _ask(conversation: str, text: str) -> ChatAnswer:
 # --------------------------------------------------------------------------- input
 
 
-def _json_body() -> Any:
-    raw = app.current_event.body
-    if raw is None or raw == "":
-        raise BadChatInput("the body is empty: send the message as JSON")
-    if app.current_event.is_base64_encoded:
-        raise BadChatInput("the body must be JSON text, not binary")
-    try:
-        return json.loads(raw)
-    except RecursionError:  # Lambda's Python stops at 1,000 frames: about 1,000 nested [ or {
-        raise BadChatInput("the body is nested too deeply to read as JSON") from None
-    except ValueError as exc:
-        raise BadChatInput(f"the body is not valid JSON ({exc.args[0].split(':')[0]})") from None
-
-
-def _message_of(body: Any) -> str:
-    if not isinstance(body, str):
-        raise BadChatInput(f"the body must be a JSON string (the message), not {_kind(body)}")
-    try:
-        return _check_length(check_message(body, settings().max_message_chars))
-    except ValueError as exc:
-        raise BadChatInput(f"the message {exc}") from None
-
-
-def _check_length(text: str) -> str:
-    limit = settings().max_message_chars
-    if len(text) > limit:
-        raise BadChatInput(f"the message is {len(text)} characters long; the limit is {limit}")
-    return text
-
-
-def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "an array", bool: "a boolean", int: "a number", float: "a number"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)
+def _body() -> Any:
+    event = app.current_event
+    return json_body(event.body, base64_encoded=bool(event.is_base64_encoded))
 
 
 def _cookie_conversation() -> str | None:
@@ -303,11 +275,13 @@ def _error(status: int, message: str) -> Response[str]:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    try:
+        check_event(event)
+    except ChatInputError as exc:  # no part of the event is logged, nor its field names
+        logger.warning("not an API Gateway request", extra={"problem": str(exc)})
+        return _plain(400, {"message": str(exc)})
     metrics.add_dimension(name="functionVersion", value=str(context.function_version))
-    if not isinstance(event, dict) or "httpMethod" not in event:
-        logger.warning("not an API Gateway request", extra={"event_keys": sorted(event)[:10]})
-        return _plain(400, {"message": "not an API Gateway (REST, proxy) request"})
     try:
         response: dict[str, Any] = app.resolve(event, context)
     except Exception:

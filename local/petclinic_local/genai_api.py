@@ -1,7 +1,9 @@
 """The GenAI API on 127.0.0.1, as API Gateway serves it: each request becomes an API Gateway
 (REST, proxy) event for the function's live alias, invoked through the local cloud's Lambda;
-the function's answer becomes the HTTP response. Also serves a minimal chat page at ``/`` that
-talks to /api/genai/chatclient exactly as the Spring PetClinic front-end's chat box does.
+the function's answer becomes the HTTP response. Also serves a chat page at ``/`` (static/:
+chat.html, chat.js, markdown.js, favicon.svg; a Content-Security-Policy that allows only its
+own scripts) that talks to /api/genai/chatclient exactly as the Spring PetClinic front-end's
+chat box does, renders the answers' Markdown safely and shows a refusal's reason.
 
     with LocalCloud() as cloud, GenAiApiServer(cloud, port=8080) as server:
         print(server.url)
@@ -22,6 +24,19 @@ from petclinic_local import genai
 from petclinic_local.loopback import LoopbackServer
 
 MAX_BODY = 64 * 1024
+STATIC = {  # path: (file in static/, content type)
+    "/": ("chat.html", "text/html; charset=utf-8"),
+    "/index.html": ("chat.html", "text/html; charset=utf-8"),
+    "/chat.js": ("chat.js", "text/javascript; charset=utf-8"),
+    "/markdown.js": ("markdown.js", "text/javascript; charset=utf-8"),
+    "/favicon.svg": ("favicon.svg", "image/svg+xml"),
+    "/favicon.ico": ("favicon.svg", "image/svg+xml"),
+}
+SECURITY_HEADERS = [
+    ("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+     "img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+]  # fmt: skip
 
 
 @dataclass
@@ -33,13 +48,14 @@ class GenAiApiServer(LoopbackServer):
     _server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
-        page = resources.files("petclinic_local").joinpath("static/chat.html").read_bytes()
-        self._serve(_Handler, "genai-api", _Server, api=self, page=page)
+        folder = resources.files("petclinic_local").joinpath("static")
+        files = {path: (folder.joinpath(name).read_bytes(), kind) for path, (name, kind) in STATIC.items()}
+        self._serve(_Handler, "genai-api", _Server, api=self, files=files)
 
 
 class _Server(ThreadingHTTPServer):
     api: GenAiApiServer
-    page: bytes
+    files: dict[str, tuple[bytes, str]]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -50,10 +66,12 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: see ``GenAiApiServer.requests``."""
 
     def do_GET(self) -> None:
-        if self.path.split("?", 1)[0] in {"/", "/index.html"}:
-            self._reply(200, [("Content-Type", "text/html; charset=utf-8")], self.server.page)
-        else:
+        found = self.server.files.get(self.path.split("?", 1)[0])
+        if found is None:
             self._reply(404, _JSON, _message("not found"))
+            return
+        data, kind = found
+        self._reply(200, [("Content-Type", kind), *SECURITY_HEADERS], data)
 
     def do_POST(self) -> None:
         self._invoke("POST")

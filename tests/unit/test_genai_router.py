@@ -7,10 +7,12 @@ import inspect
 from typing import Any
 
 import pytest
-from genai_fakes import MemoryConversations, MemoryRouterState, ScriptedModels, text_reply
+from genai_fakes import MemoryConversations, MemoryPetClinic, MemoryRouterState, ScriptedModels, text_reply
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from petclinic_ops.adapters.genai_petclinic import PetClinicHttp
+from petclinic_ops.adapters.genai_state import DynamoConversationMemory
 from petclinic_ops.domain.genai.chat import ConversationMemory
 from petclinic_ops.domain.genai.router import (
     BudgetExhausted,
@@ -21,6 +23,7 @@ from petclinic_ops.domain.genai.router import (
     as_plain_text,
     utc_day,
 )
+from petclinic_ops.domain.genai.tools import PetClinicApi
 from petclinic_ops.models.genai import ModelTarget
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -104,12 +107,34 @@ def test_every_model_down_is_chat_unavailable() -> None:
         ask(router(models))
 
 
-def test_every_model_cooling_down_is_unavailable_without_calling_any() -> None:
-    state = MemoryRouterState({HAIKU: NOW + 10, TITAN: NOW + 10})
+def test_every_model_cooling_down_tries_the_one_whose_cooldown_ends_first() -> None:
+    """Never refuse while some model may answer: a cooldown orders the chain, it does not empty it."""
+    state = MemoryRouterState({HAIKU: NOW + 10, TITAN: NOW + 3})
     models = ScriptedModels()
+    routed = ask(router(models, state))
+    assert models.models_called() == [TITAN]
+    assert routed.target.model_id == TITAN
+    failing = ScriptedModels({TITAN: ["throttled"]})
+    assert ask(router(failing, state)).target.model_id == HAIKU
+    assert failing.models_called() == [TITAN, HAIKU]
+
+
+def test_a_cooled_last_model_still_answers_when_the_primary_fails() -> None:
+    """One 503 of the chain's last model cools it down; the next request whose primary is
+    throttled still reaches it (it used to be refused with 503 without a call)."""
+    state = MemoryRouterState()
+    clock = Clock()
+    first = ScriptedModels({HAIKU: ["throttled"], TITAN: ["unavailable"]})
     with pytest.raises(ChatUnavailable):
-        ask(router(models, state))
-    assert models.calls == []
+        ask(router(first, state, clock=clock, cooldown_seconds=5))
+    clock.now += 1
+    second = ScriptedModels({HAIKU: ["throttled"]})  # both cooling down; Titan is up again
+    routed = ask(router(second, state, clock=clock, cooldown_seconds=5))
+    assert routed.target.model_id == TITAN
+    assert second.models_called() == [HAIKU, TITAN]
+    clock.now += 1
+    third = ScriptedModels()  # Haiku's cooldown (renewed last) ends last: Titan first
+    assert ask(router(third, state, clock=clock)).target.model_id == TITAN
 
 
 def test_a_prompt_router_may_lead_the_chain_and_falls_back_like_a_model() -> None:
@@ -128,12 +153,26 @@ def test_tokens_are_counted_against_the_day() -> None:
     assert state.tokens == {utc_day(NOW): 300}
 
 
-def test_past_the_degrade_threshold_only_the_cheapest_models_run() -> None:
+def test_past_the_degrade_threshold_the_cheapest_model_goes_first_and_the_others_fall_back() -> None:
     state = MemoryRouterState(tokens={utc_day(NOW): 800})
     models = ScriptedModels()
     routed = ask(router(models, state, daily_token_budget=1000, degrade_at=0.8))
     assert models.models_called() == [TITAN]  # Titan Text Express is cheaper than Claude 3 Haiku
     assert routed.target.model_id == TITAN
+    throttled = ScriptedModels({TITAN: ["throttled"]})  # degrading never excludes a model
+    routed = ask(router(throttled, state, daily_token_budget=1000, degrade_at=0.8))
+    assert throttled.models_called() == [TITAN, HAIKU]
+    assert routed.target.model_id == HAIKU
+
+
+def test_past_the_degrade_threshold_models_go_by_price() -> None:
+    sonnet = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+    chain = (sonnet, HAIKU, TITAN)
+    state = MemoryRouterState(tokens={utc_day(NOW): 900})
+    models = ScriptedModels({TITAN: ["throttled"], HAIKU: ["unavailable"]})
+    routed = ask(router(models, state, chain=chain, daily_token_budget=1000, degrade_at=0.8))
+    assert models.models_called() == [TITAN, HAIKU, sonnet]
+    assert routed.target.model_id == sonnet
 
 
 def test_past_the_budget_the_request_is_refused_without_a_call() -> None:
@@ -191,26 +230,31 @@ OUTCOMES = st.sampled_from(["ok", "throttled", "unavailable", "timeout", "not_re
 @settings(max_examples=200, deadline=None)
 @given(
     outcomes=st.lists(OUTCOMES, min_size=1, max_size=4),
-    cooled=st.lists(st.booleans(), min_size=4, max_size=4),
+    cooled=st.lists(st.one_of(st.none(), st.integers(1, 50)), min_size=4, max_size=4),
 )
-def test_the_router_answers_from_the_first_available_model_that_answers(
-    outcomes: list[str], cooled: list[bool]
+def test_the_router_answers_from_the_first_model_that_answers_ready_ones_first(
+    outcomes: list[str], cooled: list[int | None]
 ) -> None:
+    """The order: the models not cooling down, in the chain's order; then those cooling down,
+    soonest ready first. Each is called at most once; unavailable only when every one failed."""
     chain = (ROUTER, HAIKU, "anthropic.claude-3-5-sonnet-20240620-v1:0", TITAN)[: len(outcomes)]
-    state = MemoryRouterState({m: NOW + 5 for m, c in zip(chain, cooled, strict=False) if c})
+    until = {m: NOW + c for m, c in zip(chain, cooled, strict=False) if c is not None}
+    state = MemoryRouterState(dict(until))
     script = {m: [o if o != "ok" else text_reply("fine")] for m, o in zip(chain, outcomes, strict=True)}
     models = ScriptedModels(script)
-    available = [m for m, c in zip(chain, cooled, strict=False) if not c]
-    expected = next((m for m in available if not isinstance(script[m][0], str)), None)
+    ready = [m for m in chain if m not in until]
+    order = ready + sorted(until, key=lambda m: (until[m], chain.index(m)))
+    expected = next((m for m in order if not isinstance(script[m][0], str)), None)
     if expected is None:
         with pytest.raises(ChatUnavailable):
             ask(router(models, state, chain=chain))
-        assert models.models_called() == available
+        assert models.models_called() == order
         return
     routed = ask(router(models, state, chain=chain))
     assert routed.target.model_id == expected
-    assert models.models_called() == available[: available.index(expected) + 1]
-    assert [a.model for a in routed.attempts] == list(chain[: chain.index(expected) + 1])
+    assert models.models_called() == order[: order.index(expected) + 1]
+    skipped = [a.model for a in routed.attempts if a.outcome == "skipped_cooldown"]
+    assert skipped == (sorted(until, key=lambda m: (until[m], chain.index(m))) if ready else [])
 
 
 def test_unknown_models_are_refused_by_name() -> None:
@@ -220,12 +264,20 @@ def test_unknown_models_are_refused_by_name() -> None:
 
 
 @pytest.mark.parametrize(
-    ("fake", "protocol"), [(MemoryRouterState, RouterState), (MemoryConversations, ConversationMemory)]
+    ("fake", "protocol"),
+    [
+        (MemoryRouterState, RouterState),
+        (MemoryConversations, ConversationMemory),
+        (MemoryPetClinic, PetClinicApi),
+        (DynamoConversationMemory, ConversationMemory),
+        (PetClinicHttp, PetClinicApi),
+    ],
 )
-def test_the_fakes_have_their_protocols_signatures(fake: type[Any], protocol: type[Any]) -> None:
-    for name in ("snapshot", "cool_down", "add_tokens", "load", "save"):
-        if hasattr(protocol, name):
-            assert inspect.signature(getattr(fake, name)) == inspect.signature(getattr(protocol, name)), name
+def test_the_fakes_and_adapters_have_their_protocols_signatures(fake: type[Any], protocol: type[Any]) -> None:
+    names = [name for name in vars(protocol) if not name.startswith("_")]
+    assert names
+    for name in names:
+        assert inspect.signature(getattr(fake, name)) == inspect.signature(getattr(protocol, name)), name
 
 
 class BrokenState(MemoryRouterState):

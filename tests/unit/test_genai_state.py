@@ -1,5 +1,6 @@
 """The router's shared state and the conversation memory on DynamoDB (moto): the conditional
-cooldown write, atomic token counts under concurrency, two routers sharing one table, the TTL."""
+cooldown write, atomic token counts under concurrency, two routers sharing one table, the TTL,
+a pending write kept with the conversation and claimed once."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from moto import mock_aws
 from petclinic_local import moto_compat
 from petclinic_local.cloud import FAKE_CREDENTIALS, MOTO_CONFIG
 from petclinic_ops.adapters.genai_state import DynamoConversationMemory, DynamoRouterState
+from petclinic_ops.domain.genai.chat import Conversation
 from petclinic_ops.domain.genai.router import ModelRouter, RouterConfig
+from petclinic_ops.domain.genai.writes import owner_write
 from petclinic_ops.models.genai import Message, ModelTarget
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -93,8 +96,29 @@ def test_conversation_memory_round_trip_and_expiry(dynamodb: Any) -> None:
     clock = [NOW]
     memory = DynamoConversationMemory("conversations", dynamodb, ttl_seconds=60, clock=lambda: clock[0])
     messages = [Message("user", "Hi"), Message("assistant", "Hello")]
-    memory.save("c-1", messages)
-    assert memory.load("c-1") == messages
-    assert memory.load("unknown") == []
+    memory.save("c-1", Conversation(messages))
+    assert memory.load("c-1") == Conversation(messages)
+    assert memory.load("unknown") == Conversation()
     clock[0] += 61  # past the TTL: DynamoDB may not have deleted it yet, but it is no memory
-    assert memory.load("c-1") == []
+    assert memory.load("c-1") == Conversation()
+
+
+def test_a_pending_write_is_kept_and_claimed_once_by_concurrent_confirmations(dynamodb: Any) -> None:
+    memory = DynamoConversationMemory("conversations", dynamodb, clock=lambda: NOW)
+    owner = {"firstName": "Jane", "lastName": "Doe", "address": "1 Main St", "city": "Springfield",
+             "telephone": "5551234567"}  # fmt: skip
+    pending = owner_write(owner, NOW)
+    memory.save("c-2", Conversation([Message("user", "add Jane")], pending))
+    assert memory.load("c-2").pending == pending
+    claims: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: claims.append(memory.claim("c-2", pending.id))) for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claims) == [False] * 7 + [True]
+    assert memory.load("c-2").pending is None
+    assert memory.load("c-2").messages == [Message("user", "add Jane")]
+    assert memory.claim("unknown", pending.id) is False

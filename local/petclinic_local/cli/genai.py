@@ -39,12 +39,13 @@ def _started_cloud(console: Any, **options: Any) -> Any:
 
 def run_ask(question: str, *, as_json: bool) -> int:
     from petclinic_local import genai  # noqa: PLC0415
-    from petclinic_ops.models.genai import MAX_MESSAGE_CHARS, check_message  # noqa: PLC0415
+    from petclinic_ops.domain.genai.api import ChatInputError, check_message  # noqa: PLC0415
+    from petclinic_ops.models.genai import MAX_MESSAGE_CHARS  # noqa: PLC0415
 
     try:
         check_message(question, MAX_MESSAGE_CHARS)
-    except ValueError as exc:
-        raise UsageError(f"the question {exc}") from None
+    except ChatInputError as exc:
+        raise UsageError(str(exc).replace("the message", "the question", 1)) from None
     console = render.console()
     cloud = _started_cloud(console)
     try:

@@ -199,7 +199,11 @@ class BedrockStandIn:
         last = messages[-1]
         results = [b["toolResult"] for b in last.get("content", []) if "toolResult" in b]
         if results:
-            return [{"text": answer_from_tools(results, _question(messages))}], "end_turn"
+            question = _question(messages)
+            then = follow_up(question, results) if tools else None
+            if then is None:
+                return [{"text": answer_from_tools(results, question)}], "end_turn"
+            return self._tool_use(messages, question, *then)
         text = " ".join(str(b.get("text", "")) for b in last.get("content", []))
         if not tools:
             looked_up = _looked_up_data(text)
@@ -209,10 +213,15 @@ class BedrockStandIn:
         tool = choose_tool(text)
         if tool is None:
             return [{"text": SMALL_TALK}], "end_turn"
-        name, arguments = tool
+        return self._tool_use(messages, text, *tool)
+
+    @staticmethod
+    def _tool_use(
+        messages: list[dict[str, Any]], text: str, name: str, arguments: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], str]:
         use_id = "tooluse_" + hashlib.sha256(f"{len(messages)}:{text}".encode()).hexdigest()[:20]
         return [
-            {"text": f"Let me look that up with {name}."},
+            {"text": f"Let me do that with {name}."},
             {"toolUse": {"toolUseId": use_id, "name": name, "input": arguments}},
         ], "tool_use"
 
@@ -254,43 +263,94 @@ SMALL_TALK = (
     "I'm the Spring PetClinic assistant. I can list vets (by specialty too), list owners and their "
     "pets, add an owner, or add a pet to an owner."
 )
-ADD_OWNER = re.compile(
-    r"add (?:a |the )?(?:new )?owner[:,]?\s+(?P<first>[A-Za-z'-]+)\s+(?P<last>[A-Za-z'-]+)\s*,\s*"
-    r"(?P<address>[^,]+),\s*(?P<city>[^,]+),\s*(?:phone |telephone )?(?P<phone>[\d ()+.-]+)",
-    re.IGNORECASE,
-)
-ADD_PET = re.compile(
-    r"add (?:a |the )?(?P<type>cat|dog|lizard|snake|bird|hamster)\s+(?:called |named )?(?P<name>[A-Za-z'-]+)"
-    r"(?:,?\s+born\s+(?P<born>\d{4}-\d{2}-\d{2}))?\s*,?\s+to owner\s+(?:#|id\s*)?(?P<owner>\d+)",
-    re.IGNORECASE,
-)
 PET_TYPE_IDS = {"cat": 1, "dog": 2, "lizard": 3, "snake": 4, "bird": 5, "hamster": 6}
+_TYPES = "|".join(PET_TYPE_IDS)
+# How people ask for an owner to be added: "Add an owner named Jane Doe at 1 Main St, Springfield,
+# phone 5551234567", "Please add owner Grace Hopper, 1 Navy Way, Arlington, 7035550100", "Register a
+# new owner: Jane Doe, address 1 Main St, city Springfield, telephone 555 123 4567". The captures
+# are permissive on purpose: a model passes on what the user wrote, and the tool validates it.
+ADD_OWNER = re.compile(
+    r"\b(?:add|register|create|enter)\b[^.?!]*?\bowners?\b[:,]?\s*(?:(?:named|called|is)\s+)?"
+    r"(?P<first>[^\s,]+)\s+(?P<last>[^\s,]+)\s*,?\s*(?P<rest>.*)",
+    re.IGNORECASE | re.DOTALL,
+)
+_ADDRESS_WORDS = re.compile(
+    r"^(?:who\s+)?(?:(?:lives|living|located|residing)\s+)?(?:at|address:?|in)\s+", re.IGNORECASE
+)
+_CITY_WORDS = re.compile(r"^(?:in|city:?|town:?)\s+", re.IGNORECASE)
+_PHONE = re.compile(
+    r"(?:phone|telephone|tel\.?|number|mobile)(?:\s+number)?[:\s]*(?P<phone>\S.*)$", re.IGNORECASE
+)
+# "Add a dog named Rex, born 2020-01-01, to owner 3", "add a cat called Tom to George Franklin",
+# "add a new pet: a hamster named Bo born 2023-05-01 for owner #7".
+ADD_PET = re.compile(
+    rf"\badd\b[^.?!]*?\b(?P<type>{_TYPES})\b[^.?!]*?\b(?:named|called)\s+(?P<name>[^\s,]+)",
+    re.IGNORECASE,
+)
+_BORN = re.compile(r"\bborn\s+(?:on\s+)?(?P<born>\S+?)[,.]?(?:\s|$)", re.IGNORECASE)
+_OWNER_ID = re.compile(r"\bowner\s+(?:#|id\s*|number\s*)?(?P<owner>\d+)", re.IGNORECASE)
+_OWNER_NAME = re.compile(r"\b(?:to|for)\s+(?:owner\s+)?(?P<first>[A-Z][\w'-]*)\s+(?P<last>[A-Z][\w'-]*)")
+
+
+def _owner_arguments(match: re.Match[str]) -> dict[str, Any]:
+    """The owner's fields from the words after the name: the part that names a phone (or is
+    mostly digits) is the telephone; of the others, the first is the address, the next the city."""
+    parts = [part.strip(" .!") for part in match["rest"].split(",") if part.strip(" .!")]
+    phone = ""
+    places = []
+    for part in parts:
+        found = _PHONE.search(part)
+        if found or (not phone and sum(c.isdigit() for c in part) >= 7 and not part[:1].isalpha()):
+            phone = (found["phone"] if found else part).strip()
+            continue
+        places.append(part)
+    address = _ADDRESS_WORDS.sub("", places[0]) if places else ""
+    city = _CITY_WORDS.sub("", places[1]) if len(places) > 1 else ""
+    return {"firstName": match["first"], "lastName": match["last"], "address": address, "city": city,
+            "telephone": re.sub(r"[\s().-]", "", phone)}  # fmt: skip
+
+
+def _pet_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
+    born = _BORN.search(text)
+    pet = {"name": match["name"], "birthDate": born["born"] if born else "2024-01-01",
+           "typeId": PET_TYPE_IDS[match["type"].lower()]}  # fmt: skip
+    owner = _OWNER_ID.search(text)
+    return {"ownerId": int(owner["owner"]) if owner else None, "pet": pet}
 
 
 def choose_tool(text: str) -> tuple[str, dict[str, Any]] | None:
-    """The tool a question calls for, with its input, as a capable model would pick it."""
+    """The tool a question calls for, with its input, as a capable model would pick it (an
+    add-pet naming the owner by name first lists the owners, to find the owner's id)."""
     lowered = text.lower()
     if match := ADD_PET.search(text):
-        pet = {
-            "name": match["name"],
-            "birthDate": match["born"] or "2024-01-01",
-            "typeId": PET_TYPE_IDS[match["type"].lower()],
-        }
-        return "addPetToOwner", {"ownerId": int(match["owner"]), "pet": pet}
+        arguments = _pet_arguments(match, text)
+        if arguments["ownerId"] is None:  # the owner by name (or not at all): find it first
+            return "listOwners", {}
+        return "addPetToOwner", arguments
     if match := ADD_OWNER.search(text):
-        owner = {
-            "firstName": match["first"],
-            "lastName": match["last"],
-            "address": match["address"].strip(),
-            "city": match["city"].strip(),
-            "telephone": re.sub(r"\D", "", match["phone"]),
-        }
-        return "addOwnerToPetclinic", owner
+        return "addOwnerToPetclinic", _owner_arguments(match)
     if re.search(r"\bvets?\b|veterinar|radiolog|surg|dentist|specialt", lowered):
         specialty = next((name for stem, name in SPECIALTIES.items() if stem in lowered), None)
         return "listVets", ({"query": specialty} if specialty else {})
     if re.search(r"\bowners?\b|\bpets?\b|customers?", lowered):
         return "listOwners", {}
+    return None
+
+
+def follow_up(question: str, results: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
+    """A second tool call once the first one's results are in: an add-pet that named its owner
+    by name, now that the owners are listed."""
+    match = ADD_PET.search(question)
+    named = _OWNER_NAME.search(question)
+    if match is None or named is None or _OWNER_ID.search(question):
+        return None
+    for result in results:
+        data: dict[str, Any] = next(
+            (item["json"] for item in result.get("content", []) if "json" in item), {}
+        )
+        for owner in data.get("owners") or []:
+            if (owner.get("firstName"), owner.get("lastName")) == (named["first"], named["last"]):
+                return "addPetToOwner", {**_pet_arguments(match, question), "ownerId": owner.get("id")}
     return None
 
 

@@ -12,8 +12,9 @@ Henry Stevens, radiology; Sharon Jenkins), ten owners with thirteen pets, four v
     visits-service     GET /owners/*/pets/{petId}/visits, POST same, GET /pets/visits?petId=1,2
 
 Validation follows the services (an owner needs first and last name, address, city and a
-telephone of up to 12 digits: 400 otherwise; an unknown owner: 404). ``fail_next(n, status)``
-makes the next n requests answer with that status; ``requests`` records (method, path, status).
+telephone of up to 12 digits: 400 otherwise; an unknown owner: 404). ``fail_next(n, status,
+body)`` makes the next n requests answer with that status (and body); ``requests`` records
+(method, path, status).
 In memory, one data set per server; not the real services.
 """
 
@@ -125,7 +126,7 @@ class PetClinicHttpService(LoopbackServer):
     port: int = 0
     data: PetClinicData = field(default_factory=PetClinicData.sample)
     requests: list[tuple[str, str, int]] = field(default_factory=list)
-    _failures: list[int] = field(default_factory=list)
+    _failures: list[tuple[int, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
@@ -155,9 +156,10 @@ class PetClinicHttpService(LoopbackServer):
 
         self._serve(Handler, "petclinic-http")
 
-    def fail_next(self, count: int, status: int = 500) -> None:
+    def fail_next(self, count: int, status: int = 500, body: Any = None) -> None:
+        """The next ``count`` requests answer ``status`` with ``body`` (default: a short error)."""
         with self._lock:
-            self._failures.extend([status] * count)
+            self._failures.extend([(status, body)] * count)
 
     # ----------------------------------------------------------------- the API
 
@@ -167,7 +169,8 @@ class PetClinicHttpService(LoopbackServer):
         with self._lock:
             failure = self._failures.pop(0) if self._failures else None
             if failure is not None:
-                status, payload = failure, {"error": "injected failure of the local PetClinic service"}
+                status, payload = failure
+                payload = payload or {"error": "injected failure of the local PetClinic service"}
             else:
                 try:
                     status, payload = self._route(method, parts.path.rstrip("/"), parts.query, body)

@@ -4,10 +4,13 @@ Base URLs: Parameter Store first, ``{path}customers-service/url`` and ``{path}ve
 under the configured path (``/petclinic/{env}/services/``; read with Powertools Parameters,
 cached for ``max_age`` seconds); a service without a parameter is reached by its Cloud Map name,
 ``http://<service>.<namespace>:8080``. The paths are the services' own (customers-service:
-/owners, /owners/{id}/pets; vets-service: /vets), as the upstream assistant calls them.
+/owners, /owners/{id}, /petTypes, /owners/{id}/pets; vets-service: /vets), as the upstream
+assistant calls them.
 
 Every call has a connect and a read timeout and no retries (a tool that fails tells the model
-so); a non-2xx answer raises ``ToolError`` with the status and the service's short reason.
+so); a non-2xx answer raises ``ToolError`` with the status and its standard reason phrase only:
+the service's error body (a Spring Boot error page, a stack trace, an echo of what was sent)
+never goes back to the model, so it never reaches the user's answer.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from typing import Any
 from petclinic_ops.domain.genai.tools import ToolError
 
 SERVICES = ("customers-service", "vets-service", "visits-service")
-MAX_ERROR_DETAIL = 200
 
 
 class ParameterStoreUrls:
@@ -42,6 +44,16 @@ class ParameterStoreUrls:
 def parameter_store_urls(path: str, max_age: int = 0) -> dict[str, str]:
     """``{service: url}`` read now (no cache)."""
     return ParameterStoreUrls(max_age)(path)
+
+
+def status_text(status: int) -> str:
+    """``404 Not Found``: the status and its standard phrase (nothing the service wrote)."""
+    from http import HTTPStatus  # noqa: PLC0415
+
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 def urls_of(found: dict[str, Any]) -> dict[str, str]:
@@ -82,7 +94,9 @@ class PetClinicHttp:
             urls = {}
         return urls.get(service) or f"http://{service}.{self.namespace}:8080"
 
-    def _call(self, service: str, method: str, path: str, body: Any = None) -> Any:
+    def _call(
+        self, service: str, method: str, path: str, body: Any = None, *, none_if_missing: bool = False
+    ) -> Any:
         url = f"{self.base_url(service)}{path}"
         data = None if body is None else json.dumps(body).encode()
         headers = {"Accept": "application/json"}
@@ -92,14 +106,26 @@ class PetClinicHttp:
             response = self.pool.request(method, url, body=data, headers=headers)
         except Exception as exc:
             raise ToolError(f"{service} did not answer ({type(exc).__name__})") from None
+        if none_if_missing and response.status == 404:
+            return None
         if not 200 <= response.status < 300:
-            detail = response.data.decode("utf-8", "replace")[:MAX_ERROR_DETAIL]
-            raise ToolError(f"{service} answered {response.status}: {detail}")
-        return json.loads(response.data) if response.data else None
+            raise ToolError(f"{service} answered {status_text(response.status)}")
+        try:
+            return json.loads(response.data) if response.data else None
+        except ValueError:
+            raise ToolError(f"{service} answered something that is not JSON") from None
 
     def list_owners(self) -> list[dict[str, Any]]:
         owners = self._call("customers-service", "GET", "/owners")
         return [_owner(o) for o in owners or []]
+
+    def get_owner(self, owner_id: int) -> dict[str, Any] | None:
+        found = self._call("customers-service", "GET", f"/owners/{int(owner_id)}", none_if_missing=True)
+        return _owner(found) if isinstance(found, dict) else None
+
+    def pet_types(self) -> list[dict[str, Any]]:
+        found = self._call("customers-service", "GET", "/petTypes")
+        return [t for t in found or [] if isinstance(t, dict)]
 
     def add_owner(self, owner: dict[str, str]) -> dict[str, Any]:
         return _owner(self._call("customers-service", "POST", "/owners", owner))

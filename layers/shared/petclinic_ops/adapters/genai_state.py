@@ -11,7 +11,9 @@ counted with an atomic ADD. One BatchGetItem per request reads both, and is reus
 ``cache_seconds`` within a container (a cooldown written by another container is seen at most
 that much later; this container's own writes are seen at once).
 
-Conversations table (key ``conversationId``): the last messages as JSON, with a TTL.
+Conversations table (key ``conversationId``): the last messages as JSON, the write waiting for
+the user's confirmation (``pending`` as JSON, ``pendingId``), with a TTL. ``claim`` removes the
+pending write with a condition on its id, so a write is made once however many confirmations race.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from petclinic_ops.domain.genai.chat import Conversation
 from petclinic_ops.domain.genai.router import StateSnapshot
+from petclinic_ops.domain.genai.writes import PendingWrite
 from petclinic_ops.models.genai import Message
 
 if TYPE_CHECKING:
@@ -140,25 +144,45 @@ class DynamoConversationMemory:
     def client(self) -> DynamoDBClient:
         return self._injected if self._injected is not None else new_dynamodb()
 
-    def load(self, conversation_id: str) -> list[Message]:
+    def load(self, conversation_id: str) -> Conversation:
         item = self.client.get_item(
             TableName=self.table,
             Key={"conversationId": {"S": conversation_id}},
-            ProjectionExpression="messages, expiresAt",
+            ProjectionExpression="messages, expiresAt, pending",
         ).get("Item")
         if not item or int(item["expiresAt"]["N"]) <= self.clock():
-            return []  # TTL deletion lags behind by up to days: an expired item is not memory
+            return Conversation()  # TTL deletion lags behind by up to days: an expired item is not memory
         raw = json.loads(item["messages"]["S"])
-        return [Message(m["role"], m["text"]) for m in raw if m.get("role") in {"user", "assistant"}]
+        messages = [Message(m["role"], m["text"]) for m in raw if m.get("role") in {"user", "assistant"}]
+        pending = PendingWrite.from_json(json.loads(item["pending"]["S"])) if "pending" in item else None
+        return Conversation(messages, pending)
 
-    def save(self, conversation_id: str, messages: list[Message]) -> None:
+    def save(self, conversation_id: str, conversation: Conversation) -> None:
         now = self.clock()
-        self.client.put_item(
-            TableName=self.table,
-            Item={
-                "conversationId": {"S": conversation_id},
-                "messages": {"S": json.dumps([{"role": m.role, "text": m.text} for m in messages])},
-                "updatedAt": {"N": str(int(now))},
-                "expiresAt": {"N": str(int(now) + self.ttl_seconds)},
-            },
-        )
+        item: dict[str, Any] = {
+            "conversationId": {"S": conversation_id},
+            "messages": {"S": json.dumps([{"role": m.role, "text": m.text} for m in conversation.messages])},
+            "updatedAt": {"N": str(int(now))},
+            "expiresAt": {"N": str(int(now) + self.ttl_seconds)},
+        }
+        if conversation.pending is not None:
+            item["pending"] = {"S": json.dumps(conversation.pending.to_json())}
+            item["pendingId"] = {"S": conversation.pending.id}
+        self.client.put_item(TableName=self.table, Item=item)
+
+    def claim(self, conversation_id: str, pending_id: str) -> bool:
+        from botocore.exceptions import ClientError  # noqa: PLC0415
+
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"conversationId": {"S": conversation_id}},
+                UpdateExpression="REMOVE pending, pendingId",
+                ConditionExpression="pendingId = :id",
+                ExpressionAttributeValues={":id": {"S": pending_id}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

@@ -1,8 +1,9 @@
 """Models of the GenAI function: the chat API's inputs and outputs, the model chain, and the
 records the router and the tools hand around.
 
-Inputs from the outside (the API's bodies) are pydantic models that name the bad field; the
-records the domain builds on the hot path are plain frozen dataclasses (no validation cost).
+The API's bodies are checked by ``petclinic_ops.domain.genai.api`` (size and depth before
+parsing, then each field); the records the domain builds on the hot path are plain frozen
+dataclasses (no validation cost).
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 # The longest user message accepted (characters, after trimming): about 500 tokens, far more
 # than a chat box question, far less than a prompt that would crowd out the conversation.
@@ -131,6 +130,7 @@ class ChatAnswer:
     route: list[Attempt] = field(default_factory=list)
     tool_calls: list[ToolCall] = field(default_factory=list)
     cost_usd: float = 0.0
+    confirmation_needed: bool = False  # the answer proposes a write the next message must confirm
 
     @property
     def fallbacks(self) -> int:
@@ -140,7 +140,7 @@ class ChatAnswer:
     def to_json(self) -> dict[str, Any]:
         return {
             "answer": self.answer,
-            "model": self.model,
+            "model": self.model or None,  # None: no model was called (a confirmed write)
             "toolCalls": [{"name": t.name, "ok": t.ok} for t in self.tool_calls],
             "usage": {
                 "inputTokens": self.usage.input_tokens,
@@ -149,38 +149,5 @@ class ChatAnswer:
             },
             "fallbacks": self.fallbacks,
             "route": [{"model": a.model, "outcome": a.outcome} for a in self.route],
+            "confirmationNeeded": self.confirmation_needed,
         }
-
-
-# --------------------------------------------------------------------------- API inputs
-
-
-class ChatRequest(BaseModel):
-    """POST /api/genai/chat: ``{"message": "...", "conversationId": "..."}``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    message: StrictStr = Field(description="the user's text")
-    conversation_id: StrictStr | None = Field(default=None, alias="conversationId")
-
-    @field_validator("message")
-    @classmethod
-    def _message(cls, value: str) -> str:
-        return check_message(value)
-
-    @field_validator("conversation_id")
-    @classmethod
-    def _conversation(cls, value: str | None) -> str | None:
-        if value is not None and not CONVERSATION_ID_PATTERN.match(value):
-            raise ValueError("must be 1 to 64 letters, digits, '_', '.', ':' or '-'")
-        return value
-
-
-def check_message(value: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """The user's text, trimmed; empty or longer than ``limit`` characters is refused."""
-    text = value.strip()
-    if not text:
-        raise ValueError("must not be empty")
-    if len(text) > limit:
-        raise ValueError(f"is {len(text)} characters long; the limit is {limit}")
-    return text

@@ -1,17 +1,20 @@
 """The model router: one Converse call routed along the configured chain of models.
 
 For each call the router reads the shared state once (which models are cooling down, how many
-tokens today's budget has used), then tries the chain in order:
+tokens today's budget has used), then tries each model of the chain at most once:
 
-* a model cooling down is skipped (recorded as ``skipped_cooldown``);
-* over the budget's degrade threshold only the cheapest models of the chain are tried; over the
-  budget nothing is (``BudgetExhausted``: the caller refuses politely);
+* the order: the chain's; past the budget's degrade threshold, the chain by price, cheapest
+  first (the others stay behind it as fallbacks: degrading never excludes a model); past the
+  budget nothing is tried (``BudgetExhausted``: the caller refuses politely);
+* the models that are not cooling down are tried first, in that order; a model cooling down is
+  skipped (recorded as ``skipped_cooldown``) while another may answer, and tried after them,
+  the one whose cooldown ends first first: the router never refuses while some model may answer;
 * a model that is throttled, unavailable, not ready or times out is cooled down for the
-  configured time, in the shared state (every concurrent invocation skips it from then on),
-  and the next model is tried;
+  configured time, in the shared state (every concurrent invocation tries it last from then
+  on), and the next model is tried;
 * a model without tool use (Titan Text) gets the conversation with its tool blocks written out
   as text and no tool configuration;
-* when no model answers: ``ChatUnavailable`` (the API's 503).
+* when every model has been tried and none answered: ``ChatUnavailable`` (the API's 503).
 
 Ports (Protocols): ``ConverseClient`` (Bedrock), ``RouterState`` (DynamoDB), a clock. No boto3.
 """
@@ -102,13 +105,13 @@ class RouterConfig:
     chain: tuple[ModelTarget, ...]
     cooldown_seconds: float = 5.0
     daily_token_budget: int = 2_000_000
-    degrade_at: float = 0.8  # fraction of the budget after which only the cheapest models run
+    degrade_at: float = 0.8  # fraction of the budget after which the cheapest models go first
     max_tokens: int = 512  # per Converse call (the answer's length)
     guardrail: dict[str, str] | None = None
 
-    def cheapest(self) -> tuple[ModelTarget, ...]:
-        floor = min(target.blended_price for target in self.chain)
-        return tuple(target for target in self.chain if target.blended_price <= floor)
+    def by_price(self) -> tuple[ModelTarget, ...]:
+        """The chain, cheapest first (the chain's order among equal prices)."""
+        return tuple(sorted(self.chain, key=lambda target: target.blended_price))
 
 
 @dataclass
@@ -137,6 +140,7 @@ class ModelRouter:
         if not config.chain:
             raise ValueError("the model chain is empty")
         self.config = config
+        self._by_price = config.by_price()
         self.client = client
         self.state = state
         self.clock = clock
@@ -144,41 +148,63 @@ class ModelRouter:
         self.state_errors = 0  # reads or writes of the shared state that failed (the chat went on)
 
     def candidates(self, snapshot: StateSnapshot) -> tuple[ModelTarget, ...]:
-        """The chain as the budget allows it; raises ``BudgetExhausted`` past the budget."""
+        """The chain in the order the budget puts it; raises ``BudgetExhausted`` past the budget."""
         budget = self.config.daily_token_budget
         if snapshot.tokens_today >= budget:
             raise BudgetExhausted(f"{snapshot.tokens_today} of {budget} tokens used today")
         if snapshot.tokens_today >= budget * self.config.degrade_at:
-            return self.config.cheapest()
+            return self._by_price
         return self.config.chain
+
+    def order(self, snapshot: StateSnapshot, now: float) -> tuple[list[ModelTarget], list[ModelTarget]]:
+        """The models to try: those ready (in the budget's order), then those cooling down, the one
+        whose cooldown ends first first."""
+        cooled = snapshot.cooled_until
+        ready: list[ModelTarget] = []
+        cooling: list[ModelTarget] = []
+        for target in self.candidates(snapshot):
+            (cooling if cooled.get(target.model_id, 0.0) > now else ready).append(target)
+        if len(cooling) > 1:
+            cooling.sort(key=lambda target: cooled[target.model_id])
+        return ready, cooling
 
     def converse(self, messages: list[dict[str, Any]], *, system: str, tools: list[dict[str, Any]]) -> Routed:
         now = self.clock()
         day = utc_day(now)
-        snapshot = self._snapshot(day)
-        attempts: list[Attempt] = []
-        for target in self.candidates(snapshot):
-            if snapshot.cooled_until.get(target.model_id, 0.0) > now:
-                attempts.append(Attempt(target.model_id, "skipped_cooldown"))
-                continue
-            request = self._request(target, messages, system, tools)
-            started = self.timer()
-            try:
-                result = self.client.converse(target, request)
-            except ModelFailure as failure:
-                attempts.append(Attempt(target.model_id, failure.kind, (self.timer() - started) * 1000))
-                if failure.kind in COOLED_FAILURES:
-                    self._guarded(
-                        self.state.cool_down,
-                        target.model_id,
-                        self.clock() + self.config.cooldown_seconds,
-                        now,
-                    )
-                continue
-            attempts.append(Attempt(target.model_id, "ok", (self.timer() - started) * 1000))
-            self._guarded(self.state.add_tokens, day, result.input_tokens + result.output_tokens)
-            return Routed(result, target, attempts)
-        raise ChatUnavailable(", ".join(f"{a.model}: {a.outcome}" for a in attempts) or "no model")
+        ready, cooling = self.order(self._snapshot(day), now)
+        attempts = [Attempt(target.model_id, "skipped_cooldown") for target in cooling] if ready else []
+        for target in (*ready, *cooling):
+            result = self._call(target, messages, system=system, tools=tools, attempts=attempts, now=now)
+            if result is not None:
+                self._guarded(self.state.add_tokens, day, result.input_tokens + result.output_tokens)
+                return Routed(result, target, attempts)
+        tried = [a for a in attempts if a.outcome != "skipped_cooldown"]
+        raise ChatUnavailable(", ".join(f"{a.model}: {a.outcome}" for a in tried) or "no model")
+
+    def _call(
+        self,
+        target: ModelTarget,
+        messages: list[dict[str, Any]],
+        *,
+        system: str,
+        tools: list[dict[str, Any]],
+        attempts: list[Attempt],
+        now: float,
+    ) -> ConverseResult | None:
+        """One model's answer, or None (its failure recorded, and cooled down when it says
+        "this model, now")."""
+        request = self._request(target, messages, system, tools)
+        started = self.timer()
+        try:
+            result = self.client.converse(target, request)
+        except ModelFailure as failure:
+            attempts.append(Attempt(target.model_id, failure.kind, (self.timer() - started) * 1000))
+            if failure.kind in COOLED_FAILURES:
+                until = self.clock() + self.config.cooldown_seconds
+                self._guarded(self.state.cool_down, target.model_id, until, now)
+            return None
+        attempts.append(Attempt(target.model_id, "ok", (self.timer() - started) * 1000))
+        return result
 
     def _snapshot(self, day: str) -> StateSnapshot:
         """The shared state; unreadable (DynamoDB down): no cooldowns and no tokens counted, so the

@@ -4,7 +4,11 @@ addOwnerToPetclinic, listVets (similarity search over the vets), addPetToOwner.
 Each tool validates the model's input, calls the PetClinic services through the
 ``PetClinicApi`` port (HTTP in AWS and locally), and returns a JSON result. A failing tool (bad
 input, a service error, a timeout) returns ``{"error": ...}`` with status "error": the model
-reads it and answers accordingly; nothing raises past ``Toolbox.run``.
+reads it and answers accordingly; nothing raises past the Toolbox.
+
+The two writes (addOwnerToPetclinic, addPetToOwner) are never made when the model asks:
+``Toolbox.propose`` validates them to what customers-service accepts (``writes``) and returns a
+``PendingWrite``; ``Toolbox.execute`` makes one once the user has confirmed it (``chat``).
 
 listVets embeds each vet's description once (``Embedder`` port; vectors cached for the
 container's life, keyed by the description, so a changed vet is re-embedded) and the query on
@@ -14,26 +18,34 @@ each call, and returns the vets ranked by cosine similarity.
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from petclinic_ops.domain.genai.errors import ToolError
+from petclinic_ops.domain.genai.writes import (
+    ADD_OWNER,
+    ADD_PET,
+    WRITE_TOOLS,
+    PendingWrite,
+    owner_write,
+    pet_write,
+)
 from petclinic_ops.models.genai import ToolCall
 
-PET_TYPES = {1: "cat", 2: "dog", 3: "lizard", 4: "snake", 5: "bird", 6: "hamster"}
-TELEPHONE = re.compile(r"\A\d{1,12}\Z")  # the customers service's own rule
-DATE = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
-MAX_FIELD = 80
-
-
-class ToolError(Exception):
-    """A tool could not do what the model asked; the message goes back to the model."""
+__all__ = ["TOOL_NAMES", "TOOL_SPECS", "WRITE_TOOLS", "PetClinicApi", "ToolError", "Toolbox", "VetIndex"]
+PET_TYPES_SECONDS = 300.0  # how long the pet types read from customers-service are reused
 
 
 class PetClinicApi(Protocol):
     def list_owners(self) -> list[dict[str, Any]]: ...
+
+    def get_owner(self, owner_id: int) -> dict[str, Any] | None:
+        """The owner, or None when customers-service has none with that id."""
+        ...
+
+    def pet_types(self) -> list[dict[str, Any]]: ...
 
     def add_owner(self, owner: dict[str, str]) -> dict[str, Any]: ...
 
@@ -59,7 +71,8 @@ TOOL_SPECS: list[dict[str, Any]] = [
     _spec(
         "addOwnerToPetclinic",
         "Add a new pet owner to the pet clinic. The owner must include a first name and a last name "
-        "as two separate words, plus an address, a city and a telephone number of up to 12 digits.",
+        "as two separate words, plus an address, a city and a telephone number of up to 12 digits. "
+        "Nothing is written until the user confirms what the assistant shows them.",
         {"firstName": _TEXT, "lastName": _TEXT, "address": _TEXT, "city": _TEXT, "telephone": _TEXT},
         ["firstName", "lastName", "address", "city", "telephone"],
     ),
@@ -73,7 +86,8 @@ TOOL_SPECS: list[dict[str, Any]] = [
     _spec(
         "addPetToOwner",
         "Add a pet to an owner identified by ownerId. The allowed pet type ids are only: 1 cat, 2 dog, "
-        "3 lizard, 4 snake, 5 bird, 6 hamster. birthDate is YYYY-MM-DD.",
+        "3 lizard, 4 snake, 5 bird, 6 hamster. birthDate is YYYY-MM-DD. Nothing is written until the "
+        "user confirms what the assistant shows them.",
         {
             "ownerId": {"type": "integer"},
             "pet": {
@@ -142,78 +156,97 @@ def _vet_result(vet: dict[str, Any], score: float | None) -> dict[str, Any]:
     return result
 
 
-def _text(arguments: dict[str, Any], key: str) -> str:
-    value = arguments.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ToolError(f"{key} is required (a non-empty string)")
-    if len(value) > MAX_FIELD:
-        raise ToolError(f"{key} is longer than {MAX_FIELD} characters")
-    return value.strip()
-
-
-def _owner_input(arguments: dict[str, Any]) -> dict[str, str]:
-    owner = {key: _text(arguments, key) for key in ("firstName", "lastName", "address", "city", "telephone")}
-    owner["telephone"] = re.sub(r"[\s().+-]", "", owner["telephone"])
-    if not TELEPHONE.match(owner["telephone"]):
-        raise ToolError("telephone must be up to 12 digits")
-    return owner
-
-
-def _pet_input(arguments: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    owner_id = arguments.get("ownerId")
-    if isinstance(owner_id, str) and owner_id.isdigit():
-        owner_id = int(owner_id)
-    if not isinstance(owner_id, int) or isinstance(owner_id, bool) or owner_id < 1:
-        raise ToolError("ownerId is required (a positive integer)")
-    pet = arguments.get("pet")
-    if not isinstance(pet, dict):
-        raise ToolError("pet is required: {name, birthDate, typeId}")
-    name, birth = _text(pet, "name"), _text(pet, "birthDate")
-    if not DATE.match(birth):
-        raise ToolError("pet.birthDate must be YYYY-MM-DD")
-    type_id = pet.get("typeId")
-    if isinstance(type_id, str) and type_id.isdigit():
-        type_id = int(type_id)
-    if type_id not in PET_TYPES:
-        raise ToolError("pet.typeId must be one of 1 cat, 2 dog, 3 lizard, 4 snake, 5 bird, 6 hamster")
-    return owner_id, {"name": name, "birthDate": birth, "typeId": type_id}
-
-
 class Toolbox:
-    """Runs the model's tool calls against the PetClinic services."""
+    """Runs the model's tool calls against the PetClinic services: reads at once, writes only
+    as a ``PendingWrite`` the user confirms."""
 
     def __init__(
-        self, api: PetClinicApi, vets: VetIndex, *, timer: Callable[[], float] = time.perf_counter
+        self,
+        api: PetClinicApi,
+        vets: VetIndex,
+        *,
+        timer: Callable[[], float] = time.perf_counter,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.api = api
         self.vets = vets
         self.timer = timer
+        self.clock = clock
+        self._pet_types: tuple[float, dict[int, str]] | None = None
 
     def run(self, name: str, arguments: Any) -> tuple[dict[str, Any], ToolCall]:
-        """A Converse ``toolResult`` content item (``{"json": ...}``) and the call's record."""
+        """A read tool's Converse ``toolResult`` content item (``{"json": ...}``) and its record.
+        A write tool is refused here: it goes through ``propose``."""
+        return self._timed(name, lambda: self._read(name, _object(arguments)))
+
+    def propose(self, name: str, arguments: Any) -> tuple[PendingWrite | None, dict[str, Any], ToolCall]:
+        """A write the model asked for, validated and not made: the pending write, or None and
+        the refusal (the tool result the model gets)."""
+        proposed: list[PendingWrite] = []
+
+        def validate() -> dict[str, Any]:
+            proposed.append(self._proposal(name, _object(arguments)))
+            return {"confirmationRequired": True}
+
+        result, call = self._timed(name, validate)
+        return (proposed[0] if proposed else None), result, call
+
+    def execute(self, pending: PendingWrite) -> tuple[dict[str, Any], ToolCall]:
+        """The confirmed write, validated again against PetClinic as it is now, then made."""
+
+        def write() -> dict[str, Any]:
+            fresh = self._proposal(pending.tool, pending.arguments)
+            if fresh.tool == ADD_OWNER:
+                return {"owner": self.api.add_owner(fresh.arguments)}
+            return {"pet": self.api.add_pet(fresh.arguments["ownerId"], fresh.arguments["pet"])}
+
+        return self._timed(pending.tool, write)
+
+    def _timed(self, name: str, action: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], ToolCall]:
         started = self.timer()
         try:
             if name not in TOOL_NAMES:
-                raise ToolError(f"there is no tool named {name!r}")
-            if not isinstance(arguments, dict):
-                raise ToolError("the tool input must be a JSON object")
-            result = self._dispatch(name, arguments)
-            ok = True
+                raise ToolError(f"there is no tool named {name[:40]!r}")
+            result, ok = action(), True
         except ToolError as exc:
             result, ok = {"error": str(exc)}, False
         except Exception as exc:
             result, ok = {"error": f"the PetClinic service call failed ({type(exc).__name__})"}, False
         return result, ToolCall(name, ok, (self.timer() - started) * 1000)
 
-    def _dispatch(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    def _read(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        if name in WRITE_TOOLS:
+            raise ToolError(f"{name} changes PetClinic: it needs the user's confirmation")
         if name == "listOwners":
             return {"owners": self.api.list_owners()}
-        if name == "addOwnerToPetclinic":
-            return {"owner": self.api.add_owner(_owner_input(arguments))}
-        if name == "listVets":
-            query = arguments.get("query")
-            if query is not None and not isinstance(query, str):
-                raise ToolError("query must be a string")
-            return {"vets": self.vets.search(self.api.list_vets(), query)}
-        owner_id, pet = _pet_input(arguments)
-        return {"pet": self.api.add_pet(owner_id, pet)}
+        query = arguments.get("query")
+        if query is not None and not isinstance(query, str):
+            raise ToolError("query must be a string")
+        return {"vets": self.vets.search(self.api.list_vets(), query)}
+
+    def _proposal(self, name: str, arguments: dict[str, Any]) -> PendingWrite:
+        if name == ADD_OWNER:
+            return owner_write(arguments, self.clock())
+        if name == ADD_PET:
+            return pet_write(
+                arguments, owner_of=self.api.get_owner, pet_types=self.pet_types, now=self.clock()
+            )
+        raise ToolError(f"{name} does not change PetClinic: call it as a tool")
+
+    def pet_types(self) -> dict[int, str]:
+        """PetClinic's pet types, ``{id: name}`` (read from customers-service, reused 5 minutes)."""
+        now = self.clock()
+        if self._pet_types is None or now - self._pet_types[0] > PET_TYPES_SECONDS:
+            types = {
+                int(t["id"]): str(t.get("name", ""))
+                for t in self.api.pet_types()
+                if isinstance(t, dict) and isinstance(t.get("id"), int)
+            }
+            self._pet_types = (now, types)
+        return self._pet_types[1]
+
+
+def _object(arguments: Any) -> dict[str, Any]:
+    if not isinstance(arguments, dict):
+        raise ToolError("the tool input must be a JSON object")
+    return arguments
