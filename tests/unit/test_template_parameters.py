@@ -45,6 +45,9 @@ CONSTRAINED: dict[tuple[str, str], tuple[str, float, float]] = {
     ("template.yaml", "GenAiBakeSeconds"): ("int", 10, 3600),
     ("template.yaml", "GenAiThrottleBurstLimit"): ("int", 0, 99_999),
     ("template.yaml", "GenAiChatClientRateLimitPer5Minutes"): ("int", 10, 2_000_000_000),
+    ("template.yaml", "GenAiAlarmServerErrors"): ("int", 1, 100_000),
+    ("template.yaml", "RolloutTimeoutSeconds"): ("int", 60, 21_600),
+    ("template.yaml", "StackTimeoutSeconds"): ("int", 300, 86_400),
 }
 NEVER = ["", " 2", "2 ", "1e3", "-1", "01", "true", "null", "0x10", "\u0661", "1_000", "+5"]
 
@@ -88,19 +91,22 @@ def test_whole_number_patterns_agree_with_their_range_anywhere(number: int) -> N
             assert accepts(template, name, str(number)) == (low <= number <= high), (name, number)
 
 
-def test_every_integer_setting_of_the_scale_and_genai_functions_is_constrained() -> None:
-    """No Number-typed template parameter of the scale workflow or the GenAI function is left
-    that a function or a workflow reads as a whole number."""
+def test_every_integer_setting_of_the_control_plane_is_constrained() -> None:
+    """No Number-typed template parameter is left that a function or a workflow reads as a whole
+    number (seconds of a timeout, counts, limits): only those where a fraction means something,
+    and LogRetentionDays, whose AllowedValues are CloudWatch's own whole numbers."""
     numbers = {name for name, d in declared("template.yaml").items() if d["Type"] == "Number"}
-    ours = {name for name in numbers if name.startswith(("Scale", "ProdFloor", "ProdAurora", "GenAi"))}
     # Fractions are meaningful for these (seconds of cooldown, percentages, latency, requests/s).
-    assert ours == {
+    fractional = {
         "GenAiCooldownSeconds",
         "GenAiDegradeAtPercent",
         "GenAiAlarmP99LatencyMs",
         "GenAiAlarmFallbackRatePercent",
-        "GenAiAlarmServerErrors",
         "GenAiThrottleRateLimit",
     }
-    for name in ours:
+    assert numbers == fractional | {"LogRetentionDays"}
+    for name in fractional:
         assert {"MinValue", "MaxValue"} <= set(declared("template.yaml")[name]), name
+    assert all(
+        isinstance(days, int) for days in declared("template.yaml")["LogRetentionDays"]["AllowedValues"]
+    )
