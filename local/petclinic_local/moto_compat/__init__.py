@@ -19,7 +19,7 @@ starts failing, upstream fixed the gap, so delete the workaround.
                       desired count alone is the PRIMARY deployment's (simulators.ecs runs it)
     applicationautoscaling  RegisterScalableTarget moves an ECS service's count into the bounds
     secretsmanager    RotateSecret rotates in the background, stops at a failed step, sends events
-    awslambda_aliases fn:alias / fn:version run the routed version with its own configuration
+    awslambda_aliases  fn:alias / fn:version run the routed version with its own configuration
     cloudwatch        DescribeAlarms evaluates alarms from the datapoints (simulators.cloudwatch)
     bedrockruntime    Converse and InvokeModel answered by the host's Bedrock stand-in (simulators.bedrock)
     s3                HTTPS-only bucket policies (conditions are not evaluated)
@@ -29,6 +29,8 @@ starts failing, upstream fixed the gap, so delete the workaround.
                       (resources.py), change set outputs/exports/rollback and stack events
                       (stacks.py), planned updates with replacements (changes.py), stack policies
                       (policy.py), drift detection (drift.py)
+    gap.py            what a gap is (``Gap``) and what its patches need of the host (``Hooks``)
+    timestamps.py     timestamps as AWS writes them where moto keeps datetimes or unix numbers
 
 The patches keep moto faithful outside the cases the local cloud needs: they wrap moto's code
 rather than replace it, keep their state in moto's backends (so moto's reset clears it), and
