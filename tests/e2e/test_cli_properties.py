@@ -45,6 +45,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from template_resources import functions, state_machines
 
 from petclinic_local.cli import aws
 from petclinic_local.cli.completion import commands
@@ -86,17 +87,16 @@ def test_every_command_documents_its_exit_codes() -> None:
 
 
 def _words() -> list[str]:
-    template = (ROOT / "template.yaml").read_text()
-    functions = re.findall(r"^  (\w+Function):\n    Type: AWS::Serverless::Function", template, re.MULTILINE)
     return [
         *("customers-service", "vets-service", "visits-service", "admin-server", "genai"),
         *("night", "peak", "business-hours", "nosuch"),
-        *functions,
+        *(function.logical_id for function in functions()),
+        *(machine.name for machine in state_machines()),
         *("1", "2", "7", "99", "0", "01", "-1", "1.0.0", "3.4.1", "latest", "2.0.0-broken"),
         "sha256:" + "a" * 64,
         "sha256:short",
         *("petclinic/dev/aurora/app", "petclinic-ops-dev", "petclinic-ops-prod", "network", "edge"),
-        *("deploy", "rotation-rollout", "RUNNING", "FAILED", "bash", "zsh", "fish"),
+        *("RUNNING", "FAILED", "bash", "zsh", "fish"),
         *("network.X=1", "services.CustomersDesiredCount=3", "cdn.Size=1", "=", "a.b"),
         *("", " ", "-", "--", "--json", "-h", "é", "\u202e", "x" * 300, "\\", "'", '"', "${HOME}"),
     ]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from served import ROOT, client_environment, local_serve
+from template_resources import functions
 
 from petclinic_local.stack.template import load_template
 
@@ -92,8 +93,8 @@ def test_env_vars_in_sam_format_override_declared_variables_only(tmp_path: Path)
     [
         (
             ("NoSuchFunction", "--event", "events/manual-deploy.json"),
-            "unknown function 'NoSuchFunction': template.yaml has GenAiFunction, PlanScaleFunction, "
-            "ProvisionStackFunction, ResolveDeployFunction, RotateSecretFunction",
+            "unknown function 'NoSuchFunction': template.yaml has "
+            + ", ".join(sorted(function.logical_id for function in functions())),
         ),
         (
             ("ResolveDeployFunction", "--event", "events/none.json"),

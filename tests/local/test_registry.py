@@ -30,11 +30,12 @@ def _needed_docstrings(service_module: str) -> list[str]:
 
 
 def _service_module(function: object) -> str:
-    """``ecr`` for a function defined in petclinic_local/moto_compat/ecr.py."""
+    """``ecr`` for a function defined in petclinic_local/moto_compat/ecr.py, ``cloudformation``
+    for one in a module of the package petclinic_local/moto_compat/cloudformation/."""
     module = inspect.getmodule(function)
     assert module is not None, function
     assert module.__name__.startswith("petclinic_local.moto_compat."), function
-    return module.__name__.rsplit(".", maxsplit=1)[-1]
+    return module.__name__.removeprefix("petclinic_local.moto_compat.").split(".", maxsplit=1)[0]
 
 
 def test_every_gap_is_described_and_tested() -> None:

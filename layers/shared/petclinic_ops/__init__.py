@@ -2,4 +2,11 @@
 
 Import direction: handlers (functions/*/app.py) -> petclinic_ops.domain -> petclinic_ops.adapters.
 Domain modules never import boto3; adapters are created lazily so cold starts stay short.
+
+    settings.py  each function's settings, read from its environment once
+    models/      pydantic models of the events, requests, configuration and results
+    domain/      the logic (no boto3): deploy, rotation, provisioning, scaling, GenAI
+    adapters/    the only code that calls AWS, MySQL or HTTP: the domain's ports
+    errors.py    the OpsError tree: every error a function raises on purpose (its class name is
+                 the error name a workflow catches)
 """

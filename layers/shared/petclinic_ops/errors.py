@@ -1,9 +1,15 @@
-"""Errors that workflows route on.
+"""Errors that workflows route on, and every other error the functions raise on purpose: one tree
+under ``OpsError``.
 
 The class name is the error name Step Functions sees (the Lambda runtime reports it as
-``errorType``), so renaming a class is a breaking change for the ASL files' Catch blocks.
+``errorType``), so renaming a class is a breaking change for the ASL files' Catch blocks
+(tests/unit/test_error_names.py checks that every name they catch is raised, or a Fail state's).
 Messages say what was wrong and what to do; they never contain secret values.
 """
+
+from __future__ import annotations
+
+from typing import Literal
 
 
 class OpsError(Exception):
@@ -107,3 +113,48 @@ class InvalidScaleProfile(OpsError):
 
 class ScaleRefused(OpsError):
     """A guard rail refuses the profile: a prod floor, or every prod service to 0."""
+
+
+# --------------------------------------------------------------------------- genai
+# Raised inside the GenAI function, which answers each with its own status (the API's 4xx, a
+# polite refusal, 503); no workflow routes on them: a release judges the function by its alarms.
+
+
+class ChatInputError(OpsError, ValueError):
+    """A request the chat API refuses: ``status`` 4xx, ``problem`` a fixed code, the message a
+    sentence naming what was wrong (no client text in it)."""
+
+    def __init__(self, problem: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.problem = problem
+        self.status = status
+
+    @property
+    def sentence(self) -> str:
+        """The message as a sentence a person reads (capitalised, ending with a full stop)."""
+        text = str(self)
+        return text[:1].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
+
+
+FailureKind = Literal["throttled", "unavailable", "timeout", "not_ready", "error"]
+
+
+class ModelFailure(OpsError):
+    """A Converse call failed; ``kind`` says how (the adapter maps Bedrock's errors onto it)."""
+
+    def __init__(self, kind: FailureKind, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind: FailureKind = kind
+        self.detail = detail
+
+
+class ChatUnavailable(OpsError):
+    """No model of the chain answered (all failed or all are cooling down)."""
+
+
+class BudgetExhausted(OpsError):
+    """Today's token budget is used up: the request is refused politely."""
+
+
+class ToolError(OpsError):
+    """A tool could not do what the model asked; the message goes back to the model."""

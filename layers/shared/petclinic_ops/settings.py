@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,8 +27,10 @@ from pydantic import (
 )
 
 from petclinic_ops.errors import InvalidConfiguration
+from petclinic_ops.models.common import ClusterName, NameList, RolloutTimeoutSeconds
 from petclinic_ops.models.deploy import DeployConfig, Regex, TagPolicy
 from petclinic_ops.models.rotation import DEFAULT_EXCLUDE_CHARACTERS, RotationSettings, Strategy
+from petclinic_ops.models.scale import acus
 
 
 class FunctionSettings(BaseModel):
@@ -64,24 +67,12 @@ class ResolveDeploySettings(FunctionSettings):
     """functions/resolve_deploy: the deploy configuration, one plain variable per template
     parameter (no JSON assembled by string substitution, so any valid regular expression works)."""
 
-    cluster: str = Field(alias="CLUSTER_NAME", min_length=1, max_length=255)
-    services: tuple[str, ...] = Field(alias="SERVICE_NAMES", min_length=1)
+    cluster: ClusterName = Field(alias="CLUSTER_NAME")
+    services: NameList = Field(alias="SERVICE_NAMES", min_length=1)
     repository_prefix: str = Field(alias="REPOSITORY_PREFIX", default="petclinic/", max_length=200)
     tag_include: Regex = Field(alias="DEPLOY_TAG_INCLUDE", default=".+", min_length=1)
     tag_exclude: Regex = Field(alias="DEPLOY_TAG_EXCLUDE", default="")
-    rollout_timeout_seconds: int = Field(alias="ROLLOUT_TIMEOUT_SECONDS", default=1800, ge=1, le=21600)
-
-    @field_validator("services", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            names = tuple(name.strip() for name in value.split(","))
-            if "" in names:
-                raise ValueError("a comma-separated list of service names, none empty")
-            if len(set(names)) != len(names):
-                raise ValueError("service names must be unique")
-            return names
-        return value
+    rollout_timeout_seconds: RolloutTimeoutSeconds = Field(alias="ROLLOUT_TIMEOUT_SECONDS", default=1800)
 
     def deploy_config(self) -> DeployConfig:
         return DeployConfig(
@@ -155,7 +146,7 @@ class GenAiSettings(FunctionSettings):
     STATE_CACHE_SECONDS      how long a container reuses its read of cooldowns and budget (default 1)
     """
 
-    model_chain: tuple[str, ...] = Field(
+    model_chain: NameList = Field(
         alias="MODEL_CHAIN",
         default=("anthropic.claude-3-haiku-20240307-v1:0", "amazon.titan-text-express-v1"),
         min_length=1,
@@ -181,16 +172,13 @@ class GenAiSettings(FunctionSettings):
     allowed_origin: str = Field(alias="ALLOWED_ORIGIN", default="*", min_length=1)
     state_cache_seconds: float = Field(alias="STATE_CACHE_SECONDS", default=1.0, ge=0, le=60)
 
-    @field_validator("model_chain", mode="before")
+    @field_validator("model_chain")
     @classmethod
-    def _chain(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = tuple(part.strip() for part in value.split(",") if part.strip())
-        if isinstance(value, tuple | list):
-            from petclinic_ops.models.genai import ModelTarget  # noqa: PLC0415
+    def _chain(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from petclinic_ops.models.genai import ModelTarget  # noqa: PLC0415
 
-            for model_id in value:
-                ModelTarget.of(str(model_id))  # an unknown model fails here, naming it
+        for model_id in value:
+            ModelTarget.of(model_id)  # an unknown model fails here, naming it
         return value
 
     @model_validator(mode="after")
@@ -213,39 +201,29 @@ class ProvisionSettings(FunctionSettings):
     region: str = Field(alias="AWS_REGION", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
+# Aurora capacities as a scale profile's: 0-256 ACUs in steps of 0.5 (models.scale's one rule).
+Acus = Annotated[float, AfterValidator(acus)]
+
+
 class ScaleSettings(FunctionSettings):
     """functions/plan_scale: the environment, its cluster and services, prod's floors and the
     prices the cost estimate uses (template parameters)."""
 
     environment: Literal["dev", "prod"] = Field(alias="ENVIRONMENT_NAME")
-    cluster: str = Field(alias="CLUSTER_NAME", min_length=1, max_length=255)
-    services: tuple[str, ...] = Field(alias="SERVICE_NAMES", min_length=1)
+    cluster: ClusterName = Field(alias="CLUSTER_NAME")
+    services: NameList = Field(alias="SERVICE_NAMES", min_length=1)
     floors: dict[str, int] = Field(alias="PROD_FLOORS", default_factory=dict)
     fargate_vcpu_hour_x86: float = Field(alias="PRICE_FARGATE_VCPU_HOUR_X86", default=0.04048, ge=0)
     fargate_gb_hour_x86: float = Field(alias="PRICE_FARGATE_GB_HOUR_X86", default=0.004445, ge=0)
     fargate_vcpu_hour_arm: float = Field(alias="PRICE_FARGATE_VCPU_HOUR_ARM", default=0.03238, ge=0)
     fargate_gb_hour_arm: float = Field(alias="PRICE_FARGATE_GB_HOUR_ARM", default=0.00356, ge=0)
     aurora_acu_hour: float = Field(alias="PRICE_AURORA_ACU_HOUR", default=0.12, ge=0)
-    aurora_clusters: tuple[str, ...] = Field(alias="AURORA_CLUSTERS", default=())
-    prod_aurora_min_capacity: float = Field(alias="PROD_AURORA_MIN_CAPACITY", default=1.0, gt=0, le=256)
-    prod_aurora_max_capacity: float = Field(alias="PROD_AURORA_MAX_CAPACITY", default=4.0, ge=1, le=256)
+    aurora_clusters: NameList = Field(alias="AURORA_CLUSTERS", default=())
+    prod_aurora_min_capacity: Acus = Field(alias="PROD_AURORA_MIN_CAPACITY", default=1.0, gt=0)
+    prod_aurora_max_capacity: Acus = Field(alias="PROD_AURORA_MAX_CAPACITY", default=4.0, ge=1)
     prod_aurora_auto_pause: Literal["allowed", "refused"] = Field(
         alias="PROD_AURORA_AUTO_PAUSE", default="refused"
     )
-
-    @field_validator("prod_aurora_min_capacity", "prod_aurora_max_capacity")
-    @classmethod
-    def _half_steps(cls, value: float) -> float:
-        if (value * 2) != int(value * 2):
-            raise ValueError(f"{value:g} is not a multiple of 0.5 ACU")
-        return value
-
-    @field_validator("services", "aurora_clusters", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(name.strip() for name in value.split(",") if name.strip())
-        return value
 
     @field_validator("floors", mode="before")
     @classmethod

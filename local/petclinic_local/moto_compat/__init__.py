@@ -1,4 +1,5 @@
-"""Every workaround for a moto 5.2.5 gap: one module per AWS service, and the registry.
+"""Every workaround for a moto 5.2.5 gap: one module per AWS service (a package for
+CloudFormation's), and the registry.
 
 The local cloud runs the real template, ASL files and handlers on moto. Where moto falls short
 of AWS, a ``Gap`` closes it with patches that ``install`` applies and the returned ExitStack
@@ -18,16 +19,18 @@ starts failing, upstream fixed the gap, so delete the workaround.
                       desired count alone is the PRIMARY deployment's (simulators.ecs runs it)
     applicationautoscaling  RegisterScalableTarget moves an ECS service's count into the bounds
     secretsmanager    RotateSecret rotates in the background, stops at a failed step, sends events
-    awslambda_aliases fn:alias / fn:version run the routed version with its own configuration
+    awslambda_aliases  fn:alias / fn:version run the routed version with its own configuration
     cloudwatch        DescribeAlarms evaluates alarms from the datapoints (simulators.cloudwatch)
     bedrockruntime    Converse and InvokeModel answered by the host's Bedrock stand-in (simulators.bedrock)
     s3                HTTPS-only bucket policies (conditions are not evaluated)
-    cloudformation    the deploy's steps around moto's create_stack (stack.deploy); for the
-                      PetClinic stacks: skipped types (simulators.cloudformation), resource
-                      events, change set outputs/exports/rollback, stack events, planned updates
-                      with replacements and stack policies (simulators.cloudformation_changes),
-                      UsePreviousValue as given; DescribeStacks' list and NoEcho parameters,
-                      resources moto does not model
+    cloudformation/   a package, its modules by concern: the deploy's steps around moto's
+                      create_stack (deploy.py); for the PetClinic stacks: parameters, templates,
+                      skipped types (simulators.cloudformation's providers) and resource events
+                      (resources.py), change set outputs/exports/rollback and stack events
+                      (stacks.py), planned updates with replacements (changes.py), stack policies
+                      (policy.py), drift detection (drift.py)
+    gap.py            what a gap is (``Gap``) and what its patches need of the host (``Hooks``)
+    timestamps.py     timestamps as AWS writes them where moto keeps datetimes or unix numbers
 
 The patches keep moto faithful outside the cases the local cloud needs: they wrap moto's code
 rather than replace it, keep their state in moto's backends (so moto's reset clears it), and
@@ -35,7 +38,8 @@ leave moto's behaviour alone for what the host does not own (``Hooks.has_functio
 ``make moto-tests`` runs moto's own tests for every service patched here (``moto_services``),
 with every gap installed, and fails on any test that passes on plain moto but not with them.
 
-Adding a gap: write its patches in the service's module (a new module for a new service) as a
+Adding a gap: write its patches in the service's module (a new module for a new service; a
+module of the package for CloudFormation, whose ``__init__`` joins its modules' ``GAPS``) as a
 function ``(hooks) -> patches``, declare it in that module's ``GAPS`` with the moto packages it
 touches, add that tuple below, and add a ``test_needed_*``/``test_closed_*`` pair to the
 service's test module in tests/local/.

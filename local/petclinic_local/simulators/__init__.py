@@ -10,18 +10,22 @@ makes it happen over (scaled) time and emits the events AWS emits.
                        sample data), called by the GenAI tools over real HTTP
     cloudwatch.py      Lambda's own metrics per version/alias, EMF lines -> metrics, and alarm
                        evaluation (run before DescribeAlarms answers)
-    cloudformation.py  CloudFormation's resource providers for the types moto's CloudFormation
-             skips or gets wrong (through the services' APIs), its stack and resource events
-             on EventBridge, resource faults, what drift detection reads back; the types it
-             does not reproduce (NOT_EMULATED, PARTIAL) go into every provisioning report
-    cloudformation_changes.py  CloudFormation's planning of an update: each property resolved
-             before and after, a Modify per change with its Details, Replacement from the
-             resource schemas' createOnlyProperties, and what a stack policy allows
+    cloudformation/    CloudFormation by concern, as LocalStack lays it out (its docstring says
+                       more): providers/<service>.py, the resource handlers for the types moto's
+                       CloudFormation skips or gets wrong (through the services' APIs),
+                       registered in registry.py (a new type is one file); events.py (stack and
+                       resource events on EventBridge, resource faults); drift.py (what drift
+                       detection reads back); template.py, schemas.py and changes.py (the
+                       change-set engine: an update planned with its Details, Replacement from
+                       the resource schemas' createOnlyProperties); policy.py (what a stack
+                       policy allows); api.py (the providers' clients); the types it does not
+                       reproduce (NOT_EMULATED, PARTIAL) go into every provisioning report
 
 Adding a simulator for service X (CloudFormation resource provisioning and its stack events,
 a Bedrock Converse stand-in, the PetClinic HTTP services on 127.0.0.1...): a module ``x.py``
-here with a class that LocalCloud creates in ``__init__`` and closes on exit. It learns of
-work from a moto patch (a hook added to ``moto_compat.Hooks``, which LocalCloud forwards, as
+here (a package ``x/`` when it has several concerns, as ``cloudformation/``) with a class
+that LocalCloud creates in ``__init__`` and closes on exit. It learns of work from a moto
+patch (a hook added to ``moto_compat.Hooks``, which LocalCloud forwards, as
 ``deployment_started`` is for ECS) or from LocalCloud itself; it acts on moto's backends
 (``moto.x.models.x_backends[account][region]``) and emits events with EventBridge's backend.
 It keeps its threads daemonic, counts work in flight (``idle()``, for

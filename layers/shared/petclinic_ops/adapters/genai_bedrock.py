@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from petclinic_ops.domain.genai.router import ConverseRequest, ConverseResult, FailureKind, ModelFailure
+from petclinic_ops.domain.genai.router import ConverseRequest, ConverseResult
+from petclinic_ops.errors import FailureKind, ModelFailure
 from petclinic_ops.models.genai import ModelTarget
 
 if TYPE_CHECKING:

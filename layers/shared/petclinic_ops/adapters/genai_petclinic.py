@@ -20,7 +20,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from petclinic_ops.domain.genai.tools import ToolError
+from petclinic_ops.errors import ToolError
 
 SERVICES = ("customers-service", "vets-service", "visits-service")
 

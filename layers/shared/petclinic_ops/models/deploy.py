@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from petclinic_ops.models.common import ClusterName, NameList, RolloutTimeoutSeconds
+
 # \A and \Z, not ^ and $: "$" also matches before a trailing newline.
 DIGEST_PATTERN = re.compile(r"\Asha256:[0-9a-f]{64}\Z")
 # ECR's own rule for tags.
@@ -169,19 +171,17 @@ class DeployConfig(CamelModel):
     """What the resolver decides against: built from the function's settings (environment
     variables the template sets from its parameters), so a change is a reviewed `sam deploy`."""
 
-    cluster: str = Field(min_length=1, max_length=255)
-    services: tuple[str, ...] = Field(min_length=1)
+    cluster: ClusterName
+    services: NameList = Field(min_length=1)
     repository_prefix: str = "petclinic/"
     # Repository name -> service name, for repositories that do not follow the prefix rule.
     repositories: dict[str, str] = Field(default_factory=dict)
     tag_policy: TagPolicy = Field(default_factory=TagPolicy)
-    rollout_timeout_seconds: int = Field(default=1800, ge=1, le=21600)
+    rollout_timeout_seconds: RolloutTimeoutSeconds = 1800
     lease_seconds: int | None = Field(default=None, ge=1, le=86400)
 
     @model_validator(mode="after")
     def _check(self) -> DeployConfig:
-        if len(set(self.services)) != len(self.services):
-            raise ValueError("services: names must be unique")
         unknown = sorted(set(self.repositories.values()) - set(self.services))
         if unknown:
             raise ValueError(f"repositories: map to services that are not listed: {', '.join(unknown)}")

@@ -14,9 +14,9 @@ as they are when the pending version is written.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 AWSCURRENT = "AWSCURRENT"
 AWSPENDING = "AWSPENDING"
@@ -89,16 +89,23 @@ def _not_empty(value: SecretStr) -> SecretStr:
     return value
 
 
+# The login fields of both secrets (the rotated one and the superuser's): one rule each.
+Host = Annotated[str, Field(min_length=1, max_length=255)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Username = Annotated[str, Field(min_length=1, max_length=80)]
+Password = Annotated[SecretStr, AfterValidator(_not_empty)]
+
+
 class DatabaseSecret(BaseModel):
     """The rotated secret's value (unknown keys are kept: ``extra="allow"``)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     engine: str
-    host: str = Field(min_length=1, max_length=255)
-    port: int = Field(default=3306, ge=1, le=65535)
-    username: str = Field(min_length=1, max_length=80)
-    password: SecretStr
+    host: Host
+    port: Port = 3306
+    username: Username
+    password: Password
     dbname: str | None = None
     masterarn: str | None = Field(default=None, min_length=1)
 
@@ -111,11 +118,6 @@ class DatabaseSecret(BaseModel):
                 f"{', '.join(sorted(SUPPORTED_ENGINES))} secrets"
             )
         return value
-
-    @field_validator("password")
-    @classmethod
-    def _password(cls, value: SecretStr) -> SecretStr:
-        return _not_empty(value)
 
     def with_login(self, username: str, password: str) -> DatabaseSecret:
         return self.model_copy(update={"username": username, "password": SecretStr(password)})
@@ -141,15 +143,10 @@ class SuperuserSecret(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    host: str = Field(min_length=1, max_length=255)
-    port: int = Field(default=3306, ge=1, le=65535)
-    username: str = Field(min_length=1, max_length=80)
-    password: SecretStr
-
-    @field_validator("password")
-    @classmethod
-    def _password(cls, value: SecretStr) -> SecretStr:
-        return _not_empty(value)
+    host: Host
+    port: Port = 3306
+    username: Username
+    password: Password
 
     @property
     def endpoint(self) -> str:

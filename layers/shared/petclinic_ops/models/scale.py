@@ -80,8 +80,9 @@ def _count(value: Any) -> Any:
     return value
 
 
-def _capacity(value: Any) -> Any:
-    """ACUs: a JSON number, finite, in steps of 0.5 (checked exactly on the number as written)."""
+def acus(value: Any) -> Any:
+    """ACUs: a number (not a boolean), finite, 0-256 in steps of 0.5 (checked exactly on the number
+    as written). A profile's capacities and the scale function's settings are checked by it."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValueError(f"must be a number of ACUs in steps of 0.5 (0-{MAX_ACU:g}), not {kind(value)}")
     exact = (
@@ -111,7 +112,7 @@ def _plain(value: Decimal) -> str:
 
 
 Count = Annotated[int, BeforeValidator(_count), Field(ge=0, le=MAX_TASKS)]
-Capacity = Annotated[float, BeforeValidator(_capacity)]
+Capacity = Annotated[float, BeforeValidator(acus)]
 AutoPauseSeconds = Annotated[
     int, BeforeValidator(_seconds), Field(ge=MIN_AUTO_PAUSE_SECONDS, le=MAX_AUTO_PAUSE_SECONDS)
 ]

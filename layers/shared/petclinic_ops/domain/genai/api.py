@@ -29,6 +29,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+# In the OpsError tree; importable from here too, where it is raised.
+from petclinic_ops.errors import ChatInputError as ChatInputError  # noqa: PLC0414 - re-exported
 from petclinic_ops.models.genai import CONVERSATION_ID_PATTERN, MAX_MESSAGE_CHARS
 
 # The largest body read (bytes of UTF-8): a message of 2,000 characters written with JSON's
@@ -45,22 +47,6 @@ _STRUCTURE = re.compile(r'\\.|["\[\]{}]', re.DOTALL)
 # C0 and C1 controls but tab, line feed and carriage return; DEL; bidirectional embeddings,
 # overrides and isolates (U+202A-U+202E, U+2066-U+2069: "Trojan Source"); unpaired surrogates.
 _REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
-class ChatInputError(ValueError):
-    """A request the API refuses: ``status`` 4xx, ``problem`` a fixed code, the message a
-    sentence naming what was wrong (no client text in it)."""
-
-    def __init__(self, problem: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.problem = problem
-        self.status = status
-
-    @property
-    def sentence(self) -> str:
-        """The message as a sentence a person reads (capitalised, ending with a full stop)."""
-        text = str(self)
-        return text[:1].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
 
 
 def kind(value: Any) -> str:

@@ -24,32 +24,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
+# The router's errors live in the OpsError tree; importable from here too, where they are raised.
+from petclinic_ops.errors import BudgetExhausted as BudgetExhausted  # noqa: PLC0414 - re-exported
+from petclinic_ops.errors import ChatUnavailable as ChatUnavailable  # noqa: PLC0414 - re-exported
+from petclinic_ops.errors import FailureKind as FailureKind  # noqa: PLC0414 - re-exported
+from petclinic_ops.errors import ModelFailure as ModelFailure  # noqa: PLC0414 - re-exported
 from petclinic_ops.models.genai import Attempt, ModelTarget
 
-FailureKind = Literal["throttled", "unavailable", "timeout", "not_ready", "error"]
 # Failures that say "this model, now": cool it down. An "error" (validation, access denied, a
 # model that does not exist) is this request's or this configuration's problem: fall back
 # without cooling the model down for everyone.
 COOLED_FAILURES: frozenset[str] = frozenset({"throttled", "unavailable", "timeout", "not_ready"})
-
-
-class ModelFailure(Exception):
-    """A Converse call failed; ``kind`` says how (the adapter maps Bedrock's errors onto it)."""
-
-    def __init__(self, kind: FailureKind, detail: str) -> None:
-        super().__init__(f"{kind}: {detail}")
-        self.kind: FailureKind = kind
-        self.detail = detail
-
-
-class ChatUnavailable(Exception):
-    """No model of the chain answered (all failed or all are cooling down)."""
-
-
-class BudgetExhausted(Exception):
-    """Today's token budget is used up: the request is refused politely."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from petclinic_ops.domain.genai.errors import ToolError
 from petclinic_ops.domain.genai.writes import (
     ADD_OWNER,
     ADD_PET,
@@ -32,6 +31,7 @@ from petclinic_ops.domain.genai.writes import (
     owner_write,
     pet_write,
 )
+from petclinic_ops.errors import ToolError
 from petclinic_ops.models.genai import ToolCall
 
 __all__ = ["TOOL_NAMES", "TOOL_SPECS", "WRITE_TOOLS", "PetClinicApi", "ToolError", "Toolbox", "VetIndex"]

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from petclinic_ops.domain.genai.errors import ToolError
+from petclinic_ops.errors import ToolError
 
 ADD_OWNER, ADD_PET = "addOwnerToPetclinic", "addPetToOwner"
 WRITE_TOOLS = frozenset({ADD_OWNER, ADD_PET})

@@ -1,5 +1,5 @@
-"""CloudFormation's planning of an update, as the local cloud reproduces it: what a change set
-lists (``plan_update``) and what a stack policy allows (``policy_denials``).
+"""CloudFormation's planning of an update (the change-set engine), as the local cloud reproduces
+it: what a change set lists (``plan_update``) and how executing it goes.
 
 A change set compares each resource's properties as the stack has them (its template and
 parameters) with what the new template and parameters make of them, every intrinsic function
@@ -21,237 +21,19 @@ GetAtt of a resource modified in place) are compared as references, not values.
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import fnmatch
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-NO_VALUE = "{{AWS::NoValue}}"
+from petclinic_local.simulators.cloudformation.schemas import create_only, custom_name
+from petclinic_local.simulators.cloudformation.template import SUB_VARIABLE, Scope
+
 _TOKEN = re.compile(r"\{\{(ref|att):([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}\}")
-_SUB = re.compile(r"\$\{([^}]+)\}")
+
+
 REPLACING = "Requested update requires the creation of a new physical resource; hence creating one."
-
-
-# --------------------------------------------------------------------------- resource schemas
-
-
-@cache
-def _schemas() -> Path:
-    import cfnlint  # noqa: PLC0415 - only a change set that updates a stack needs the schemas
-
-    return Path(cfnlint.__file__).parent / "data" / "schemas"
-
-
-@cache
-def _index(region: str) -> dict[str, str]:
-    path = _schemas() / "providers" / f"{region}.json"
-    if not path.exists():
-        path = _schemas() / "providers" / "us-east-1.json"
-    return dict(json.loads(path.read_text(encoding="utf-8")))
-
-
-@cache
-def schema(resource_type: str, region: str) -> dict[str, Any]:
-    """The resource provider schema of a type (empty for a type cfn-lint does not know)."""
-    digest = _index(region).get(resource_type)
-    if digest is None:
-        return {}
-    return dict(json.loads((_schemas() / "resources" / f"{digest}.json").read_text(encoding="utf-8")))
-
-
-def _paths(resource_type: str, region: str, key: str) -> tuple[tuple[str, ...], ...]:
-    return tuple(
-        tuple(path.removeprefix("/properties/").split("/"))
-        for path in schema(resource_type, region).get(key, [])
-        if path.startswith("/properties/")
-    )
-
-
-def create_only(resource_type: str, region: str) -> tuple[tuple[str, ...], ...]:
-    """``createOnlyProperties`` as property paths: a change to one replaces the resource."""
-    return _paths(resource_type, region, "createOnlyProperties")
-
-
-def custom_name(resource_type: str, region: str) -> tuple[str, ...]:
-    """The writable properties of the type's primary identifier (its name, when the template sets it)."""
-    read_only = set(_paths(resource_type, region, "readOnlyProperties"))
-    return tuple(
-        path[0] for path in _paths(resource_type, region, "primaryIdentifier") if path not in read_only
-    )
-
-
-# --------------------------------------------------------------------------- resolving a template
-
-
-@dataclass
-class Scope:
-    """A template with its parameters, as CloudFormation resolves it: resources are referred to
-    by tokens ({{ref:Id}}, {{att:Id.Attr}}), the same before and after unless they are replaced."""
-
-    template: dict[str, Any]
-    parameters: dict[str, Any]
-    pseudo: dict[str, Any]
-    exports: Mapping[str, str]
-    conditions: dict[str, bool] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for name in self.template.get("Conditions", {}):
-            self.condition(name)
-
-    def condition(self, name: str) -> bool:
-        if name not in self.conditions:
-            self.conditions[name] = bool(self.resolve(self.template["Conditions"][name]))
-        return self.conditions[name]
-
-    def active(self) -> dict[str, dict[str, Any]]:
-        """The resources whose Condition holds."""
-        return {
-            logical_id: resource
-            for logical_id, resource in self.template.get("Resources", {}).items()
-            if "Condition" not in resource or self.condition(resource["Condition"])
-        }
-
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            if len(value) == 1:
-                [(key, argument)] = value.items()
-                function = _FUNCTIONS.get(key)
-                if function is not None:
-                    return function(self, argument)
-            resolved = {key: self.resolve(item) for key, item in value.items()}
-            return {key: item for key, item in resolved.items() if item != NO_VALUE}
-        if isinstance(value, list):
-            return [item for item in (self.resolve(item) for item in value) if item != NO_VALUE]
-        return _text(value)
-
-    def ref(self, name: str) -> Any:
-        if name in self.parameters:
-            return self.parameters[name]
-        if name in self.pseudo:
-            return self.pseudo[name]
-        return "{{ref:" + name + "}}"
-
-    def sub(self, argument: Any) -> str:
-        text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
-        values = {key: self.resolve(item) for key, item in variables.items()}
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name.startswith("!"):
-                return "${" + name[1:] + "}"
-            if name in values:
-                return str(values[name])
-            if "." in name and name.split(".", 1)[0] not in self.parameters:
-                return "{{att:" + name + "}}"
-            return str(_joined(self.ref(name)))
-
-        return _SUB.sub(replace, text)
-
-
-def _text(value: Any) -> Any:
-    """Scalars as CloudFormation compares them: text (true/false, numbers without a trailing .0)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, int | float):
-        return str(value)
-    return value
-
-
-def _joined(value: Any) -> Any:
-    return ",".join(str(item) for item in value) if isinstance(value, list) else value
-
-
-def _get_att(scope: Scope, argument: Any) -> str:
-    target = argument if isinstance(argument, list) else str(argument).split(".", 1)
-    return "{{att:" + f"{scope.resolve(target[0])}.{scope.resolve(target[1])}" + "}}"
-
-
-def _select(scope: Scope, argument: Any) -> Any:
-    index, items = scope.resolve(argument[0]), scope.resolve(argument[1])
-    if isinstance(items, str) and "{{" in items:  # a list only known once made: its reference
-        return "{{select:" + f"{index}:{items}" + "}}"
-    return _listed(items.split(",") if isinstance(items, str) else items)[int(index)]
-
-
-def _find_in_map(scope: Scope, argument: Any) -> Any:
-    name, first, second = (scope.resolve(item) for item in argument[:3])
-    return scope.resolve(scope.template["Mappings"][name][first][second])
-
-
-_FUNCTIONS: dict[str, Callable[[Scope, Any], Any]] = {
-    "Ref": lambda scope, name: scope.ref(str(name)),
-    "Fn::GetAtt": _get_att,
-    "Fn::Sub": lambda scope, argument: scope.sub(argument),
-    "Fn::Join": lambda scope, argument: str(scope.resolve(argument[0])).join(
-        str(item) for item in _listed(scope.resolve(argument[1]))
-    ),
-    "Fn::Split": lambda scope, argument: str(scope.resolve(argument[1])).split(
-        str(scope.resolve(argument[0]))
-    ),
-    "Fn::Select": _select,
-    "Fn::If": lambda scope, argument: scope.resolve(
-        argument[1] if scope.condition(argument[0]) else argument[2]
-    ),
-    "Fn::ImportValue": lambda scope, name: scope.exports.get(
-        str(scope.resolve(name)), "{{import:" + str(scope.resolve(name)) + "}}"
-    ),
-    "Fn::GetAZs": lambda scope, region: [f"{scope.pseudo['AWS::Region']}{zone}" for zone in "abcd"],
-    "Fn::FindInMap": _find_in_map,
-    "Fn::Base64": lambda scope, argument: scope.resolve(argument),
-    "Fn::ToJsonString": lambda scope, argument: json.dumps(scope.resolve(argument), sort_keys=True),
-    "Fn::Length": lambda scope, argument: str(len(_listed(scope.resolve(argument)))),
-    "Fn::Cidr": lambda scope, argument: "{{cidr:" + json.dumps(scope.resolve(argument)) + "}}",
-    "Fn::Equals": lambda scope, argument: scope.resolve(argument[0]) == scope.resolve(argument[1]),
-    "Fn::Not": lambda scope, argument: not scope.resolve(argument[0]),
-    "Fn::And": lambda scope, argument: all(scope.resolve(item) for item in argument),
-    "Fn::Or": lambda scope, argument: any(scope.resolve(item) for item in argument),
-    "Condition": lambda scope, name: scope.condition(str(name)),
-}
-
-
-def _listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def parameters_of(template: dict[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
-    """The effective parameters: the given values (as text), the template's defaults for the rest;
-    numbers compared by value, lists split."""
-    values: dict[str, Any] = {}
-    for name, spec in template.get("Parameters", {}).items():
-        raw = given.get(name, spec.get("Default", ""))
-        text = ",".join(str(item) for item in raw) if isinstance(raw, list) else str(_text(raw))
-        kind = str(spec.get("Type", "String"))
-        if kind == "Number":
-            with contextlib.suppress(ValueError):
-                text = str(_text(float(text)))
-        values[name] = (
-            [item.strip() for item in text.split(",")] if kind.startswith(("List", "Comma")) else text
-        )
-    return values
-
-
-def pseudo_parameters(*, stack_name: str, stack_id: str, region: str, account: str) -> dict[str, Any]:
-    return {
-        "AWS::Region": region,
-        "AWS::AccountId": account,
-        "AWS::Partition": "aws",
-        "AWS::URLSuffix": "amazonaws.com",
-        "AWS::StackName": stack_name,
-        "AWS::StackId": stack_id,
-        "AWS::NotificationARNs": [],
-        "AWS::NoValue": NO_VALUE,
-    }
-
-
-# --------------------------------------------------------------------------- the plan
 
 
 @dataclass
@@ -311,7 +93,9 @@ def _references(value: Any, conditions: Mapping[str, Any] | None = None) -> set[
             found.add(item[0] if isinstance(item, list) else str(item).split(".", 1)[0])
         elif key == "Fn::Sub":
             text = item if isinstance(item, str) else item[0]
-            found |= {name.split(".", 1)[0] for name in _SUB.findall(text) if not name.startswith("!")}
+            found |= {
+                name.split(".", 1)[0] for name in SUB_VARIABLE.findall(text) if not name.startswith("!")
+            }
             found |= _references([] if isinstance(item, str) else item[1:], conditions)
         elif key in {"Fn::If", "Condition"} and conditions is not None:
             name = item[0] if key == "Fn::If" else item
@@ -537,77 +321,3 @@ def _outputs(scope: Scope) -> Any:
 
 def _mentions(value: Any, logical_ids: set[str]) -> bool:
     return any(match.group(2) in logical_ids for match in _TOKEN.finditer(json.dumps(value)))
-
-
-def scope_of(
-    template: dict[str, Any],
-    given: Mapping[str, Any],
-    *,
-    stack_name: str,
-    stack_id: str,
-    region: str,
-    account: str,
-    exports: Mapping[str, str],
-) -> Scope:
-    return Scope(
-        template=copy.deepcopy(template),
-        parameters=parameters_of(template, given),
-        pseudo=pseudo_parameters(stack_name=stack_name, stack_id=stack_id, region=region, account=account),
-        exports=exports,
-    )
-
-
-# --------------------------------------------------------------------------- stack policies
-
-
-def _action(change: PlannedChange) -> str | None:
-    if change.action == "Remove":
-        return "Update:Delete"
-    if change.action == "Modify":
-        return "Update:Replace" if change.replaces else "Update:Modify"
-    return None  # a stack policy governs updates of existing resources, not additions
-
-
-def _listed_text(value: Any) -> list[str]:
-    return [str(item) for item in _listed(value)] if value is not None else []
-
-
-def _matches(statement: dict[str, Any], action: str, change: PlannedChange) -> bool:
-    if not any(fnmatch.fnmatchcase(action, pattern) for pattern in _listed_text(statement.get("Action"))):
-        return False
-    resource = f"LogicalResourceId/{change.logical_id}"
-    if "NotResource" in statement:
-        if any(fnmatch.fnmatchcase(resource, p) for p in _listed_text(statement["NotResource"])):
-            return False
-    elif not any(
-        fnmatch.fnmatchcase(resource, p) or p == "*" for p in _listed_text(statement.get("Resource"))
-    ):
-        return False
-    for operator, tests in statement.get("Condition", {}).items():
-        wanted = _listed_text(tests.get("ResourceType"))
-        match = fnmatch.fnmatchcase if operator == "StringLike" else str.__eq__
-        if wanted and not any(match(change.resource_type, pattern) for pattern in wanted):
-            return False
-    return True
-
-
-def policy_denials(policy: str | None, changes: Iterable[PlannedChange]) -> list[tuple[PlannedChange, str]]:
-    """The changes a stack policy does not allow, each with CloudFormation's reason. With a
-    policy, everything not explicitly allowed is denied; an explicit Deny wins over any Allow."""
-    if not policy:
-        return []
-    statements = json.loads(policy).get("Statement", [])
-    denied = []
-    for change in changes:
-        action = _action(change)
-        if action is None:
-            continue
-        matching = [(index, s) for index, s in enumerate(statements, 1) if _matches(s, action, change)]
-        denies = [index for index, s in matching if s.get("Effect") == "Deny"]
-        if denies:
-            denied.append(
-                (change, f"Action denied by stack policy: Statement [#{denies[0]}] has a Deny effect")
-            )
-        elif not matching:
-            denied.append((change, "Action not allowed by stack policy: no statement allows it"))
-    return denied

@@ -1,0 +1,129 @@
+"""API Gateway: stages, methods of every integration type and usage plans (moto's
+CloudFormation skips stages and usage plans, and needs an HTTP method and URI for any method).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from petclinic_local.simulators.cloudformation.api import aws, flag
+from petclinic_local.simulators.cloudformation.registry import Created, provider
+
+
+@provider(
+    "AWS::ApiGateway::Stage", partial=("created in API Gateway's API; no HTTP endpoint serves it locally")
+)
+class ApiStage:
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        aws("apigateway", region).create_stage(
+            restApiId=props["RestApiId"],
+            stageName=props["StageName"],
+            deploymentId=props["DeploymentId"],
+            tracingEnabled=flag(props.get("TracingEnabled", False)),
+        )
+        return Created(props["StageName"])
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
+        aws("apigateway", region).update_stage(
+            restApiId=props["RestApiId"],
+            stageName=props["StageName"],
+            patchOperations=[{"op": "replace", "path": "/deploymentId", "value": props["DeploymentId"]}],
+        )
+        return created
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        aws("apigateway", region).delete_stage(restApiId=props["RestApiId"], stageName=props["StageName"])
+
+
+@provider("AWS::ApiGateway::Method")
+class ApiMethod:
+    """Methods of every integration type (moto's own handler needs an HTTP method and a URI even
+    for a MOCK integration)."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        client = aws("apigateway", region)
+        api, resource, verb = props["RestApiId"], props["ResourceId"], props["HttpMethod"]
+        client.put_method(
+            restApiId=api,
+            resourceId=resource,
+            httpMethod=verb,
+            authorizationType=props.get("AuthorizationType", "NONE"),
+            apiKeyRequired=flag(props.get("ApiKeyRequired", False)),
+            requestParameters={k: flag(v) for k, v in (props.get("RequestParameters") or {}).items()},
+        )
+        for response in props.get("MethodResponses", []):
+            client.put_method_response(
+                restApiId=api, resourceId=resource, httpMethod=verb, statusCode=str(response["StatusCode"])
+            )
+        integration = props.get("Integration") or {}
+        arguments = {
+            "type": integration["Type"],
+            "integrationHttpMethod": integration.get("IntegrationHttpMethod"),
+            "uri": integration.get("Uri"),
+            "requestParameters": integration.get("RequestParameters"),
+            "requestTemplates": integration.get("RequestTemplates"),
+            "timeoutInMillis": int(integration["TimeoutInMillis"])
+            if "TimeoutInMillis" in integration
+            else None,
+        }
+        client.put_integration(
+            restApiId=api,
+            resourceId=resource,
+            httpMethod=verb,
+            **{key: value for key, value in arguments.items() if value is not None},
+        )
+        for response in integration.get("IntegrationResponses", []):
+            client.put_integration_response(
+                restApiId=api,
+                resourceId=resource,
+                httpMethod=verb,
+                statusCode=str(response["StatusCode"]),
+                responseTemplates=response.get("ResponseTemplates", {}),
+            )
+        return Created(f"{api}|{resource}|{verb}")
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        aws("apigateway", region).delete_method(
+            restApiId=props["RestApiId"], resourceId=props["ResourceId"], httpMethod=props["HttpMethod"]
+        )
+
+
+@provider(
+    "AWS::ApiGateway::UsagePlan",
+    partial=("created in API Gateway's API; no request is counted against it locally"),
+)
+class UsagePlan:
+    """API Gateway usage plans (moto's CloudFormation has no model for them): the plan, its
+    stages, throttle and quota, in API Gateway's API."""
+
+    @staticmethod
+    def _arguments(props: dict[str, Any]) -> dict[str, Any]:
+        arguments: dict[str, Any] = {
+            "name": props.get("UsagePlanName", ""),
+            "description": props.get("Description", ""),
+            "apiStages": [{"apiId": s["ApiId"], "stage": s["Stage"]} for s in props.get("ApiStages", [])],
+        }
+        if "Throttle" in props:
+            throttle = props["Throttle"]
+            arguments["throttle"] = {
+                "rateLimit": float(throttle["RateLimit"]),
+                "burstLimit": int(throttle["BurstLimit"]),
+            }
+        if "Quota" in props:
+            quota = props["Quota"]
+            arguments["quota"] = {"limit": int(quota["Limit"]), "period": quota["Period"]}
+        return arguments
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        plan = aws("apigateway", region).create_usage_plan(**UsagePlan._arguments(props))
+        return Created(plan["id"], {"Id": plan["id"]})
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        aws("apigateway", region).delete_usage_plan(usagePlanId=created.physical_id)

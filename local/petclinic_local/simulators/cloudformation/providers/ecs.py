@@ -1,0 +1,153 @@
+"""ECS: the cluster, task definitions and services with every property (moto's own handlers
+drop most of them); the services' drift.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from petclinic_local.simulators.cloudformation.api import aws, camel, flag
+from petclinic_local.simulators.cloudformation.registry import Created, provider
+
+
+def _integers(mapping: dict[str, Any], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if key in mapping:
+            mapping[key] = int(mapping[key])
+
+
+def _ecs_numbers(definition: dict[str, Any]) -> dict[str, Any]:
+    """Template numbers arrive as strings; ECS's API wants integers (and booleans) where its model says so."""
+    for container in definition.get("containerDefinitions", []):
+        for mapping in container.get("portMappings", []):
+            _integers(mapping, ("containerPort", "hostPort"))
+        _integers(container.get("healthCheck") or {}, ("interval", "retries", "startPeriod", "timeout"))
+        _integers(container, ("cpu", "memory", "memoryReservation"))
+        for key in ("essential", "readonlyRootFilesystem"):
+            if key in container:
+                container[key] = flag(container[key])
+    return definition
+
+
+def _live_ecs_service(physical: str, region: str) -> dict[str, Any]:
+    cluster, name = physical.split("/")[-2:]
+    service = aws("ecs", region).describe_services(cluster=cluster, services=[name])["services"][0]
+    if service.get("status") != "ACTIVE":
+        raise LookupError(physical)
+    return {"DesiredCount": service["desiredCount"], "TaskDefinition": service["taskDefinition"]}
+
+
+@provider("AWS::ECS::Cluster")
+class EcsCluster:
+    """With its settings (moto's own handler drops ClusterSettings: Container Insights)."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        arguments = {
+            "settings": camel(props.get("ClusterSettings", [])),
+            "tags": camel(props.get("Tags", [])),
+        }
+        cluster = aws("ecs", region).create_cluster(
+            clusterName=props.get("ClusterName") or logical_id, **arguments
+        )["cluster"]
+        return Created(cluster["clusterName"], {"Arn": cluster["clusterArn"]})
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
+        if props.get("ClusterSettings"):
+            aws("ecs", region).update_cluster_settings(
+                cluster=created.physical_id, settings=camel(props["ClusterSettings"])
+            )
+        return created
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        aws("ecs", region).delete_cluster(cluster=created.physical_id)
+
+
+@provider("AWS::ECS::TaskDefinition")
+class TaskDefinition:
+    """Every property (moto's own handler keeps only family, containers, volumes and memory)."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        arguments = _ecs_numbers(camel(props))
+        arguments["family"] = props.get("Family") or logical_id
+        arn = aws("ecs", region).register_task_definition(**arguments)["taskDefinition"]["taskDefinitionArn"]
+        return Created(arn, {"TaskDefinitionArn": arn})
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        aws("ecs", region).deregister_task_definition(taskDefinition=created.physical_id)
+
+
+@provider(
+    "AWS::ECS::Service",
+    partial=(
+        "created in ECS's API; moto keeps no deploymentConfiguration (the circuit breaker): the local "
+        "rollout simulator's breaker setting stands in for it; no task runs"
+    ),
+    read=_live_ecs_service,
+)
+class EcsService:
+    """Every property (moto's own handler ignores the network, load balancer, registry and
+    deployment settings), and an update that sends only what changed, as CloudFormation does: a
+    service whose TaskDefinition property is unchanged keeps the revision the deploy workflow put."""
+
+    @staticmethod
+    def _arguments(props: dict[str, Any]) -> dict[str, Any]:
+        arguments: dict[str, Any] = camel(props)
+        arguments["serviceName"] = props["ServiceName"]
+        if "desiredCount" in arguments:
+            arguments["desiredCount"] = int(arguments["desiredCount"])
+        if "healthCheckGracePeriodSeconds" in arguments:
+            arguments["healthCheckGracePeriodSeconds"] = int(arguments["healthCheckGracePeriodSeconds"])
+        for balancer in arguments.get("loadBalancers", []):
+            balancer["containerPort"] = int(balancer["containerPort"])
+        deployment = arguments.get("deploymentConfiguration", {})
+        for key in ("maximumPercent", "minimumHealthyPercent"):
+            if key in deployment:
+                deployment[key] = int(deployment[key])
+        breaker = deployment.get("deploymentCircuitBreaker")
+        if breaker:
+            deployment["deploymentCircuitBreaker"] = {k: flag(v) for k, v in breaker.items()}
+        return arguments
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        service = aws("ecs", region).create_service(**EcsService._arguments(props))["service"]
+        return Created(
+            service["serviceArn"], {"Name": service["serviceName"], "ServiceArn": service["serviceArn"]}
+        )
+
+    @staticmethod
+    def update(
+        created: Created, props: dict[str, Any], region: str, previous: dict[str, Any] | None = None
+    ) -> Created:
+        new, old = (
+            EcsService._arguments(props),
+            EcsService._arguments(previous or {"ServiceName": props["ServiceName"]}),
+        )
+        changed = {
+            key: new[key]
+            for key in (
+                "taskDefinition",
+                "desiredCount",
+                "deploymentConfiguration",
+                "networkConfiguration",
+                "healthCheckGracePeriodSeconds",
+                "loadBalancers",
+                "serviceRegistries",
+                "propagateTags",
+            )
+            if key in new and new.get(key) != old.get(key)
+        }
+        if changed:
+            aws("ecs", region).update_service(cluster=new["cluster"], service=new["serviceName"], **changed)
+        return created
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        client = aws("ecs", region)
+        client.update_service(cluster=props["Cluster"], service=props["ServiceName"], desiredCount=0)
+        client.delete_service(cluster=props["Cluster"], service=props["ServiceName"], force=True)
