@@ -229,7 +229,8 @@ def _stop_a_parked_execution(timeout_seconds: int) -> tuple[str, float]:
     stopped = time.monotonic()
     sfn.stop_execution(executionArn=execution, cause="operator")
     wait_for_executions(arn, timeout=60)
-    return str(sfn.describe_execution(executionArn=execution)["status"]), time.monotonic() - stopped
+    described = sfn.describe_execution(executionArn=execution)
+    return f"{described['status']} {described.get('error', '')}".strip(), time.monotonic() - stopped
 
 
 def test_needed_stop_execution_aborted() -> None:
@@ -237,9 +238,10 @@ def test_needed_stop_execution_aborted() -> None:
     execution that was waiting on a task token ends at once, ABORTED, not at its task's timeout
     FAILED with States.Timeout)."""
     with local_aws(skip={"stop-execution-aborted"}):
-        status, took = _stop_a_parked_execution(timeout_seconds=3)
-    assert status == "FAILED"
-    assert took >= 2.5
+        status, _ = _stop_a_parked_execution(timeout_seconds=3)
+    # The stop is ignored: the task's own timeout ends it (how long after the stop depends on how
+    # long the queue took to show the token, which a busy machine stretches: not asserted).
+    assert status == "FAILED States.Timeout"
 
 
 def test_closed_stop_execution_aborted() -> None:
