@@ -15,14 +15,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from petclinic_local import runner
 from petclinic_local.cloud import LocalCloud
 
 PRICE_PER_TRANSITION = 0.025 / 1000
 
 
 def states_entered(cloud: LocalCloud, execution_arn: str) -> int:
-    history = cloud.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)
-    return sum(1 for event in history["events"] if event["type"].endswith("StateEntered"))
+    return runner.transitions(runner.history(cloud, execution_arn))
 
 
 def measure(
@@ -38,7 +38,7 @@ def measure(
         assert cloud.runtime is not None
         standard = states_entered(cloud, deploy["executionArn"])
         express = sum(states_entered(cloud, relay["executionArn"]) for relay in relays)
-        result = (deploy.get("output") or deploy.get("cause") or {}).get("result", deploy["status"])
+        result = runner.result(deploy)
         return {
             "path": label,
             "rollout": f"{rollout_seconds:.0f} s",

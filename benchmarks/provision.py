@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from petclinic_local import provisioning
+from petclinic_local import provisioning, runner
 from petclinic_local.cloud import LocalCloud
 from petclinic_local.petclinic.seed import PetClinicSeed
 
@@ -30,7 +30,7 @@ def relay_transitions(cloud: LocalCloud, before: set[str]) -> tuple[int, int]:
     relays = [
         e for e in cloud.executions("petclinic-ops-dev-stack-events") if e["executionArn"] not in before
     ]
-    return len(relays), sum(provisioning.states_entered(cloud, e["executionArn"]) for e in relays)
+    return len(relays), sum(runner.transitions(runner.history(cloud, e["executionArn"])) for e in relays)
 
 
 def run(cloud: LocalCloud, request: dict[str, Any]) -> dict[str, Any]:

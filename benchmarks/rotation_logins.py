@@ -24,6 +24,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from petclinic_local import runner
 from petclinic_local.errors import UsageError
 from petclinic_local.petclinic.database import DEFAULT_URL, PetClinicDatabase, can_login
 from petclinic_local.rotations import rotation_cloud, start_rotation
@@ -126,14 +127,10 @@ def measure(strategy: str, url: str, rotations: int, tasks: int) -> dict[str, An
         ):
             rotation_times, rollout_times, results = [], [], []
             for _ in range(rotations):
-                arn = start_rotation(cloud)
-                cloud.wait_until_quiet(timeout=300)
+                execution = runner.wait(cloud, start_rotation(cloud), timeout=300)
                 time.sleep(0.3)  # the old tasks have stopped; the fleet settles
-                history = cloud.client("stepfunctions").get_execution_history(
-                    executionArn=arn, maxResults=1000
-                )["events"]
-                described = cloud.client("stepfunctions").describe_execution(executionArn=arn)
-                results.append(described["status"])
+                history = runner.history(cloud, execution["executionArn"])
+                results.append(execution["status"])
                 rotation_times.append(seconds_between(history, "RotateSecret", "ListServices"))
                 rollout_times.append(seconds_between(history, "ListServices", "Finish"))
             return {

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from moto.secretsmanager.models import secretsmanager_backends
 
+from petclinic_local import runner
 from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud
 from petclinic_local.moto_compat.secretsmanager import rotation_event
 
@@ -28,12 +29,7 @@ ASL = Path(__file__).resolve().parents[1] / "statemachines" / "rotation-rollout.
 
 def entered(cloud: LocalCloud, execution_arn: str) -> list[str]:
     """The name of every state entered, in order."""
-    history = cloud.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)
-    return [
-        event.get("stateEnteredEventDetails", {}).get("name", "")
-        for event in history["events"]
-        if event["type"].endswith("StateEntered")
-    ]
+    return runner.states_entered(runner.history(cloud, execution_arn))
 
 
 def per_service_states() -> set[str]:

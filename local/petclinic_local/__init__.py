@@ -15,6 +15,7 @@ the outside in:
     rotations.py     rotations on the local cloud against a real MySQL/MariaDB
     genai.py         the GenAI function on the local cloud: chat, versions, releases
     faults.py        faults injected into workflow states (fault-injection tests, the demo)
+    runner.py        start a workflow by its key, wait for it, report it (local cloud and AWS alike)
     cloud.py         LocalCloud: the facade the CLI, the tests and the benchmarks use
     errors.py        errors the local cloud and the CLI report (UsageError...)
     stack/           deploying template.yaml into moto, and the in-process Lambda runtime

@@ -303,14 +303,11 @@ class LocalCloud:
                 raise ValueError(f"events rejected by EventBridge: {response['Entries']}")
 
     def start_deployment(self, service: str, image: str, **extra: Any) -> str:
-        """A manual execution of the deploy workflow."""
+        """A manual execution of the deploy workflow (runner.start)."""
+        from petclinic_local import runner  # noqa: PLC0415
+
         payload = {"service": service, "image": image, **extra}
-        started = self.client("stepfunctions").start_execution(
-            stateMachineArn=self.outputs["DeployStateMachineArn"],
-            name=f"manual-{uuid.uuid4().hex[:12]}",
-            input=json.dumps(payload),
-        )
-        return str(started["executionArn"])
+        return runner.start(self, "DeployStateMachine", payload, name=f"manual-{service}")
 
     def wait_until_quiet(self, timeout: float = 120.0, settle: float = 0.05) -> None:
         """Until no execution runs and no rollout is in flight (twice in a row)."""
@@ -359,9 +356,12 @@ class LocalCloud:
     # ----------------------------------------------------------------- reading it
 
     def executions(self, state_machine: str | None = None) -> list[dict[str, Any]]:
-        """Every execution, oldest first: state machine name, status, input, output or error."""
+        """Every execution, oldest first, as ``runner.Execution`` records: state machine name,
+        status, input, output or error and cause."""
+        from petclinic_local import runner  # noqa: PLC0415
+
         sfn = self.client("stepfunctions")
-        rows = []
+        rows: list[dict[str, Any]] = []
         for machine in sfn.list_state_machines()["stateMachines"]:
             if (
                 state_machine
@@ -370,22 +370,7 @@ class LocalCloud:
             ):
                 continue
             for listed in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
-                described = sfn.describe_execution(executionArn=listed["executionArn"])
-                row: dict[str, Any] = ExecutionRecord(
-                    {
-                        "stateMachine": machine["name"],
-                        "executionArn": described["executionArn"],
-                        "status": described["status"],
-                        "startDate": described["startDate"].isoformat(),
-                        "input": json.loads(described.get("input") or "null"),
-                    }
-                )
-                if "output" in described:
-                    row["output"] = json.loads(described["output"])
-                if described["status"] != "SUCCEEDED" and described["status"] != "RUNNING":
-                    row["error"] = described.get("error")
-                    row["cause"] = _maybe_json(described.get("cause"))
-                rows.append(row)
+                rows.append(runner.describe(self, listed["executionArn"]))
         return sorted(rows, key=lambda row: row["startDate"])
 
     def services(self) -> dict[str, dict[str, Any]]:
@@ -424,17 +409,6 @@ class LocalCloud:
             "services": self.services(),
             "deployments": self.deployments(),
         }
-
-
-class ExecutionRecord(dict[str, Any]):
-    """An execution as ``LocalCloud.executions`` reports it. Asking a failed (or still running)
-    execution for what it does not have, its output say, raises a KeyError that says why: its
-    status, error and cause, so a test that expected success explains its own failure."""
-
-    def __missing__(self, key: str) -> Any:
-        status = self.get("status")
-        detail = f"{self.get('error')}: {self.get('cause')}" if status not in ("SUCCEEDED", "RUNNING") else ""
-        raise KeyError(f"{key!r}: execution {self.get('executionArn')} is {status} {detail}".rstrip())
 
 
 @contextlib.contextmanager
@@ -476,15 +450,6 @@ def ecr_push_event(
         "resources": [],
         "detail": detail,
     }
-
-
-def _maybe_json(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def _plain(value: Any) -> Any:

@@ -15,10 +15,11 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+
+from petclinic_local import runner
 
 FUNCTION = "GenAiFunction"
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -270,36 +271,20 @@ class Traffic:
 
 
 def start_release(cloud: Any, version: str, requested_by: str = "local") -> str:
-    started = cloud.client("stepfunctions").start_execution(
-        stateMachineArn=cloud.outputs["GenAiReleaseStateMachineArn"],
-        name=f"release-v{version}-{uuid.uuid4().hex[:8]}",
-        input=json.dumps({"version": version, "requestedBy": requested_by}),
-    )
-    return str(started["executionArn"])
+    """An execution of the release workflow for ``version`` (runner.start)."""
+    request = {"version": version, "requestedBy": requested_by}
+    return runner.start(cloud, "GenAiReleaseStateMachine", request, name=f"release-v{version}")
 
 
-def wait_for(cloud: Any, execution_arn: str, timeout: float = 180.0) -> dict[str, Any]:
-    sfn = cloud.client("stepfunctions")
-    deadline = time.monotonic() + timeout
-    while True:
-        described = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING":
-            return dict(described)
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"release {execution_arn} still running after {timeout} s")
-        time.sleep(0.05)
+def wait_for(cloud: Any, execution_arn: str, timeout: float = 180.0) -> runner.Execution:
+    """Until the release ends (other work may go on: the traffic, another release)."""
+    return runner.wait(cloud, execution_arn, until="end", timeout=timeout)
 
 
-def outcome_of(described: dict[str, Any]) -> dict[str, Any]:
-    """The release's summary: its output when it succeeded, its cause when it failed."""
-    text = described.get("output") if described["status"] == "SUCCEEDED" else described.get("cause")
-    try:
-        summary = json.loads(text or "{}")
-    except ValueError:
-        summary = {"reason": text}
-    if not isinstance(summary, dict):
-        summary = {"reason": summary}
-    return {"status": described["status"], "error": described.get("error"), **summary}
+def outcome_of(execution: runner.Execution) -> dict[str, Any]:
+    """The release's summary: its status and error, and its output when it succeeded, its cause
+    when it failed."""
+    return {"status": execution["status"], "error": execution.get("error"), **runner.detail(execution)}
 
 
 def release(

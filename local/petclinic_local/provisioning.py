@@ -11,16 +11,17 @@ not emulate, and the Parameter Store names written.
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from petclinic_local import runner
 from petclinic_ops.domain.provision import STACKS, stack_name
 
 if TYPE_CHECKING:
     from petclinic_local.cloud import LocalCloud
 
+WORKFLOW = "ProvisionStateMachine"
 PROVISION = "petclinic-ops-{environment}-provision"
 STACK_EVENTS = "petclinic-ops-{environment}-stack-events"
 
@@ -41,12 +42,12 @@ def upload(cloud: LocalCloud, environment: str = "dev") -> dict[str, str]:
 def start(cloud: LocalCloud, request: dict[str, Any], *, upload_templates: bool = True) -> str:
     if upload_templates and request.get("action", "provision") != "teardown":
         upload(cloud, str(request.get("environment", "dev")))
-    started = cloud.client("stepfunctions").start_execution(
-        stateMachineArn=cloud.outputs["ProvisionStateMachineArn"],
-        name=f"provision-{uuid.uuid4().hex[:12]}",
-        input=json.dumps(request),
-    )
-    return str(started["executionArn"])
+    return runner.start(cloud, WORKFLOW, request, name=run_name(request))
+
+
+def run_name(request: Mapping[str, Any]) -> str:
+    """The execution's name before its unique part: provision-dev, teardown-prod..."""
+    return f"{request.get('action', 'provision')}-{request.get('environment', 'dev')}"
 
 
 def provision(
@@ -55,70 +56,63 @@ def provision(
     """Run the workflow once (default: provision every stack of dev) and report it."""
     request = request if request is not None else {"environment": "dev"}
     began = time.perf_counter()
-    execution_arn = start(cloud, request)
-    cloud.wait_until_quiet(timeout=timeout)
-    report = execution_report(cloud, execution_arn)
+    execution = runner.wait(cloud, start(cloud, request), timeout=timeout)
+    report = execution_report(cloud, execution["executionArn"], execution)
     report["wallSeconds"] = round(time.perf_counter() - began, 2)
     return report
 
 
-def states_entered(cloud: LocalCloud, execution_arn: str) -> int:
-    history = cloud.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)
-    return sum(1 for event in history["events"] if event["type"].endswith("StateEntered"))
+def execution_report(
+    cloud: LocalCloud, execution_arn: str, execution: runner.Execution | None = None
+) -> dict[str, Any]:
+    """``report`` of the execution, with each stack's resources, what the local cloud does not
+    emulate, and the execution's transitions and Lambda invocations."""
+    execution = execution or runner.describe(cloud, execution_arn)
+    report = run_report(execution)
+    for stack in report["stacks"]:
+        stack["resources"] = _resources(cloud, stack["stackName"])
+    environment = (execution["input"] or {}).get("environment", "dev")
+    report["notEmulated"] = not_emulated(cloud, environment, [stack["name"] for stack in report["stacks"]])
+    events = runner.history(cloud, execution_arn)
+    report["transitions"] = runner.transitions(events)
+    report["lambdaInvocations"] = runner.lambda_invocations(events)
+    return report
 
 
-def execution_report(cloud: LocalCloud, execution_arn: str) -> dict[str, Any]:
-    described = cloud.client("stepfunctions").describe_execution(executionArn=execution_arn)
-    output = json.loads(described.get("output") or "null") or {}
-    cause = _maybe_json(described.get("cause"))
-    environment = json.loads(described["input"]).get("environment", "dev")
-    results = output.get("stacks") or (cause.get("stacks") if isinstance(cause, dict) else None) or []
-    execution: dict[str, Any] = {"executionArn": execution_arn, "status": described["status"]}
-    if described["status"] != "SUCCEEDED":
-        execution.update(error=described.get("error"), cause=cause)
-    stacks = [_stack_report(cloud, row) for row in results]
+# What a stack's row of the workflow's output adds to the counts, when it has it.
+_PLAN_KEYS = ("changes", "parameterChanges", "parametersOnly", "protected", "drift", "reason")
+
+
+def run_report(execution: runner.Execution) -> dict[str, Any]:
+    """The run as the CLI reports it, on AWS and locally: the execution (status; error and cause
+    when it failed), the action, per stack its status, action, change counts and its plan
+    (changes, parameter changes, protected changes, drift, reason), the Parameter Store names
+    written; ``notEmulated`` is the local cloud's to fill."""
+    detail = runner.detail(execution)
+    request = execution["input"] if isinstance(execution["input"], dict) else {}
+    summary: dict[str, Any] = {"executionArn": execution["executionArn"], "status": execution["status"]}
+    if execution["status"] != "SUCCEEDED":
+        summary.update(error=execution.get("error"), cause=execution.get("cause"))
+    rows = detail.get("stacks") or []
     return {
-        "execution": execution,
-        "action": output.get("action") or json.loads(described["input"]).get("action", "provision"),
-        "stacks": stacks,
-        "notEmulated": not_emulated(cloud, environment, [row["stack"] for row in results]),
-        "parameters": sorted(row["outputsParameter"] for row in results if row.get("outputsParameter")),
-        "transitions": states_entered(cloud, execution_arn),
-        "lambdaInvocations": _lambda_invocations(cloud, execution_arn),
+        "execution": summary,
+        "action": detail.get("action") or request.get("action", "provision"),
+        "stacks": [
+            {
+                "name": row["stack"],
+                "stackName": row["stackName"],
+                "status": row.get("status"),
+                "action": row.get("action"),
+                "added": row.get("added", 0),
+                "modified": row.get("modified", 0),
+                "removed": row.get("removed", 0),
+                **{key: row[key] for key in _PLAN_KEYS if row.get(key)},
+            }
+            for row in rows
+        ],
+        "notEmulated": [],
+        "parameters": sorted(row["outputsParameter"] for row in rows if row.get("outputsParameter")),
     }
-
-
-def _lambda_invocations(cloud: LocalCloud, execution_arn: str) -> int:
-    history = cloud.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)
-    return sum(
-        1
-        for event in history["events"]
-        if event["type"] == "TaskScheduled"
-        and "lambda" in json.dumps(event.get("taskScheduledEventDetails", {}))
-    )
-
-
-def _stack_report(cloud: LocalCloud, row: dict[str, Any]) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "name": row["stack"],
-        "stackName": row["stackName"],
-        "status": row.get("status"),
-        "action": row.get("action"),
-        "added": row.get("added", 0),
-        "modified": row.get("modified", 0),
-        "removed": row.get("removed", 0),
-    }
-    for key in ("changes", "parameterChanges", "protected"):
-        if row.get(key):
-            entry[key] = row[key]
-    if row.get("parametersOnly"):
-        entry["parametersOnly"] = True
-    if row.get("drift") is not None:
-        entry["drift"] = row["drift"]
-    if row.get("reason"):
-        entry["reason"] = row["reason"]
-    entry["resources"] = _resources(cloud, row["stackName"])
-    return entry
 
 
 def _resources(cloud: LocalCloud, name: str) -> list[dict[str, str]]:
@@ -208,12 +202,3 @@ def adopt(cloud: LocalCloud, environment: str = "dev") -> dict[str, Any]:
         outputs[stack] = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     cloud.seeded = petclinic_seed.settle(cloud.session, cloud.region, cloud.seed_spec, outputs)
     return cloud.seeded
-
-
-def _maybe_json(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text

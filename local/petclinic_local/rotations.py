@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from petclinic_local import runner
+
 if TYPE_CHECKING:
     from petclinic_local.cloud import LocalCloud
     from petclinic_local.petclinic.database import PetClinicDatabase
 
+WORKFLOW = "RotationRolloutStateMachine"
 ROLLOUT = "petclinic-ops-dev-rotation-rollout"
 
 
@@ -29,11 +32,8 @@ def rotation_cloud(database: PetClinicDatabase, strategy: str, **options: Any) -
 
 
 def start_rotation(cloud: LocalCloud) -> str:
-    started = cloud.client("stepfunctions").start_execution(
-        stateMachineArn=cloud.outputs["RotationRolloutStateMachineArn"],
-        input=json.dumps({"secret": cloud.seeded["databaseSecretArn"]}),
-    )
-    return str(started["executionArn"])
+    """The operator's "rotate now" execution of the rotation rollout (runner.start)."""
+    return runner.start(cloud, WORKFLOW, {"secret": cloud.seeded["databaseSecretArn"]}, name="rotate")
 
 
 def credentials_report(cloud: LocalCloud, database: PetClinicDatabase) -> dict[str, Any]:
@@ -69,10 +69,8 @@ def credentials_report(cloud: LocalCloud, database: PetClinicDatabase) -> dict[s
 
 
 def rotate_and_report(cloud: LocalCloud, database: PetClinicDatabase, strategy: str) -> dict[str, Any]:
-    execution_arn = start_rotation(cloud)
-    cloud.wait_until_quiet(timeout=300)
-    executions = cloud.executions(ROLLOUT)
-    [execution] = [e for e in executions if e["executionArn"] == execution_arn]
+    execution = runner.wait(cloud, start_rotation(cloud), timeout=300)
+    executions = cloud.executions(runner.state_machine_arn(cloud, WORKFLOW))
     output = execution.get("output") or {}
     cause = execution.get("cause") if isinstance(execution.get("cause"), dict) else {}
     return {
@@ -89,6 +87,6 @@ def rotate_and_report(cloud: LocalCloud, database: PetClinicDatabase, strategy: 
         "otherExecutions": [
             {"status": e["status"], "result": (e.get("output") or {}).get("result")}
             for e in executions
-            if e is not execution
+            if e["executionArn"] != execution["executionArn"]
         ],
     }

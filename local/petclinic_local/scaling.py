@@ -9,22 +9,19 @@ live state of every service and Aurora cluster afterwards.
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
+
+from petclinic_local import runner
 
 if TYPE_CHECKING:
     from petclinic_local.cloud import LocalCloud
 
+WORKFLOW = "ScaleStateMachine"
+
 
 def start(cloud: LocalCloud, request: dict[str, Any]) -> str:
-    started = cloud.client("stepfunctions").start_execution(
-        stateMachineArn=cloud.outputs["ScaleStateMachineArn"],
-        name=f"scale-{uuid.uuid4().hex[:12]}",
-        input=json.dumps(request),
-    )
-    return str(started["executionArn"])
+    return runner.start(cloud, WORKFLOW, request, name=f"scale-{request.get('profile')}")
 
 
 def scale(
@@ -33,31 +30,45 @@ def scale(
     """Run the workflow once and report it (``extra``: more input, e.g. trigger)."""
     request: dict[str, Any] = {"profile": profile, **({"dryRun": True} if dry_run else {}), **extra}
     began = time.perf_counter()
-    execution_arn = start(cloud, request)
-    cloud.wait_until_quiet(timeout=timeout)
-    report = execution_report(cloud, execution_arn)
+    execution = runner.wait(cloud, start(cloud, request), timeout=timeout)
+    report = execution_report(cloud, execution["executionArn"], execution)
     report["wallSeconds"] = round(time.perf_counter() - began, 3)
     return report
 
 
-def execution_report(cloud: LocalCloud, execution_arn: str) -> dict[str, Any]:
-    """The CLI's JSON: profile, dryRun, changes, monthlyCostDelta, result, targets, the state
-    after the run (``live``) and the execution (status; error and cause when it failed)."""
-    sfn = cloud.client("stepfunctions")
-    described = sfn.describe_execution(executionArn=execution_arn)
-    request = json.loads(described["input"])
-    output = json.loads(described.get("output") or "null") or {}
-    cause = _maybe_json(described.get("cause"))
-    detail = output or (cause if isinstance(cause, dict) else {})
-    execution: dict[str, Any] = {"executionArn": execution_arn, "status": described["status"]}
-    if described["status"] != "SUCCEEDED":
-        execution.update(error=described.get("error"), cause=cause)
-    history = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+def execution_report(
+    cloud: LocalCloud, execution_arn: str, execution: runner.Execution | None = None
+) -> dict[str, Any]:
+    """``run_report`` with the state after the run (``live``), the state transitions and the
+    Lambda invocations."""
+    execution = execution or runner.describe(cloud, execution_arn)
+    report = run_report(execution)
+    summary = report.pop("execution")
+    events = runner.history(cloud, execution_arn)
+    return {
+        **report,
+        "live": live_state(cloud),
+        "execution": summary,
+        "stateTransitions": runner.transitions(events),
+        "lambdaInvocations": runner.lambda_invocations(events),
+    }
+
+
+def run_report(execution: runner.Execution) -> dict[str, Any]:
+    """The run as the CLI reports it, on AWS and locally: profile, dryRun, changes,
+    monthlyCostDelta, result (the workflow's, else INCOMPLETE, FAILED or REJECTED by its error),
+    targets and the execution (status; error and cause when it failed)."""
+    request = execution["input"] if isinstance(execution["input"], dict) else {}
+    detail = runner.detail(execution)
+    summary: dict[str, Any] = {"executionArn": execution["executionArn"], "status": execution["status"]}
+    if execution["status"] != "SUCCEEDED":
+        summary.update(error=execution.get("error"), cause=execution.get("cause"))
+    error = execution.get("error")
+    output = execution.get("output")
+    output = output if isinstance(output, dict) else {}
     result = output.get("result") or (
-        "REJECTED" if described.get("error") not in ("ScaleFailed", "ScaleIncomplete") else "FAILED"
+        "INCOMPLETE" if error == "ScaleIncomplete" else "FAILED" if error == "ScaleFailed" else "REJECTED"
     )
-    if described["status"] == "FAILED" and described.get("error") == "ScaleIncomplete":
-        result = "INCOMPLETE"
     return {
         "profile": request.get("profile"),
         "dryRun": bool(request.get("dryRun", False)),
@@ -65,15 +76,7 @@ def execution_report(cloud: LocalCloud, execution_arn: str) -> dict[str, Any]:
         "monthlyCostDelta": detail.get("monthlyCostDelta"),
         "result": result,
         "targets": detail.get("targets", []),
-        "live": live_state(cloud),
-        "execution": execution,
-        "stateTransitions": sum(1 for event in history if event["type"].endswith("StateEntered")),
-        "lambdaInvocations": sum(
-            1
-            for event in history
-            if event["type"] == "TaskScheduled"
-            and event.get("taskScheduledEventDetails", {}).get("resourceType") == "lambda"
-        ),
+        "execution": summary,
     }
 
 
@@ -106,12 +109,3 @@ def live_state(cloud: LocalCloud) -> dict[str, Any]:
         for cluster in cloud.client("rds").describe_db_clusters()["DBClusters"]
     }
     return {"services": services, "aurora": clusters}
-
-
-def _maybe_json(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text

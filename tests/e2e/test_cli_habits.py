@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from petclinic_local.cli.completion import commands
-from petclinic_local.cli.main import _parser, main
+from petclinic_local.cli import registry
+from petclinic_local.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMANDS = commands(_parser())
+COMMANDS = registry.parsers()
 EVENT = "events/ecr-push-customers-service.json"
 # A value for each positional argument, so that a command gets past its own checks of them.
 POSITIONALS = {
@@ -94,9 +94,9 @@ def test_stack_is_the_control_plane_stack_wherever_it_appears() -> None:
 
 
 def test_the_old_spellings_still_work_with_a_deprecation_note(capsys: pytest.CaptureFixture[str]) -> None:
-    args = _parser().parse_args(["local", "provision", "--stack", "network", "--only", "data"])
+    args = registry.parser().parse_args(["local", "provision", "--stack", "network", "--only", "data"])
     assert args.stacks == ["network", "data"]
-    args = _parser().parse_args(["provision", "--control-plane", "petclinic-ops-prod"])
+    args = registry.parser().parse_args(["provision", "--control-plane", "petclinic-ops-prod"])
     assert args.stack == "petclinic-ops-prod"
     assert capsys.readouterr().err.splitlines() == [
         "petclinic-ops: --stack is deprecated: use --only",

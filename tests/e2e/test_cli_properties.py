@@ -47,9 +47,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from template_resources import functions, state_machines
 
-from petclinic_local.cli import aws
-from petclinic_local.cli.completion import commands
-from petclinic_local.cli.main import _parser, main
+from petclinic_local.cli import aws, registry
+from petclinic_local.cli.main import main
 from petclinic_local.cloud import LocalCloud
 from petclinic_local.server import LocalEndpoint
 
@@ -57,7 +56,7 @@ pytestmark = [pytest.mark.xdist_group("cli-properties")]  # one served cloud for
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("PETCLINIC_CLI_EXAMPLES", "12"))
-COMMANDS = commands(_parser())
+COMMANDS = registry.parsers()
 READ_ONLY = {"status", "history", "diff", "executions"}  # may meet the served cloud
 CLOSED = "http://127.0.0.1:9"  # discard: nothing listens there
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

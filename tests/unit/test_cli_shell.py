@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from petclinic_local.cli.completion import commands
-from petclinic_local.cli.main import _parser, main
+from petclinic_local.cli import registry
+from petclinic_local.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "petclinic_local.cli.main"]
@@ -71,19 +71,19 @@ def test_bash_completion_completes_commands_options_and_choices(capsys: pytest.C
         "--version",
     } <= set(top)
     assert complete(script, "st") == ["status"]
-    assert complete(script, "local", "") == [
-        "run",
-        "rotate",
-        "invoke",
-        "serve",
-        "push",
-        "ask",
+    assert complete(script, "local", "") == [  # the registry's commands, in alphabetical order
         "api",
-        "genai",
-        "provision",
-        "teardown",
+        "ask",
         "drift",
+        "genai",
+        "invoke",
+        "provision",
+        "push",
+        "rotate",
+        "run",
         "scale",
+        "serve",
+        "teardown",
         "--help",
     ]
     assert complete(script, "executions", "--status", "") == [
@@ -136,7 +136,7 @@ def test_no_color_and_a_pipe_give_plain_text(capsys: pytest.CaptureFixture[str])
 
 # --------------------------------------------------------------------------- README's CLI table and --help
 
-COMMANDS = commands(_parser())
+COMMANDS = registry.parsers()
 # Named once in the prose above the table (README "CLI"), not in each row.
 COMMON_OPTIONS = ("--help", "--profile", "--region", "--stack", "--endpoint-url", "--json", "--timeout")
 

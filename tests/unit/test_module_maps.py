@@ -21,9 +21,7 @@ from template_resources import ROOT, functions, state_machines
 
 PACKAGE_ROOTS = (ROOT / "layers" / "shared" / "petclinic_ops", ROOT / "local" / "petclinic_local")
 # Packages whose map is someone else's to write, with why (remove the entry with the map).
-NOT_YET = {
-    "local/petclinic_local/cli": "the CLI registry (issue 16) gives cli/ its map of command modules",
-}
+NOT_YET: dict[str, str] = {}
 _ENTRY = re.compile(r"^ *(?P<name>[A-Za-z_][\w]*)(?P<kind>\.py|/)?(?= {2,}\S)")
 _MENTION = re.compile(r"(?<![\w/.<])([A-Za-z_][\w]*)(\.py\b|/(?=[\s),;:]|$))")
 
@@ -171,6 +169,9 @@ def test_the_readme_layout_names_every_folder_and_what_each_enumerates() -> None
 
 def test_the_architecture_names_every_workflow_and_function() -> None:
     text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    # "Add a workflow" walks through a job that does not exist (a weekly Aurora snapshot): its
+    # file names are an example, not a map.
+    text = re.sub(r"(?ms)^## Add a workflow\n.*?(?=^## |\Z)", "", text)
     problems = [
         f"does not name {machine.asl.name}" for machine in state_machines() if machine.asl.name not in text
     ]

@@ -113,6 +113,17 @@ def positive(text: str) -> float:
     return value
 
 
+def count(text: str) -> int:
+    """An argparse type: a whole number, 1 or more (a limit, a revision, a number of steps)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
+
+
 def add_follow_arguments(parser: argparse.ArgumentParser, *, timeout: float, poll_seconds: float) -> None:
     """``--timeout`` (stop following; the execution goes on, exit 1) and the hidden ``--poll-seconds``."""
     parser.add_argument(
@@ -323,6 +334,10 @@ class ControlPlane:
         if service not in self._clients:
             self._clients[service] = self.session.client(service)
         return self._clients[service]
+
+    @property
+    def stack_name(self) -> str:
+        return self.stack
 
     @property
     def region(self) -> str:

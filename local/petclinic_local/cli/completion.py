@@ -1,5 +1,5 @@
 """`petclinic-ops completion bash|zsh`: a completion script generated from the argument parser
-itself, so it always knows every command, option and choice.
+the registry builds (cli/registry.py), so it always knows every command, option and choice.
 
 bash: ``source <(petclinic-ops completion bash)``; zsh: ``source <(petclinic-ops completion zsh)``
 (zsh runs the same function through bashcompinit). Options that take a file fall back to the
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import shlex
+
+from petclinic_local.cli import registry
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -108,3 +110,23 @@ complete -o default -F _petclinic_ops petclinic-ops
     if shell == "zsh":
         return "autoload -U +X bashcompinit && bashcompinit\n" + function
     return function
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("shell", choices=("bash", "zsh"))
+
+
+@registry.command(
+    "completion",
+    arguments=_arguments,
+    help="print a shell completion script",
+    description="Prints a completion script: `source <(petclinic-ops completion bash)` (in ~/.bashrc), "
+    "or for zsh `source <(petclinic-ops completion zsh)` (in ~/.zshrc).",
+    epilog="exit codes: 0 printed, 2 bad input (a shell other than bash or zsh)",
+)
+def _completion(args: argparse.Namespace) -> int:
+    print(script(registry.parser(), args.shell), end="")
+    return 0

@@ -7,18 +7,17 @@ here is scripted output.
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, Group
-from rich.live import Live
-from rich.panel import Panel
-from rich.table import Table
-
-from petclinic_local.cli import render
+from petclinic_local.cli import registry, render
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from petclinic_local.cloud import LocalCloud
 
 DEPLOY = "petclinic-ops-dev-deploy"
@@ -37,6 +36,8 @@ def current_state(cloud: LocalCloud, execution: dict[str, Any]) -> str:
 
 
 def progress_table(cloud: LocalCloud, known: set[str]) -> Table:
+    from rich.table import Table  # noqa: PLC0415
+
     table = Table(title="Deploy executions of this scene", title_justify="left")
     for column in ("#", "request", "image", "state / result"):
         table.add_column(column)
@@ -50,6 +51,8 @@ def progress_table(cloud: LocalCloud, known: set[str]) -> Table:
 def scene(
     out: Console, cloud: LocalCloud, title: str, story: str, act: Callable[[], object]
 ) -> list[dict[str, Any]]:
+    from rich.live import Live  # noqa: PLC0415
+
     out.rule(f"[bold]{title}")
     out.print(story)
     known = {e["executionArn"] for e in cloud.executions(DEPLOY)}
@@ -76,6 +79,8 @@ def say_service(out: Console, cloud: LocalCloud, name: str) -> None:
 
 
 def run(*, fast: bool = False) -> int:
+    from rich.panel import Panel  # noqa: PLC0415
+
     from petclinic_local.cloud import LocalCloud  # noqa: PLC0415
 
     out = render.console()
@@ -186,6 +191,7 @@ def _provisioning_scene(out: Console) -> None:
 
 def _rotation_scene(out: Console) -> None:
     """5. Rotation on the real MariaDB (a cloud of its own: its managed secret is that database's)."""
+    from petclinic_local import runner  # noqa: PLC0415
     from petclinic_local.errors import UsageError  # noqa: PLC0415
     from petclinic_local.petclinic.database import DEFAULT_URL, PetClinicDatabase  # noqa: PLC0415
     from petclinic_local.rotations import ROLLOUT, credentials_report, rotation_cloud, start_rotation  # noqa: PLC0415
@@ -209,8 +215,7 @@ def _rotation_scene(out: Console) -> None:
             with out.status(
                 "Secrets Manager runs createSecret, setSecret, testSecret, finishSecret; then the rollout"
             ):
-                cloud.wait_until_quiet(timeout=300)
-            execution = next(e for e in cloud.executions() if e["executionArn"] == arn)
+                execution = runner.wait(cloud, arn, timeout=300)
             result, why = render.outcome(execution)
             out.print(f"  rotation and rollout: {render.styled(result)} {why}")
             report = credentials_report(cloud, database)
@@ -286,6 +291,8 @@ def _scenes(out: Console, cloud: LocalCloud) -> None:
         lambda: cloud.put_events([first]),
     )
 
+    from rich.console import Group  # noqa: PLC0415
+
     out.rule("[bold]Summary")
     out.print(Group(render.ledger_table(cloud.deployments()), render.services_table(cloud.services())))
     invocations = len(cloud.runtime.invocations) if cloud.runtime else 0
@@ -293,3 +300,21 @@ def _scenes(out: Console, cloud: LocalCloud) -> None:
         f"{len(cloud.executions(DEPLOY))} deploy executions, {len(cloud.deployments())} deployments, "
         f"{invocations} Lambda invocations in all"
     )
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fast", action="store_true", help="shorter simulated rollouts")
+
+
+@registry.command(
+    "demo",
+    arguments=_arguments,
+    help="narrated scenarios on the embedded local cloud",
+    epilog="exit codes: 0 every scene ran, 2 bad input",
+    fresh_cloud=True,
+)
+def _demo(args: argparse.Namespace) -> int:
+    return run(fast=args.fast)

@@ -8,23 +8,29 @@ states:DescribeExecution and states:GetExecutionHistory on its executions.
 
 from __future__ import annotations
 
-import json
-import time
-from datetime import UTC, datetime
+import argparse
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from petclinic_local.cli import aws, render
+from petclinic_local import runner
+from petclinic_local.cli import aws, registry, render
 from petclinic_local.errors import UsageError
 
 if TYPE_CHECKING:
     from petclinic_local.cli.aws import ControlPlane, Target
+    from petclinic_local.runner import Execution
 
+WORKFLOW = "DeployStateMachine"
 EXIT_CODES = {"SUCCEEDED": 0, "COALESCED": 3, "SUPERSEDED": 3, "DUPLICATE": 3, "SKIPPED": 3}
+FOLLOW_EXIT_CODES = (
+    "exit codes: 0 the image is live, 1 the deployment failed (rolled back) or was still running at "
+    "--timeout, 2 bad input (unknown service, nothing to roll back to, stack not found, no credentials: "
+    "nothing started), 3 queued behind or superseded by another execution"
+)
 
 
 def validated_input(service: str, image: str, reason: str | None) -> dict[str, Any]:
+    from pydantic import ValidationError  # noqa: PLC0415
+
     from petclinic_ops.domain.validation import describe  # noqa: PLC0415
     from petclinic_ops.models.deploy import ManualDeployRequest  # noqa: PLC0415
 
@@ -38,48 +44,25 @@ def validated_input(service: str, image: str, reason: str | None) -> dict[str, A
 
 def start(plane: ControlPlane, payload: dict[str, Any]) -> str:
     """A manual execution of the stack's deploy workflow (the payload validated, the service known)."""
-    machine = plane.output("DeployStateMachineArn")
-    name = f"manual-{payload['service']}-{datetime.now(UTC):%Y%m%dT%H%M%S}"[:80]
-    started = plane.client("stepfunctions").start_execution(
-        stateMachineArn=machine, name=name, input=json.dumps(payload)
-    )
-    return str(started["executionArn"])
+    return runner.start(plane, WORKFLOW, payload, name=f"manual-{payload['service']}")
 
 
 def follow(
-    session: Any, execution_arn: str, *, timeout: float, poll_seconds: float, say: Any
-) -> dict[str, Any]:
-    """Print each state as the execution enters it; return DescribeExecution at the end."""
-    sfn = session.client("stepfunctions")
-    seen = 0
-    deadline = time.monotonic() + timeout
-    while True:
-        events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
-        for event in events[seen:]:
-            if event["type"].endswith("StateEntered"):
-                say(f"  {event['timestamp']:%H:%M:%S}  {event['stateEnteredEventDetails']['name']}")
-        seen = len(events)
-        described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING":
-            return described
-        if time.monotonic() > deadline:
-            raise aws.AwsFailure(
-                f"still running after {timeout:.0f} s: {execution_arn} (it goes on without us)"
-            )
-        time.sleep(poll_seconds)
+    plane: ControlPlane, execution_arn: str, *, timeout: float, poll_seconds: float, say: Any
+) -> Execution:
+    """Print each state as the execution enters it; the execution at its end (runner.follow)."""
+    return runner.follow(
+        plane,
+        execution_arn,
+        timeout=timeout,
+        poll_seconds=poll_seconds,
+        on_state=lambda name, at: say(f"  {at:%H:%M:%S}  {name}"),
+    )
 
 
-def result_of(described: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    if described["status"] == "SUCCEEDED":
-        output: dict[str, Any] = json.loads(described.get("output") or "{}")
-        return output.get("result", "SUCCEEDED"), output
-    try:
-        cause = json.loads(described.get("cause") or "")
-    except ValueError:
-        cause = {"reason": described.get("cause")}
-    if not isinstance(cause, dict):
-        cause = {"reason": cause}
-    return str(cause.get("result") or described.get("error") or described["status"]), cause
+def result_of(execution: Execution) -> tuple[str, dict[str, Any]]:
+    """The deploy workflow's result (SUCCEEDED, COALESCED, FAILED...) and its account of the run."""
+    return runner.result(execution), runner.detail(execution)
 
 
 def run(
@@ -102,13 +85,41 @@ def run(
         execution_arn = start(plane, payload)
     out.print(f"started {execution_arn}")
     with plane.errors("cannot follow the deployment"):
-        described = follow(
-            plane.session, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=out.print
-        )
-    result, details = result_of(described)
-    out.print(f"{render.styled(result)}: {details.get('reason') or described.get('error') or ''}")
+        execution = follow(plane, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=out.print)
+    result, details = result_of(execution)
+    out.print(f"{render.styled(result)}: {details.get('reason') or execution.get('error') or ''}")
     if details.get("image"):
         out.print(f"image {details['image']}")
     if details.get("taskDefinition"):
         out.print(f"task definition {details['taskDefinition']}")
     return EXIT_CODES.get(result, 1)
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("service", help="ECS service, e.g. customers-service")
+    parser.add_argument("image", help="image tag (e.g. 3.4.1) or digest (sha256:...)")
+    parser.add_argument("--reason", help="recorded in the ledger and the notification")
+
+
+@registry.command(
+    "deploy",
+    arguments=_arguments,
+    help="deploy an image to a service on AWS (manual execution) and follow it to the end",
+    description="Starts the deploy workflow with {service, image, reason} after checking the request "
+    "with the workflow's own model and the service against the stack, and follows it to the end.",
+    epilog=FOLLOW_EXIT_CODES,
+    follow=registry.Follow(timeout=7200.0, poll_seconds=5.0),
+    aws=registry.Aws(),
+)
+def _deploy(args: argparse.Namespace) -> int:
+    return run(
+        args.service,
+        args.image,
+        target=aws.Target.from_args(args),
+        reason=args.reason,
+        timeout=args.timeout,
+        poll_seconds=args.poll_seconds,
+    )

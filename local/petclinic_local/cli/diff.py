@@ -14,12 +14,13 @@ ecs:DescribeTaskDefinition.
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import json
 from pathlib import Path
 from typing import Any
 
-from petclinic_local.cli import aws, render
+from petclinic_local.cli import aws, registry, render
 from petclinic_local.cli.deploy import validated_input
 from petclinic_local.errors import UsageError
 
@@ -172,3 +173,27 @@ def run(target: aws.Target, service: str, image: str, *, as_json: bool = False, 
         return EXIT_OK
     print_diff(render.console(), service, found, compared)
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("service")
+    parser.add_argument("image", help="image tag (e.g. 3.4.1) or digest (sha256:...)")
+
+
+@registry.command(
+    "diff",
+    arguments=_arguments,
+    help="the task definition a deploy of IMAGE would register, against the running one (changes nothing)",
+    description="Computes the task definition the deploy workflow would register for IMAGE (tag or sha256 "
+    "digest) with the workflow's own rewrite (statemachines/deploy.asl.json, RegisterTaskDefinition) and "
+    "shows it against the running revision as a unified diff. Reads only.",
+    epilog=registry.READ_EXIT_CODES + "; image not found: 2",
+    raw_description=True,
+    json=registry.JSON,
+    aws=registry.Aws(),
+)
+def _diff(args: argparse.Namespace) -> int:
+    return run(aws.Target.from_args(args), args.service, args.image, as_json=args.json)

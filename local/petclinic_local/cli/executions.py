@@ -11,23 +11,16 @@ states:DescribeExecution on the stack's workflows.
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import Any
 
-from petclinic_local.cli import aws, render
+from petclinic_local.cli import aws, registry, render
 from petclinic_local.errors import UsageError
+from petclinic_local.runner import parse_json
 
 EXIT_OK = 0
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
-
-
-def _maybe_json(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def outcome(described: dict[str, Any]) -> tuple[str, str]:
@@ -36,10 +29,10 @@ def outcome(described: dict[str, Any]) -> tuple[str, str]:
     status = described["status"]
     if status == "RUNNING":
         return "RUNNING", ""
-    output = _maybe_json(described.get("output"))
+    output = parse_json(described.get("output"))
     if isinstance(output, dict) and status == "SUCCEEDED":
         return str(output.get("result") or status), str(output.get("reason") or "")
-    cause = _maybe_json(described.get("cause"))
+    cause = parse_json(described.get("cause"))
     error = described.get("error") or status
     if isinstance(cause, dict):
         reason = cause.get("reason") or cause.get("errorMessage") or json.dumps(cause)[:300]
@@ -112,10 +105,10 @@ def list_executions(
                 "durationSeconds": round((stop - described["startDate"]).total_seconds(), 3)
                 if stop
                 else None,
-                "input": _maybe_json(described.get("input")),
-                "output": _maybe_json(described.get("output")),
+                "input": parse_json(described.get("input")),
+                "output": parse_json(described.get("output")),
                 "error": described.get("error"),
-                "cause": _maybe_json(described.get("cause")),
+                "cause": parse_json(described.get("cause")),
             }
         )
     return rows, express
@@ -166,3 +159,33 @@ def run(
             "see its CloudWatch log group)"
         )
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workflow", metavar="W", help="deploy, rotation-rollout... (a name or ARN)")
+    parser.add_argument("--status", choices=("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"))
+    parser.add_argument("--limit", type=aws.count, default=20, help="executions to show (default 20)")
+
+
+@registry.command(
+    "executions",
+    arguments=_arguments,
+    help="recent executions of the control plane's workflows with their results and reasons",
+    description="Executions of every Standard workflow the stack outputs (deploy, rotation-rollout...), "
+    "newest first, with the workflow's result (SUCCEEDED, COALESCED, FAILED...) and reason.",
+    epilog=registry.READ_EXIT_CODES + "; unknown workflow: 2",
+    raw_description=True,
+    json=registry.JSON,
+    aws=registry.Aws(),
+)
+def _executions(args: argparse.Namespace) -> int:
+    return run(
+        aws.Target.from_args(args),
+        workflow=args.workflow,
+        status=args.status,
+        limit=args.limit,
+        as_json=args.json,
+    )

@@ -10,19 +10,21 @@ Local commands run on stand-ins for Bedrock and the PetClinic services and say s
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from petclinic_local.cli import render
+from petclinic_local.cli import registry, render
 from petclinic_local.errors import UsageError
 
 if TYPE_CHECKING:
     from petclinic_local.cli.aws import Target
 
 EXIT_OK, EXIT_FAILED = 0, 1
+WORKFLOW = "GenAiReleaseStateMachine"
 
 
 def _started_cloud(console: Any, **options: Any) -> Any:
@@ -211,38 +213,29 @@ def run_release(
 ) -> int:
     if not version.isdigit() or version.startswith("0"):
         raise UsageError(f"VERSION must be a published version number (1, 2, ...), not {version!r}")
+    from petclinic_local import runner  # noqa: PLC0415
     from petclinic_local.cli import aws  # noqa: PLC0415
-
-    plane = aws.control_plane(target, session=session)
-    arn = plane.output("GenAiReleaseStateMachineArn")
-    sfn = plane.client("stepfunctions")
-    with plane.errors("cannot start the release", usage=True):
-        execution = sfn.start_execution(
-            stateMachineArn=arn,
-            name=f"cli-v{version}-{int(time.time())}",
-            input=json.dumps({"version": version, "requestedBy": _caller(plane.session)}),
-        )["executionArn"]
-    console = render.console()
-    deadline = time.monotonic() + timeout
-    with (
-        plane.errors("cannot follow the release"),
-        console.status(f"releasing version {version} ({execution.rsplit(':', 1)[-1]})", spinner="dots"),
-    ):
-        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
-            if time.monotonic() > deadline:
-                console.print(f"still running after {timeout:.0f} s: {execution}")
-                return EXIT_FAILED
-            time.sleep(poll_seconds)
     from petclinic_local.genai import outcome_of  # noqa: PLC0415
 
-    outcome = {**outcome_of(described), "executionArn": execution}
+    plane = aws.control_plane(target, session=session)
+    runner.state_machine_arn(plane, WORKFLOW)  # before anything: is it the control plane?
+    request = {"version": version, "requestedBy": _caller(plane.session)}
+    with plane.errors("cannot start the release", usage=True):
+        execution_arn = runner.start(plane, WORKFLOW, request, name=f"release-v{version}")
+    console = render.console()
+    with (
+        plane.errors("cannot follow the release"),
+        console.status(f"releasing version {version} ({execution_arn.rsplit(':', 1)[-1]})", spinner="dots"),
+    ):
+        execution = runner.follow(plane, execution_arn, timeout=timeout, poll_seconds=poll_seconds)
+    outcome = {**outcome_of(execution), "executionArn": execution_arn}
     if as_json:
         print(json.dumps(outcome, indent=2, default=str))
     else:
         console.print(
             f"{outcome.get('result', outcome['status'])}: {outcome.get('reason', outcome.get('error'))}"
         )
-        console.print(f"live: version {outcome.get('liveVersion', '?')}; execution {execution}")
+        console.print(f"live: version {outcome.get('liveVersion', '?')}; execution {execution_arn}")
     if outcome.get("error") in {"InvalidReleaseRequest", "UnknownVersion"}:
         return 2
     return EXIT_OK if outcome["status"] == "SUCCEEDED" else EXIT_FAILED
@@ -253,3 +246,85 @@ def _caller(session: Any) -> str:
         return str(session.client("sts").get_caller_identity()["Arn"])
     except Exception:
         return "petclinic-ops genai release"
+
+
+# --------------------------------------------------------------------------- the commands
+
+registry.group("genai", "the GenAI function on AWS")
+registry.group("local genai", "the GenAI function's release workflow on the local cloud")
+
+
+def _ask_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("question", help='e.g. "Which vets are radiologists?"')
+
+
+@registry.command(
+    "local ask",
+    arguments=_ask_arguments,
+    help="ask the GenAI function one question through its live alias (Bedrock, PetClinic: stand-ins)",
+    epilog="exit codes: 0 answered, 1 the function answered an error (503...), 2 bad input (an empty "
+    "or too long question)",
+    json="the answer, model, route, tool calls and usage as JSON",
+    fresh_cloud=True,
+)
+def _ask(args: argparse.Namespace) -> int:
+    return run_ask(args.question, as_json=args.json)
+
+
+def _api_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080; 0: any free one)"
+    )
+
+
+@registry.command(
+    "local api",
+    arguments=_api_arguments,
+    help="serve the GenAI chat API and a chat page on 127.0.0.1 until Ctrl-C",
+    epilog="exit codes: 0 stopped (Ctrl-C), 2 cannot serve (bad or taken port)",
+    fresh_cloud=True,
+)
+def _api(args: argparse.Namespace) -> int:
+    return run_api(port=args.port)
+
+
+@registry.command(
+    "local genai release",
+    help="publish three versions and release each: one promoted, two rolled back (alarm, smoke test)",
+    epilog="exit codes: 0 each release ended as expected (promoted, rolled back, rolled back), 1 one "
+    "did not, 2 bad input",
+    json="print the releases and the ledger as JSON",
+    fresh_cloud=True,
+)
+def _local_release(args: argparse.Namespace) -> int:
+    return run_local_release(as_json=args.json)
+
+
+def _release_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "version", help="the published version number (sam deploy prints it; `candidate` points at it)"
+    )
+
+
+@registry.command(
+    "genai release",
+    arguments=_release_arguments,
+    help="release a published version of the GenAI function (smoke test, canary, alarms, rollback)",
+    description='Starts the genai-release workflow with {"version": VERSION} and follows it.',
+    epilog="exit codes: 0 the version takes all of live, 1 rolled back or failed (live is on the "
+    "previous version unless the output says the rollback failed), or still running at --timeout, "
+    "2 bad input (unknown version, stack not found, no credentials: nothing changed)",
+    json="print the outcome as JSON",
+    follow=registry.Follow(timeout=7200.0, poll_seconds=10.0),
+    aws=registry.Aws(),
+)
+def _release(args: argparse.Namespace) -> int:
+    from petclinic_local.cli import aws  # noqa: PLC0415
+
+    return run_release(
+        args.version,
+        target=aws.Target.from_args(args),
+        timeout=args.timeout,
+        poll_seconds=args.poll_seconds,
+        as_json=args.json,
+    )

@@ -7,12 +7,13 @@ Needs: cloudformation:DescribeStacks on the stack, dynamodb:Query on the ledger 
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 from decimal import Decimal
 from typing import Any
 
-from petclinic_local.cli import aws, render
+from petclinic_local.cli import aws, registry, render
 
 EXIT_OK = 0
 
@@ -130,3 +131,26 @@ def run(
         return EXIT_OK
     out.print(history_table(service, rows))
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("service")
+    parser.add_argument("--limit", type=aws.count, default=20, help="rows to show (default 20)")
+
+
+@registry.command(
+    "history",
+    arguments=_arguments,
+    help="a service's deployments from the ledger, newest first",
+    description="The deploy ledger of SERVICE, newest first: who or what started each deployment, tag, "
+    "digest, task definition revisions before and after, result, reason, duration, execution.",
+    epilog=registry.READ_EXIT_CODES,
+    raw_description=True,
+    json=registry.JSON,
+    aws=registry.Aws(),
+)
+def _history(args: argparse.Namespace) -> int:
+    return run(aws.Target.from_args(args), args.service, limit=args.limit, as_json=args.json)

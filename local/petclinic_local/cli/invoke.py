@@ -25,13 +25,14 @@ the Lambda image: use it to check packaging, native wheels and the runtime itsel
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from petclinic_local.cli import aws, render
+from petclinic_local.cli import aws, registry, render
 from petclinic_local.errors import UsageError
 
 EXIT_OK, EXIT_RAISED = 0, 1
@@ -255,3 +256,49 @@ def run(
     finally:
         cloud.close()
     return _report(function, payload, errored, logs)
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("function", help="logical id, e.g. ResolveDeployFunction")
+    parser.add_argument("--event", "-e", required=True, metavar="FILE", help="the event (JSON; - for stdin)")
+    parser.add_argument(
+        "--env-vars",
+        "-n",
+        metavar="FILE",
+        help='SAM\'s env vars JSON: {"Parameters": {...}, "<LogicalId>": {...}}',
+    )
+    parser.add_argument(
+        "--template",
+        "-t",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="default: the project's template.yaml",
+    )
+
+
+@registry.command(
+    "local invoke",
+    arguments=_arguments,
+    help="run a function of template.yaml with an event, without Docker (sam local invoke)",
+    description="Runs FUNCTION (its logical id in template.yaml) in-process with its CodeUri, layers, "
+    "handler, and Environment (Globals merged) from the template, against a fresh local cloud (or "
+    "--endpoint-url: a `local serve` endpoint). The result is printed as JSON on stdout, the logs on stderr.",
+    epilog="exit codes: 0 the handler returned, 1 it raised (the error payload is printed, and the error "
+    "type and message on stderr), 2 bad input (unknown function, unreadable event, --env-vars or "
+    "--template file)",
+    raw_description=True,
+    aws=registry.Aws(),
+    fresh_cloud=True,  # without --endpoint-url
+)
+def _invoke(args: argparse.Namespace) -> int:
+    return run(
+        args.function,
+        args.event,
+        env_vars=args.env_vars,
+        target=aws.Target.from_args(args),
+        **({"template": args.template} if args.template else {}),
+    )

@@ -10,6 +10,7 @@ database and a rotation fails at setSecret.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hashlib
 import json
@@ -20,7 +21,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from petclinic_local.cli import aws
+from petclinic_local.cli import aws, registry
 from petclinic_local.errors import UsageError
 
 SERVE_STACK = aws.DEFAULT_STACK
@@ -186,3 +187,77 @@ def push(
         sent = f"; ECR push event {event_id} sent" if event_id else "; no event sent"
         print(f"pushed {repository}:{tag} {digest}{sent}", file=sys.stdout)
     return 0
+
+
+# --------------------------------------------------------------------------- the commands
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port", type=int, default=5000, help="TCP port on 127.0.0.1 (default 5000; 0: any free port)"
+    )
+    parser.add_argument(
+        "--stack",
+        default=aws.DEFAULT_STACK,
+        help=f"the control plane's stack name (default {aws.DEFAULT_STACK}, as on AWS)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=aws.positive,
+        default=0.01,
+        help="real seconds per simulated second (default 0.01)",
+    )
+    parser.add_argument(
+        "--rollout-seconds", type=aws.seconds, default=90.0, help="simulated ECS rollout time (default 90)"
+    )
+    parser.add_argument(
+        "--mysql",
+        default="mysql://root@127.0.0.1:3306",
+        metavar="URL",
+        help="MySQL/MariaDB for rotations, when reachable (default mysql://root@127.0.0.1:3306)",
+    )
+    parser.add_argument("--no-mysql", action="store_true", help="do not look for a database")
+
+
+@registry.command(
+    "local serve",
+    arguments=_serve_arguments,
+    help="the local cloud behind an HTTP endpoint on 127.0.0.1 for the AWS CLI and any SDK, until Ctrl-C",
+    description="Deploys the control plane (template.yaml) into a local cloud, seeds PetClinic, and serves "
+    "every AWS API it has on http://127.0.0.1:PORT (moto's server in this process, with the local cloud's "
+    "functions, ECS rollout simulator and EventBridge delivery). Use it with --endpoint-url.",
+    epilog="exit codes: 0 stopped (Ctrl-C or SIGTERM), 2 cannot serve (port taken) or bad input",
+    raw_description=True,
+    fresh_cloud=True,
+)
+def _serve(args: argparse.Namespace) -> int:
+    return serve(
+        port=args.port,
+        time_scale=args.time_scale,
+        rollout_seconds=args.rollout_seconds,
+        mysql_url=None if args.no_mysql else args.mysql,
+        stack=args.stack,
+    )
+
+
+def _push_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("service")
+    parser.add_argument("tag")
+    parser.add_argument("--no-event", action="store_true", help="the image only, no push event")
+
+
+@registry.command(
+    "local push",
+    arguments=_push_arguments,
+    help="put an image into a served local cloud's ECR and send ECR's push event (as `docker push` would)",
+    description="Puts an image manifest tagged TAG into SERVICE's repository at --endpoint-url and puts "
+    "ECR's 'ECR Image Action' PUSH event on its default bus, which deploys it.",
+    epilog="exit codes: 0 pushed, 1 an AWS call failed, 2 bad input (unknown service, bad tag, no endpoint)",
+    raw_description=True,
+    json=registry.JSON,
+    aws=registry.Aws(),
+)
+def _push(args: argparse.Namespace) -> int:
+    return push(
+        aws.Target.from_args(args), args.service, args.tag, send_event=not args.no_event, as_json=args.json
+    )

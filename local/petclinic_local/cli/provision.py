@@ -19,19 +19,19 @@ states:GetExecutionHistory on its executions.
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-
-from petclinic_local.cli import render
+from petclinic_local.cli import aws, registry, render
 from petclinic_local.errors import UsageError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from petclinic_local.cli.aws import Target
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -105,12 +105,13 @@ def run_aws(
     root: Path = PROJECT_ROOT,
     session: Any = None,
 ) -> int:
-    from petclinic_local.cli import aws  # noqa: PLC0415
+    from petclinic_local import runner  # noqa: PLC0415
     from petclinic_local.cli.deploy import follow  # noqa: PLC0415
     from petclinic_local.petclinic.stacks import upload_templates  # noqa: PLC0415
+    from petclinic_local.provisioning import WORKFLOW, run_name, run_report  # noqa: PLC0415
 
     plane = aws.control_plane(target, session=session)
-    machine = plane.output("ProvisionStateMachineArn")
+    runner.state_machine_arn(plane, WORKFLOW)  # before anything: is it the control plane?
     out = render.console()
     if request.get("action", "provision") == "provision":
         with plane.errors("cannot upload the templates"):
@@ -125,54 +126,24 @@ def run_aws(
         if not as_json:
             for name, url in urls.items():
                 out.print(f"template {name}: {url}")
-    name = f"{request.get('action', 'provision')}-{request['environment']}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     with plane.errors("cannot start the provision workflow"):
-        execution_arn = plane.client("stepfunctions").start_execution(
-            stateMachineArn=machine, name=name, input=json.dumps(request)
-        )["executionArn"]
+        execution_arn = runner.start(plane, WORKFLOW, request, name=run_name(request))
     if not as_json:
         out.print(f"started {execution_arn}")
     say = (lambda _: None) if as_json else out.print
     with plane.errors("cannot follow the provision workflow"):
-        described = follow(plane.session, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=say)
-    report = _aws_report(described)
+        execution = follow(plane, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=say)
+    report = run_report(execution)
     show(report, as_json=as_json)
-    return 0 if described["status"] == "SUCCEEDED" else 1
-
-
-# What a stack's row of the workflow's output adds to the counts, when it has it.
-_PLAN_KEYS = ("changes", "parameterChanges", "parametersOnly", "protected", "drift", "reason")
+    return 0 if execution["status"] == "SUCCEEDED" else 1
 
 
 def _aws_report(described: dict[str, Any]) -> dict[str, Any]:
-    output = json.loads(described.get("output") or "null") or {}
-    try:
-        cause = json.loads(described.get("cause") or "null")
-    except ValueError:
-        cause = described.get("cause")
-    execution: dict[str, Any] = {"executionArn": described["executionArn"], "status": described["status"]}
-    if described["status"] != "SUCCEEDED":
-        execution.update(error=described.get("error"), cause=cause)
-    rows = output.get("stacks") or (cause.get("stacks") if isinstance(cause, dict) else None) or []
-    return {
-        "execution": execution,
-        "action": output.get("action"),
-        "stacks": [
-            {
-                "name": row["stack"],
-                "stackName": row["stackName"],
-                "status": row.get("status"),
-                "action": row.get("action"),
-                "added": row.get("added", 0),
-                "modified": row.get("modified", 0),
-                "removed": row.get("removed", 0),
-                **{key: row[key] for key in _PLAN_KEYS if row.get(key)},
-            }
-            for row in rows
-        ],
-        "notEmulated": [],
-        "parameters": output.get("parameters", []),
-    }
+    """The report of a DescribeExecution answer (provisioning.run_report)."""
+    from petclinic_local import runner  # noqa: PLC0415
+    from petclinic_local.provisioning import run_report  # noqa: PLC0415
+
+    return run_report(runner.record(described))
 
 
 # --------------------------------------------------------------------------- the local cloud
@@ -236,6 +207,8 @@ def render_report(out: Console, report: dict[str, Any]) -> None:
 
 
 def _stacks_table(report: dict[str, Any]) -> Table:
+    from rich.table import Table  # noqa: PLC0415
+
     table = Table(title=f"Stacks ({report.get('action') or 'provision'})", title_justify="left")
     for column in ("stack", "status", "action", "added", "modified", "removed", "parameters", "resources"):
         table.add_column(column)
@@ -319,3 +292,122 @@ def _not_emulated(out: Console, rows: list[dict[str, Any]]) -> None:
         out.print(f"[dim]created at the API level only ({count} resources):[/dim]")
         for kind, reason in partial:
             out.print(f"[dim]  {kind}: {reason}[/dim]")
+
+
+# --------------------------------------------------------------------------- the commands
+
+_HELPS = {
+    "provision": "create or update the PetClinic stacks (network, data, services, edge), change sets",
+    "teardown": "delete the PetClinic stacks in reverse order (prod only with --force; data kept)",
+    "drift": "report the resources that drifted from their templates",
+}
+_AWS_CODES = (
+    "exit codes: 0 the run succeeded, 1 it failed (stack, resource, reason printed) or was still "
+    "running at --timeout, 2 bad input (stack not found, no credentials: nothing started)"
+)
+_LOCAL_CODES = "exit codes: 0 the run succeeded, 1 it failed (stack, resource, reason printed), 2 bad input"
+
+
+def _arguments(action: str, *, local: bool) -> registry.Arguments:
+    def arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--env", default="dev", choices=("dev", "prod"), help="environment (default dev)")
+        parser.add_argument(
+            "--only",
+            dest="stacks",
+            action="append",
+            default=[],
+            choices=STACKS,
+            metavar="STACK",
+            help=f"only this PetClinic stack: {', '.join(STACKS)} (repeatable; default all, in dependency "
+            "order)",
+        )
+        if action == "provision":
+            registry.dry_run(parser, "report the changes per stack (the plan), change nothing")
+            parser.add_argument(
+                "--parameter",
+                dest="parameters",
+                action="append",
+                default=[],
+                metavar="STACK.NAME=VALUE",
+                help="a template parameter, e.g. edge.GenAiFunctionArn=arn:... (repeatable); a parameter "
+                "not given keeps the stack's current value",
+            )
+            parser.add_argument(
+                "--force",
+                action="store_true",
+                help="prod: allow a change that replaces or deletes Aurora, a secret, a KMS key, an ECR "
+                "repository or a log group, or turns DeletionProtection off (refused without it)",
+            )
+        if action == "teardown":
+            parser.add_argument("--force", action="store_true", help="needed for prod")
+            parser.add_argument(
+                "--discard-data",
+                action="store_true",
+                help="also delete the retained database secrets (Aurora's final snapshot stays)",
+            )
+        if local:  # --stack was the PetClinic stack here; everywhere else it is the control plane's
+            parser.add_argument(
+                "--stack",
+                dest="stacks",
+                choices=STACKS,
+                action=aws.DeprecatedAlias,
+                instead="--only",
+                append=True,
+            )
+        else:
+            parser.add_argument(
+                "--control-plane", dest="stack", action=aws.DeprecatedAlias, instead="--stack"
+            )
+
+    return arguments
+
+
+def _run(args: argparse.Namespace, action: str, *, local: bool) -> int:
+    request = build_request(
+        environment=args.env,
+        action=action,
+        stacks=args.stacks,
+        plan=getattr(args, "dry_run", False),
+        parameters=getattr(args, "parameters", []),
+        force=getattr(args, "force", False),
+        discard_data=getattr(args, "discard_data", False),
+    )
+    if local:
+        return run_local(request, as_json=args.json)
+    return run_aws(
+        request,
+        target=aws.Target.from_args(args, default_stack=f"petclinic-ops-{args.env}"),
+        timeout=args.timeout,
+        poll_seconds=args.poll_seconds,
+        as_json=args.json,
+    )
+
+
+def _register(action: str) -> None:
+    def on_aws(args: argparse.Namespace) -> int:
+        return _run(args, action, local=False)
+
+    def on_local(args: argparse.Namespace) -> int:
+        return _run(args, action, local=True)
+
+    registry.command(
+        action,
+        arguments=_arguments(action, local=False),
+        help=f"{_HELPS[action]}, on AWS",
+        epilog=_AWS_CODES,
+        json="print the report as JSON",
+        follow=registry.Follow(timeout=7200.0, poll_seconds=10.0),
+        aws=registry.Aws(stack_default=None),
+    )(on_aws)
+    registry.command(
+        f"local {action}",
+        arguments=_arguments(action, local=True),
+        help=f"{_HELPS[action]}, on a fresh local cloud",
+        epilog=_LOCAL_CODES,
+        json="print the report as JSON",
+        fresh_cloud=True,
+    )(on_local)
+
+
+for _action in _HELPS:
+    _register(_action)

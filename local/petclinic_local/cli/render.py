@@ -1,14 +1,16 @@
-"""Terminal output of the CLI (rich): reports, execution tables, the ledger."""
+"""Terminal output of the CLI (rich, imported when a command prints: every CLI module is imported
+to build the parser): reports, execution tables, the ledger."""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 RESULT_STYLES = {
     "SUCCEEDED": "green",
@@ -22,6 +24,8 @@ RESULT_STYLES = {
 
 
 def console() -> Console:
+    from rich.console import Console  # noqa: PLC0415
+
     # The local cloud redirects sys.stdout while a function runs (its logs are captured): write
     # to the process's real stdout so progress never lands in a function's log.
     # No emoji codes: ARNs contain ":secret:", which rich would print as an emoji.
@@ -35,6 +39,8 @@ def console() -> Console:
 
 def stderr_console() -> Console:
     """Progress and notes beside a command's result (with --json, stdout holds the JSON only)."""
+    from rich.console import Console  # noqa: PLC0415
+
     plain = {"color_system": None} if os.environ.get("NO_COLOR") else {}
     return Console(file=sys.__stderr__, highlight=False, emoji=False, soft_wrap=True, **plain)  # type: ignore[arg-type]
 
@@ -90,6 +96,8 @@ def request_of(execution: dict[str, Any]) -> tuple[str, str]:
 
 
 def executions_table(executions: Iterable[dict[str, Any]], title: str = "Deploy executions") -> Table:
+    from rich.table import Table  # noqa: PLC0415
+
     table = Table(title=title, title_justify="left")
     for column in ("#", "request", "image", "result", "why"):
         table.add_column(column, overflow="fold")
@@ -101,6 +109,8 @@ def executions_table(executions: Iterable[dict[str, Any]], title: str = "Deploy 
 
 
 def ledger_table(rows: Iterable[dict[str, Any]], title: str = "Ledger (every deployment)") -> Table:
+    from rich.table import Table  # noqa: PLC0415
+
     table = Table(title=title, title_justify="left")
     for column in ("started", "service", "tag", "digest", "result", "revision", "rolled back", "by"):
         table.add_column(column, overflow="fold")
@@ -119,6 +129,8 @@ def ledger_table(rows: Iterable[dict[str, Any]], title: str = "Ledger (every dep
 
 
 def services_table(services: dict[str, dict[str, Any]]) -> Table:
+    from rich.table import Table  # noqa: PLC0415
+
     table = Table(title="Services now", title_justify="left")
     for column in ("service", "revision", "image", "rollout"):
         table.add_column(column, overflow="fold")
@@ -145,6 +157,8 @@ def rotation_report(out: Console, report: dict[str, Any]) -> None:
     out.print(f"rotation ({report['strategy']} users) of {report['database']['name']}: {styled(status)}")
     if status != "SUCCEEDED":
         out.print(f"  {execution.get('error')}: {execution.get('cause')}")
+    from rich.table import Table  # noqa: PLC0415
+
     table = Table(title="Secret versions", title_justify="left")
     for column in ("version", "stages", "user"):
         table.add_column(column)

@@ -15,10 +15,11 @@ The request is a manual one: ``{"service", "image": "sha256:<digest>", "reason":
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import Any
 
-from petclinic_local.cli import aws, deploy, render
+from petclinic_local.cli import aws, deploy, registry, render
 from petclinic_local.cli.history import ledger
 from petclinic_local.cli.status import split_image
 from petclinic_local.errors import UsageError
@@ -166,10 +167,10 @@ def run(
         execution_arn = deploy.start(plane, payload)
     progress.print(f"rolling {service} back to {label} ({chosen['digest']}): {execution_arn}")
     with plane.errors(f"cannot follow {execution_arn}"):
-        described = deploy.follow(
-            plane.session, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=progress.print
+        execution = deploy.follow(
+            plane, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=progress.print
         )
-    result, details = deploy.result_of(described)
+    result, details = deploy.result_of(execution)
     code = deploy.EXIT_CODES.get(result, 1)
     if as_json:
         print(
@@ -188,5 +189,44 @@ def run(
             )
         )
     else:
-        progress.print(f"{render.styled(result)}: {details.get('reason') or described.get('error') or ''}")
+        progress.print(f"{render.styled(result)}: {details.get('reason') or execution.get('error') or ''}")
     return code
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("service")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--to", type=aws.count, metavar="REVISION", help="the task definition revision to go back to"
+    )
+    which.add_argument("--steps", type=aws.count, metavar="N", help="the N-th earlier image (default 1)")
+    parser.add_argument("--reason", help="recorded in the ledger (default: rollback to TAG (family:REV))")
+
+
+@registry.command(
+    "rollback",
+    arguments=_arguments,
+    help="deploy an earlier successful image again, through the deploy workflow, and follow it",
+    description="Deploys the image (by digest) of an earlier SUCCEEDED deployment of SERVICE through the "
+    "deploy workflow (lease, ledger and notifications hold) and follows it like `deploy`. Default: the "
+    "previous image (--steps 1); --to REVISION: the image of that task definition revision.",
+    epilog=deploy.FOLLOW_EXIT_CODES,
+    raw_description=True,
+    json="print the result as JSON (for scripts)",
+    follow=registry.Follow(timeout=7200.0, poll_seconds=5.0),
+    aws=registry.Aws(),
+)
+def _rollback(args: argparse.Namespace) -> int:
+    return run(
+        aws.Target.from_args(args),
+        args.service,
+        to=args.to,
+        steps=args.steps,
+        reason=args.reason,
+        as_json=args.json,
+        timeout=args.timeout,
+        poll_seconds=args.poll_seconds,
+    )

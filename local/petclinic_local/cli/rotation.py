@@ -31,12 +31,13 @@ rotation fails at STEP, the cause is repaired, `rotation cancel` runs, a new rot
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from petclinic_local.cli import render
+from petclinic_local.cli import registry, render
 from petclinic_local.errors import UsageError
 
 if TYPE_CHECKING:
@@ -251,3 +252,32 @@ def _render(console: Any, report: dict[str, Any], cancelled: CancelOutcome | Non
     if "rotation" in report:
         console.print("[bold]3. the next rotation[/bold]")
         render.rotation_report(console, report["rotation"])
+
+
+# --------------------------------------------------------------------------- the command
+
+registry.group("rotation", "the database credentials' rotation on AWS")
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("secret", help="the secret's name or ARN, e.g. petclinic/dev/aurora/app")
+
+
+@registry.command(
+    "rotation cancel",
+    arguments=_arguments,
+    help="take AWSPENDING off the version a failed rotation left, when that is safe",
+    description="A failed rotation leaves its version staged AWSPENDING and RotateSecret refuses the "
+    "next one. This removes that label (rotation stays enabled) so the next rotation starts afresh, "
+    "unless that would lose the only working password: with a single user it asks the rotation "
+    "function (testSecret) whether the database already accepts the AWSPENDING password, and then "
+    "refuses (exit 1).",
+    epilog="exit codes: 0 removed or nothing to cancel, 1 refused (nothing changed), 2 bad input "
+    "(unknown secret, no credentials: nothing changed)",
+    json="print the outcome as JSON",
+    aws=registry.Aws(stack=False),
+)
+def _cancel(args: argparse.Namespace) -> int:
+    from petclinic_local.cli import aws  # noqa: PLC0415
+
+    return run_cancel(args.secret, target=aws.Target.from_args(args), as_json=args.json)

@@ -6,13 +6,12 @@ result; exit 0 applied (or dry run, or nothing to change), 1 failed or incomplet
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
-import uuid
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from petclinic_local.cli import render
+from petclinic_local.cli import aws, registry, render
 from petclinic_local.errors import UsageError
 
 if TYPE_CHECKING:
@@ -55,53 +54,24 @@ def run_aws(
     as_json: bool,
     session: Any = None,
 ) -> int:
-    from petclinic_local.cli import aws  # noqa: PLC0415
+    from petclinic_local import runner  # noqa: PLC0415
     from petclinic_local.cli.deploy import follow  # noqa: PLC0415
+    from petclinic_local.scaling import WORKFLOW, run_report  # noqa: PLC0415
 
     check_profile(profile)
     plane = aws.control_plane(target, session=session)
-    machine = plane.output("ScaleStateMachineArn")
     request = {"profile": profile, **({"dryRun": True} if dry_run else {})}
-    name = f"scale-{profile}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"[-80:]
     with plane.errors("cannot start the scale workflow"):
-        execution_arn = plane.client("stepfunctions").start_execution(
-            stateMachineArn=machine, name=name, input=json.dumps(request)
-        )["executionArn"]
+        execution_arn = runner.start(plane, WORKFLOW, request, name=f"scale-{profile}")
     out = render.console()
     if not as_json:
         out.print(f"started {execution_arn}")
     say = (lambda _: None) if as_json else out.print
     with plane.errors("cannot follow the scale workflow"):
-        described = follow(plane.session, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=say)
-    report = report_of(request, described)
+        execution = follow(plane, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=say)
+    report = run_report(execution)
     show(report, as_json=as_json)
     return exit_code(report)
-
-
-def report_of(request: dict[str, Any], described: dict[str, Any]) -> dict[str, Any]:
-    """The report from DescribeExecution (the same keys as the local one's, without ``live``)."""
-    output = json.loads(described.get("output") or "null") or {}
-    try:
-        cause = json.loads(described.get("cause") or "null")
-    except ValueError:
-        cause = described.get("cause")
-    detail = output or (cause if isinstance(cause, dict) else {})
-    execution: dict[str, Any] = {"executionArn": described["executionArn"], "status": described["status"]}
-    if described["status"] != "SUCCEEDED":
-        execution.update(error=described.get("error"), cause=cause)
-    error = described.get("error")
-    result = output.get("result") or (
-        "INCOMPLETE" if error == "ScaleIncomplete" else "FAILED" if error == "ScaleFailed" else "REJECTED"
-    )
-    return {
-        "profile": request.get("profile"),
-        "dryRun": bool(request.get("dryRun", False)),
-        "changes": detail.get("changes", []),
-        "monthlyCostDelta": detail.get("monthlyCostDelta"),
-        "result": result,
-        "targets": detail.get("targets", []),
-        "execution": execution,
-    }
 
 
 def show(report: dict[str, Any], *, as_json: bool) -> None:
@@ -142,3 +112,48 @@ def render_report(out: Any, report: dict[str, Any]) -> None:
             f"[dim]{report['stateTransitions']} state transitions, {report['lambdaInvocations']} Lambda "
             f"invocation(s), {report.get('wallSeconds', '?')} s[/dim]"
         )
+
+
+# --------------------------------------------------------------------------- the commands
+
+_CODES = (
+    "exit codes: 0 applied, dry run or nothing to change, 1 failed or incomplete{timeout}, 2 rejected "
+    "(unknown profile, invalid values: nothing changed) or bad input"
+)
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scale_profile", metavar="PROFILE", help="business-hours, night, peak...")
+    registry.dry_run(parser, "report the diff and its cost, change nothing")
+
+
+@registry.command(
+    "scale",
+    arguments=_arguments,
+    help="scale the PetClinic stack to a profile on AWS, followed",
+    epilog=_CODES.format(timeout=", or still running at --timeout"),
+    json="print the report as JSON",
+    follow=registry.Follow(timeout=3600.0, poll_seconds=5.0),
+    aws=registry.Aws(),
+)
+def _scale(args: argparse.Namespace) -> int:
+    return run_aws(
+        args.scale_profile,
+        dry_run=args.dry_run,
+        target=aws.Target.from_args(args),
+        timeout=args.timeout,
+        poll_seconds=args.poll_seconds,
+        as_json=args.json,
+    )
+
+
+@registry.command(
+    "local scale",
+    arguments=_arguments,
+    help="the scale workflow on a fresh local cloud",
+    epilog=_CODES.format(timeout=""),
+    json="print the report as JSON",
+    fresh_cloud=True,
+)
+def _local_scale(args: argparse.Namespace) -> int:
+    return run_local(args.scale_profile, dry_run=args.dry_run, as_json=args.json)

@@ -10,11 +10,12 @@ on the ledger table.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 from typing import Any
 
-from petclinic_local.cli import aws, render
+from petclinic_local.cli import aws, registry, render
 from petclinic_local.cli.history import item_to_row, ledger
 
 EXIT_OK = 0
@@ -216,3 +217,26 @@ def run(target: aws.Target, service: str | None = None, *, as_json: bool = False
         if row.get("lease"):
             out.print(f"{row['service']}: {_lease_text(row['lease'])}", soft_wrap=True)
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("service", nargs="?", help="one service (default: every service the stack manages)")
+
+
+@registry.command(
+    "status",
+    arguments=_arguments,
+    help="per service: revision, image, rollout, tasks, the deploy lease and the last deployment",
+    description="What runs now, per service (or one): task definition revision, image tag and digest, the "
+    "PRIMARY deployment's rollout state, desired/running/pending tasks, the execution holding the deploy "
+    "lease (and what is in flight and queued behind it), the last ledger row.",
+    epilog=registry.READ_EXIT_CODES,
+    raw_description=True,
+    json=registry.JSON,
+    aws=registry.Aws(),
+)
+def _status_command(args: argparse.Namespace) -> int:
+    return run(aws.Target.from_args(args), args.service, as_json=args.json)
