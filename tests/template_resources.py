@@ -2,7 +2,8 @@
 of their own, so a new workflow or function is covered where the template declares it.
 
 ``state_machines()``: every ``AWS::Serverless::StateMachine`` (logical id, the name after
-``petclinic-ops-{env}-``, Standard or Express, its ASL file); ``functions()``: every
+``petclinic-ops-{env}-``, Standard or Express, its ASL file and substitutions: several may share
+one file, as the task-token relays do); ``functions()``: every
 ``AWS::Serverless::Function`` (logical id, name, CodeUri folder). Both in template order.
 """
 
@@ -24,11 +25,29 @@ class StateMachine:
     name: str  # deploy, deployment-events...: the state machine is petclinic-ops-{env}-<name>
     express: bool
     asl: Path
+    substitutions: tuple[tuple[str, Any], ...] = ()  # DefinitionSubstitutions, as in the template
 
     def definition(self) -> dict[str, Any]:
         import json  # noqa: PLC0415
 
         loaded: dict[str, Any] = json.loads(self.asl.read_text(encoding="utf-8"))
+        return loaded
+
+    def substituted(self, **values: str) -> dict[str, Any]:
+        """The definition as this state machine gets it: each ``${Name}`` of its
+        DefinitionSubstitutions replaced by the template's literal value, or by ``values[Name]``
+        (required for the ones the template gives as an intrinsic, such as a table's !Ref)."""
+        import json  # noqa: PLC0415
+
+        text = self.asl.read_text(encoding="utf-8")
+        for name, literal in self.substitutions:
+            value = values.get(name, literal)
+            if not isinstance(value, str):
+                raise AssertionError(
+                    f"{self.logical_id}: give the value of {name} (the template has {value!r})"
+                )
+            text = text.replace("${" + name + "}", json.dumps(value)[1:-1])
+        loaded: dict[str, Any] = json.loads(text)
         return loaded
 
 
@@ -63,6 +82,7 @@ def state_machines() -> tuple[StateMachine, ...]:
             _name(logical_id, resource["Properties"], "Name"),
             resource["Properties"].get("Type", "STANDARD") == "EXPRESS",
             ROOT / resource["Properties"]["DefinitionUri"],
+            tuple(resource["Properties"].get("DefinitionSubstitutions", {}).items()),
         )
         for logical_id, resource in _resources().items()
         if resource["Type"] == "AWS::Serverless::StateMachine"

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -169,6 +170,133 @@ def transformed_template(template_path: Path, *, region: str = DEFAULT_REGION) -
         causes = "; ".join(str(cause.message) for cause in error.causes)
         raise TemplateCheckError(f"the SAM translator rejects {template_path}: {causes}") from error
     return api_skips_on_stages(definitions_as_objects(cloudformation), source)
+
+
+# --------------------------------------------------------------------------- workflow endings
+
+ENDING = ("Conclude", "RecordResult", "Notify", "PublishMetrics", "Finish")
+ENDING_RESOURCES = {
+    "RecordResult": ("arn:aws:states:::dynamodb:putItem", "arn:aws:states:::dynamodb:updateItem"),
+    "Notify": ("arn:aws:states:::sns:publish",),
+    "PublishMetrics": ("arn:aws:states:::aws-sdk:cloudwatch:putMetricData",),
+}
+
+
+def _targets(state: dict[str, Any]) -> list[str]:
+    """The states ``state`` can go to: Next, each Catch, each Choice rule and the Default."""
+    rules = [*state.get("Catch", []), *state.get("Choices", [])]
+    targets = [state.get("Next"), state.get("Default"), *(rule.get("Next") for rule in rules)]
+    return [target for target in targets if target]
+
+
+def _assigned(state: dict[str, Any]) -> set[str]:
+    """The variables ``state`` assigns, in its own Assign and in its Catch and Choice rules'."""
+    blocks = [state, *state.get("Catch", []), *state.get("Choices", [])]
+    return {name for block in blocks if isinstance(block.get("Assign"), dict) for name in block["Assign"]}
+
+
+def _reaches(states: dict[str, Any], start: str, goal: str) -> bool:
+    seen: set[str] = set()
+    pending = [start]
+    while pending:
+        current = pending.pop()
+        if current == goal:
+            return True
+        if current not in seen and current in states:
+            seen.add(current)
+            pending += _targets(states[current])
+    return False
+
+
+def _entry_findings(states: dict[str, Any]) -> list[str]:
+    """Conclude computes the result and alone leads into RecordResult."""
+    conclude = states["Conclude"]
+    findings = (
+        []
+        if conclude.get("Type") == "Pass" and conclude.get("Assign")
+        else ["Conclude must be a Pass that assigns"]
+    )
+    gate = states.get(conclude.get("Next", ""), {})
+    gated = gate.get("Type") == "Choice" and gate.get("Default") == "RecordResult"
+    if gated and any(rule.get("Next") != "Notify" for rule in gate.get("Choices", [])):
+        gated = False
+    if conclude.get("Next") != "RecordResult" and not gated:
+        findings.append("Conclude must go to RecordResult (or to a Choice: RecordResult, else Notify)")
+    entry = conclude.get("Next") if gated else "Conclude"
+    findings += [
+        f"{other} goes to RecordResult: only Conclude may (the result is computed there)"
+        for other, state in states.items()
+        if other != entry and "RecordResult" in _targets(state)
+    ]
+    return findings
+
+
+def _chain_findings(states: dict[str, Any]) -> list[str]:
+    """RecordResult, Notify, PublishMetrics: the right integration, each on to the next whatever
+    happens, then Finish, a Choice."""
+    findings: list[str] = []
+    for current, following in itertools.pairwise(ENDING[1:]):
+        state = states[current]
+        if state.get("Resource") not in ENDING_RESOURCES.get(current, (state.get("Resource"),)):
+            findings.append(f"{current} must be a Task on {' or '.join(ENDING_RESOURCES[current])}")
+        if current == "PublishMetrics":
+            if not _reaches(states, current, following):
+                findings.append(f"{current} must lead to {following}")
+            continue
+        if set(_targets(state)) != {following}:
+            findings.append(f"{current} must go on to {following} (Next and every Catch)")
+    for current in ENDING[1:4]:
+        if not any(
+            "States.ALL" in catch.get("ErrorEquals", []) for catch in states[current].get("Catch", [])
+        ):
+            findings.append(f"{current} must catch States.ALL (the ending is never cut short)")
+    if states["Finish"].get("Type") != "Choice":
+        findings.append("Finish must be a Choice on the result")
+    return findings
+
+
+def _reads_findings(states: dict[str, Any]) -> list[str]:
+    """The ending reads the result and recomputes none of it."""
+    result = {"result", *(states["Conclude"].get("Assign") or {})}
+    findings: list[str] = []
+    for current in ENDING[1:]:
+        state = states[current]
+        if overwritten := sorted(_assigned(state) & result):
+            findings.append(f"{current} assigns {overwritten}: Conclude computes the result")
+        if not any(f"${variable}" in json.dumps(state) for variable in result):
+            findings.append(f"{current} does not read the result (${', $'.join(sorted(result))})")
+    return findings
+
+
+def ending_findings(definition: dict[str, Any]) -> list[str]:
+    """The one workflow ending, checked on a Standard workflow's top-level states.
+
+    A workflow computes its result once and ends on it: ``Conclude`` (a Pass) assigns the result
+    (``$result``, or what completes a ``$result`` set where the outcome was decided); then
+    ``RecordResult`` (the ledger or the workflow's table), ``Notify`` (SNS) and ``PublishMetrics``
+    (CloudWatch), each going on to the next whatever happens (Next and every Catch, States.ALL
+    caught); then ``Finish`` (a Choice) picks the terminal state. Only Conclude leads into
+    RecordResult (directly, or through a Choice whose other branches go to Notify: a result that
+    must not be recorded yet); no state of the ending assigns the result, and each reads it.
+    Returns one line per rule broken."""
+    states: dict[str, Any] = definition.get("States", {})
+    missing = [f"no {state} state" for state in ENDING if state not in states]
+    if missing:
+        return missing
+    return [*_entry_findings(states), *_chain_findings(states), *_reads_findings(states)]
+
+
+def workflow_endings(template: dict[str, Any], root: Path) -> list[str]:
+    """``ending_findings`` for every Standard workflow of ``template`` (the Express relays end
+    with the workflow they resume)."""
+    findings: list[str] = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        props = resource.get("Properties", {})
+        if resource.get("Type") != SAM_STATE_MACHINE or props.get("Type") == "EXPRESS":
+            continue
+        definition = _read_definition(logical_id, props.get("DefinitionUri"), root)
+        findings += [f"{logical_id}: {finding}" for finding in ending_findings(definition)]
+    return findings
 
 
 # --------------------------------------------------------------------------- cfn-lint
@@ -358,7 +486,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"template_checks: wrote {args.out} ({len(cloudformation.get('Resources', {}))} resources)")
     if not args.lint:
         return 0
-    return lint(args.out, sam_template=load_template(args.template), region=args.region)
+    sam_template = load_template(args.template)
+    endings = workflow_endings(sam_template, args.template.parent)
+    for finding in endings:
+        print(f"workflow ending: {finding}")
+    print(f"workflow endings: {len(endings)} finding(s)")
+    return max(lint(args.out, sam_template=sam_template, region=args.region), 1 if endings else 0)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from template_resources import state_machines
 
 from petclinic_local.jsonata import evaluate_jsonata
 
@@ -273,54 +274,85 @@ def test_with_the_ledger_down_the_record_stays_on_a_lease_that_expires_now(lease
     assert lease.queued_order() == 2  # left for the successor, after it records the deployment
 
 
-RELAY = json.loads((ROOT / "statemachines" / "deployment-events.asl.json").read_text())["States"]
+RELAY = next(m for m in state_machines() if m.name == "deployment-events").substituted(TableName=TABLE)[
+    "States"
+]
 
 
-def relay(lease: Lease, state: str, deployment: str) -> dict[str, Any] | None:
-    """One of the ECS-event relay's lease writes, for a COMPLETED event of ``deployment``."""
+def relay(lease: Lease, deployment: str, event_name: str = "SERVICE_DEPLOYMENT_COMPLETED") -> str | None:
+    """The ECS-event relay's one lease write (the task-token relay as the deploy workflow's relay
+    gets it) for an event of ``deployment``: the token it resumes ('' when it keeps the outcome
+    for later), or None when nobody holds the lease (it changes nothing)."""
     event = {
         "resources": ["arn:aws:ecs:us-west-2:123456789012:service/petclinic-dev/visits-service"],
-        "detail": {"eventName": "SERVICE_DEPLOYMENT_COMPLETED", "deploymentId": deployment},
+        "detail": {"eventName": event_name, "deploymentId": deployment},
     }
-    arguments = render(RELAY[state]["Arguments"], {"states": {"input": event}})
-    arguments["TableName"] = TABLE
+    context: dict[str, Any] = {"states": {"input": event}}
+    variables = {name: render(value, context) for name, value in RELAY["ReadEvent"]["Assign"].items()}
+    state = RELAY["RecordOutcome"]
     try:
-        response: dict[str, Any] = lease.client.update_item(**arguments)
+        response = lease.client.update_item(**render(state["Arguments"], {**context, **variables}))
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return None
         raise
-    return response
+    resumed = {**context, "states": {**context["states"], "result": response}, **variables}
+    token: str = render(state["Assign"]["taskToken"], resumed)
+    return token
 
 
-def test_an_outcome_never_lands_beside_a_token_parked_on_it(lease: Lease) -> None:
-    """The relay first tries the parked path; when that fails it keeps the outcome for later, but
-    only while nobody is parked on the deployment: a token parked in between must be resumed, not
-    left waiting (before: a rollback that completed at that moment was reported not completed)."""
+def wait_for_rollout(lease: Lease, execution: str, deployment: str) -> bool:
+    """WaitForRollout's own write (the shipped state's Arguments): park the token on the lease;
+    False when its condition fails (the outcome arrived first: the execution reads it)."""
+    bindings = {
+        "job": {"service": "visits-service", "kind": "image"},
+        "deploymentId": deployment,
+        "startedAt": "2026-12-07T00:00:00Z",
+        "previousTaskDefinition": "td:1",
+        "newTaskDefinition": "td:2",
+        "rollbackDeploymentId": None,
+        "outcome": None,
+        "states": {"context": {"Execution": {"Id": EXECUTION + execution}, "Task": {"Token": "token"}}},
+    }
+    arguments = render(STATES["WaitForRollout"]["Arguments"], bindings)
+    arguments["TableName"] = TABLE
+    try:
+        lease.client.update_item(**arguments)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def test_an_event_after_the_park_resumes_the_parked_execution(lease: Lease) -> None:
     lease.call("AcquireLease", "a", order=1)
-    lease.client.update_item(
-        TableName=TABLE,
-        Key={"service": {"S": "visits-service"}},
-        UpdateExpression="SET outcomes = :none",
-        ExpressionAttributeValues={":none": {"M": {}}},
-    )
-    assert relay(lease, "RecordAwaitedOutcome", "d-1") is None  # not parked yet
-    lease.park("a", "d-1", {"phase": "rollback"})  # the execution parks meanwhile
-    assert relay(lease, "RecordEarlyOutcome", "d-1") is None  # so the outcome is not left aside
-    assert "d-1" not in lease.item()["outcomes"]["M"]
-    resumed = relay(lease, "RecordAwaitedOutcome", "d-1")  # the relay tries the parked path again
-    assert resumed is not None
-    assert resumed["Attributes"]["taskToken"]["S"] == "token"
-
-
-def test_an_outcome_that_arrives_first_is_kept_for_the_execution_about_to_park(lease: Lease) -> None:
-    lease.call("AcquireLease", "a", order=1)
-    lease.client.update_item(
-        TableName=TABLE,
-        Key={"service": {"S": "visits-service"}},
-        UpdateExpression="SET outcomes = :none",
-        ExpressionAttributeValues={":none": {"M": {}}},
-    )
-    assert relay(lease, "RecordAwaitedOutcome", "d-1") is None
-    assert relay(lease, "RecordEarlyOutcome", "d-1") is not None
+    assert wait_for_rollout(lease, "a", "d-1")
+    assert relay(lease, "d-1") == "token"
     assert lease.item()["outcomes"]["M"]["d-1"]["M"]["status"]["S"] == "COMPLETED"
+
+
+def test_an_event_before_the_park_is_kept_and_the_park_then_fails_so_nothing_waits_for_it(
+    lease: Lease,
+) -> None:
+    """One atomic write records the outcome and reads the lease back: whichever comes first, the
+    event or the park, the execution either gets the token back or finds the outcome; it never
+    waits for an event that has come and gone."""
+    lease.call("AcquireLease", "a", order=1)
+    assert relay(lease, "d-1", "SERVICE_DEPLOYMENT_FAILED") == ""  # kept: nobody parked yet
+    assert lease.item()["outcomes"]["M"]["d-1"]["M"]["status"]["S"] == "FAILED"
+    assert not wait_for_rollout(lease, "a", "d-1")  # so the execution reads the outcome instead
+    assert "taskToken" not in lease.item()
+
+
+def test_an_event_for_another_deployment_resumes_nobody(lease: Lease) -> None:
+    lease.call("AcquireLease", "a", order=1)
+    assert wait_for_rollout(lease, "a", "d-2")
+    assert relay(lease, "d-1") == ""  # a late event of an earlier deployment: kept, not resumed
+    assert lease.item()["taskToken"]["S"] == "token"
+
+
+def test_an_event_for_a_service_nobody_holds_changes_nothing(lease: Lease) -> None:
+    lease.client.put_item(TableName=TABLE, Item={"service": {"S": "visits-service"}})
+    assert relay(lease, "d-1") is None
+    assert lease.item() == {"service": {"S": "visits-service"}}
