@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -31,6 +31,11 @@ from petclinic_ops.models.common import ClusterName, NameList, RolloutTimeoutSec
 from petclinic_ops.models.deploy import DeployConfig, Regex, TagPolicy
 from petclinic_ops.models.rotation import DEFAULT_EXCLUDE_CHARACTERS, RotationSettings, Strategy
 from petclinic_ops.models.scale import acus
+
+if TYPE_CHECKING:
+    from petclinic_ops.domain.genai.router import RouterConfig
+    from petclinic_ops.domain.provision import ProvisionConfig
+    from petclinic_ops.domain.scale import ScaleContext
 
 
 class FunctionSettings(BaseModel):
@@ -74,7 +79,7 @@ class ResolveDeploySettings(FunctionSettings):
     tag_exclude: Regex = Field(alias="DEPLOY_TAG_EXCLUDE", default="")
     rollout_timeout_seconds: RolloutTimeoutSeconds = Field(alias="ROLLOUT_TIMEOUT_SECONDS", default=1800)
 
-    def deploy_config(self) -> DeployConfig:
+    def to_domain(self) -> DeployConfig:
         return DeployConfig(
             cluster=self.cluster,
             services=self.services,
@@ -122,9 +127,13 @@ class RotateSecretSettings(FunctionSettings):
     def tls(self) -> bool:
         return self.db_tls == "required"
 
-    def rotation(self) -> RotationSettings:
-        """The part the domain reads."""
+    def to_domain(self) -> RotationSettings:
+        """The part the domain reads (the connection settings are the database adapter's)."""
         return RotationSettings(strategy=self.rotation_strategy, exclude_characters=self.exclude_characters)
+
+    def rotation(self) -> RotationSettings:
+        """The former name of ``to_domain``."""
+        return self.to_domain()
 
 
 # --------------------------------------------------------------------------- genai
@@ -187,6 +196,25 @@ class GenAiSettings(FunctionSettings):
             raise ValueError("GUARDRAIL_ID and GUARDRAIL_VERSION are set together or not at all")
         return self
 
+    def to_domain(self) -> RouterConfig:
+        """The model router's configuration (the tables, timeouts and PetClinic's are the adapters')."""
+        from petclinic_ops.domain.genai.router import RouterConfig  # noqa: PLC0415
+        from petclinic_ops.models.genai import ModelTarget  # noqa: PLC0415
+
+        guardrail = (
+            {"guardrailIdentifier": self.guardrail_id, "guardrailVersion": self.guardrail_version}
+            if self.guardrail_id
+            else None
+        )
+        return RouterConfig(
+            chain=tuple(ModelTarget.of(model) for model in self.model_chain),
+            cooldown_seconds=self.cooldown_seconds,
+            daily_token_budget=self.daily_token_budget,
+            degrade_at=self.degrade_at_percent / 100,
+            max_tokens=self.max_tokens,
+            guardrail=guardrail,
+        )
+
 
 class ProvisionSettings(FunctionSettings):
     """functions/provision_stack: the role CloudFormation provisions with, the control plane's
@@ -199,6 +227,17 @@ class ProvisionSettings(FunctionSettings):
     # Templates are accepted only from here (domain.template_location); AWS_REGION is Lambda's own.
     artifact_bucket: str = Field(alias="ARTIFACT_BUCKET", min_length=3, max_length=63)
     region: str = Field(alias="AWS_REGION", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+    def to_domain(self) -> ProvisionConfig:
+        """What the provision domain reads (the role is the CloudFormation adapter's)."""
+        from petclinic_ops.domain.provision import ProvisionConfig  # noqa: PLC0415
+
+        return ProvisionConfig(
+            artifact_bucket=self.artifact_bucket,
+            region=self.region,
+            rotation_function_arn=self.rotation_function_arn,
+            permissions_boundary_arn=self.permissions_boundary_arn,
+        )
 
 
 # Aurora capacities as a scale profile's: 0-256 ACUs in steps of 0.5 (models.scale's one rule).
@@ -238,3 +277,28 @@ class ScaleSettings(FunctionSettings):
                 floors[name.strip()] = int(count)
             return floors
         return value
+
+    def to_domain(self) -> ScaleContext:
+        """What the scale domain checks a profile against and prices it with."""
+        from petclinic_ops.domain import scale  # noqa: PLC0415
+
+        prices = scale.Prices(
+            fargate_vcpu_hour_x86=self.fargate_vcpu_hour_x86,
+            fargate_gb_hour_x86=self.fargate_gb_hour_x86,
+            fargate_vcpu_hour_arm=self.fargate_vcpu_hour_arm,
+            fargate_gb_hour_arm=self.fargate_gb_hour_arm,
+            aurora_acu_hour=self.aurora_acu_hour,
+        )
+        return scale.ScaleContext(
+            environment=self.environment,
+            cluster=self.cluster,
+            services=self.services,
+            floors=self.floors,
+            prices=prices,
+            clusters=self.aurora_clusters,
+            aurora_floor=scale.AuroraFloor(
+                min_capacity=self.prod_aurora_min_capacity,
+                max_capacity=self.prod_aurora_max_capacity,
+                auto_pause=self.prod_aurora_auto_pause == "allowed",
+            ),
+        )
