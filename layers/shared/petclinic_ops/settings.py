@@ -27,21 +27,30 @@ from pydantic import (
 )
 
 from petclinic_ops.errors import InvalidConfiguration
-from petclinic_ops.models.common import ClusterName, NameList, RolloutTimeoutSeconds
-from petclinic_ops.models.deploy import DeployConfig, Regex, TagPolicy
-from petclinic_ops.models.rotation import DEFAULT_EXCLUDE_CHARACTERS, RotationSettings, Strategy
-from petclinic_ops.models.scale import acus
+from petclinic_ops.models.common import (
+    DEFAULT_EXCLUDE_CHARACTERS,
+    ClusterName,
+    NameList,
+    Regex,
+    RolloutTimeoutSeconds,
+    Strategy,
+)
 
+# Each function imports this module: a class's to_domain() imports the domain's types it builds,
+# so a function loads its own models only (cold starts).
 if TYPE_CHECKING:
     from petclinic_ops.domain.genai.router import RouterConfig
     from petclinic_ops.domain.provision import ProvisionConfig
     from petclinic_ops.domain.scale import ScaleContext
+    from petclinic_ops.models.deploy import DeployConfig
+    from petclinic_ops.models.rotation import RotationSettings
 
 
 class FunctionSettings(BaseModel):
     """Base of the settings models: fields aliased to environment variable names."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    # Built on first use (defer_build): a function validates its own settings class only.
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Self:
@@ -80,6 +89,8 @@ class ResolveDeploySettings(FunctionSettings):
     rollout_timeout_seconds: RolloutTimeoutSeconds = Field(alias="ROLLOUT_TIMEOUT_SECONDS", default=1800)
 
     def to_domain(self) -> DeployConfig:
+        from petclinic_ops.models.deploy import DeployConfig, TagPolicy  # noqa: PLC0415
+
         return DeployConfig(
             cluster=self.cluster,
             services=self.services,
@@ -129,6 +140,8 @@ class RotateSecretSettings(FunctionSettings):
 
     def to_domain(self) -> RotationSettings:
         """The part the domain reads (the connection settings are the database adapter's)."""
+        from petclinic_ops.models.rotation import RotationSettings  # noqa: PLC0415
+
         return RotationSettings(strategy=self.rotation_strategy, exclude_characters=self.exclude_characters)
 
     def rotation(self) -> RotationSettings:
@@ -240,8 +253,14 @@ class ProvisionSettings(FunctionSettings):
         )
 
 
-# Aurora capacities as a scale profile's: 0-256 ACUs in steps of 0.5 (models.scale's one rule).
-Acus = Annotated[float, AfterValidator(acus)]
+def _acus(value: object) -> object:
+    """Aurora capacities as a scale profile's: 0-256 ACUs in steps of 0.5 (models.scale's one rule)."""
+    from petclinic_ops.models.scale import acus  # noqa: PLC0415
+
+    return acus(value)
+
+
+Acus = Annotated[float, AfterValidator(_acus)]
 
 
 class ScaleSettings(FunctionSettings):

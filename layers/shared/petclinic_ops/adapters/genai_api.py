@@ -40,14 +40,18 @@ from petclinic_ops.domain.genai.api import (
     for_chat_widget,
     json_body,
 )
-from petclinic_ops.domain.genai.router import BudgetExhausted, ChatUnavailable
 from petclinic_ops.domain.telemetry import Telemetry
-from petclinic_ops.models.genai import CONVERSATION_ID_PATTERN, ChatAnswer
+
+# The router's errors from the error tree: the router itself is imported with the assistant, on
+# the first question (a refused request never loads it).
+from petclinic_ops.errors import BudgetExhausted, ChatUnavailable
+from petclinic_ops.models.genai import CONVERSATION_ID_PATTERN
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from petclinic_ops.domain.genai.chat import Assistant
+    from petclinic_ops.models.genai import ChatAnswer
     from petclinic_ops.settings import GenAiSettings
 
 UNAVAILABLE = "Chat is currently unavailable"
