@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -27,16 +27,30 @@ from pydantic import (
 )
 
 from petclinic_ops.errors import InvalidConfiguration
-from petclinic_ops.models.common import ClusterName, NameList, RolloutTimeoutSeconds
-from petclinic_ops.models.deploy import DeployConfig, Regex, TagPolicy
-from petclinic_ops.models.rotation import DEFAULT_EXCLUDE_CHARACTERS, RotationSettings, Strategy
-from petclinic_ops.models.scale import acus
+from petclinic_ops.models.common import (
+    DEFAULT_EXCLUDE_CHARACTERS,
+    ClusterName,
+    NameList,
+    Regex,
+    RolloutTimeoutSeconds,
+    Strategy,
+)
+
+# Each function imports this module: a class's to_domain() imports the domain's types it builds,
+# so a function loads its own models only (cold starts).
+if TYPE_CHECKING:
+    from petclinic_ops.domain.genai.router import RouterConfig
+    from petclinic_ops.domain.provision import ProvisionConfig
+    from petclinic_ops.domain.scale import ScaleContext
+    from petclinic_ops.models.deploy import DeployConfig
+    from petclinic_ops.models.rotation import RotationSettings
 
 
 class FunctionSettings(BaseModel):
     """Base of the settings models: fields aliased to environment variable names."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    # Built on first use (defer_build): a function validates its own settings class only.
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Self:
@@ -74,7 +88,9 @@ class ResolveDeploySettings(FunctionSettings):
     tag_exclude: Regex = Field(alias="DEPLOY_TAG_EXCLUDE", default="")
     rollout_timeout_seconds: RolloutTimeoutSeconds = Field(alias="ROLLOUT_TIMEOUT_SECONDS", default=1800)
 
-    def deploy_config(self) -> DeployConfig:
+    def to_domain(self) -> DeployConfig:
+        from petclinic_ops.models.deploy import DeployConfig, TagPolicy  # noqa: PLC0415
+
         return DeployConfig(
             cluster=self.cluster,
             services=self.services,
@@ -122,9 +138,15 @@ class RotateSecretSettings(FunctionSettings):
     def tls(self) -> bool:
         return self.db_tls == "required"
 
-    def rotation(self) -> RotationSettings:
-        """The part the domain reads."""
+    def to_domain(self) -> RotationSettings:
+        """The part the domain reads (the connection settings are the database adapter's)."""
+        from petclinic_ops.models.rotation import RotationSettings  # noqa: PLC0415
+
         return RotationSettings(strategy=self.rotation_strategy, exclude_characters=self.exclude_characters)
+
+    def rotation(self) -> RotationSettings:
+        """The former name of ``to_domain``."""
+        return self.to_domain()
 
 
 # --------------------------------------------------------------------------- genai
@@ -187,6 +209,25 @@ class GenAiSettings(FunctionSettings):
             raise ValueError("GUARDRAIL_ID and GUARDRAIL_VERSION are set together or not at all")
         return self
 
+    def to_domain(self) -> RouterConfig:
+        """The model router's configuration (the tables, timeouts and PetClinic's are the adapters')."""
+        from petclinic_ops.domain.genai.router import RouterConfig  # noqa: PLC0415
+        from petclinic_ops.models.genai import ModelTarget  # noqa: PLC0415
+
+        guardrail = (
+            {"guardrailIdentifier": self.guardrail_id, "guardrailVersion": self.guardrail_version}
+            if self.guardrail_id
+            else None
+        )
+        return RouterConfig(
+            chain=tuple(ModelTarget.of(model) for model in self.model_chain),
+            cooldown_seconds=self.cooldown_seconds,
+            daily_token_budget=self.daily_token_budget,
+            degrade_at=self.degrade_at_percent / 100,
+            max_tokens=self.max_tokens,
+            guardrail=guardrail,
+        )
+
 
 class ProvisionSettings(FunctionSettings):
     """functions/provision_stack: the role CloudFormation provisions with, the control plane's
@@ -200,9 +241,26 @@ class ProvisionSettings(FunctionSettings):
     artifact_bucket: str = Field(alias="ARTIFACT_BUCKET", min_length=3, max_length=63)
     region: str = Field(alias="AWS_REGION", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
 
+    def to_domain(self) -> ProvisionConfig:
+        """What the provision domain reads (the role is the CloudFormation adapter's)."""
+        from petclinic_ops.domain.provision import ProvisionConfig  # noqa: PLC0415
 
-# Aurora capacities as a scale profile's: 0-256 ACUs in steps of 0.5 (models.scale's one rule).
-Acus = Annotated[float, AfterValidator(acus)]
+        return ProvisionConfig(
+            artifact_bucket=self.artifact_bucket,
+            region=self.region,
+            rotation_function_arn=self.rotation_function_arn,
+            permissions_boundary_arn=self.permissions_boundary_arn,
+        )
+
+
+def _acus(value: object) -> object:
+    """Aurora capacities as a scale profile's: 0-256 ACUs in steps of 0.5 (models.scale's one rule)."""
+    from petclinic_ops.models.scale import acus  # noqa: PLC0415
+
+    return acus(value)
+
+
+Acus = Annotated[float, AfterValidator(_acus)]
 
 
 class ScaleSettings(FunctionSettings):
@@ -238,3 +296,28 @@ class ScaleSettings(FunctionSettings):
                 floors[name.strip()] = int(count)
             return floors
         return value
+
+    def to_domain(self) -> ScaleContext:
+        """What the scale domain checks a profile against and prices it with."""
+        from petclinic_ops.domain import scale  # noqa: PLC0415
+
+        prices = scale.Prices(
+            fargate_vcpu_hour_x86=self.fargate_vcpu_hour_x86,
+            fargate_gb_hour_x86=self.fargate_gb_hour_x86,
+            fargate_vcpu_hour_arm=self.fargate_vcpu_hour_arm,
+            fargate_gb_hour_arm=self.fargate_gb_hour_arm,
+            aurora_acu_hour=self.aurora_acu_hour,
+        )
+        return scale.ScaleContext(
+            environment=self.environment,
+            cluster=self.cluster,
+            services=self.services,
+            floors=self.floors,
+            prices=prices,
+            clusters=self.aurora_clusters,
+            aurora_floor=scale.AuroraFloor(
+                min_capacity=self.prod_aurora_min_capacity,
+                max_capacity=self.prod_aurora_max_capacity,
+                auto_pause=self.prod_aurora_auto_pause == "allowed",
+            ),
+        )

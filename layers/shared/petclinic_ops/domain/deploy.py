@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
+from petclinic_ops.domain.telemetry import Telemetry
 from petclinic_ops.domain.validation import describe
 from petclinic_ops.errors import InvalidDeployRequest, UnknownService
 from petclinic_ops.models.deploy import (
@@ -20,8 +21,11 @@ from petclinic_ops.models.deploy import (
     EcrImageActionEvent,
     ManualDeployRequest,
     ManualRestartRequest,
+    RejectedRequest,
+    ResolveDeployInput,
 )
 
+MAX_REASON = 500
 DeployRequest = EcrImageActionEvent | ManualDeployRequest | ManualRestartRequest
 
 
@@ -58,6 +62,35 @@ def resolve(raw: Any, *, config: DeployConfig, execution_id: str, account: str, 
     if isinstance(request, ManualRestartRequest):
         return _resolve_restart(request, config)
     return _resolve_push(request, config, account, region)
+
+
+def handle(
+    event: ResolveDeployInput, config: DeployConfig, *, function_arn: str, telemetry: Telemetry
+) -> dict[str, Any]:
+    """The resolver function's call: the plan's output, or a REJECT output for a request that
+    must not be acted on (returned, not raised: a bad input is no Lambda error, which pages)."""
+    _, _, _, region, account, *_ = function_arn.split(":")
+    try:
+        plan = resolve(
+            event.request, config=config, execution_id=event.execution_id, account=account, region=region
+        )
+    except (InvalidDeployRequest, UnknownService) as exc:
+        reason = str(exc)
+        if len(reason) > MAX_REASON:
+            reason = reason[: MAX_REASON - 3] + "..."
+        telemetry.metric("DeployRequestsRejected", 1)
+        telemetry.warning("deploy request rejected", error=type(exc).__name__, reason=reason)
+        error = "UnknownService" if isinstance(exc, UnknownService) else "InvalidDeployRequest"
+        return RejectedRequest(error=error, reason=reason).to_output()
+    telemetry.metric(f"DeployRequests{plan.action.title()}", 1)
+    telemetry.info(
+        "deploy request resolved",
+        action=plan.action,
+        reason=plan.reason,
+        ecs_service=plan.service,
+        tag=plan.tag,
+    )
+    return plan.to_output()
 
 
 def _common(config: DeployConfig) -> dict[str, Any]:

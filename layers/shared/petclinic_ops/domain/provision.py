@@ -31,13 +31,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from petclinic_ops.domain import provision_changes as changes_of
+from petclinic_ops.domain import template_location
 from petclinic_ops.domain.provision_changes import ParameterChange, ProtectedChange
+from petclinic_ops.domain.telemetry import Telemetry
+from petclinic_ops.domain.template_location import TemplateStore
 from petclinic_ops.errors import (
     ChangeSetFailed,
     InvalidProvisionRequest,
     ProtectedChangeRefused,
     StackBusy,
 )
+from petclinic_ops.models.provision import PrepareStackInput
 
 STACKS: tuple[str, ...] = ("network", "data", "services", "edge")
 DEPENDS_ON: dict[str, tuple[str, ...]] = {
@@ -63,6 +67,9 @@ STABLE = {
     "IMPORT_COMPLETE",
     "IMPORT_ROLLBACK_COMPLETE",
 }
+
+# The tags CloudFormation puts on every stack the provision function creates.
+TAGS = {"project": "petclinic", "managed-by": "petclinic-ops"}
 
 Action = Literal["NO_CHANGE", "EXECUTE", "PLANNED", "UNPLANNABLE", "DRIFT"]
 # Properties other workflows own: drift there is their work, not drift (reported as "owned").
@@ -570,3 +577,62 @@ def _difference(item: dict[str, Any]) -> dict[str, Any]:
         "actual": item.get("ActualValue"),
         "kind": item.get("DifferenceType"),
     }
+
+
+# --------------------------------------------------------------------------- the function's call
+
+
+@dataclass(frozen=True)
+class ProvisionConfig:
+    """The provision function's settings as the domain reads them (settings.ProvisionSettings)."""
+
+    artifact_bucket: str
+    region: str
+    rotation_function_arn: str = ""
+    permissions_boundary_arn: str = ""
+
+
+def handle(
+    event: PrepareStackInput,
+    config: ProvisionConfig,
+    *,
+    stacks: StackPort,
+    live: LiveState,
+    templates: TemplateStore,
+    telemetry: Telemetry,
+) -> dict[str, Any]:
+    """The provision function's call for one stack: its drift, or its plan through a change set
+    (the run's templates and this stack's checked first), each with a log line summing it up."""
+    telemetry.info("preparing stack", stack=event.stack, environment=event.environment, action=event.action)
+    if event.action == "drift":
+        checked = check_drift(event.environment, event.stack, stacks=stacks).to_output()
+        telemetry.info("drift checked", stackName=checked["stackName"], drift=checked["drift"]["status"])
+        return checked
+    # Only the control plane's own templates, each hashed, before any change set (the run's
+    # templates with its first stack, this stack's own every time).
+    template_location.verify_templates(
+        {**event.templates, event.stack: event.template_url},
+        bucket=config.artifact_bucket,
+        region=config.region,
+        store=templates,
+    )
+    request = PrepareRequest(
+        environment=event.environment,
+        stack=event.stack,
+        template_url=event.template_url,
+        parameters=event.parameters,
+        plan=event.plan,
+        change_set_name=event.change_set_name,
+        rotation_function_arn=config.rotation_function_arn,
+        permissions_boundary_arn=config.permissions_boundary_arn,
+        force=event.force,
+    )
+    output = prepare(request, stacks=stacks, live=live).to_output()
+    telemetry.info(
+        "stack prepared",
+        **{k: output[k] for k in ("stackName", "action", "status", "added", "modified", "removed")},
+        parametersChanged=[p["name"] for p in output["parameterChanges"]],
+        parametersOnly=output["parametersOnly"],
+        protected=[p["logicalId"] for p in output["protected"]],
+    )
+    return output

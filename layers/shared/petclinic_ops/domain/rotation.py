@@ -26,10 +26,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from petclinic_ops.domain.telemetry import Telemetry
 from petclinic_ops.domain.validation import describe
 from petclinic_ops.errors import (
     CredentialsRejected,
@@ -234,6 +235,33 @@ def _parse(model: type[M], raw: str | None, what: str) -> M:
         # describe() names the keys and never echoes input values (the password among them);
         # "from None" keeps the ValidationError, which does, out of the traceback.
         raise InvalidSecret(f"{what} is not a MySQL database secret: {describe(exc)}") from None
+
+
+def handle(
+    event: RotationEvent,
+    *,
+    secrets: Callable[[], SecretStore],
+    database: Callable[[], Database],
+    settings: Callable[[], RotationSettings],
+    telemetry: Telemetry,
+) -> dict[str, Any]:
+    """The rotation function's call: one step, reported (the step as a metric dimension, the
+    step and the secret id on every log line). The ports and settings are built inside, so a
+    broken configuration is reported as the step's failure too; the error is raised again."""
+    telemetry.dimension("step", event.step)
+    telemetry.keys(step=event.step, secret_id=event.secret_id)
+    try:
+        result = rotate(event, secrets=secrets(), database=database(), settings=settings())
+    except Exception as exc:
+        telemetry.metric("RotationStepsFailed", 1)
+        # Our errors' and AWS's messages are written to be logged; anything else by type only.
+        loggable = isinstance(exc, OpsError) or type(exc).__module__.startswith("botocore.")
+        reason = str(exc) if loggable else None
+        telemetry.error("rotation step failed", error=type(exc).__name__, reason=reason)
+        raise
+    telemetry.metric("RotationStepsSucceeded", 1)
+    telemetry.info("rotation step done", changed=result.changed, detail=result.detail)
+    return result.to_output()
 
 
 def rotate(

@@ -25,8 +25,9 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from petclinic_ops.errors import InvalidScaleProfile, ScaleRefused, UnknownScaleProfile
-from petclinic_ops.models.scale import AuroraScale, OutOfRange, ScaleProfile, ServiceScale
+from petclinic_ops.domain.telemetry import Telemetry
+from petclinic_ops.errors import InvalidScaleProfile, InvalidScaleRequest, ScaleRefused, UnknownScaleProfile
+from petclinic_ops.models.scale import AuroraScale, OutOfRange, ScaleInput, ScaleProfile, ServiceScale
 
 HOURS_PER_MONTH = 730
 PROFILE_PARAMETER = "/petclinic/{environment}/scale/{profile}"
@@ -333,6 +334,29 @@ def plan(name: str, dry_run: bool, context: ScaleContext, ports: ScalePorts) -> 
             aurora.append(modify)
     cost = monthly_cost(live, profile, clusters, context.prices)
     return ScalePlan(name, context.environment, dry_run, changes, actions, aurora, cost)
+
+
+def parse_input(event: Any) -> ScaleInput:
+    """The plan function's input, strictly (a field of the wrong type is InvalidScaleRequest naming it)."""
+    try:
+        return ScaleInput.model_validate(event)
+    except ValidationError as exc:
+        raise InvalidScaleRequest(f"scale request: {describe(exc, 'request')}") from None
+
+
+def handle(
+    request: ScaleInput, context: ScaleContext, ports: ScalePorts, telemetry: Telemetry
+) -> dict[str, Any]:
+    """The plan function's call: the plan's output, and a log line summing it up."""
+    output = plan(request.profile, request.dry_run, context, ports).to_output()
+    telemetry.info(
+        "scale planned",
+        profile=request.profile,
+        dryRun=request.dry_run,
+        changes=len(output["changes"]),
+        monthlyCostDelta=output["monthlyCostDelta"],
+    )
+    return output
 
 
 def targets_after(state: LiveService, wanted: ServiceScale) -> dict[str, int]:

@@ -3,10 +3,11 @@ input gets the same answer whichever function reads it."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 
 def names(value: object) -> object:
@@ -28,3 +29,28 @@ def names(value: object) -> object:
 NameList = Annotated[tuple[str, ...], BeforeValidator(names)]
 ClusterName = Annotated[str, Field(min_length=1, max_length=255)]
 RolloutTimeoutSeconds = Annotated[int, Field(ge=1, le=21600)]
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"{value!r} is not a valid regular expression ({exc})") from exc
+    return value
+
+
+# A regular expression (the deploy tag policy's), checked by compiling it.
+Regex = Annotated[str, AfterValidator(_regex)]
+
+# The rotation strategies (a rotation setting, and what a secret's rotation uses).
+Strategy = Literal["alternating", "single"]
+
+# Characters GetRandomPassword must not use. What is left is letters, digits and "-", "_", ".":
+# RFC 3986's unreserved set without "~", so a password needs no escaping anywhere it travels:
+#  - MySQL: no quote, backslash or backtick (string literals, option files, CLI arguments);
+#  - URLs and JDBC URLs (user:password@host/db?k=v): none of : / ? # [ ] @ ! $ & ' ( ) * + , ; = %;
+#  - Spring: "$", "{", "}" would make ${...} placeholder expressions in an injected property;
+#  - shells and env files: no $ ` ! * ? ~ | & ; < > ( ) quotes or spaces (IncludeSpace stays off);
+#  - RDS itself refuses "/", "@", '"' and space in master passwords.
+# 32 characters from the remaining 65 are about 192 bits of entropy.
+DEFAULT_EXCLUDE_CHARACTERS = "/@\"'\\`:;%&?#[]{}<>|^~=+,$!*() "

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic.alias_generators import to_camel
 
 from petclinic_ops.models.common import ClusterName, NameList, RolloutTimeoutSeconds
+from petclinic_ops.models.common import Regex as Regex  # noqa: PLC0414 - re-exported
 
 # \A and \Z, not ^ and $: "$" also matches before a trailing newline.
 DIGEST_PATTERN = re.compile(r"\Asha256:[0-9a-f]{64}\Z")
@@ -25,17 +26,6 @@ IMAGE_CONFIG_MEDIA_TYPES = frozenset(
         "application/vnd.oci.image.config.v1+json",
     }
 )
-
-
-def _regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"{value!r} is not a valid regular expression ({exc})") from exc
-    return value
-
-
-Regex = Annotated[str, AfterValidator(_regex)]
 
 
 class CamelModel(BaseModel):

@@ -18,6 +18,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+# Defined with the other settings' kinds of value (settings.py reads them without this module).
+from petclinic_ops.models.common import DEFAULT_EXCLUDE_CHARACTERS as DEFAULT_EXCLUDE_CHARACTERS  # noqa: PLC0414
+from petclinic_ops.models.common import Strategy as Strategy  # noqa: PLC0414
+
 AWSCURRENT = "AWSCURRENT"
 AWSPENDING = "AWSPENDING"
 AWSPREVIOUS = "AWSPREVIOUS"
@@ -25,17 +29,7 @@ AWSPREVIOUS = "AWSPREVIOUS"
 SUPPORTED_ENGINES = frozenset({"mysql", "aurora-mysql", "mariadb"})
 
 Step = Literal["createSecret", "setSecret", "testSecret", "finishSecret"]
-Strategy = Literal["alternating", "single"]
 
-# Characters GetRandomPassword must not use. What is left is letters, digits and "-", "_", ".":
-# RFC 3986's unreserved set without "~", so a password needs no escaping anywhere it travels:
-#  - MySQL: no quote, backslash or backtick (string literals, option files, CLI arguments);
-#  - URLs and JDBC URLs (user:password@host/db?k=v): none of : / ? # [ ] @ ! $ & ' ( ) * + , ; = %;
-#  - Spring: "$", "{", "}" would make ${...} placeholder expressions in an injected property;
-#  - shells and env files: no $ ` ! * ? ~ | & ; < > ( ) quotes or spaces (IncludeSpace stays off);
-#  - RDS itself refuses "/", "@", '"' and space in master passwords.
-# 32 characters from the remaining 65 are about 192 bits of entropy.
-DEFAULT_EXCLUDE_CHARACTERS = "/@\"'\\`:;%&?#[]{}<>|^~=+,$!*() "
 DEFAULT_PASSWORD_LENGTH = 32
 
 
