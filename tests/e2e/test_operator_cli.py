@@ -201,7 +201,7 @@ def test_diff_matches_what_the_workflow_registers(served: Served) -> None:
 def test_rollback_goes_back_to_the_previous_image_through_the_workflow(
     served: Served, deployed: dict[str, str]
 ) -> None:
-    done = served.cli("rollback", "admin-server", "--json", "--poll-seconds", "0.1")
+    done = served.cli("rollback", "admin-server", "--json", "--yes", "--poll-seconds", "0.1")
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     previous = deployed["admin-server:2.0.0"]
@@ -226,12 +226,48 @@ def test_rollback_goes_back_to_the_previous_image_through_the_workflow(
     status = served.cli_json("status", "admin-server")["services"][0]
     assert (status["digest"], status["tag"], status["revision"]) == (previous, "2.0.0", 4)
 
-    # --to 1: the seeded revision's image (a tag there, resolved to its digest in ECR)
-    table = served.cli("rollback", "admin-server", "--to", "1", "--poll-seconds", "0.1")
+    # --to 1: the seeded revision's image (a tag there, resolved to its digest in ECR), confirmed
+    table = served.cli("rollback", "admin-server", "--to", "1", "--poll-seconds", "0.1", stdin="y\n")
     assert table.returncode == 0, table.stdout + table.stderr
+    assert "deploy 1.0.0 to admin-server? [y/N]" in table.stderr
     assert "SUCCEEDED" in table.stdout
     status = served.cli_json("status", "admin-server")["services"][0]
     assert (status["tag"], status["revision"]) == ("1.0.0", 5)
+
+
+def test_rollback_after_an_automatic_one_says_what_runs_and_what_it_deploys_and_asks(
+    served: Served, deployed: dict[str, str]
+) -> None:
+    """Issue 19: customers-service's 2.0.0-broken failed and was rolled back to 1.2.0 by the
+    workflow. `rollback` targets the last image that succeeded before the one running (1.1.0),
+    says what runs now and what it will deploy (tag and digest) and that the last deployment
+    was already rolled back; it asks, and deploys nothing without a yes; --dry-run shows it."""
+    running, target = deployed["customers-service:1.2.0"], deployed["customers-service:1.1.0"]
+    before = len(served.deploy_executions())
+    shown = served.cli("rollback", "customers-service", "--dry-run")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    text = " ".join(shown.stdout.split())
+    assert f"customers-service runs now: 1.2.0 ({running}) on petclinic-dev-customers-service:3" in text
+    assert f"rollback deploys: 1.1.0 ({target}) on petclinic-dev-customers-service:2" in text
+    assert "the last deployment (2.0.0-broken) FAILED and was already rolled back" in text
+    assert "dry run: nothing started" in text
+    plan = served.cli_json("rollback", "customers-service", "--dry-run")
+    assert (plan["running"]["digest"], plan["target"]["digest"], plan["dryRun"]) == (running, target, True)
+    assert plan["request"] == {
+        "service": "customers-service",
+        "image": target,
+        "reason": "rollback to 1.1.0 (petclinic-dev-customers-service:2)",
+    }
+    for answer in ("", "n\n"):
+        refused = served.cli("rollback", "customers-service", stdin=answer)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "deploy 1.1.0 to customers-service? [y/N]" in refused.stderr
+        assert refused.stderr.rstrip().endswith(
+            "petclinic-ops: not confirmed: nothing started (answer y, or pass --yes)"
+        )
+        assert f"rollback deploys:  1.1.0 ({target})" in refused.stdout
+    assert len(served.deploy_executions()) == before  # nothing started
+    assert served.cli_json("status", "customers-service")["services"][0]["digest"] == running
 
 
 def test_executions_lists_the_workflows_runs_with_results(served: Served, deployed: dict[str, str]) -> None:

@@ -32,9 +32,19 @@ def console() -> Console:
     # NO_COLOR (no-color.org) and a stdout that is not a terminal: plain text, no escape codes.
     plain = {"color_system": None} if os.environ.get("NO_COLOR") else {}
     out = Console(file=sys.__stdout__, highlight=False, emoji=False, **plain)  # type: ignore[arg-type]
-    if not out.is_terminal:
-        out = Console(file=sys.__stdout__, highlight=False, emoji=False, width=120, color_system=None)
+    if not out.is_terminal:  # piped: COLUMNS if set (as a terminal's width), else 120
+        out = Console(file=sys.__stdout__, highlight=False, emoji=False, width=width(), color_system=None)
     return out
+
+
+def width(default: int = 120) -> int:
+    """The width to print in when stdout is not a terminal: ``COLUMNS`` when it is a number of
+    at least 20, else ``default``."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return default
+    return columns if columns >= 20 else default
 
 
 def stderr_console() -> Console:
