@@ -463,36 +463,36 @@ def test_deploy_and_rotation_cancel_take_the_endpoint_too(served: Served) -> Non
 
 @pytest.mark.mysql
 def test_a_rotation_through_the_served_endpoint_with_mariadb(mysql_admin: Any) -> None:
-    """With a database, `local serve` manages a real PetClinic user's secret: the AWS CLI starts
-    the rotation workflow, which rotates it (the rotation function logs in to MariaDB) and rolls
-    the services that read it; the database is dropped when the server stops."""
+    """With a database, `local serve` manages a real PetClinic user's secret: `petclinic-ops
+    rotation start` starts the rotation workflow and follows it; it rotates the secret (the
+    rotation function logs in to MariaDB) and rolls the services that read it; `rotation status`
+    shows the run; the database is dropped when the server stops."""
     url = f"mysql://{mysql_admin.user}:{mysql_admin.password}@{mysql_admin.host}:{mysql_admin.port}"
     with local_serve("--mysql", url, "--time-scale", "0.05", "--rollout-seconds", "20") as endpoint:
+        # The runbook's command: the rotation rollout workflow, followed (issue 19).
+        done = endpoint.cli(
+            "rotation", "start", "petclinic/dev/aurora/app", "--json", "--poll-seconds", "0.2"
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        report = json.loads(done.stdout)
+        assert report["status"] == "SUCCEEDED", report
+        assert "RotateSecret" in done.stderr  # each state as it is entered
         machines = endpoint.aws("stepfunctions", "list-state-machines")["stateMachines"]
         rollout = next(m["stateMachineArn"] for m in machines if m["name"].endswith("-rotation-rollout"))
-        started = endpoint.aws(
-            "stepfunctions", "start-execution", "--state-machine-arn", rollout,
-            "--input", json.dumps({"secret": "petclinic/dev/aurora/app"}),
-        )  # fmt: skip
-        final = wait_for(
-            lambda: (
-                (
-                    d := endpoint.aws(
-                        "stepfunctions", "describe-execution", "--execution-arn", started["executionArn"]
-                    )
-                )["status"]
-                != "RUNNING"
-                and d
-            ),
-            240,
-            "the rotation rollout to end",
-        )
+        final = endpoint.aws("stepfunctions", "describe-execution", "--execution-arn", report["executionArn"])
+        assert final["stateMachineArn"] == rollout
         assert final["status"] == "SUCCEEDED", final
         assert sorted(json.loads(final["output"])["redeployed"]) == [
             "customers-service",
             "vets-service",
             "visits-service",
         ]
+        status = endpoint.cli_json("rotation", "status", "petclinic/dev/aurora/app")
+        assert status["incompleteRotation"] is None
+        # this execution, and the one RotationSucceeded started (the version was claimed: DUPLICATE)
+        runs = {e["executionArn"]: e["result"] for e in status["executions"]}
+        assert runs[report["executionArn"]] == "SUCCEEDED"
+        assert [v["stages"] for v in status["versions"] if "AWSCURRENT" in v["stages"]] == [["AWSCURRENT"]]
         rows = endpoint.cli_json("history", "vets-service")["deployments"]
         assert [(r["kind"], r["source"], r["result"]) for r in rows] == [("restart", "rotation", "SUCCEEDED")]
         current = endpoint.boto3("secretsmanager").get_secret_value(SecretId="petclinic/dev/aurora/app")
