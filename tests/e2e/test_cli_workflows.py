@@ -151,3 +151,25 @@ def test_the_new_commands_are_in_the_cli_with_exit_codes(capsys: pytest.CaptureF
         text = " ".join(capsys.readouterr().out.split())
         assert "exit codes: 0" in text, command
         assert "--endpoint-url" in text, command
+
+
+def test_history_takes_the_ledgers_own_names_scale_and_genai(
+    cloud: LocalCloud, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 19: `history scale` and `history genai`, as the runbook writes them, failed with
+    "unknown service"; the ledger's own names work, and an unknown name says which exist."""
+    from petclinic_local import runner  # noqa: PLC0415
+    from petclinic_local.cli import history  # noqa: PLC0415
+
+    execution = runner.run(cloud, "ScaleStateMachine", {"profile": "night", "dryRun": True}, name="dry")
+    assert execution["status"] == "SUCCEEDED", execution
+    capfd.readouterr()
+    assert history.run(here(cloud), "scale", as_json=True, session=cloud.session) == 0
+    [row] = last_json(capfd)["deployments"]
+    assert (row["kind"], row["profile"], row["result"]) == ("scale", "night", "DRY_RUN")
+    assert history.run(here(cloud), "scale", session=cloud.session) == 0
+    assert "profile night (dry run)" in capfd.readouterr().out
+    assert history.run(here(cloud), "genai", session=cloud.session) == 0
+    assert "no deployment of genai recorded" in capfd.readouterr().out
+    with pytest.raises(UsageError, match=r"unknown service 'scales': .*; the ledger also has scale, genai"):
+        history.run(here(cloud), "scales", session=cloud.session)
