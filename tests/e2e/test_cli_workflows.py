@@ -173,3 +173,40 @@ def test_history_takes_the_ledgers_own_names_scale_and_genai(
     assert "no deployment of genai recorded" in capfd.readouterr().out
     with pytest.raises(UsageError, match=r"unknown service 'scales': .*; the ledger also has scale, genai"):
         history.run(here(cloud), "scales", session=cloud.session)
+
+
+@pytest.mark.parametrize("columns", ["60", "100"])
+def test_tables_fit_the_width_and_never_drop_or_cut_a_column(
+    cloud: LocalCloud, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, columns: str
+) -> None:
+    """Issue 19: at 80-100 columns, and piped, `status` lost the lease and last deployment and cut
+    tags, `history` lost reason and execution. COLUMNS is honoured; a table that does not fit
+    with every column whole is printed a row per block (`column: value`)."""
+    from petclinic_local.cli import history, status  # noqa: PLC0415
+
+    monkeypatch.setenv("COLUMNS", columns)
+    capfd.readouterr()
+    assert status.run(here(cloud), session=cloud.session) == 0
+    text = capfd.readouterr().out
+    rows = {row["service"]: row for row in _status_rows(cloud)}
+    for name, row in rows.items():
+        assert name in text
+        assert f"  tag: {row['tag']}" in text, text
+        assert f"  lease: {'free' if not row['lease'] else 'held'}" in text, text
+    assert "  last deployment: SUCCEEDED restart" in text, text
+    assert history.run(here(cloud), "vets-service", session=cloud.session) == 0
+    text = capfd.readouterr().out
+    [newest, *_] = [r for r in cloud.deployments() if r["service"] == "vets-service"][::-1]
+    assert f"  reason: {newest['reason']}" in text, text
+    assert f"  execution: {newest['executionArn'].rsplit(':', 1)[-1]}" in text, text
+    monkeypatch.setenv("COLUMNS", "300")
+    assert status.run(here(cloud), session=cloud.session) == 0
+    [header] = [line for line in capfd.readouterr().out.splitlines() if "last deployment" in line]
+    assert "tasks d/r/p" in header  # wide enough: the table, every column in it
+
+
+def _status_rows(cloud: LocalCloud) -> list[dict[str, Any]]:
+    from petclinic_local.cli import aws, status  # noqa: PLC0415
+
+    plane = aws.control_plane(here(cloud), session=cloud.session)
+    return status.describe(plane, list(plane.services))

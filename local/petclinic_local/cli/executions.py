@@ -204,7 +204,7 @@ def run(
         print(json.dumps({"executions": rows, "expressWorkflows": express}, indent=2, default=str))
         return EXIT_OK
     out = render.console()
-    out.print(executions_table(rows, f"Executions of {plane.stack}'s workflows, newest first"))
+    render.print_table(out, executions_table(rows, f"Executions of {plane.stack}'s workflows, newest first"))
     if express:
         out.print(
             f"not listed: {', '.join(express)} (Express: Step Functions keeps no execution list; "

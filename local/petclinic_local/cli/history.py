@@ -149,7 +149,7 @@ def run(
     if not rows:
         out.print(f"no deployment of {service} recorded in {plane.output('LedgerTableName')}")
         return EXIT_OK
-    out.print(history_table(service, rows))
+    render.print_table(out, history_table(service, rows))
     return EXIT_OK
 
 

@@ -220,7 +220,7 @@ def _say_status(out: Any, report: dict[str, Any]) -> None:
         table.add_row(
             version["versionId"], ", ".join(version["stages"]) or "-", str(version["created"] or "-")[:19]
         )
-    out.print(table)
+    render.print_table(out, table)
     if report["incompleteRotation"]:
         out.print(
             f"[red]a rotation is incomplete[/red]: AWSPENDING is on {report['incompleteRotation']}, not on "
