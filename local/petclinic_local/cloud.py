@@ -47,7 +47,25 @@ FAKE_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
+    # Nothing of the caller's AWS configuration: no config or credentials file, no metadata.
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
 }
+
+
+@contextlib.contextmanager
+def sealed_environment() -> Iterator[None]:
+    """While a local cloud runs, the process sees none of the caller's ``AWS_*`` variables
+    (``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>``, ``AWS_PROFILE``, keys, region,
+    config files): only the cloud's own (``FAKE_CREDENTIALS``). A caller's endpoint would send
+    the cloud's calls past moto to that endpoint (a served cloud, say), and a caller's profile
+    would be looked up; both are put back when the cloud closes."""
+    with mock.patch.dict(os.environ):
+        for key in [key for key in os.environ if key.startswith("AWS_")]:
+            del os.environ[key]
+        os.environ.update(FAKE_CREDENTIALS)
+        yield
 
 
 class LocalCloud:
@@ -106,7 +124,7 @@ class LocalCloud:
         import boto3  # noqa: PLC0415
         from moto import mock_aws  # noqa: PLC0415
 
-        self._exit.enter_context(mock.patch.dict(os.environ, FAKE_CREDENTIALS))
+        self._exit.enter_context(sealed_environment())
         self._exit.enter_context(_quiet_logger("moto", logging.CRITICAL))
         self._exit.enter_context(mock_aws(config=MOTO_CONFIG))
         self._exit.enter_context(moto_compat.install(self))

@@ -47,11 +47,13 @@ class Served:
     process: subprocess.Popen[str]
 
     def cli(
-        self, *args: str, env: dict[str, str] | None = None, endpoint: bool = True
+        self, *args: str, env: dict[str, str] | None = None, endpoint: bool = True, stdin: str = ""
     ) -> subprocess.CompletedProcess[str]:
+        """The CLI against the endpoint; ``stdin`` is all it reads (no answer to a question: "")."""
         command = [*CLI, *args, *(["--endpoint-url", self.url] if endpoint else [])]
         return subprocess.run(
             command,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=300,

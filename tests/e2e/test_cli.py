@@ -6,11 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from petclinic_local.cli import deploy
+from petclinic_local.cli import deploy, executions
 from petclinic_local.cli.aws import Target
 from petclinic_local.cli.main import main
 from petclinic_local.cloud import LocalCloud
@@ -296,3 +299,60 @@ def test_teardown_of_prod_is_refused_without_force() -> None:
     done = run_cli("teardown", "--env", "prod")
     assert done.returncode == 2
     assert "refusing to tear down prod without --force" in done.stderr
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def lease_item(cloud: LocalCloud, service: str) -> dict[str, Any]:
+    answer = cloud.client("dynamodb").get_item(
+        TableName=cloud.outputs["LeasesTableName"], Key={"service": {"S": service}}, ConsistentRead=True
+    )
+    return dict(answer.get("Item", {}))
+
+
+def test_executions_shows_each_outcome_of_an_execution_that_deployed_a_queued_push(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: a stalled (here broken) push with a newer one queued behind it: the execution
+    deploys the queued image too and ends SUCCEEDED. `executions` shows both deployments'
+    outcomes, and --status FAILED finds it."""
+    with LocalCloud(time_scale=0.01, rollout_seconds=60) as cloud:
+        with cloud.simulator.holding():
+            broken = cloud.push_image("customers-service", "1.1.0-broken")
+            wait_for(lambda: "taskToken" in lease_item(cloud, "customers-service"))
+            cloud.push_image("customers-service", "1.2.0")
+            wait_for(lambda: len([e for e in cloud.executions() if e["status"] != "RUNNING"]) >= 1)
+        cloud.wait_until_quiet()
+        [stalled] = [
+            e
+            for e in cloud.executions()
+            if (e["input"].get("detail") or {}).get("image-digest") == broken["detail"]["image-digest"]
+        ]
+        assert stalled["status"] == "SUCCEEDED"  # it went on to deploy 1.2.0
+        here = Target(stack=cloud.stack_name)
+        capfd.readouterr()
+        assert executions.run(here, status="FAILED", as_json=True, session=cloud.session) == 0
+        rows = json.loads(capfd.readouterr().out)["executions"]
+        [row] = [r for r in rows if r["executionArn"] == stalled["executionArn"]]
+        assert row["status"] == "SUCCEEDED"
+        assert [(o["image"], o["result"]) for o in row["outcomes"]] == [
+            ("1.1.0-broken", "FAILED"),
+            ("1.2.0", "SUCCEEDED"),
+        ]
+        assert row["outcomes"][0]["reason"]
+        assert executions.run(here, status="SUCCEEDED", as_json=True, session=cloud.session) == 0
+        succeeded = json.loads(capfd.readouterr().out)["executions"]
+        assert all(r["status"] == "SUCCEEDED" for r in succeeded)
+        monkeypatch.setenv("COLUMNS", "300")  # one line per row
+        assert executions.run(here, workflow="deploy", session=cloud.session) == 0
+        table = capfd.readouterr().out
+        [first] = [line for line in table.splitlines() if " 1. 1.1.0-broken " in line]
+        assert "FAILED" in first, table
+        assert "rolled back" in first, table
+        [second] = [line for line in table.splitlines() if " 2. 1.2.0 " in line]
+        assert "SUCCEEDED" in second, table

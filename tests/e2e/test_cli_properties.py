@@ -57,7 +57,7 @@ pytestmark = [pytest.mark.xdist_group("cli-properties")]  # one served cloud for
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("PETCLINIC_CLI_EXAMPLES", "12"))
 COMMANDS = registry.parsers()
-READ_ONLY = {"status", "history", "diff", "executions"}  # may meet the served cloud
+READ_ONLY = {"status", "history", "diff", "executions", "rotation status"}  # may meet the served cloud
 CLOSED = "http://127.0.0.1:9"  # discard: nothing listens there
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 

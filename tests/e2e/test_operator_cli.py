@@ -201,7 +201,7 @@ def test_diff_matches_what_the_workflow_registers(served: Served) -> None:
 def test_rollback_goes_back_to_the_previous_image_through_the_workflow(
     served: Served, deployed: dict[str, str]
 ) -> None:
-    done = served.cli("rollback", "admin-server", "--json", "--poll-seconds", "0.1")
+    done = served.cli("rollback", "admin-server", "--json", "--yes", "--poll-seconds", "0.1")
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     previous = deployed["admin-server:2.0.0"]
@@ -226,12 +226,48 @@ def test_rollback_goes_back_to_the_previous_image_through_the_workflow(
     status = served.cli_json("status", "admin-server")["services"][0]
     assert (status["digest"], status["tag"], status["revision"]) == (previous, "2.0.0", 4)
 
-    # --to 1: the seeded revision's image (a tag there, resolved to its digest in ECR)
-    table = served.cli("rollback", "admin-server", "--to", "1", "--poll-seconds", "0.1")
+    # --to 1: the seeded revision's image (a tag there, resolved to its digest in ECR), confirmed
+    table = served.cli("rollback", "admin-server", "--to", "1", "--poll-seconds", "0.1", stdin="y\n")
     assert table.returncode == 0, table.stdout + table.stderr
+    assert "deploy 1.0.0 to admin-server? [y/N]" in table.stderr
     assert "SUCCEEDED" in table.stdout
     status = served.cli_json("status", "admin-server")["services"][0]
     assert (status["tag"], status["revision"]) == ("1.0.0", 5)
+
+
+def test_rollback_after_an_automatic_one_says_what_runs_and_what_it_deploys_and_asks(
+    served: Served, deployed: dict[str, str]
+) -> None:
+    """Issue 19: customers-service's 2.0.0-broken failed and was rolled back to 1.2.0 by the
+    workflow. `rollback` targets the last image that succeeded before the one running (1.1.0),
+    says what runs now and what it will deploy (tag and digest) and that the last deployment
+    was already rolled back; it asks, and deploys nothing without a yes; --dry-run shows it."""
+    running, target = deployed["customers-service:1.2.0"], deployed["customers-service:1.1.0"]
+    before = len(served.deploy_executions())
+    shown = served.cli("rollback", "customers-service", "--dry-run")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    text = " ".join(shown.stdout.split())
+    assert f"customers-service runs now: 1.2.0 ({running}) on petclinic-dev-customers-service:3" in text
+    assert f"rollback deploys: 1.1.0 ({target}) on petclinic-dev-customers-service:2" in text
+    assert "the last deployment (2.0.0-broken) FAILED and was already rolled back" in text
+    assert "dry run: nothing started" in text
+    plan = served.cli_json("rollback", "customers-service", "--dry-run")
+    assert (plan["running"]["digest"], plan["target"]["digest"], plan["dryRun"]) == (running, target, True)
+    assert plan["request"] == {
+        "service": "customers-service",
+        "image": target,
+        "reason": "rollback to 1.1.0 (petclinic-dev-customers-service:2)",
+    }
+    for answer in ("", "n\n"):
+        refused = served.cli("rollback", "customers-service", stdin=answer)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "deploy 1.1.0 to customers-service? [y/N]" in refused.stderr
+        assert refused.stderr.rstrip().endswith(
+            "petclinic-ops: not confirmed: nothing started (answer y, or pass --yes)"
+        )
+        assert f"rollback deploys:  1.1.0 ({target})" in refused.stdout
+    assert len(served.deploy_executions()) == before  # nothing started
+    assert served.cli_json("status", "customers-service")["services"][0]["digest"] == running
 
 
 def test_executions_lists_the_workflows_runs_with_results(served: Served, deployed: dict[str, str]) -> None:
@@ -427,36 +463,36 @@ def test_deploy_and_rotation_cancel_take_the_endpoint_too(served: Served) -> Non
 
 @pytest.mark.mysql
 def test_a_rotation_through_the_served_endpoint_with_mariadb(mysql_admin: Any) -> None:
-    """With a database, `local serve` manages a real PetClinic user's secret: the AWS CLI starts
-    the rotation workflow, which rotates it (the rotation function logs in to MariaDB) and rolls
-    the services that read it; the database is dropped when the server stops."""
+    """With a database, `local serve` manages a real PetClinic user's secret: `petclinic-ops
+    rotation start` starts the rotation workflow and follows it; it rotates the secret (the
+    rotation function logs in to MariaDB) and rolls the services that read it; `rotation status`
+    shows the run; the database is dropped when the server stops."""
     url = f"mysql://{mysql_admin.user}:{mysql_admin.password}@{mysql_admin.host}:{mysql_admin.port}"
     with local_serve("--mysql", url, "--time-scale", "0.05", "--rollout-seconds", "20") as endpoint:
+        # The runbook's command: the rotation rollout workflow, followed (issue 19).
+        done = endpoint.cli(
+            "rotation", "start", "petclinic/dev/aurora/app", "--json", "--poll-seconds", "0.2"
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        report = json.loads(done.stdout)
+        assert report["status"] == "SUCCEEDED", report
+        assert "RotateSecret" in done.stderr  # each state as it is entered
         machines = endpoint.aws("stepfunctions", "list-state-machines")["stateMachines"]
         rollout = next(m["stateMachineArn"] for m in machines if m["name"].endswith("-rotation-rollout"))
-        started = endpoint.aws(
-            "stepfunctions", "start-execution", "--state-machine-arn", rollout,
-            "--input", json.dumps({"secret": "petclinic/dev/aurora/app"}),
-        )  # fmt: skip
-        final = wait_for(
-            lambda: (
-                (
-                    d := endpoint.aws(
-                        "stepfunctions", "describe-execution", "--execution-arn", started["executionArn"]
-                    )
-                )["status"]
-                != "RUNNING"
-                and d
-            ),
-            240,
-            "the rotation rollout to end",
-        )
+        final = endpoint.aws("stepfunctions", "describe-execution", "--execution-arn", report["executionArn"])
+        assert final["stateMachineArn"] == rollout
         assert final["status"] == "SUCCEEDED", final
         assert sorted(json.loads(final["output"])["redeployed"]) == [
             "customers-service",
             "vets-service",
             "visits-service",
         ]
+        status = endpoint.cli_json("rotation", "status", "petclinic/dev/aurora/app")
+        assert status["incompleteRotation"] is None
+        # this execution, and the one RotationSucceeded started (the version was claimed: DUPLICATE)
+        runs = {e["executionArn"]: e["result"] for e in status["executions"]}
+        assert runs[report["executionArn"]] == "SUCCEEDED"
+        assert [v["stages"] for v in status["versions"] if "AWSCURRENT" in v["stages"]] == [["AWSCURRENT"]]
         rows = endpoint.cli_json("history", "vets-service")["deployments"]
         assert [(r["kind"], r["source"], r["result"]) for r in rows] == [("restart", "rotation", "SUCCEEDED")]
         current = endpoint.boto3("secretsmanager").get_secret_value(SecretId="petclinic/dev/aurora/app")

@@ -55,6 +55,8 @@ def test_the_deployment_is_announced_and_counted(cloud: LocalCloud) -> None:
     [(_, message, subject, attributes, _)] = topic.sent_notifications
     assert subject == "[petclinic-ops] customers-service deployment SUCCEEDED"
     assert json.loads(message)["result"] == "SUCCEEDED"
+    [execution] = deploy_executions(cloud)
+    assert json.loads(message)["executionArn"] == execution["executionArn"]  # issue 19
     assert attributes["result"]["Value"] == "SUCCEEDED"
     metrics = cloud.client("cloudwatch").list_metrics(Namespace="PetClinicOps/dev")["Metrics"]
     assert {"DeploymentsSucceeded", "DeploymentDuration"} <= {m["MetricName"] for m in metrics}
@@ -72,6 +74,9 @@ def test_a_failed_rollout_is_rolled_back_by_the_workflow(cloud: LocalCloud) -> N
     assert (execution["status"], execution["error"]) == ("FAILED", "DeploymentFailed")
     assert execution["cause"]["rolledBack"] is True
     assert "circuit breaker" in execution["cause"]["reason"]
+    # Read once, saying who rolled back (issue 19): no ".;", not "this workflow".
+    assert "; the deploy workflow rolled back to " in execution["cause"]["reason"]
+    assert ".;" not in execution["cause"]["reason"]
     [row] = cloud.deployments()
     assert (row["result"], row["rolledBack"]) == ("FAILED", True)
     assert row["rollbackDeploymentId"]

@@ -192,7 +192,9 @@ def test_a_failing_tool_goes_back_to_the_model_without_the_services_error_body(c
     cloud.petclinic_http.fail_next(1, 500, page)
     reply = genai.ask(cloud, "List the owners of the clinic")
     assert reply["status"] == 200
-    assert reply["toolCalls"] == [{"name": "listOwners", "ok": False}]
+    assert reply["toolCalls"] == [
+        {"name": "listOwners", "ok": False, "error": "customers-service answered 500 Internal Server Error"}
+    ]
     assert reply["answer"].startswith(
         "I couldn't complete that: customers-service answered 500 Internal Server Error"
     )
@@ -238,7 +240,9 @@ def test_an_owner_petclinic_would_refuse_is_refused_to_the_model(cloud: LocalClo
     reply = genai.ask(
         cloud, "Add an owner named Bobby Tables at <script>alert(1)</script>, Springfield, phone 5551234567"
     )
-    assert reply["toolCalls"] == [{"name": "addOwnerToPetclinic", "ok": False}]
+    [call] = reply["toolCalls"]
+    assert (call["name"], call["ok"]) == ("addOwnerToPetclinic", False)
+    assert call["error"].startswith("address holds '<'")
     assert reply["confirmationNeeded"] is False
     assert reply["answer"].startswith("I couldn't complete that: address holds '<'")
     assert not any(o["lastName"] == "Tables" for o in cloud.petclinic_http.data.owners.values())

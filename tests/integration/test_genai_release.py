@@ -139,6 +139,32 @@ def test_a_version_that_fails_its_smoke_test_never_gets_traffic(cloud: LocalClou
     assert outcome["aliasAfter"] == {"version": "1", "weights": {}}
 
 
+def test_a_smoke_test_failed_by_a_tool_names_the_tool_and_why_not_the_model(cloud: LocalCloud) -> None:
+    """Issue 19: customers-service unreachable (its URL in Parameter Store points nowhere when
+    the version is published): the model answered, the tool failed; the reason says which tool
+    failed and why."""
+    ssm = cloud.client("ssm")
+    name = "/petclinic/dev/services/customers-service/url"
+    good = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    ssm.put_parameter(Name=name, Value="http://127.0.0.1:9", Type="String", Overwrite=True)
+    try:
+        version = genai.publish_version(cloud, {"MAX_TOKENS": "401"}, "customers-service unreachable")
+        outcome = genai.release(cloud, version, traffic=False)
+    finally:
+        ssm.put_parameter(Name=name, Value=good, Type="String", Overwrite=True)
+    assert outcome["result"] == "ROLLED_BACK"
+    assert outcome["smokeTest"] == "2 of 3 turns passed"
+    reason = outcome["reason"]
+    assert reason.startswith(
+        'smoke test failed: "List the owners of the clinic, please." answered 200 by '
+    ), reason
+    assert reason.endswith(
+        ": the tool call failed, not the model (listOwners failed: customers-service did not answer "
+        "(connection refused, NewConnectionError))"
+    ), reason
+    assert "without calling" not in reason
+
+
 @pytest.mark.parametrize(
     ("state", "reason"),
     [

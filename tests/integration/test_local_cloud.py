@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
 from template_resources import functions, state_machines
 
+from petclinic_local import runner
 from petclinic_local.cloud import LocalCloud
 
 
@@ -47,3 +51,31 @@ def test_the_stack_is_the_template(cloud: LocalCloud) -> None:
     assert secret["RotationEnabled"] is True
     assert secret["RotationLambdaARN"].endswith(":function:petclinic-ops-dev-rotate-secret")
     assert secret["RotationRules"]["AutomaticallyAfterDays"] == 30
+
+
+def test_a_local_cloud_ignores_the_callers_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 19: a caller with AWS_ENDPOINT_URL set (to a served cloud, say) and a profile of its
+    own: a fresh local cloud sends nothing there and looks nothing up; every variable is back
+    when it closes."""
+    caller = {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_ENDPOINT_URL_SSM": "http://127.0.0.1:9",
+        "AWS_PROFILE": "no-such-profile",
+        "AWS_ACCESS_KEY_ID": "caller-key",
+        "AWS_SECRET_ACCESS_KEY": "caller-secret",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+    for key, value in caller.items():
+        monkeypatch.setenv(key, value)
+    with LocalCloud() as cloud:
+        seen = {key: value for key, value in os.environ.items() if key.startswith("AWS_")}
+        assert not {key for key in seen if key.startswith("AWS_ENDPOINT_URL") or key == "AWS_PROFILE"}
+        assert not set(seen.values()) & set(caller.values()), seen
+        execution = runner.run(
+            cloud, "DeployStateMachine", {"service": "vets-service", "image": "1.0.0"}, name="sealed"
+        )
+        assert runner.result(execution) == "SUCCEEDED", execution
+        urls = cloud.client("ssm").get_parameters_by_path(Path="/petclinic/dev/services/", Recursive=True)
+        assert urls["Parameters"]
+    for key, value in caller.items():
+        assert os.environ[key] == value

@@ -90,7 +90,10 @@ def test_a_failed_rotation_names_the_step_keeps_awscurrent_and_redeploys_nothing
         execution = operator_execution(cloud, arn)
         assert (execution["status"], execution["error"]) == ("FAILED", "RotationFailed")
         assert "failed at setSecret: SuperuserCredentialsRejected" in execution["cause"]
-        assert "AWSCURRENT is unchanged" in execution["cause"]
+        assert execution["cause"].count("AWSCURRENT is unchanged") == 1  # said once (issue 19)
+        assert execution["cause"].endswith(
+            "AWSCURRENT is unchanged and keeps working; nothing was redeployed."
+        )
         assert "changed-elsewhere-123" not in execution["cause"]
         assert credentials_report(cloud, database)["logins"]["AWSCURRENT"] is True
         assert cloud.services() == before
@@ -142,6 +145,11 @@ def test_a_rotation_event_redeploys_exactly_the_services_that_read_the_secret(cl
     assert sorted(execution["output"]["redeployed"]) == sorted([*USERS_OF_THE_SECRET, "admin-server"])
     after = {name: s["deployment"]["id"] for name, s in cloud.services().items()}
     assert all(after[name] != before[name] for name in after)
+    from moto.sns.models import sns_backends  # noqa: PLC0415
+
+    topic = sns_backends[ACCOUNT][REGION].topics[cloud.outputs["DeploymentTopicArn"]]
+    announced = [json.loads(sent[1]) for sent in topic.sent_notifications if "secret" in json.loads(sent[1])]
+    assert [m["executionArn"] for m in announced] == [execution["executionArn"]]  # issue 19
 
 
 def test_a_duplicate_rotation_event_rolls_out_once(cloud: LocalCloud) -> None:

@@ -408,6 +408,19 @@ def test_a_service_not_steady_within_the_timeout_is_reported_and_keeps_its_chang
         2,
     )
     assert "not steady within ScaleTimeoutSeconds" in target["reason"]
+    # What the CLI prints (issue 19): each target's reason, not a JSON dump of the cause.
+    from rich.console import Console  # noqa: PLC0415
+
+    from petclinic_local import runner  # noqa: PLC0415
+    from petclinic_local.cli.scale import render_report  # noqa: PLC0415
+    from petclinic_local.scaling import run_report  # noqa: PLC0415
+
+    printed = Console(record=True, width=300, color_system=None)
+    render_report(printed, run_report(runner.describe(cloud, started)))
+    text = printed.export_text()
+    assert f"service/admin-server: NOT_STEADY ({target['reason']})" in text, text
+    assert "ScaleIncomplete: 1 of 1 targets not applied: service/admin-server (why: above)" in text, text
+    assert '{"profile"' not in text
     [run] = _runs(cloud)
     assert run["result"] == "INCOMPLETE"
     service = _service(cloud.client("ecs"), "admin-server")

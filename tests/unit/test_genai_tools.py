@@ -241,6 +241,7 @@ def test_a_failing_or_unreachable_service_is_a_tool_error_not_a_crash(
     failed, call = tools.run("listOwners", {})
     assert not call.ok
     assert failed["error"] == "customers-service answered 503 Service Unavailable"
+    assert call.error == failed["error"]  # why it failed, for the API's toolCalls and the smoke test
     url = service.url
     service.close()
     down = Toolbox(
@@ -249,7 +250,8 @@ def test_a_failing_or_unreachable_service_is_a_tool_error_not_a_crash(
     )
     unreachable, call = down.run("listVets", {"query": "surgery"})
     assert not call.ok
-    assert unreachable == {"error": "vets-service did not answer (NewConnectionError)"}
+    assert unreachable == {"error": "vets-service did not answer (connection refused, NewConnectionError)"}
+    assert call.error == unreachable["error"]
 
 
 def test_list_vets_finds_the_specialists_by_similarity_and_caches_the_vectors(

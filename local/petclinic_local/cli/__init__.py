@@ -12,7 +12,8 @@ One module per command or family of commands, each registering its own (``regist
 every module here is imported to find the commands: keep their top-level imports light.
 
     deploy.py         deploy SERVICE TAG: a deployment through the deploy workflow, followed
-    rollback.py       rollback SERVICE: the previous image, through the deploy workflow
+    rollback.py       rollback SERVICE: the image before the running one, through the deploy workflow
+    restart.py        restart SERVICE: a new deployment of the running revision, followed
     status.py         status: each service's image, rollout, lease and last deployment
     history.py        history SERVICE: the ledger's deployments
     diff.py           diff SERVICE TAG: the task definition a deploy would register
@@ -21,6 +22,7 @@ every module here is imported to find the commands: keep their top-level imports
     provision.py      provision, teardown, drift and their local forms: the PetClinic stacks
     genai.py          genai release, local ask, local api, local genai release
     rotation.py       rotation cancel: a half-done rotation removed safely
+    rotation_workflow.py  rotation start and rotation status: the rotation rollout workflow
     local_rotate.py   local rotate: a rotation and its rollout on the local cloud
     local_run.py      local run: an event on a fresh local cloud, the workflow it starts followed
     local_serve.py    local serve and local push: the local cloud as an endpoint

@@ -1,6 +1,8 @@
 """`petclinic-ops executions [--workflow W] [--status S] [--limit N]`: recent executions of the
 control plane's workflows (every state machine the stack outputs), newest first, with their
-result and reason.
+result and reason. A deploy execution deploys, under the same lease, the request queued behind
+it: one that deployed more than one shows each deployment's outcome (``outcomes``), and
+``--status FAILED`` finds it when one of them FAILED, even if the execution SUCCEEDED.
 
 Express workflows (deployment-events) keep no execution list in Step Functions
 (ListExecutions supports Standard workflows only): their runs are in their CloudWatch log group.
@@ -20,6 +22,7 @@ from petclinic_local.errors import UsageError
 from petclinic_local.runner import parse_json
 
 EXIT_OK = 0
+SCAN_LIMIT = 100  # executions read per workflow for --status FAILED (some succeeded after a failure)
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 
 
@@ -38,6 +41,32 @@ def outcome(described: dict[str, Any]) -> tuple[str, str]:
         reason = cause.get("reason") or cause.get("errorMessage") or json.dumps(cause)[:300]
         return str(cause.get("result") or error), str(reason)
     return str(error), str(cause or "")
+
+
+def outcomes(described: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each deployment's outcome of a deploy execution (its output's or cause's ``deployments``:
+    an execution deploys what was queued behind it under the same lease, so one execution may
+    end SUCCEEDED with a FAILED deployment before it); [] for other workflows."""
+    for value in (parse_json(described.get("output")), parse_json(described.get("cause"))):
+        if isinstance(value, dict) and isinstance(value.get("deployments"), list):
+            return [
+                {
+                    "service": item.get("service"),
+                    "image": item.get("tag") or item.get("digest") or item.get("kind"),
+                    "result": item.get("result"),
+                    "reason": item.get("reason"),
+                    "rolledBack": item.get("rolledBack"),
+                }
+                for item in value["deployments"]
+                if isinstance(item, dict)
+            ]
+    return []
+
+
+def failed(row: dict[str, Any]) -> bool:
+    """What ``--status FAILED`` finds: an execution that failed, or one that recorded a FAILED
+    deployment before it went on to deploy a queued request."""
+    return row["status"] == "FAILED" or any(o.get("result") == "FAILED" for o in row["outcomes"])
 
 
 def _request(execution_input: Any) -> str:
@@ -72,7 +101,8 @@ def list_executions(
     plane: aws.ControlPlane, *, workflow: str | None = None, status: str | None = None, limit: int = 20
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """(the newest ``limit`` executions across the workflows, newest first; the Express workflows
-    left out)."""
+    left out). ``status`` FAILED also finds executions that succeeded after a FAILED deployment
+    (``failed``): they are read whatever their status, up to ``SCAN_LIMIT`` per workflow."""
     sfn = plane.client("stepfunctions")
     listed: list[tuple[str, dict[str, Any]]] = []
     express = []
@@ -82,36 +112,46 @@ def list_executions(
                 express.append(name)
                 continue
             request: dict[str, Any] = {"stateMachineArn": arn, "maxResults": min(limit, 1000)}
-            if status:
+            if status == "FAILED":
+                request["maxResults"] = max(limit, SCAN_LIMIT)
+            elif status:
                 request["statusFilter"] = status
             listed += [(name, e) for e in sfn.list_executions(**request).get("executions", [])]
     listed.sort(key=lambda pair: pair[1]["startDate"], reverse=True)
-    rows = []
-    for name, execution in listed[:limit]:
+    rows: list[dict[str, Any]] = []
+    for name, execution in listed:
+        if len(rows) == limit:
+            break
+        if status == "FAILED" and execution.get("status") not in ("FAILED", "SUCCEEDED"):
+            continue
         with plane.errors(f"cannot read execution {execution['executionArn']}"):
             described = sfn.describe_execution(executionArn=execution["executionArn"])
-        result, reason = outcome(described)
-        stop = described.get("stopDate")
-        rows.append(
-            {
-                "workflow": name,
-                "name": described["name"],
-                "executionArn": described["executionArn"],
-                "status": described["status"],
-                "result": result,
-                "reason": reason,
-                "startDate": described["startDate"].isoformat(),
-                "stopDate": stop.isoformat() if stop else None,
-                "durationSeconds": round((stop - described["startDate"]).total_seconds(), 3)
-                if stop
-                else None,
-                "input": parse_json(described.get("input")),
-                "output": parse_json(described.get("output")),
-                "error": described.get("error"),
-                "cause": parse_json(described.get("cause")),
-            }
-        )
+        row = _row(name, described)
+        if status == "FAILED" and not failed(row):
+            continue
+        rows.append(row)
     return rows, express
+
+
+def _row(workflow: str, described: dict[str, Any]) -> dict[str, Any]:
+    result, reason = outcome(described)
+    stop = described.get("stopDate")
+    return {
+        "workflow": workflow,
+        "name": described["name"],
+        "executionArn": described["executionArn"],
+        "status": described["status"],
+        "result": result,
+        "reason": reason,
+        "outcomes": outcomes(described),
+        "startDate": described["startDate"].isoformat(),
+        "stopDate": stop.isoformat() if stop else None,
+        "durationSeconds": round((stop - described["startDate"]).total_seconds(), 3) if stop else None,
+        "input": parse_json(described.get("input")),
+        "output": parse_json(described.get("output")),
+        "error": described.get("error"),
+        "cause": parse_json(described.get("cause")),
+    }
 
 
 def executions_table(rows: list[dict[str, Any]], title: str) -> Any:
@@ -132,6 +172,18 @@ def executions_table(rows: list[dict[str, Any]], title: str) -> Any:
             "-" if took is None else f"{took:.1f} s",
             row["name"],
         )
+        if len(row["outcomes"]) > 1:  # each deployment of the execution, in order
+            for number, each in enumerate(row["outcomes"], 1):
+                table.add_row(
+                    "",
+                    "",
+                    f"  {number}. {each['image']}",
+                    "",
+                    render.styled(str(each["result"])),
+                    str(each["reason"] or ""),
+                    "",
+                    "",
+                )
     return table
 
 
@@ -152,7 +204,7 @@ def run(
         print(json.dumps({"executions": rows, "expressWorkflows": express}, indent=2, default=str))
         return EXIT_OK
     out = render.console()
-    out.print(executions_table(rows, f"Executions of {plane.stack}'s workflows, newest first"))
+    render.print_table(out, executions_table(rows, f"Executions of {plane.stack}'s workflows, newest first"))
     if express:
         out.print(
             f"not listed: {', '.join(express)} (Express: Step Functions keeps no execution list; "
@@ -166,7 +218,12 @@ def run(
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workflow", metavar="W", help="deploy, rotation-rollout... (a name or ARN)")
-    parser.add_argument("--status", choices=("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"))
+    parser.add_argument(
+        "--status",
+        choices=("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"),
+        help="executions of this status; FAILED also finds an execution with a FAILED deployment that "
+        "went on to deploy the request queued behind it",
+    )
     parser.add_argument("--limit", type=aws.count, default=20, help="executions to show (default 20)")
 
 
@@ -175,7 +232,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     arguments=_arguments,
     help="recent executions of the control plane's workflows with their results and reasons",
     description="Executions of every Standard workflow the stack outputs (deploy, rotation-rollout...), "
-    "newest first, with the workflow's result (SUCCEEDED, COALESCED, FAILED...) and reason.",
+    "newest first, with the workflow's result (SUCCEEDED, COALESCED, FAILED...) and reason; an execution "
+    "that deployed more than one request (the one queued behind it) shows each deployment's outcome.",
     epilog=registry.READ_EXIT_CODES + "; unknown workflow: 2",
     raw_description=True,
     json=registry.JSON,

@@ -1,6 +1,7 @@
 """`petclinic-ops history SERVICE [--limit N]`: the deploy ledger of one service, newest first
 (who or what started each deployment, tag, digest, revisions before and after, result, reason,
-duration, execution).
+duration, execution). The ledger's other names work too: `history scale` (the scale workflow's
+runs: profile, result), `history genai` (the GenAI releases: versions, result).
 
 Needs: cloudformation:DescribeStacks on the stack, dynamodb:Query on the ledger table.
 """
@@ -14,8 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from petclinic_local.cli import aws, registry, render
+from petclinic_local.errors import UsageError
 
 EXIT_OK = 0
+# Ledger rows of the other workflows, under their own names (besides the services' deployments).
+WORKFLOW_LEDGERS = {"scale": "the scale workflow's runs", "genai": "the GenAI releases"}
 
 
 def plain(value: Any) -> Any:
@@ -82,6 +86,18 @@ def started_by(row: dict[str, Any]) -> str:
     return source if not by or by in {source, "ecr-push"} else f"{source} ({by})"
 
 
+def _what(row: dict[str, Any]) -> str:
+    """The tag column: the image's tag, or what a restart, a scale run or a GenAI release was."""
+    kind = row.get("kind")
+    if kind == "restart":
+        return "restart"
+    if kind == "scale":
+        return f"profile {row.get('profile', '?')}" + (" (dry run)" if row.get("dryRun") else "")
+    if kind == "genai-release":
+        return f"version {row.get('previousVersion', '?')} -> {row.get('version', '?')}"
+    return str(row.get("tag") or "-")
+
+
 def history_table(service: str, rows: list[dict[str, Any]]) -> Any:
     from rich.table import Table  # noqa: PLC0415
 
@@ -104,7 +120,7 @@ def history_table(service: str, rows: list[dict[str, Any]]) -> Any:
         table.add_row(
             (row.get("startedAt") or "-")[:19].replace("T", " "),
             started_by(row),
-            row.get("tag") or ("restart" if row.get("kind") == "restart" else "-"),
+            _what(row),
             render.short(row.get("digest")),
             f"{render.revision(row.get('taskDefinitionBefore'))} -> "
             f"{render.revision(row.get('taskDefinitionAfter'))}",
@@ -120,7 +136,11 @@ def run(
     target: aws.Target, service: str, *, limit: int = 20, as_json: bool = False, session: Any = None
 ) -> int:
     plane = aws.control_plane(target, session=session)
-    plane.service(service)
+    if service not in WORKFLOW_LEDGERS:
+        try:
+            plane.service(service)
+        except UsageError as exc:
+            raise UsageError(f"{exc}; the ledger also has {', '.join(WORKFLOW_LEDGERS)}") from None
     rows = ledger(plane, service, limit)
     if as_json:
         print(json.dumps({"service": service, "deployments": rows}, indent=2, default=str))
@@ -129,7 +149,7 @@ def run(
     if not rows:
         out.print(f"no deployment of {service} recorded in {plane.output('LedgerTableName')}")
         return EXIT_OK
-    out.print(history_table(service, rows))
+    render.print_table(out, history_table(service, rows))
     return EXIT_OK
 
 
@@ -137,7 +157,9 @@ def run(
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("service")
+    parser.add_argument(
+        "service", help="a service, or the ledger's other names: scale (scale runs), genai (GenAI releases)"
+    )
     parser.add_argument("--limit", type=aws.count, default=20, help="rows to show (default 20)")
 
 

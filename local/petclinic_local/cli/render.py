@@ -32,9 +32,19 @@ def console() -> Console:
     # NO_COLOR (no-color.org) and a stdout that is not a terminal: plain text, no escape codes.
     plain = {"color_system": None} if os.environ.get("NO_COLOR") else {}
     out = Console(file=sys.__stdout__, highlight=False, emoji=False, **plain)  # type: ignore[arg-type]
-    if not out.is_terminal:
-        out = Console(file=sys.__stdout__, highlight=False, emoji=False, width=120, color_system=None)
+    if not out.is_terminal:  # piped: COLUMNS if set (as a terminal's width), else 120
+        out = Console(file=sys.__stdout__, highlight=False, emoji=False, width=width(), color_system=None)
     return out
+
+
+def width(default: int = 120) -> int:
+    """The width to print in when stdout is not a terminal: ``COLUMNS`` when it is a number of
+    at least 20, else ``default``."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return default
+    return columns if columns >= 20 else default
 
 
 def stderr_console() -> Console:
@@ -168,3 +178,54 @@ def rotation_report(out: Console, report: dict[str, Any]) -> None:
     logins = ", ".join(f"{stage} {'logs in' if ok else 'refused'}" for stage, ok in report["logins"].items())
     out.print(f"current user {report['currentUser']}; {logins}")
     out.print(f"redeployed: {', '.join(report['redeployed']) or 'nothing'}")
+
+
+# --------------------------------------------------------------------------- tables that fit
+
+WRAPPED_MINIMUM = 16  # a wrapping column (reasons, ARNs) is readable from this width on
+
+
+def _plain(cell: Any) -> str:
+    from rich.text import Text  # noqa: PLC0415
+
+    if isinstance(cell, Text):
+        return cell.plain
+    return Text.from_markup(cell).plain if isinstance(cell, str) else str(cell)
+
+
+def needed_width(table: Table) -> int:
+    """The width at which every column of ``table`` shows whole: a column that does not wrap
+    its longest value, a wrapping one at least ``WRAPPED_MINIMUM`` (or its longest value), plus
+    the borders and padding (3 per column, 1 more)."""
+    total = 1
+    for column in table.columns:
+        values = [_plain(column.header), *(_plain(cell) for cell in column.cells)]
+        longest = max((len(line) for value in values for line in value.splitlines() or [""]), default=0)
+        total += (longest if column.no_wrap else min(longest, WRAPPED_MINIMUM)) + 3
+    return total
+
+
+def print_table(out: Console, table: Table) -> None:
+    """``table`` when it fits ``out``'s width (a terminal's, or COLUMNS when piped) with every
+    column whole; else each row as a block of ``column: value`` lines, the title first: no
+    column is ever dropped or cut."""
+    if out.width >= needed_width(table):
+        out.print(table)
+        return
+    if table.title:
+        out.print(table.title, soft_wrap=True)
+    headers = [_plain(column.header) for column in table.columns]
+    cells = [list(column.cells) for column in table.columns]
+    for row in range(table.row_count):
+        values = [column[row] if row < len(column) else "" for column in cells]
+        first = _plain(values[0]) or "-"
+        out.print(f"{escape(first)}", soft_wrap=True)
+        for header, value in zip(headers[1:], values[1:], strict=True):
+            if _plain(value):
+                out.print(f"  {escape(header)}: {value}", soft_wrap=True)
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape  # noqa: PLC0415
+
+    return rich_escape(text)

@@ -92,9 +92,8 @@ def render_report(out: Any, report: dict[str, Any]) -> None:
     for change in report["changes"]:
         table.add_row(change["target"], change["attribute"], str(change["before"]), str(change["after"]))
     out.print(table)
-    for row in report.get("targets", []):
-        extra = f" ({row.get('error')}: {row.get('reason')})" if row.get("result") == "FAILED" else ""
-        out.print(f"  {row['target']}: {render.styled(str(row['result']))}{extra}")
+    for row in report.get("targets", []):  # each target's result, and why when it is not applied
+        out.print(f"  {row['target']}: {render.styled(str(row['result']))}{_why(row)}", soft_wrap=True)
     cost = report.get("monthlyCostDelta")
     if cost:
         out.print(
@@ -104,14 +103,40 @@ def render_report(out: Any, report: dict[str, Any]) -> None:
     execution = report["execution"]
     out.print(f"{render.styled(str(report['result']))} {execution['executionArn']}")
     if execution["status"] != "SUCCEEDED":
-        cause = execution.get("cause")
-        reason = cause if isinstance(cause, str) else json.dumps(cause)
-        out.print(f"  {execution.get('error')}: {reason}")
+        out.print(f"  {execution.get('error')}: {_cause_text(execution.get('cause'))}", soft_wrap=True)
     if "stateTransitions" in report:
         out.print(
             f"[dim]{report['stateTransitions']} state transitions, {report['lambdaInvocations']} Lambda "
             f"invocation(s), {report.get('wallSeconds', '?')} s[/dim]"
         )
+
+
+def _why(row: dict[str, Any]) -> str:
+    """`` (NotSteady: 2 of 3 tasks running ...)``: a target's error and reason, unless applied."""
+    if row.get("result") in ("APPLIED", "UNCHANGED", "DRY_RUN") or not (
+        row.get("reason") or row.get("error")
+    ):
+        return ""
+    return f" ({': '.join(str(part) for part in (row.get('error'), row.get('reason')) if part)})"
+
+
+def _cause_text(cause: Any) -> str:
+    """A failed run's cause in words: its reason, the failed step, or which targets did not
+    apply (each named above); never the whole JSON."""
+    if not isinstance(cause, dict):
+        return str(cause or "")
+    if cause.get("reason"):
+        return str(cause["reason"])
+    failure = cause.get("failure")
+    if isinstance(failure, dict) and failure:
+        return ": ".join(
+            str(failure[key]) for key in ("step", "error", "reason", "cause") if failure.get(key)
+        )
+    targets = [t for t in cause.get("targets") or [] if isinstance(t, dict)]
+    left = [str(t.get("target")) for t in targets if t.get("result") not in ("APPLIED", "UNCHANGED")]
+    if targets:
+        return f"{len(left)} of {len(targets)} targets not applied: {', '.join(left)} (why: above)"
+    return json.dumps(cause)[:300]
 
 
 # --------------------------------------------------------------------------- the commands

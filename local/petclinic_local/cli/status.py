@@ -212,7 +212,7 @@ def run(target: aws.Target, service: str | None = None, *, as_json: bool = False
         )
         return EXIT_OK
     out = render.console()
-    out.print(status_table(rows, f"{plane.cluster} ({plane.stack}, {plane.region})"))
+    render.print_table(out, status_table(rows, f"{plane.cluster} ({plane.stack}, {plane.region})"))
     for row in rows:  # the lease in full: which execution, what it deploys, what waits behind it
         if row.get("lease"):
             out.print(f"{row['service']}: {_lease_text(row['lease'])}", soft_wrap=True)

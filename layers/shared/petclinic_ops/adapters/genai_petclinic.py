@@ -56,6 +56,23 @@ def status_text(status: int) -> str:
         return str(status)
 
 
+# What an operator reads for the exceptions urllib3 raises when a service does not answer.
+_WHY = {
+    "NewConnectionError": "connection refused",
+    "ConnectTimeoutError": "no connection within the timeout",
+    "ReadTimeoutError": "no answer within the timeout",
+    "NameResolutionError": "its name does not resolve",
+    "ProtocolError": "the connection broke",
+}
+
+
+def _why(exc: Exception) -> str:
+    """``connection refused, NewConnectionError``: what happened and the exception's name (no
+    message: it holds the URL)."""
+    name = type(exc).__name__
+    return f"{_WHY[name]}, {name}" if name in _WHY else name
+
+
 def urls_of(found: dict[str, Any]) -> dict[str, str]:
     urls = {}
     for name, value in found.items():
@@ -105,7 +122,7 @@ class PetClinicHttp:
         try:
             response = self.pool.request(method, url, body=data, headers=headers)
         except Exception as exc:
-            raise ToolError(f"{service} did not answer ({type(exc).__name__})") from None
+            raise ToolError(f"{service} did not answer ({_why(exc)})") from None
         if none_if_missing and response.status == 404:
             return None
         if not 200 <= response.status < 300:

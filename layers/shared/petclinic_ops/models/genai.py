@@ -117,9 +117,13 @@ class Attempt:
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
+    """One tool call of a request; ``error`` says why a failed one failed (what the model was
+    told: the service and what went wrong, never the service's error body)."""
+
     name: str
     ok: bool
     ms: float
+    error: str | None = None
 
 
 @dataclass(slots=True)
@@ -141,7 +145,10 @@ class ChatAnswer:
         return {
             "answer": self.answer,
             "model": self.model or None,  # None: no model was called (a confirmed write)
-            "toolCalls": [{"name": t.name, "ok": t.ok} for t in self.tool_calls],
+            "toolCalls": [
+                {"name": t.name, "ok": t.ok, **({} if t.ok or not t.error else {"error": t.error})}
+                for t in self.tool_calls
+            ],
             "usage": {
                 "inputTokens": self.usage.input_tokens,
                 "outputTokens": self.usage.output_tokens,

@@ -133,7 +133,7 @@ class Assistant:
         if name not in WRITE_TOOLS:
             result, call = self.toolbox.run(name, tool_use.get("input"))
         elif proposal:
-            result, call = {"error": ONE_AT_A_TIME}, ToolCall(name, False, 0.0)
+            result, call = {"error": ONE_AT_A_TIME}, ToolCall(name, False, 0.0, ONE_AT_A_TIME)
         else:
             pending, result, call = self.toolbox.propose(name, tool_use.get("input"))
             if pending is not None:

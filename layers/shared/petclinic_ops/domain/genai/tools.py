@@ -212,7 +212,8 @@ class Toolbox:
             result, ok = {"error": str(exc)}, False
         except Exception as exc:
             result, ok = {"error": f"the PetClinic service call failed ({type(exc).__name__})"}, False
-        return result, ToolCall(name, ok, (self.timer() - started) * 1000)
+        error = None if ok else str(result["error"])
+        return result, ToolCall(name, ok, (self.timer() - started) * 1000, error)
 
     def _read(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         if name in WRITE_TOOLS:
