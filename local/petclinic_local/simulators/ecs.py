@@ -65,9 +65,13 @@ def _missing_secret(value_from: str, account: str, region: str) -> str | None:
     from moto.secretsmanager.models import secretsmanager_backends  # noqa: PLC0415
     from moto.ssm.models import ssm_backends  # noqa: PLC0415
 
-    if ":secretsmanager:" in value_from:
+    by_name = not value_from.startswith("arn:")
+    if by_name and value_from.split(":", maxsplit=1)[0] in ssm_backends[account][region]._parameters:
+        return None  # a Parameter Store parameter of this region, by name
+    if ":secretsmanager:" in value_from or by_name:  # a secret's ARN, or its name in this region
         parts = value_from.split(":")
-        secret_id, key = ":".join(parts[:7]), (parts[7] if len(parts) > 7 else "")
+        cut = 7 if not by_name else 1
+        secret_id, key = ":".join(parts[:cut]), (parts[cut] if len(parts) > cut else "")
         secrets = secretsmanager_backends[account][region]
         try:
             value = secrets.get_secret_value(secret_id, None, None).get("SecretString") or ""
