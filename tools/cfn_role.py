@@ -740,6 +740,16 @@ MANAGED_POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
         "logs:DescribeLogStreams",
         "logs:GetLogEvents",
     ),
+    # The account's API Gateway CloudWatch role (infra/edge.yaml ApiGatewayLogsRole).
+    "AmazonAPIGatewayPushToCloudWatchLogs": (
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:DescribeLogGroups",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+        "logs:GetLogEvents",
+        "logs:FilterLogEvents",
+    ),
 }
 
 

@@ -192,7 +192,8 @@ def _declared(template: Any) -> dict[str, str]:
 
 def adopt(cloud: LocalCloud, environment: str = "dev") -> dict[str, Any]:
     """After a provision from nothing: what the local cloud's seed does once the stacks exist
-    (first images pushed, first deployments completed), so `local run` and `local rotate` work on it."""
+    (first images pushed; the services, created at 0 tasks, running their counts), so `local run`
+    and `local rotate` work on it."""
     from petclinic_local.petclinic import seed as petclinic_seed  # noqa: PLC0415
 
     cfn = cloud.client("cloudformation")
@@ -200,5 +201,6 @@ def adopt(cloud: LocalCloud, environment: str = "dev") -> dict[str, Any]:
     for stack in STACKS:
         described = cfn.describe_stacks(StackName=stack_name(environment, stack))["Stacks"][0]
         outputs[stack] = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    petclinic_seed.push_first_images(cloud.region, cloud.seed_spec)
     cloud.seeded = petclinic_seed.settle(cloud.session, cloud.region, cloud.seed_spec, outputs)
     return cloud.seeded

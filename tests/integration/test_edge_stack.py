@@ -5,10 +5,11 @@ cloud serves no HTTP for this API: what is checked is what API Gateway and WAF h
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from petclinic_local import provisioning
-from petclinic_local.cloud import LocalCloud
+from petclinic_local.cloud import ACCOUNT, LocalCloud
 
 
 def _edge_api(cloud: LocalCloud) -> tuple[str, dict[str, Any]]:
@@ -51,3 +52,39 @@ def test_the_genai_routes_need_a_key_on_chat_and_a_per_client_limit_on_chatclien
     assert (rate["Limit"], rate["AggregateKeyType"]) == (100, "IP")
     scope = rate["ScopeDownStatement"]["ByteMatchStatement"]
     assert (scope["FieldToMatch"], scope["SearchString"]) == ({"UriPath": {}}, b"/api/genai/chatclient")
+
+
+def test_the_edge_stack_sets_the_accounts_cloudwatch_role_its_stage_logs_with(cloud: LocalCloud) -> None:
+    """API Gateway writes a stage's access and execution logs with the account's CloudWatch role
+    (AWS::ApiGateway::Account); the edge stack creates it (ApiGatewayAccountRole=create, the
+    default) under the workload path, with the workload boundary, trusted by API Gateway only."""
+    account = cloud.client("apigateway").get_account()
+    role_arn = account["cloudwatchRoleArn"]
+    assert role_arn == f"arn:aws:iam::{ACCOUNT}:role/petclinic-workload/petclinic-dev-apigateway-logs"
+    role = cloud.client("iam").get_role(RoleName="petclinic-dev-apigateway-logs")["Role"]
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == cloud.outputs["WorkloadBoundaryArn"]
+    [statement] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+
+
+def test_a_stage_that_logs_is_refused_while_the_account_has_no_cloudwatch_role(cloud: LocalCloud) -> None:
+    """As API Gateway refuses it ("CloudWatch Logs role ARN must be set in account settings to
+    enable logging"): the edge stack told the account has a role (existing) on an account without
+    one fails and rolls back."""
+    apigateway = cloud.client("apigateway")
+    apigateway.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": ""}])
+    refused = provisioning.provision(
+        cloud,
+        {
+            "environment": "dev",
+            "stacks": ["edge"],
+            "parameters": {"edge": {"ApiGatewayAccountRole": "existing"}},
+        },
+    )
+    assert refused["execution"]["status"] == "FAILED"
+    assert "CloudWatch Logs role ARN must be set in account settings to enable logging" in json.dumps(
+        refused["execution"]
+    )
+    assert not apigateway.get_account().get("cloudwatchRoleArn")
+    edge = cloud.client("cloudformation").describe_stacks(StackName="petclinic-dev-edge")["Stacks"][0]
+    assert edge["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"

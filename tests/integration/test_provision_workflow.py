@@ -16,10 +16,10 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from moto.sns.models import sns_backends
 
-from petclinic_local import provisioning
+from petclinic_local import provisioning, scaling
 from petclinic_local.cloud import ACCOUNT, PROJECT_ROOT, REGION, LocalCloud
 from petclinic_local.petclinic import stacks
-from petclinic_local.petclinic.seed import PetClinicSeed
+from petclinic_local.petclinic.seed import SERVICE_PARAMETERS, PetClinicSeed, digest_for, register_image
 from petclinic_ops.domain import provision_changes
 
 PROVISION = "petclinic-ops-dev-provision"
@@ -55,7 +55,7 @@ def test_provision_from_nothing_plan_apply_and_a_rerun_that_changes_nothing(empt
         ("services", "PLANNED"),
         ("edge", "PLANNED"),
     ]
-    assert [s["added"] for s in planned["stacks"]] == [59, 17, 46, 20]
+    assert [s["added"] for s in planned["stacks"]] == [59, 21, 43, 22]
     assert all(s["modified"] == s["removed"] == 0 for s in planned["stacks"])
     network_plan = {c["logicalId"]: c for c in planned["stacks"][0]["changes"]}
     assert network_plan["NatGatewayA"] == {
@@ -77,7 +77,7 @@ def test_provision_from_nothing_plan_apply_and_a_rerun_that_changes_nothing(empt
         ("services", "CREATE_COMPLETE", "EXECUTE"),
         ("edge", "CREATE_COMPLETE", "EXECUTE"),
     ]
-    assert [len(s["resources"]) for s in applied["stacks"]] == [59, 17, 46, 20]
+    assert [len(s["resources"]) for s in applied["stacks"]] == [59, 21, 43, 22]
     assert applied["lambdaInvocations"] == 4
     assert applied["parameters"] == [
         f"/petclinic/dev/stacks/{s}/outputs" for s in ("data", "edge", "network", "services")
@@ -123,12 +123,11 @@ def _assert_the_architecture_is_there(cloud: LocalCloud) -> None:
     assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
     names = ["customers-service", "vets-service", "visits-service", "admin-server"]
     services = ecs.describe_services(cluster="petclinic-dev", services=names)["services"]
-    assert {s["serviceName"]: s["desiredCount"] for s in services} == {
-        "customers-service": 2,
-        "vets-service": 2,
-        "visits-service": 2,
-        "admin-server": 1,
+    # Created at 0 tasks: no image and no database user yet (docs/provisioning.md, steps 4-6).
+    assert {s["serviceName"]: (s["desiredCount"], s["runningCount"]) for s in services} == {
+        name: (0, 0) for name in names
     }
+    assert {d["rolloutState"] for s in services for d in s["deployments"]} == {"COMPLETED"}
     assert all(s["launchType"] == "FARGATE" for s in services)
     rds = cloud.client("rds")
     [aurora] = rds.describe_db_clusters(DBClusterIdentifier="petclinic-dev")["DBClusters"]
@@ -430,7 +429,8 @@ def test_the_roles_the_stacks_create_carry_the_boundary_under_the_workload_path(
     assert boundary.endswith(":policy/petclinic-ops/petclinic-ops-dev-workload-boundary")
     roles = [r for r in iam.list_roles(PathPrefix="/petclinic-workload/")["Roles"]]
     names = sorted(r["RoleName"] for r in roles)
-    assert len(names) == 7, names  # execution, four task roles, flow logs, RDS monitoring
+    # execution, four task roles, flow logs, RDS monitoring, API Gateway's account logging role
+    assert len(names) == 8, names
     assert all(
         name.startswith("petclinic-dev-") or "FlowLogRole" in name or "Monitoring" in name for name in names
     )
@@ -479,6 +479,55 @@ def test_a_status_event_that_arrives_before_the_wait_is_not_lost(cloud: LocalClo
     report = provisioning.provision(cloud, EDGE_CHANGE)
     assert report["execution"]["status"] == "SUCCEEDED", report["execution"]
     assert report["stacks"][0]["status"] == "UPDATE_COMPLETE"
+
+
+def test_from_nothing_the_services_come_up_the_documented_way_and_end_steady(empty_cloud: LocalCloud) -> None:
+    """docs/provisioning.md's order on an empty account (empty ECR, no database user): provision
+    creates every stack with the services at 0 tasks; the first images are pushed to the
+    repositories the data stack made; the scale workflow's business-hours profile brings the
+    services up, and every one ends steady, each task started from an image that is in ECR."""
+    cloud = empty_cloud
+    report = provisioning.provision(cloud, {"environment": "dev"})
+    assert report["execution"]["status"] == "SUCCEEDED", report["execution"]
+    assert {s["status"] for s in report["stacks"]} == {"CREATE_COMPLETE"}
+    data = json.loads(
+        cloud.client("ssm").get_parameter(Name="/petclinic/dev/stacks/data/outputs")["Parameter"]["Value"]
+    )
+    ecr = cloud.client("ecr")
+    for prefix in SERVICE_PARAMETERS.values():
+        repository = data[f"{prefix}RepositoryUri"].split("/", 1)[1]
+        assert ecr.describe_images(repositoryName=repository)["imageDetails"] == []  # empty until step 5
+        register_image(REGION, repository, "1.0.0", digest_for(repository, "1.0.0"))  # step 5
+
+    scaled = scaling.scale(cloud, "business-hours")  # step 6
+    assert scaled["result"] == "APPLIED", scaled["execution"]
+    assert {row["result"] for row in scaled["targets"] if row["target"].startswith("service/")} == {"STEADY"}
+    cloud.wait_until_quiet()
+    names = list(SERVICE_PARAMETERS)
+    services = cloud.client("ecs").describe_services(cluster="petclinic-dev", services=names)["services"]
+    running = {s["serviceName"]: (s["desiredCount"], s["runningCount"]) for s in services}
+    assert running == {
+        "customers-service": (1, 1),
+        "vets-service": (1, 1),
+        "visits-service": (1, 1),
+        "admin-server": (1, 1),
+    }
+    assert not [h for h in cloud.simulator.history if "stoppedReason" in h]
+
+
+def test_from_nothing_the_old_services_stack_fails_on_an_empty_registry(empty_cloud: LocalCloud) -> None:
+    """What AWS did to the first create when the services stack started 2 tasks each at once: the
+    tasks cannot pull their image, the circuit breaker fails the service and the stack."""
+    cloud = empty_cloud
+    report = provisioning.provision(
+        cloud, {"environment": "dev", "parameters": {"services": {"VetsDesiredCount": "2"}}}
+    )
+    assert report["execution"]["status"] == "FAILED"
+    run = _runs(cloud)[-1]
+    failure = json.loads(run["failure"])
+    assert (failure["stack"], failure["resource"]) == ("services", "VetsService")
+    assert "ECS Deployment Circuit Breaker was triggered" in failure["reason"]
+    assert "CannotPullContainerError" in failure["reason"]
 
 
 def test_local_run_acts_on_what_the_workflow_provisioned(empty_cloud: LocalCloud) -> None:
@@ -685,7 +734,11 @@ def test_dev_flags_a_protected_change_and_applies_it_as_a_replacement(
     applied = _run(cloud, {"environment": "dev", "stacks": ["data"]}, root=root)
     assert applied["execution"]["status"] == "SUCCEEDED", applied["execution"]
     assert applied["stacks"][0]["status"] == "UPDATE_COMPLETE"
-    assert _audit_logs(cloud) == ["/aws/rds/cluster/petclinic-dev/audit-v2"]  # a new one, the old gone
+    # A new one; the old one kept (UpdateReplacePolicy: Retain): what it holds is not lost.
+    assert _audit_logs(cloud) == [
+        "/aws/rds/cluster/petclinic-dev/audit",
+        "/aws/rds/cluster/petclinic-dev/audit-v2",
+    ]
     assert _policy(cloud, "petclinic-dev-data") == json.loads(str(PROTECTING))  # put back after the run
 
 
@@ -749,7 +802,10 @@ def test_prod_refuses_a_protected_change_unless_forced_and_changes_nothing(
     forced = _run(cloud, {"environment": "prod", "stacks": ["data"], "force": True}, root=root)
     assert forced["execution"]["status"] == "SUCCEEDED", forced["execution"]
     assert "protected changes forced" in forced["stacks"][0]["reason"]
-    assert _audit_logs(cloud, "prod") == ["/aws/rds/cluster/petclinic-prod/audit-v2"]
+    assert _audit_logs(cloud, "prod") == [
+        "/aws/rds/cluster/petclinic-prod/audit",  # kept (UpdateReplacePolicy: Retain)
+        "/aws/rds/cluster/petclinic-prod/audit-v2",
+    ]
     assert _policy(cloud, name) == json.loads(str(PROTECTING))
 
 

@@ -637,6 +637,61 @@ def test_closed_cloudformation_change_sets_failure_rolls_back() -> None:
     assert parameters == []  # what it had created is gone
 
 
+VALUE_EXPORTER: dict[str, Any] = {
+    "Parameters": {"Env": {"Type": "String", "Default": "dev"}, "Value": {"Type": "String", "Default": "v1"}},
+    "Resources": {
+        "Param": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {"Name": "/t/exp", "Type": "String", "Value": "x"},
+        }
+    },
+    "Outputs": {
+        "Value": {"Value": {"Ref": "Value"}, "Export": {"Name": {"Fn::Sub": "app-${Env}-Value"}}},
+        "Kept": {"Value": "k", "Export": {"Name": {"Fn::Sub": "app-${Env}-Kept"}}},
+    },
+}
+VALUE_IMPORTER: dict[str, Any] = {
+    "Parameters": {"Env": {"Type": "String", "Default": "dev"}},
+    "Resources": {
+        "Copy": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {
+                "Name": "/t/imp",
+                "Type": "String",
+                "Value": {"Fn::ImportValue": {"Fn::Sub": "app-${Env}-Value"}},
+            },
+        }
+    },
+}
+
+
+def test_closed_cloudformation_change_sets_refuse_changing_an_export_in_use() -> None:
+    """As CloudFormation: an update that changes an export another stack imports fails ("Cannot
+    update export ... as it is in use by ...") and rolls back; the export keeps its value. An
+    export nobody imports changes freely."""
+    with local_aws() as hooks:
+        _simulating(hooks)
+        _change_set("exporter", VALUE_EXPORTER)
+        _change_set("importer", VALUE_IMPORTER)
+        cfn = client("cloudformation")
+        _change_set("exporter", VALUE_EXPORTER, "UPDATE", Value="v2")
+        refused = cfn.describe_stacks(StackName="exporter")["Stacks"][0]
+        reasons = [
+            e.get("ResourceStatusReason", "")
+            for e in cfn.describe_stack_events(StackName="exporter")["StackEvents"]
+        ]
+        exports = {e["Name"]: e["Value"] for e in cfn.list_exports()["Exports"]}
+        cfn.delete_stack(StackName="importer")
+        _change_set("exporter", VALUE_EXPORTER, "UPDATE", Value="v3")
+        freed = cfn.describe_stacks(StackName="exporter")["Stacks"][0]
+        exports_after = {e["Name"]: e["Value"] for e in cfn.list_exports()["Exports"]}
+    assert refused["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert any("Cannot update export app-dev-Value as it is in use by importer" in r for r in reasons)
+    assert exports == {"app-dev-Value": "v1", "app-dev-Kept": "k"}
+    assert freed["StackStatus"] == "UPDATE_COMPLETE"
+    assert exports_after["app-dev-Value"] == "v3"
+
+
 def test_needed_cloudformation_skipped_types() -> None:
     """If this fails, moto fixed cloudformation-skipped-types: delete the workaround (a Cloud Map
     namespace in a template is created)."""

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
+import pytest
 from moto_gaps import (
+    FakeHooks,
     client,
     local_aws,
 )
+
+from petclinic_local.cloud import ACCOUNT, REGION
+from petclinic_local.simulators.ecs import RolloutSimulator
 
 
 def _service_with_two_revisions() -> tuple[Any, str, str]:
@@ -92,3 +99,162 @@ def test_closed_desired_count_alone() -> None:
     assert primary["id"] == created["id"]
     assert (service["desiredCount"], primary["desiredCount"]) == (3, 3)
     assert hooks.scaled == [("app", 3)]
+
+
+# ---------------------------------------------------------------- simulators.ecs: tasks start as on ECS
+
+REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+
+
+class _SimulatedHooks(FakeHooks):
+    """The gaps' hooks with the local cloud's rollout simulator behind them (no time scale wait)."""
+
+    def __init__(self) -> None:
+        super().__init__(time_scale=0.0)
+        self.simulator = RolloutSimulator(
+            account=ACCOUNT, region=REGION, rollout_seconds=0.0, time_scale=0.0, scale_seconds=0.0
+        )
+
+    def deployment_started(self, service: Any, deployment: dict[str, Any], previous: Any) -> None:
+        super().deployment_started(service, deployment, previous)
+        self.simulator.deployment_started(service, deployment, previous)
+
+    def desired_count_changed(self, service: Any) -> None:
+        super().desired_count_changed(service)
+        self.simulator.desired_count_changed(service)
+
+    def settle(self) -> None:
+        deadline = time.monotonic() + 10
+        while not self.simulator.idle() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def _push(repository: str, tag: str) -> str:
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 1,
+            "digest": "sha256:1",
+        },
+        "layers": [],
+    }
+    image = client("ecr").put_image(
+        repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag
+    )
+    return str(image["image"]["imageId"]["imageDigest"])
+
+
+def _ecr_service(image: str, *, secrets: list[dict[str, str]] | None = None, desired: int = 2) -> Any:
+    """A service on revision 1 (a public image, running), ready to move to revision 2 (``image``)."""
+    ecs = client("ecs")
+    ecs.create_cluster(clusterName="c")
+    for revision in ("public.ecr.aws/docker/library/busybox:1", image):
+        container: dict[str, Any] = {"name": "app", "image": revision, "memory": 128}
+        if secrets and revision == image:
+            container["secrets"] = secrets
+        ecs.register_task_definition(family="app", containerDefinitions=[container])
+    ecs.create_service(cluster="c", serviceName="app", taskDefinition="app:1", desiredCount=desired)
+    return ecs
+
+
+def _rolled_out(hooks: _SimulatedHooks, ecs: Any) -> tuple[str, dict[str, Any]]:
+    ecs.update_service(cluster="c", service="app", taskDefinition="app:2")
+    hooks.settle()
+    outcome = next(h for h in hooks.simulator.history if h["deploymentId"] == hooks.deployments[0][1]["id"])
+    return str(outcome["outcome"]), outcome
+
+
+def test_simulator_starts_no_task_whose_image_is_not_in_ecr() -> None:
+    hooks = _SimulatedHooks()
+    with local_aws(hooks=hooks):
+        client("ecr").create_repository(repositoryName="petclinic-dev/app")
+        ecs = _ecr_service(f"{REGISTRY}/petclinic-dev/app:1.0.0")
+        outcome, detail = _rolled_out(hooks, ecs)
+        hooks.simulator.close()
+    assert outcome == "FAILED"
+    assert detail["stoppedReason"].startswith("CannotPullContainerError")
+    assert f"{REGISTRY}/petclinic-dev/app:1.0.0: not found" in detail["stoppedReason"]
+
+
+@pytest.mark.parametrize("reference", ["tag", "digest"])
+def test_simulator_starts_a_task_whose_image_is_in_ecr(reference: str) -> None:
+    hooks = _SimulatedHooks()
+    with local_aws(hooks=hooks):
+        client("ecr").create_repository(repositoryName="petclinic-dev/app")
+        digest = _push("petclinic-dev/app", "1.0.0")
+        image = f"{REGISTRY}/petclinic-dev/app" + (":1.0.0" if reference == "tag" else f"@{digest}")
+        ecs = _ecr_service(image)
+        outcome, _ = _rolled_out(hooks, ecs)
+        hooks.simulator.close()
+    assert outcome == "COMPLETED"
+
+
+def test_simulator_starts_no_task_reading_a_secret_that_does_not_exist() -> None:
+    missing = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:petclinic/dev/aurora/app-AbCdEf"
+    hooks = _SimulatedHooks()
+    with local_aws(hooks=hooks):
+        ecs = _ecr_service(
+            "public.ecr.aws/docker/library/busybox:2",
+            secrets=[{"name": "SPRING_DATASOURCE_USERNAME", "valueFrom": f"{missing}:username::"}],
+        )
+        outcome, detail = _rolled_out(hooks, ecs)
+        hooks.simulator.close()
+    assert outcome == "FAILED"
+    assert "ResourceInitializationError" in detail["stoppedReason"]
+    assert missing in detail["stoppedReason"]
+
+
+def test_simulator_starts_no_task_reading_a_json_key_the_secret_lacks() -> None:
+    hooks = _SimulatedHooks()
+    with local_aws(hooks=hooks):
+        arn = client("secretsmanager").create_secret(Name="s", SecretString='{"password": "x"}')["ARN"]
+        ecs = _ecr_service(
+            "public.ecr.aws/docker/library/busybox:2",
+            secrets=[{"name": "USER", "valueFrom": f"{arn}:username::"}],
+        )
+        failed, detail = _rolled_out(hooks, ecs)
+        client("secretsmanager").put_secret_value(
+            SecretId=arn, SecretString='{"username": "u", "password": "x"}'
+        )
+        ecs.update_service(cluster="c", service="app", forceNewDeployment=True)
+        hooks.settle()
+        retried = hooks.simulator.history[-1]["outcome"]
+        hooks.simulator.close()
+    assert failed == "FAILED"
+    assert "did not contain json key username" in detail["stoppedReason"]
+    assert retried == "COMPLETED"
+
+
+def test_simulator_completes_a_deployment_of_no_tasks_without_its_image() -> None:
+    """A service created at 0 tasks (the first create, before an image exists) starts nothing."""
+    hooks = _SimulatedHooks()
+    with local_aws(hooks=hooks):
+        client("ecr").create_repository(repositoryName="petclinic-dev/app")
+        ecs = _ecr_service(f"{REGISTRY}/petclinic-dev/app:1.0.0", desired=0)
+        outcome, _ = _rolled_out(hooks, ecs)
+        hooks.simulator.close()
+    assert outcome == "COMPLETED"
+
+
+def test_simulator_scaling_up_without_the_image_is_impaired_not_steady() -> None:
+    hooks = _SimulatedHooks()
+    with local_aws(hooks=hooks):
+        client("ecr").create_repository(repositoryName="petclinic-dev/app")
+        ecs = _ecr_service(f"{REGISTRY}/petclinic-dev/app:1.0.0", desired=0)
+        _rolled_out(hooks, ecs)  # revision 2 at 0 tasks: COMPLETED
+        ecs.update_service(cluster="c", service="app", desiredCount=2)
+        hooks.settle()
+        impaired = _describe_service(ecs)
+        _push("petclinic-dev/app", "1.0.0")
+        ecs.update_service(cluster="c", service="app", desiredCount=3)
+        hooks.settle()
+        steady = _describe_service(ecs)
+        hooks.simulator.close()
+    assert (impaired["desiredCount"], impaired["runningCount"]) == (2, 0)
+    assert any(
+        h.get("desiredCount") == 2 and "CannotPullContainerError" in h["stoppedReason"]
+        for h in hooks.simulator.history
+    )
+    assert (steady["desiredCount"], steady["runningCount"]) == (3, 3)

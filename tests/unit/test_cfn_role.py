@@ -153,6 +153,7 @@ def test_roles_are_written_only_with_the_boundary_and_passed_only_to_their_servi
 def test_the_pass_role_condition_is_the_services_the_roles_trust() -> None:
     passed = _statement(TEMPLATE, "PassWorkloadRolesOnlyToTheServicesThatAssumeThem")
     assert passed["Condition"]["StringEquals"]["iam:PassedToService"] == [
+        "apigateway.amazonaws.com",  # the account's API Gateway CloudWatch role (edge)
         "ecs-tasks.amazonaws.com",  # the execution role and the four task roles
         "monitoring.rds.amazonaws.com",  # RDS enhanced monitoring
         "rds.amazonaws.com",  # ... which RDS receives (ALSO_PASSED_TO)
@@ -160,7 +161,8 @@ def test_the_pass_role_condition_is_the_services_the_roles_trust() -> None:
     ]
     attach = _statement(TEMPLATE, "AttachOnlyTheManagedPoliciesInfraNames")
     assert attach["Condition"]["ArnEquals"]["iam:PolicyARN"] == [
-        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"}
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::aws:policy/service-role/{name}"}
+        for name in ("AmazonRDSEnhancedMonitoringRole", "AmazonAPIGatewayPushToCloudWatchLogs")
     ]
 
 

@@ -190,12 +190,35 @@ def test_services_ports_health_checks_circuit_breaker_and_discovery() -> None:
     [namespace] = resources("services", "AWS::ServiceDiscovery::PrivateDnsNamespace").values()
     assert namespace["Properties"]["Name"] == "petclinic.local"
     assert len(resources("services", "AWS::ServiceDiscovery::Service")) == 4
-    repositories = resources("services", "AWS::ECR::Repository")
+    repositories = resources("data", "AWS::ECR::Repository")
+    assert len(repositories) == 4
     for repository in repositories.values():
         assert repository["Properties"]["ImageScanningConfiguration"] == {"ScanOnPush": True}
         assert "LifecyclePolicyText" in repository["Properties"]["LifecyclePolicy"]
     [cluster] = resources("services", "AWS::ECS::Cluster").values()
     assert cluster["Properties"]["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
+
+
+def test_the_first_create_starts_no_task_and_keeps_the_repositories_apart() -> None:
+    """On an empty account the services stack creates its services at 0 tasks (no image, no
+    database user yet: tasks would fail and the circuit breaker would roll the stack back), and
+    the repositories are in the data stack, before it: the first images can be pushed before any
+    service starts, and a failed services stack never deletes them."""
+    parameters = template("services")["Parameters"]
+    counts = {
+        name: p["Default"] for name, p in parameters.items() if name.endswith(("DesiredCount", "MinTasks"))
+    }
+    assert len(counts) == 7
+    assert set(counts.values()) == {"0"}
+    assert resources("services", "AWS::ECR::Repository") == {}
+    images = [
+        container["Image"]
+        for definition in resources("services", "AWS::ECS::TaskDefinition").values()
+        for container in definition["Properties"]["ContainerDefinitions"]
+        if container["Name"] != "xray-daemon"
+    ]
+    assert len(images) == 4
+    assert all("-data-" in str(image) and "RepositoryUri" in str(image) for image in images)
 
 
 def test_scalable_targets_and_target_tracking_for_the_api_services() -> None:

@@ -15,6 +15,8 @@ starts failing, upstream fixed the gap, so delete the workaround.
     events            EventBridge rules deliver to Step Functions, ``time`` in ISO 8601
     dynamodb          atomic conditional writes
     ecr               millisecond push times
+    elbv2             listener rules within ELB's quotas (condition values, wildcards, rules per
+                      load balancer)
     ecs               UpdateService starts a deployment (simulators.ecs rolls it out); a new
                       desired count alone is the PRIMARY deployment's (simulators.ecs runs it)
     applicationautoscaling  RegisterScalableTarget moves an ECS service's count into the bounds
@@ -60,6 +62,7 @@ from petclinic_local.moto_compat import (
     dynamodb,
     ecr,
     ecs,
+    elbv2,
     events,
     s3,
     sdk_integrations,
@@ -79,6 +82,7 @@ GAPS: tuple[Gap, ...] = (
     *ecr.GAPS,
     *secretsmanager.GAPS,
     *ecs.GAPS,
+    *elbv2.GAPS,
     *applicationautoscaling.GAPS,
     *cloudformation.GAPS,
     *awslambda_aliases.GAPS,

@@ -14,6 +14,13 @@ from pathlib import Path
 from typing import Any
 
 ACCOUNT = "123456789012"
+# The services stack's parameters of each service (<prefix>DesiredCount, <prefix>MinTasks...).
+SERVICE_PARAMETERS = {
+    "customers-service": "Customers",
+    "vets-service": "Vets",
+    "visits-service": "Visits",
+    "admin-server": "AdminServer",
+}
 
 
 @dataclass(frozen=True)
@@ -120,20 +127,39 @@ def seed(
         rotation_function_arn=rotation_function_arn,
         permissions_boundary_arn=permissions_boundary_arn,
         bucket=bucket,
-        parameters=spec.parameters,
+        parameters=_running_services(spec),
         region=region,
+        after_stack=lambda stack: push_first_images(region, spec) if stack == "data" else None,
     )
     return settle(session, region, spec, {plan.stack: plan.outputs for plan in plans})
+
+
+def _running_services(spec: PetClinicSeed) -> dict[str, dict[str, str]]:
+    """The provision parameters of a stack whose services were brought up (the services stack
+    creates them at 0 tasks): each one's desired count, and as many tasks as its minimum; the
+    spec's own parameters over these."""
+    services: dict[str, str] = {}
+    for service in spec.services:
+        prefix = SERVICE_PARAMETERS[service.name]
+        services[f"{prefix}DesiredCount"] = str(service.desired_count)
+        if service.uses_database:
+            services[f"{prefix}MinTasks"] = str(service.desired_count)
+    given = spec.parameters or {}
+    return {**given, "services": {**services, **given.get("services", {})}}
+
+
+def push_first_images(region: str, spec: PetClinicSeed) -> None:
+    """What the build pushes once the repositories exist (the data stack): each service's first image."""
+    for service in spec.services:
+        repository = f"{spec.repository_prefix}{service.name}"
+        register_image(region, repository, spec.initial_tag, digest_for(repository, spec.initial_tag))
 
 
 def settle(
     session: Any, region: str, spec: PetClinicSeed, outputs: dict[str, dict[str, str]]
 ) -> dict[str, Any]:
-    """After the stacks exist: the first image in each repository, the first deployments
+    """After the stacks exist (each repository with its first image): the first deployments
     COMPLETED, the secrets pointed at a local database when the spec says so."""
-    for service in spec.services:
-        repository = f"{spec.repository_prefix}{service.name}"
-        register_image(region, repository, spec.initial_tag, digest_for(repository, spec.initial_tag))
     _settle(region, spec)
     secrets = session.client("secretsmanager", region_name=region)
     app_arn, master_arn = outputs["data"]["AppSecretArn"], outputs["data"]["MasterSecretArn"]
@@ -163,11 +189,13 @@ def _settle(region: str, spec: PetClinicSeed, account: str = ACCOUNT) -> None:
     backend = ecs_backends[account][region]
     for service in spec.services:
         running = backend.services[f"{spec.cluster}:{service.name}"]
+        running.desired_count = service.desired_count
         running.running_count, running.pending_count = service.desired_count, 0
         for deployment in running.deployments:
             deployment.update(
                 rolloutState="COMPLETED",
                 rolloutStateReason=f"ECS deployment {deployment['id']} completed.",
+                desiredCount=service.desired_count,
                 runningCount=service.desired_count,
                 pendingCount=0,
             )

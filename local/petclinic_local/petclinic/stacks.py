@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +58,11 @@ def provision_directly(
     bucket: str,
     parameters: Mapping[str, Mapping[str, str]] | None = None,
     region: str,
+    after_stack: Callable[[str], None] | None = None,
 ) -> list[provision.StackPlan]:
     """Every stack, in order, through the provision function's template check, its planning and
-    its change set."""
+    its change set; ``after_stack(stack)`` runs once each stack is complete (what a person does
+    between stacks: the first images pushed once the data stack holds the repositories)."""
     from petclinic_ops.adapters.provision import CloudFormationStacks, LiveResources  # noqa: PLC0415
     from petclinic_ops.adapters.templates import S3Templates  # noqa: PLC0415
     from petclinic_ops.domain import template_location  # noqa: PLC0415
@@ -107,6 +109,8 @@ def provision_directly(
         if plan.stack_policy and plan.set_policy:  # as the workflow protects the data stack
             cfn.set_stack_policy(StackName=plan.stack_name, StackPolicyBody=plan.stack_policy)
         plans.append(plan)
+        if after_stack is not None:
+            after_stack(stack)
     return plans
 
 

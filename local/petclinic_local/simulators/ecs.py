@@ -13,6 +13,14 @@ one containing "stall" never finishes (like tasks that never pass health checks)
 ``inject(digest or service, outcome)`` sets the outcome of an image, or of every deployment of
 a service, explicitly. A service whose deployment
 circuit breaker has rollback on is rolled back by "ECS" itself, as AWS does.
+
+Tasks start only as they start on ECS (``start_failure``): every image of the task definition in
+this account's ECR must be there (repository, tag or digest), and every secret the containers
+read must exist (a Secrets Manager secret with the JSON key named, or a Parameter Store
+parameter). Otherwise a deployment with tasks to start FAILED (CannotPullContainerError,
+ResourceInitializationError, then the circuit breaker), and a desired count raised outside a
+deployment leaves the tasks unstarted with ECS's SERVICE_TASK_START_IMPAIRED event instead of
+SERVICE_STEADY_STATE. A deployment of 0 tasks starts none and completes.
 """
 
 from __future__ import annotations
@@ -31,6 +39,82 @@ from petclinic_local.moto_compat.timestamps import event_time
 Outcome = Literal["COMPLETED", "FAILED", "STALLED"]
 TAG_MARKERS: dict[str, Outcome] = {"broken": "FAILED", "stall": "STALLED"}
 _PHRASES = {"SERVICE_DEPLOYMENT_IN_PROGRESS": "in progress", "SERVICE_DEPLOYMENT_COMPLETED": "completed"}
+
+
+def _missing_image(image: str, ecr: Any, registry_host: str) -> str | None:
+    host, _, rest = image.partition("/")
+    if host != registry_host:
+        return None  # another registry (public.ecr.aws...): not this account's ECR
+    repository, at, digest = rest.partition("@")
+    repository, colon, tag = repository.partition(":") if not at else (repository, "", "")
+    tag = tag if colon else ("" if at else "latest")
+    found = ecr.repositories.get(repository)
+    images = list(found.images) if found is not None else []
+    if found is None or not any(
+        (digest and i.image_digest == digest) or (tag and tag in (i.image_tags or [])) for i in images
+    ):
+        return (
+            f"CannotPullContainerError: pull image manifest has been retried 7 time(s): "
+            f"failed to resolve ref {image}: {image}: not found"
+        )
+    return None
+
+
+def _missing_secret(value_from: str, account: str, region: str) -> str | None:
+    from moto.secretsmanager.exceptions import SecretsManagerClientError  # noqa: PLC0415
+    from moto.secretsmanager.models import secretsmanager_backends  # noqa: PLC0415
+    from moto.ssm.models import ssm_backends  # noqa: PLC0415
+
+    by_name = not value_from.startswith("arn:")
+    if by_name and value_from.split(":", maxsplit=1)[0] in ssm_backends[account][region]._parameters:
+        return None  # a Parameter Store parameter of this region, by name
+    if ":secretsmanager:" in value_from or by_name:  # a secret's ARN, or its name in this region
+        parts = value_from.split(":")
+        cut = 7 if not by_name else 1
+        secret_id, key = ":".join(parts[:cut]), (parts[cut] if len(parts) > cut else "")
+        secrets = secretsmanager_backends[account][region]
+        try:
+            value = secrets.get_secret_value(secret_id, None, None).get("SecretString") or ""
+        except SecretsManagerClientError:  # not found, deleted, no current version
+            return (
+                "ResourceInitializationError: unable to pull secrets or registry auth: "
+                f"ResourceNotFoundException: Secrets Manager can't find the specified secret {secret_id}"
+            )
+        if key:
+            try:
+                has_key = key in json.loads(value)
+            except (ValueError, TypeError):
+                has_key = False
+            if not has_key:
+                return (
+                    "ResourceInitializationError: unable to pull secrets or registry auth: "
+                    f"retrieved secret from Secrets Manager did not contain json key {key}"
+                )
+        return None
+    name = value_from.split(":parameter", 1)[1] if ":parameter" in value_from else value_from
+    if name not in ssm_backends[account][region]._parameters:
+        return (
+            "ResourceInitializationError: unable to pull secrets or registry auth: "
+            f"invalid ssm parameters: {name}"
+        )
+    return None
+
+
+def start_failure(account: str, region: str, task_definition_arn: str) -> str | None:
+    """Why ECS could not start a task of this revision (the stopped reason), or None."""
+    from moto.ecr.models import ecr_backends  # noqa: PLC0415
+    from moto.ecs.models import ecs_backends  # noqa: PLC0415
+
+    definition = ecs_backends[account][region].describe_task_definition(task_definition_arn)
+    ecr = ecr_backends[account][region]
+    registry_host = f"{account}.dkr.ecr.{region}.amazonaws.com"
+    for container in definition.container_definitions:
+        reason = _missing_image(container.get("image", ""), ecr, registry_host)
+        for secret in container.get("secrets") or []:
+            reason = reason or _missing_secret(secret.get("valueFrom", ""), account, region)
+        if reason:
+            return reason
+    return None
 
 
 @dataclass(frozen=True)
@@ -100,8 +184,18 @@ class RolloutSimulator:
                 {"service": service.name, "deploymentId": deployment["id"], "unfinished": unfinished}
             )
         self._emit(service, deployment, "SERVICE_DEPLOYMENT_IN_PROGRESS")
-        outcome = self.faults.get(service.name) or self._outcome_for(deployment["taskDefinition"])
-        self.history.append({"service": service.name, "deploymentId": deployment["id"], "outcome": outcome})
+        reason = (
+            start_failure(self.account, self.region, deployment["taskDefinition"])
+            if deployment["desiredCount"] > 0
+            else None
+        )
+        outcome = self.faults.get(service.name) or (
+            "FAILED" if reason else self._outcome_for(deployment["taskDefinition"])
+        )
+        self.history.append(
+            {"service": service.name, "deploymentId": deployment["id"], "outcome": outcome}
+            | ({"stoppedReason": reason} if reason else {})
+        )
         if outcome == "STALLED":
             return
         timer = threading.Timer(
@@ -135,23 +229,41 @@ class RolloutSimulator:
                 if deployment["status"] != "PRIMARY" or deployment.get("rolloutState") == "IN_PROGRESS":
                     return
                 count = service.desired_count
-                deployment.update(
-                    desiredCount=count, runningCount=count, pendingCount=0, updatedAt=dt.datetime.now(dt.UTC)
+                running = int(deployment.get("runningCount", 0))  # moto's service claims the count at once
+                reason = (
+                    start_failure(self.account, self.region, deployment["taskDefinition"])
+                    if count > running
+                    else None
                 )
-                service.running_count, service.pending_count = count, 0
+                if reason:  # the new tasks stop at start: the service stays where it was
+                    deployment["failedTasks"] = deployment.get("failedTasks", 0) + count - running
+                    service.running_count, service.pending_count = running, 0
+                    self.history.append(
+                        {"service": service.name, "desiredCount": count, "stoppedReason": reason}
+                    )
+                else:
+                    now = dt.datetime.now(dt.UTC)
+                    deployment.update(desiredCount=count, runningCount=count, pendingCount=0, updatedAt=now)
+                    service.running_count, service.pending_count = count, 0
+            if reason:
+                self._emit_action(service, "SERVICE_TASK_START_IMPAIRED", "WARN")
+                return
             self._emit_steady(service)
         finally:
             with self._lock:
                 self._active -= 1
 
     def _emit_steady(self, service: Any) -> None:
+        self._emit_action(service, "SERVICE_STEADY_STATE", "INFO")
+
+    def _emit_action(self, service: Any, event_name: str, event_type: str) -> None:
         from moto.events.models import events_backends  # noqa: PLC0415
 
         if self._closed.is_set():
             return
         detail = {
-            "eventType": "INFO",
-            "eventName": "SERVICE_STEADY_STATE",
+            "eventType": event_type,
+            "eventName": event_name,
             "clusterArn": service.cluster_arn,
             "createdAt": event_time(dt.datetime.now(dt.UTC)),
         }

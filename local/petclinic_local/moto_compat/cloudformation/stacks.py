@@ -7,7 +7,8 @@ EventBridge event; and the stack's resources listed when moto does not model one
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 from unittest import mock
 
@@ -41,6 +42,49 @@ def _refresh_outputs(backend: Any, stack: Any) -> None:
                 stack.stack_id, message=f"Export {export.name} is exported by another stack"
             )
         backend.exports[export.name] = export
+
+
+def _import_names(value: Any, parameters: dict[str, str]) -> Iterator[str]:
+    """The export names a template imports (``Fn::ImportValue`` of a name, or of a ``Fn::Sub`` of
+    parameters and pseudo parameters, as infra/ writes them)."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Fn::ImportValue":
+                name = inner.get("Fn::Sub") if isinstance(inner, dict) else inner
+                if isinstance(name, str):
+                    yield re.sub(r"\$\{([^}!]+)\}", lambda m: parameters.get(m.group(1), m.group(0)), name)
+            else:
+                yield from _import_names(inner, parameters)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _import_names(inner, parameters)
+
+
+def _exports_kept_while_in_use(backend: Any, stack: Any) -> None:
+    """CloudFormation refuses an update that changes or removes an export another stack imports
+    ("Cannot update export ... as it is in use by ..."): the update fails and rolls back."""
+    before = {n: e.value for n, e in backend.exports.items() if e.exporting_stack_id == stack.stack_id}
+    stack._parse_template()
+    after = {e.name: e.value for e in stack._create_output_map().exports}
+    changed = {name for name, value in before.items() if after.get(name) != value}
+    if not changed:
+        return
+    for other in backend.stacks.values():
+        if other.stack_id == stack.stack_id or other.status.startswith("DELETE"):
+            continue
+        parameters = {"AWS::Region": other.region_name, "AWS::AccountId": other.account_id}
+        declared = other.template_dict.get("Parameters", {})
+        parameters |= {k: str(p["Default"]) for k, p in declared.items() if "Default" in p}
+        parameters |= {k: str(v) for k, v in (other.parameters or {}).items()}
+        for name in sorted(
+            changed & set(_import_names(other.template_dict.get("Resources", {}), parameters))
+        ):
+            reason = (
+                f"Cannot update export {name} as it is in use by {other.name}"
+                if name in after
+                else f"Export {name} cannot be deleted as it is in use by {other.name}"
+            )
+            raise ResourceFailed(stack.name, "AWS::CloudFormation::Stack", reason)
 
 
 def _importing_change_sets(hooks: Hooks, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -106,9 +150,16 @@ def _executed_change_sets(hooks: Hooks, original: Callable[..., Any]) -> Callabl
             original(self, change_set_name, stack_name)
         except ResourceFailed as failed:
             roll_back(stack, change_set, failed, previous)
+            return
+        stack.parameters = dict(change_set.parameters)
+        stack.resource_map.input_parameters = dict(change_set.parameters)
+        try:
+            if change_set.change_set_type == "UPDATE":
+                _exports_kept_while_in_use(self, stack)
+        except ResourceFailed as failed:
+            stack.resource_map.input_parameters = dict(previous[1])
+            roll_back(stack, change_set, failed, previous)
         else:
-            stack.parameters = dict(change_set.parameters)
-            stack.resource_map.input_parameters = dict(change_set.parameters)
             _refresh_outputs(self, stack)
 
     return flushed(hooks, execute_change_set)
@@ -186,7 +237,11 @@ def roll_back(stack: Any, change_set: Any, failed: ResourceFailed, previous: tup
     template and parameters (UPDATE_ROLLBACK_COMPLETE; resources already updated stay so)."""
     template, parameters, _ = previous
     verb = "create" if change_set.change_set_type == "CREATE" else "update"
-    cause = f"The following resource(s) failed to {verb}: [{failed.logical_id}]. "
+    cause = (
+        failed.reason  # the stack itself (an export in use): CloudFormation's own words
+        if failed.resource_type == "AWS::CloudFormation::Stack"
+        else f"The following resource(s) failed to {verb}: [{failed.logical_id}]. "
+    )
     change_set.execution_status = "EXECUTE_FAILED"
     if change_set.change_set_type == "CREATE":
         stack._add_stack_event(
@@ -220,7 +275,8 @@ GAPS = (
         "Executing a change set sets no outputs, registers no exports and keeps the old "
         "parameters; a CREATE change set cannot import exports and lists resources whose "
         "Condition is false as Add (they are not created); a failure has no rollback; no stack "
-        "event reaches EventBridge",
+        "event reaches EventBridge; an update that changes or removes an export another stack "
+        "imports is not refused",
         "moto/cloudformation/models.py CloudFormationBackend.execute_change_set ('TODO: handle "
         "execution errors and implement rollback')",
         ("cloudformation",),

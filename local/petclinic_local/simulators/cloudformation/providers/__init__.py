@@ -4,7 +4,8 @@ LocalStack lays its providers out: each module registers the types of its servic
 makes or nothing local can make). Every module of this package is imported here, so a new
 resource type is one file: its service's module (a new module for a new service).
 
-    apigateway              stages, methods, usage plans
+    apigateway              the account's CloudWatch role, stages (refused with logging and no
+                            role, as API Gateway refuses them), methods, usage plans
     applicationautoscaling  scalable targets (drift), scaling policies
     cloudwatch              alarms: refused (moto skips them, no handler yet)
     ec2                     elastic IPs, NAT gateways, VPC endpoints, route tables, routes and their

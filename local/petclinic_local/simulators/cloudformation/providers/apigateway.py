@@ -1,13 +1,69 @@
-"""API Gateway: stages, methods of every integration type and usage plans (moto's
-CloudFormation skips stages and usage plans, and needs an HTTP method and URI for any method).
+"""API Gateway: the account's CloudWatch role, stages, methods of every integration type and
+usage plans (moto's CloudFormation skips the account, stages and usage plans, and needs an HTTP
+method and URI for any method).
+
+A stage with access logs or execution logging (``LoggingLevel`` other than OFF, data trace) is
+refused, as API Gateway refuses it, while the account (per region) has no CloudWatch role; the
+account takes only a role that exists and that API Gateway may assume.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from petclinic_local.simulators.cloudformation.api import aws, flag
 from petclinic_local.simulators.cloudformation.registry import Created, provider
+
+NO_LOGGING_ROLE = "CloudWatch Logs role ARN must be set in account settings to enable logging"
+
+
+def _logs(props: dict[str, Any]) -> bool:
+    """Whether the stage writes logs with the account's role (access logs, execution logs)."""
+    settings = props.get("MethodSettings") or []
+    return bool(props.get("AccessLogSetting")) or any(
+        str(s.get("LoggingLevel", "OFF")).upper() != "OFF" or flag(s.get("DataTraceEnabled", False))
+        for s in settings
+    )
+
+
+def _require_logging_role(props: dict[str, Any], region: str) -> None:
+    if _logs(props) and not aws("apigateway", region).get_account().get("cloudwatchRoleArn"):
+        raise RuntimeError(f"{NO_LOGGING_ROLE} (Service: ApiGateway, Status Code: 400, BadRequestException)")
+
+
+@provider("AWS::ApiGateway::Account")
+class ApiAccount:
+    """The account's (region's) CloudWatch role. Deleting the resource leaves the setting, as on AWS."""
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        role_arn = props.get("CloudWatchRoleArn") or ""
+        if role_arn:
+            name = role_arn.rsplit("/", 1)[-1]
+            try:
+                role = aws("iam", region).get_role(RoleName=name)["Role"]
+            except ClientError as error:  # NoSuchEntity: in API Gateway's own words
+                raise RuntimeError(
+                    f"The role ARN does not have required permissions set to API Gateway: {role_arn}"
+                ) from error
+            if "apigateway.amazonaws.com" not in str(role.get("AssumeRolePolicyDocument", "")):
+                raise RuntimeError(
+                    f"The role ARN does not have required permissions set to API Gateway: {role_arn}"
+                )
+        aws("apigateway", region).update_account(
+            patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role_arn}]
+        )
+        return Created(region)
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
+        return ApiAccount.create(props, "", region)
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        """The account keeps its role: AWS::ApiGateway::Account has no delete."""
 
 
 @provider(
@@ -16,6 +72,7 @@ from petclinic_local.simulators.cloudformation.registry import Created, provider
 class ApiStage:
     @staticmethod
     def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        _require_logging_role(props, region)
         aws("apigateway", region).create_stage(
             restApiId=props["RestApiId"],
             stageName=props["StageName"],
@@ -26,6 +83,7 @@ class ApiStage:
 
     @staticmethod
     def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
+        _require_logging_role(props, region)
         aws("apigateway", region).update_stage(
             restApiId=props["RestApiId"],
             stageName=props["StageName"],

@@ -8,6 +8,22 @@ from typing import Any
 
 from petclinic_local.simulators.cloudformation.api import aws, camel, flag
 from petclinic_local.simulators.cloudformation.registry import Created, provider
+from petclinic_local.simulators.ecs import start_failure
+
+CIRCUIT_BREAKER_TRIGGERED = "Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'."
+
+
+def _tasks_start(service_arn: str, task_definition: str, desired_count: int, region: str) -> None:
+    """CloudFormation waits for a service it creates or updates to reach a steady state: tasks that
+    cannot start (an image not in ECR, a secret that does not exist) trip the circuit breaker and
+    fail the resource, with what stopped them."""
+    if desired_count <= 0:
+        return
+    account = service_arn.split(":")[4]
+    revision = aws("ecs", region).describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
+    reason = start_failure(account, region, revision["taskDefinitionArn"])
+    if reason:
+        raise RuntimeError(f"{CIRCUIT_BREAKER_TRIGGERED} Tasks stopped: {reason}")
 
 
 def _integers(mapping: dict[str, Any], keys: tuple[str, ...]) -> None:
@@ -115,7 +131,17 @@ class EcsService:
 
     @staticmethod
     def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
-        service = aws("ecs", region).create_service(**EcsService._arguments(props))["service"]
+        arguments = EcsService._arguments(props)
+        client = aws("ecs", region)
+        service = client.create_service(**arguments)["service"]
+        try:
+            _tasks_start(service["serviceArn"], service["taskDefinition"], service["desiredCount"], region)
+        except RuntimeError:  # the failed create leaves no service behind, as CloudFormation's rollback
+            client.update_service(
+                cluster=arguments["cluster"], service=arguments["serviceName"], desiredCount=0
+            )
+            client.delete_service(cluster=arguments["cluster"], service=arguments["serviceName"], force=True)
+            raise
         return Created(
             service["serviceArn"], {"Name": service["serviceName"], "ServiceArn": service["serviceArn"]}
         )
@@ -143,7 +169,13 @@ class EcsService:
             if key in new and new.get(key) != old.get(key)
         }
         if changed:
-            aws("ecs", region).update_service(cluster=new["cluster"], service=new["serviceName"], **changed)
+            service = aws("ecs", region).update_service(
+                cluster=new["cluster"], service=new["serviceName"], **changed
+            )["service"]
+            if {"taskDefinition", "desiredCount"} & changed.keys():
+                _tasks_start(
+                    service["serviceArn"], service["taskDefinition"], service["desiredCount"], region
+                )
         return created
 
     @staticmethod
