@@ -233,7 +233,7 @@ def _rotation_scene(out: Console) -> None:
             for other in (e for e in cloud.executions(ROLLOUT) if e["executionArn"] != arn):
                 result = render.outcome(other)[0]
                 out.print(f"  RotationSucceeded started the workflow too: {result} (the operator claimed it)")
-            out.print(render.ledger_table(cloud.deployments(), title="Ledger of this scene"))
+            render.print_table(out, render.ledger_table(cloud.deployments(), title="Ledger of this scene"))
     finally:
         database.drop()
 
@@ -291,10 +291,9 @@ def _scenes(out: Console, cloud: LocalCloud) -> None:
         lambda: cloud.put_events([first]),
     )
 
-    from rich.console import Group  # noqa: PLC0415
-
     out.rule("[bold]Summary")
-    out.print(Group(render.ledger_table(cloud.deployments()), render.services_table(cloud.services())))
+    render.print_table(out, render.ledger_table(cloud.deployments()))
+    render.print_table(out, render.services_table(cloud.services()))
     invocations = len(cloud.runtime.invocations) if cloud.runtime else 0
     out.print(
         f"{len(cloud.executions(DEPLOY))} deploy executions, {len(cloud.deployments())} deployments, "

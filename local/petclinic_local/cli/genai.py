@@ -194,7 +194,7 @@ def _print_releases(console: Any, rows: list[dict[str, Any]], stand_ins: dict[st
             str(row.get("reason", "")),
             f"{row['traffic']['requests']} requests, {row['traffic']['non2xx']} not 2xx",
         )
-    console.print(table)
+    render.print_table(console, table)
     for name, label in stand_ins.items():
         console.print(f"[yellow]stand-in[/yellow] {name}: {label}")
 

@@ -187,7 +187,7 @@ def show(report: dict[str, Any], *, as_json: bool) -> None:
 
 
 def render_report(out: Console, report: dict[str, Any]) -> None:
-    out.print(_stacks_table(report))
+    render.print_table(out, _stacks_table(report))
     for stack in report["stacks"]:
         _plan_details(out, stack)
         if stack.get("drift"):

@@ -156,9 +156,9 @@ def services_table(services: dict[str, dict[str, Any]]) -> Table:
 
 def report(out: Console, report: dict[str, Any]) -> None:
     deploys = [e for e in report["executions"] if e["stateMachine"].endswith("-deploy")]
-    out.print(executions_table(deploys))
-    out.print(services_table(report["services"]))
-    out.print(ledger_table(report["deployments"]))
+    print_table(out, executions_table(deploys))
+    print_table(out, services_table(report["services"]))
+    print_table(out, ledger_table(report["deployments"]))
 
 
 def rotation_report(out: Console, report: dict[str, Any]) -> None:
@@ -174,7 +174,7 @@ def rotation_report(out: Console, report: dict[str, Any]) -> None:
         table.add_column(column)
     for version in report["versions"]:
         table.add_row(version["versionId"], ", ".join(version["stages"]) or "-", version["username"])
-    out.print(table)
+    print_table(out, table)
     logins = ", ".join(f"{stage} {'logs in' if ok else 'refused'}" for stage, ok in report["logins"].items())
     out.print(f"current user {report['currentUser']}; {logins}")
     out.print(f"redeployed: {', '.join(report['redeployed']) or 'nothing'}")

@@ -91,7 +91,7 @@ def render_report(out: Any, report: dict[str, Any]) -> None:
         table.add_column(column)
     for change in report["changes"]:
         table.add_row(change["target"], change["attribute"], str(change["before"]), str(change["after"]))
-    out.print(table)
+    render.print_table(out, table)
     for row in report.get("targets", []):  # each target's result, and why when it is not applied
         out.print(f"  {row['target']}: {render.styled(str(row['result']))}{_why(row)}", soft_wrap=True)
     cost = report.get("monthlyCostDelta")
