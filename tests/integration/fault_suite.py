@@ -355,6 +355,7 @@ ROTATION_SCENARIOS: dict[str, Callable[[LocalCloud], Story]] = {
     "DescribeService": rotation_succeeded,
     "ReadTaskDefinition": rotation_succeeded,
     "RestartService": rotation_succeeded,
+    "RecordResult": rotation_succeeded,
     "Notify": rotation_succeeded,
     "PublishMetrics": rotation_succeeded,
 }
