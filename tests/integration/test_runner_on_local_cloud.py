@@ -43,7 +43,7 @@ def test_run_starts_a_workflow_by_its_key_and_reports_it(cloud: LocalCloud) -> N
     assert runner.result(execution) == "DRY_RUN"
     assert {change["target"] for change in runner.detail(execution)["changes"]} >= {"aurora/petclinic-dev"}
     events = runner.history(cloud, execution["executionArn"])
-    assert (runner.transitions(events), runner.lambda_invocations(events)) == (9, 1)
+    assert (runner.transitions(events), runner.lambda_invocations(events)) == (10, 1)
 
 
 def test_manual_deploys_started_in_one_second_are_each_an_execution(cloud: LocalCloud) -> None:
