@@ -163,6 +163,57 @@ def test_deploy_follows_a_manual_deployment_to_the_end(capsys: pytest.CaptureFix
         assert [row["result"] for row in cloud.deployments()] == ["SUCCEEDED", "FAILED"]
 
 
+def test_deploy_during_a_held_lease_says_it_is_queued_behind_which_execution_and_how_to_follow(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 19: `deploy` while another deployment of the service runs returns at once (exit 3);
+    it says the image is queued, behind which execution, and how to follow it. --json too."""
+    with LocalCloud(time_scale=0.01, rollout_seconds=60) as cloud:
+        here = Target(stack=cloud.stack_name)
+        cloud.push_image("visits-service", "1.1.0", send=False)
+        with cloud.simulator.holding():  # the first rollout lasts until the block ends
+            cloud.push_image("visits-service", "1.2.0")
+            holder = _wait_for_lease_holder(cloud, "visits-service")
+            capfd.readouterr()
+            code = deploy.run("visits-service", "1.1.0", target=here, session=cloud.session, poll_seconds=0.1)
+            text = " ".join(capfd.readouterr().out.split())
+            assert code == 3, text
+            assert "deploying 1.1.0 to visits-service: arn:aws:states:" in text
+            assert "COALESCED: a deployment of this service is running; this image is queued" in text
+            assert f"queued behind {holder}: it deploys this image when it ends" in text
+            assert "petclinic-ops status visits-service" in text
+            code = deploy.run(
+                "visits-service", "1.1.0", target=here, session=cloud.session, poll_seconds=0.1, as_json=True
+            )
+            out, err = capfd.readouterr()
+            report = json.loads(out)  # stdout is the JSON alone; progress went to stderr
+            assert (code, report["exitCode"], report["result"]) == (3, 3, "COALESCED")
+            assert report["details"]["queuedBehind"] == holder
+            assert report["request"] == {"service": "visits-service", "image": "1.1.0"}
+            assert "deploying 1.1.0 to visits-service" in err
+        cloud.wait_until_quiet()
+        [last] = [r for r in cloud.deployments() if r["service"] == "visits-service"][-1:]
+        assert (last["tag"], last["result"]) == ("1.1.0", "SUCCEEDED")  # the queued image ran after
+
+
+def _wait_for_lease_holder(cloud: LocalCloud, service: str, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        item = (
+            cloud.client("dynamodb")
+            .get_item(
+                TableName=cloud.outputs["LeasesTableName"],
+                Key={"service": {"S": service}},
+                ConsistentRead=True,
+            )
+            .get("Item", {})
+        )
+        if "inflight" in item and "leaseHolder" in item:
+            return str(item["leaseHolder"]["S"])
+        time.sleep(0.05)
+    raise AssertionError(f"no deployment of {service} took its lease within {timeout} s")
+
+
 def test_deploy_refuses_bad_input_before_starting_anything() -> None:
     with LocalCloud() as cloud:
         here = Target(stack=cloud.stack_name)
