@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from petclinic_local.cli import deploy, executions
+from petclinic_local.cli import deploy, executions, status
 from petclinic_local.cli.aws import Target
 from petclinic_local.cli.main import main
 from petclinic_local.cloud import LocalCloud
@@ -191,9 +191,29 @@ def test_deploy_during_a_held_lease_says_it_is_queued_behind_which_execution_and
             assert report["details"]["queuedBehind"] == holder
             assert report["request"] == {"service": "visits-service", "image": "1.1.0"}
             assert "deploying 1.1.0 to visits-service" in err
+            assert status.run(here, "visits-service", as_json=True, session=cloud.session) == 0
+            lease = json.loads(capfd.readouterr().out)["services"][0]["lease"]
+            assert (lease["holder"], lease["holderAlive"]) == (holder, True)
+            assert lease["waitDeadline"] > lease["inflight"]["startedAt"]  # the wait's timeout, from AWS
+            # The holder dies (stopped) while it waits: status says so, and who takes the lease.
+            cloud.client("stepfunctions").stop_execution(executionArn=holder, cause="drill")
+            assert status.run(here, "visits-service", as_json=True, session=cloud.session) == 0
+            lease = json.loads(capfd.readouterr().out)["services"][0]["lease"]
+            assert (lease["holder"], lease["holderStatus"], lease["holderAlive"]) == (
+                holder,
+                "ABORTED",
+                False,
+            )
+            assert "waitDeadline" not in lease
+            assert status.run(here, "visits-service", session=cloud.session) == 0
+            text = " ".join(capfd.readouterr().out.split())
+            assert "that execution is ABORTED: the next request takes the lease over" in text
+        # The next request takes the dead execution's lease over and deploys.
+        code = deploy.run("visits-service", "1.1.0", target=here, session=cloud.session, poll_seconds=0.1)
+        assert code == 0, capfd.readouterr().out
         cloud.wait_until_quiet()
         [last] = [r for r in cloud.deployments() if r["service"] == "visits-service"][-1:]
-        assert (last["tag"], last["result"]) == ("1.1.0", "SUCCEEDED")  # the queued image ran after
+        assert (last["tag"], last["result"]) == ("1.1.0", "SUCCEEDED")
 
 
 def _wait_for_lease_holder(cloud: LocalCloud, service: str, timeout: float = 60.0) -> str:

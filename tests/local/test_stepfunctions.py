@@ -251,6 +251,49 @@ def test_closed_stop_execution_aborted() -> None:
     assert took < 60
 
 
+PASSES = {  # five Pass states: 12 events (started, 5 x entered/exited, succeeded)
+    "StartAt": "P1",
+    "States": {
+        **{f"P{i}": {"Type": "Pass", "Next": f"P{i + 1}"} for i in range(1, 5)},
+        "P5": {"Type": "Pass", "End": True},
+    },
+}
+
+
+def _history_pages() -> dict[str, Any]:
+    """GetExecutionHistory of a finished 12-event execution: newest first in pages of 5."""
+    sfn = client("stepfunctions")
+    arn = create_state_machine(PASSES)
+    sfn.start_execution(stateMachineArn=arn, name="pages", input="{}")
+    (execution,) = wait_for_executions(arn)
+    first = sfn.get_execution_history(executionArn=execution, reverseOrder=True, maxResults=5)
+    pages = [first]
+    while "nextToken" in pages[-1] and len(pages) < 5:
+        pages.append(
+            sfn.get_execution_history(
+                executionArn=execution, reverseOrder=True, maxResults=5, nextToken=pages[-1]["nextToken"]
+            )
+        )
+    return {
+        "sizes": [len(page["events"]) for page in pages],
+        "ids": [event["id"] for page in pages for event in page["events"]],
+    }
+
+
+def test_needed_history_order_and_pages() -> None:
+    """If this fails, moto fixed history-order-and-pages: delete the workaround (reverseOrder and
+    maxResults are ignored: every event, oldest first, in one answer)."""
+    with local_aws(skip={"history-order-and-pages"}):
+        seen = _history_pages()
+    assert seen == {"sizes": [12], "ids": list(range(1, 13))}
+
+
+def test_closed_history_order_and_pages() -> None:
+    with local_aws():
+        seen = _history_pages()
+    assert seen == {"sizes": [5, 5, 2], "ids": list(range(12, 0, -1))}
+
+
 def _stop_before_the_thread_begins() -> tuple[str, str]:
     """Stop an execution whose thread has not yet set up its environment (held back here, as a
     busy machine holds it back); what StopExecution answered and the execution's status after."""
