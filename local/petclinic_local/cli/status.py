@@ -16,6 +16,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from petclinic_local import runner
 from petclinic_local.cli import aws, registry, render
 from petclinic_local.cli.history import item_to_row, ledger
 
@@ -88,7 +89,7 @@ def _holder(plane: aws.ControlPlane, execution_arn: str, *, parked: bool) -> dic
     TaskScheduled event, its time plus its timeout (what Step Functions enforces)."""
     sfn = plane.client("stepfunctions")
     with plane.errors(f"cannot read the lease holder {execution_arn}"):
-        status = sfn.describe_execution(executionArn=execution_arn)["status"]
+        status = runner.describe(plane, execution_arn)["status"]
         found: dict[str, Any] = {"holderStatus": status, "holderAlive": status == "RUNNING"}
         if not (parked and status == "RUNNING"):
             return found
