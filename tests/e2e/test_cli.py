@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from petclinic_local.cli import deploy, executions
+from petclinic_local.cli import deploy, executions, status
 from petclinic_local.cli.aws import Target
 from petclinic_local.cli.main import main
 from petclinic_local.cloud import LocalCloud
@@ -161,6 +161,77 @@ def test_deploy_follows_a_manual_deployment_to_the_end(capsys: pytest.CaptureFix
         assert code == 1
         assert cloud.services()["admin-server"]["image"].endswith(push["detail"]["image-digest"])
         assert [row["result"] for row in cloud.deployments()] == ["SUCCEEDED", "FAILED"]
+
+
+def test_deploy_during_a_held_lease_says_it_is_queued_behind_which_execution_and_how_to_follow(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 19: `deploy` while another deployment of the service runs returns at once (exit 3);
+    it says the image is queued, behind which execution, and how to follow it. --json too."""
+    with LocalCloud(time_scale=0.01, rollout_seconds=60) as cloud:
+        here = Target(stack=cloud.stack_name)
+        cloud.push_image("visits-service", "1.1.0", send=False)
+        with cloud.simulator.holding():  # the first rollout lasts until the block ends
+            cloud.push_image("visits-service", "1.2.0")
+            holder = _wait_for_lease_holder(cloud, "visits-service")
+            capfd.readouterr()
+            code = deploy.run("visits-service", "1.1.0", target=here, session=cloud.session, poll_seconds=0.1)
+            text = " ".join(capfd.readouterr().out.split())
+            assert code == 3, text
+            assert "deploying 1.1.0 to visits-service: arn:aws:states:" in text
+            assert "COALESCED: a deployment of this service is running; this image is queued" in text
+            assert f"queued behind {holder}: it deploys this image when it ends" in text
+            assert "petclinic-ops status visits-service" in text
+            code = deploy.run(
+                "visits-service", "1.1.0", target=here, session=cloud.session, poll_seconds=0.1, as_json=True
+            )
+            out, err = capfd.readouterr()
+            report = json.loads(out)  # stdout is the JSON alone; progress went to stderr
+            assert (code, report["exitCode"], report["result"]) == (3, 3, "COALESCED")
+            assert report["details"]["queuedBehind"] == holder
+            assert report["request"] == {"service": "visits-service", "image": "1.1.0"}
+            assert "deploying 1.1.0 to visits-service" in err
+            assert status.run(here, "visits-service", as_json=True, session=cloud.session) == 0
+            lease = json.loads(capfd.readouterr().out)["services"][0]["lease"]
+            assert (lease["holder"], lease["holderAlive"]) == (holder, True)
+            assert lease["waitDeadline"] > lease["inflight"]["startedAt"]  # the wait's timeout, from AWS
+            # The holder dies (stopped) while it waits: status says so, and who takes the lease.
+            cloud.client("stepfunctions").stop_execution(executionArn=holder, cause="drill")
+            assert status.run(here, "visits-service", as_json=True, session=cloud.session) == 0
+            lease = json.loads(capfd.readouterr().out)["services"][0]["lease"]
+            assert (lease["holder"], lease["holderStatus"], lease["holderAlive"]) == (
+                holder,
+                "ABORTED",
+                False,
+            )
+            assert "waitDeadline" not in lease
+            assert status.run(here, "visits-service", session=cloud.session) == 0
+            text = " ".join(capfd.readouterr().out.split())
+            assert "that execution is ABORTED: the next request takes the lease over" in text
+        # The next request takes the dead execution's lease over and deploys.
+        code = deploy.run("visits-service", "1.1.0", target=here, session=cloud.session, poll_seconds=0.1)
+        assert code == 0, capfd.readouterr().out
+        cloud.wait_until_quiet()
+        [last] = [r for r in cloud.deployments() if r["service"] == "visits-service"][-1:]
+        assert (last["tag"], last["result"]) == ("1.1.0", "SUCCEEDED")
+
+
+def _wait_for_lease_holder(cloud: LocalCloud, service: str, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        item = (
+            cloud.client("dynamodb")
+            .get_item(
+                TableName=cloud.outputs["LeasesTableName"],
+                Key={"service": {"S": service}},
+                ConsistentRead=True,
+            )
+            .get("Item", {})
+        )
+        if "inflight" in item and "leaseHolder" in item:
+            return str(item["leaseHolder"]["S"])
+        time.sleep(0.05)
+    raise AssertionError(f"no deployment of {service} took its lease within {timeout} s")
 
 
 def test_deploy_refuses_bad_input_before_starting_anything() -> None:

@@ -35,6 +35,26 @@ def last_json(capfd: pytest.CaptureFixture[str]) -> Any:
     return json.loads(capfd.readouterr().out)
 
 
+# pytest-xdist may run a test of this module on the other worker (a cloud of its own there), so a
+# test that needs a restart or a rotation on record makes sure of it rather than count on an
+# earlier test having run on the same cloud.
+
+
+def ensure_restarted(cloud: LocalCloud) -> None:
+    """The ledger has a restart (of vets-service), whichever tests ran before on this cloud."""
+    if not any(row["kind"] == "restart" for row in cloud.deployments()):
+        assert restart.run("vets-service", target=here(cloud), session=cloud.session, poll_seconds=0.1) == 0
+
+
+def ensure_rotation_restarted(cloud: LocalCloud) -> None:
+    """A restart-only rotation rollout of SECRET has run on this cloud."""
+    if not any(row["source"] == "rotation" for row in cloud.deployments()):
+        code = rotation_workflow.start(
+            SECRET, target=here(cloud), restart_only=True, session=cloud.session, poll_seconds=0.1
+        )
+        assert code == 0
+
+
 def test_restart_deploys_the_running_revision_again_through_the_deploy_workflow(
     cloud: LocalCloud, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -108,6 +128,7 @@ def test_rotation_start_refuses_an_unknown_secret_before_starting_anything(cloud
 def test_rotation_status_shows_the_versions_stages_an_incomplete_rotation_and_recent_runs(
     cloud: LocalCloud, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    ensure_rotation_restarted(cloud)
     secrets = cloud.client("secretsmanager")
     current = secrets.get_secret_value(SecretId=SECRET)
     capfd.readouterr()
@@ -184,6 +205,7 @@ def test_tables_fit_the_width_and_never_drop_or_cut_a_column(
     with every column whole is printed a row per block (`column: value`)."""
     from petclinic_local.cli import history, status  # noqa: PLC0415
 
+    ensure_restarted(cloud)
     monkeypatch.setenv("COLUMNS", columns)
     capfd.readouterr()
     assert status.run(here(cloud), session=cloud.session) == 0

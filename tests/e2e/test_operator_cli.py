@@ -123,9 +123,12 @@ def test_status_shows_the_lease_and_the_queued_request_while_a_deployment_runs()
         assert lease["inflight"]["job"]["tag"] == "3.0.0"
         assert lease["pendingRequest"]["tag"] == "3.0.1"
         assert row["rollout"]["state"] == "IN_PROGRESS"
+        assert (lease["holderStatus"], lease["holderAlive"], lease["parked"]) == ("RUNNING", True, True)
+        assert lease["waitDeadline"] > lease["inflight"]["startedAt"]  # the wait's own timeout
         table = endpoint.cli("status", "visits-service")
         assert "held by" in table.stdout
         assert "queued: 3.0.1" in table.stdout
+        assert f"it waits for ECS until {lease['waitDeadline'][11:19]} UTC" in table.stdout
 
 
 def test_history_lists_the_ledger_newest_first(served: Served, deployed: dict[str, str]) -> None:

@@ -77,9 +77,9 @@ def test_a_good_version_is_promoted_step_by_step(cloud: LocalCloud) -> None:
     assert outcome["aliasAfter"] == {"version": version, "weights": {}}
     assert outcome["smokeTest"] == "3 of 3 turns passed"
     assert outcome["traffic"]["non2xx"] == 0
-    history = cloud.client("stepfunctions").get_execution_history(executionArn=outcome["executionArn"])[
-        "events"
-    ]
+    history = cloud.client("stepfunctions").get_execution_history(
+        executionArn=outcome["executionArn"], maxResults=1000
+    )["events"]
     updates = [
         json.loads(event["taskSucceededEventDetails"]["output"])
         for event in history

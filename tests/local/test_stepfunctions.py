@@ -251,6 +251,98 @@ def test_closed_stop_execution_aborted() -> None:
     assert took < 60
 
 
+PASSES = {  # five Pass states: 12 events (started, 5 x entered/exited, succeeded)
+    "StartAt": "P1",
+    "States": {
+        **{f"P{i}": {"Type": "Pass", "Next": f"P{i + 1}"} for i in range(1, 5)},
+        "P5": {"Type": "Pass", "End": True},
+    },
+}
+
+
+def _history_pages() -> dict[str, Any]:
+    """GetExecutionHistory of a finished 12-event execution: newest first in pages of 5."""
+    sfn = client("stepfunctions")
+    arn = create_state_machine(PASSES)
+    sfn.start_execution(stateMachineArn=arn, name="pages", input="{}")
+    (execution,) = wait_for_executions(arn)
+    first = sfn.get_execution_history(executionArn=execution, reverseOrder=True, maxResults=5)
+    pages = [first]
+    while "nextToken" in pages[-1] and len(pages) < 5:
+        pages.append(
+            sfn.get_execution_history(
+                executionArn=execution, reverseOrder=True, maxResults=5, nextToken=pages[-1]["nextToken"]
+            )
+        )
+    return {
+        "sizes": [len(page["events"]) for page in pages],
+        "ids": [event["id"] for page in pages for event in page["events"]],
+    }
+
+
+def test_needed_history_order_and_pages() -> None:
+    """If this fails, moto fixed history-order-and-pages: delete the workaround (reverseOrder and
+    maxResults are ignored: every event, oldest first, in one answer)."""
+    with local_aws(skip={"history-order-and-pages"}):
+        seen = _history_pages()
+    assert seen == {"sizes": [12], "ids": list(range(1, 13))}
+
+
+def test_closed_history_order_and_pages() -> None:
+    with local_aws():
+        seen = _history_pages()
+    assert seen == {"sizes": [5, 5, 2], "ids": list(range(12, 0, -1))}
+
+
+def _stop_before_the_thread_begins() -> tuple[str, str]:
+    """Stop an execution whose thread has not yet set up its environment (held back here, as a
+    busy machine holds it back); what StopExecution answered and the execution's status after."""
+    from moto.stepfunctions.parser.backend import execution_worker  # noqa: PLC0415
+
+    sfn = client("stepfunctions")
+    arn = create_state_machine(
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 300, "End": True}}}
+    )
+    release = threading.Event()
+    original = execution_worker.ExecutionWorker._get_evaluation_environment
+
+    def held_back(self: Any) -> Any:
+        release.wait(30)
+        return original(self)
+
+    with mock.patch.object(execution_worker.ExecutionWorker, "_get_evaluation_environment", held_back):
+        execution = sfn.start_execution(stateMachineArn=arn, name="early", input="{}")["executionArn"]
+        threading.Timer(0.3, release.set).start()  # the thread begins while StopExecution waits
+        try:
+            sfn.stop_execution(executionArn=execution, cause="operator")
+            answer = "stopped"
+        except Exception as exc:
+            answer = type(exc).__name__
+        release.set()
+        if answer != "stopped":
+            status = sfn.describe_execution(executionArn=execution)["status"]
+            for _ in range(3000):  # once the thread has begun, a stop works (and ends the 300 s wait)
+                with contextlib.suppress(AttributeError):
+                    sfn.stop_execution(executionArn=execution, cause="cleanup")
+                    break
+                time.sleep(0.01)
+            return answer, status
+        wait_for_executions(arn, timeout=30)
+    return answer, sfn.describe_execution(executionArn=execution)["status"]
+
+
+def test_needed_stop_before_start() -> None:
+    """If this fails, moto fixed stop-before-start: delete the workaround (StopExecution before the
+    execution's thread has set its environment raises AttributeError: moto answers an error)."""
+    with local_aws(skip={"stop-before-start"}):
+        assert _stop_before_the_thread_begins() == ("AttributeError", "RUNNING")
+
+
+def test_closed_stop_before_start() -> None:
+    with local_aws():
+        assert _stop_before_the_thread_begins() == ("stopped", "ABORTED")
+
+
 def _fail_a_parked_task() -> dict[str, Any]:
     """A task waiting on a token, failed with SendTaskFailure(error, cause); what its Catch sees."""
     sfn = client("stepfunctions")

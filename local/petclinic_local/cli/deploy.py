@@ -9,6 +9,7 @@ states:DescribeExecution and states:GetExecutionHistory on its executions.
 from __future__ import annotations
 
 import argparse
+import json
 from typing import TYPE_CHECKING, Any
 
 from petclinic_local import runner
@@ -65,12 +66,65 @@ def result_of(execution: Execution) -> tuple[str, dict[str, Any]]:
     return runner.result(execution), runner.detail(execution)
 
 
+def outcome_lines(result: str, details: dict[str, Any], execution: Execution) -> list[str]:
+    """What an operator reads at the end: the result and its reason, then what runs or what waits."""
+    lines = [f"{render.styled(result)}: {details.get('reason') or execution.get('error') or ''}"]
+    if details.get("image"):
+        lines.append(f"image {details['image']}")
+    if details.get("taskDefinition"):
+        lines.append(f"task definition {details['taskDefinition']}")
+    if details.get("takenOverFrom"):
+        lines.append(f"finished first what {details['takenOverFrom']} left")
+    if result == "COALESCED":
+        service = details.get("service") or "SERVICE"
+        holder = details.get("queuedBehind")
+        lines.append(
+            f"queued behind {holder or 'the running deployment'}: it deploys this image when it ends "
+            f"(unless a newer one arrives first). Follow it: petclinic-ops status {service}; "
+            f"petclinic-ops history {service} shows the result."
+        )
+    return lines
+
+
+def start_and_follow(
+    plane: ControlPlane,
+    payload: dict[str, Any],
+    *,
+    announce: str,
+    report: dict[str, Any],
+    as_json: bool,
+    timeout: float,
+    poll_seconds: float,
+) -> int:
+    """Start the deploy workflow with a validated payload, follow it (each state as it is entered,
+    on stderr with ``as_json``), then print the outcome: what `deploy`, `restart` and `rollback`
+    share. The exit code is the workflow's result's (EXIT_CODES; 1 for a failure)."""
+    progress = render.stderr_console() if as_json else render.console()
+    with plane.errors("cannot start the deploy workflow"):
+        execution_arn = start(plane, payload)
+    progress.print(f"{announce}: {execution_arn}", soft_wrap=True)
+    with plane.errors(f"cannot follow {execution_arn}"):
+        execution = follow(
+            plane, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=progress.print
+        )
+    result, details = result_of(execution)
+    code = EXIT_CODES.get(result, 1)
+    if as_json:
+        outcome = {"executionArn": execution_arn, "result": result, "details": details, "exitCode": code}
+        print(json.dumps({**report, **outcome}, indent=2, default=str))
+        return code
+    for line in outcome_lines(result, details, execution):
+        progress.print(line, soft_wrap=True)
+    return code
+
+
 def run(
     service: str,
     image: str,
     *,
     target: Target,
     reason: str | None = None,
+    as_json: bool = False,
     timeout: float = 7200.0,
     poll_seconds: float = 5.0,
     session: Any = None,
@@ -80,19 +134,15 @@ def run(
     payload = validated_input(service, image, reason)
     plane = aws.control_plane(target, session=session)
     plane.service(service)
-    out = render.console()
-    with plane.errors("cannot start the deployment"):
-        execution_arn = start(plane, payload)
-    out.print(f"started {execution_arn}")
-    with plane.errors("cannot follow the deployment"):
-        execution = follow(plane, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=out.print)
-    result, details = result_of(execution)
-    out.print(f"{render.styled(result)}: {details.get('reason') or execution.get('error') or ''}")
-    if details.get("image"):
-        out.print(f"image {details['image']}")
-    if details.get("taskDefinition"):
-        out.print(f"task definition {details['taskDefinition']}")
-    return EXIT_CODES.get(result, 1)
+    return start_and_follow(
+        plane,
+        payload,
+        announce=f"deploying {image} to {service}",
+        report={"service": service, "request": payload},
+        as_json=as_json,
+        timeout=timeout,
+        poll_seconds=poll_seconds,
+    )
 
 
 # --------------------------------------------------------------------------- the command
@@ -111,6 +161,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     description="Starts the deploy workflow with {service, image, reason} after checking the request "
     "with the workflow's own model and the service against the stack, and follows it to the end.",
     epilog=FOLLOW_EXIT_CODES,
+    json=registry.JSON,
     follow=registry.Follow(timeout=7200.0, poll_seconds=5.0),
     aws=registry.Aws(),
 )
@@ -120,6 +171,7 @@ def _deploy(args: argparse.Namespace) -> int:
         args.image,
         target=aws.Target.from_args(args),
         reason=args.reason,
+        as_json=args.json,
         timeout=args.timeout,
         poll_seconds=args.poll_seconds,
     )

@@ -14,10 +14,9 @@ states:DescribeExecution and states:GetExecutionHistory on its executions.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from petclinic_local.cli import aws, deploy, registry, render
+from petclinic_local.cli import aws, deploy, registry
 from petclinic_local.errors import UsageError
 
 
@@ -50,40 +49,15 @@ def run(
     payload = validated_input(service, reason)
     plane = aws.control_plane(target, session=session)
     plane.service(service)
-    progress = render.stderr_console() if as_json else render.console()
-    with plane.errors("cannot start the restart"):
-        execution_arn = deploy.start(plane, payload)
-    progress.print(f"restarting {service} (its running revision): {execution_arn}", soft_wrap=True)
-    with plane.errors(f"cannot follow {execution_arn}"):
-        execution = deploy.follow(
-            plane, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=progress.print
-        )
-    result, details = deploy.result_of(execution)
-    code = deploy.EXIT_CODES.get(result, 1)
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "service": service,
-                    "request": payload,
-                    "executionArn": execution_arn,
-                    "result": result,
-                    "details": details,
-                    "exitCode": code,
-                },
-                indent=2,
-                default=str,
-            )
-        )
-        return code
-    progress.print(
-        f"{render.styled(result)}: {details.get('reason') or execution.get('error') or ''}", soft_wrap=True
+    return deploy.start_and_follow(
+        plane,
+        payload,
+        announce=f"restarting {service} (its running revision)",
+        report={"service": service, "request": payload},
+        as_json=as_json,
+        timeout=timeout,
+        poll_seconds=poll_seconds,
     )
-    if details.get("taskDefinition"):
-        progress.print(f"task definition {details['taskDefinition']}")
-    if details.get("takenOverFrom"):
-        progress.print(f"finished first what {details['takenOverFrom']} left", soft_wrap=True)
-    return code
 
 
 # --------------------------------------------------------------------------- the command

@@ -261,32 +261,15 @@ def run(
         return 0
     if not yes and not confirmed(f"deploy {label} to {service}? [y/N] "):
         raise UsageError("not confirmed: nothing started (answer y, or pass --yes)")
-    with plane.errors("cannot start the rollback"):
-        execution_arn = deploy.start(plane, payload)
-    progress.print(f"rolling {service} back to {label} ({chosen['digest']}): {execution_arn}")
-    with plane.errors(f"cannot follow {execution_arn}"):
-        execution = deploy.follow(
-            plane, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=progress.print
-        )
-    result, details = deploy.result_of(execution)
-    code = deploy.EXIT_CODES.get(result, 1)
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    **report,
-                    "executionArn": execution_arn,
-                    "result": result,
-                    "details": details,
-                    "exitCode": code,
-                },
-                indent=2,
-                default=str,
-            )
-        )
-    else:
-        progress.print(f"{render.styled(result)}: {details.get('reason') or execution.get('error') or ''}")
-    return code
+    return deploy.start_and_follow(
+        plane,
+        payload,
+        announce=f"rolling {service} back to {label} ({chosen['digest']})",
+        report=report,
+        as_json=as_json,
+        timeout=timeout,
+        poll_seconds=poll_seconds,
+    )
 
 
 # --------------------------------------------------------------------------- the command

@@ -5,7 +5,8 @@ queued behind it) and the last ledger row. One screen for the four services.
 
 Needs: cloudformation:DescribeStacks, ecs:DescribeServices, ecs:DescribeTaskDefinition,
 ecr:DescribeImages (tags of pinned images), dynamodb:GetItem on the leases table, dynamodb:Query
-on the ledger table.
+on the ledger table, states:DescribeExecution and states:GetExecutionHistory on a lease holder's
+execution (is it alive; until when it waits for ECS).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from petclinic_local import runner
 from petclinic_local.cli import aws, registry, render
 from petclinic_local.cli.history import item_to_row, ledger
 
@@ -67,14 +69,39 @@ def lease(plane: aws.ControlPlane, service: str) -> dict[str, Any] | None:
     if "leaseHolder" not in row and "pendingRequest" not in row:
         return None
     expires = row.get("leaseExpiresAt")
-    return {
-        "holder": row.get("leaseHolder"),
+    holder = row.get("leaseHolder")
+    held = {
+        "holder": holder,
         "kind": row.get("leaseKind"),
         "expiresAt": dt.datetime.fromtimestamp(expires / 1000, dt.UTC).isoformat() if expires else None,
         "inflight": _json(row.get("inflight")),
         "pendingRequest": _json(row.get("pendingRequest")),
         "parked": "taskToken" in row,
     }
+    if holder:
+        held |= _holder(plane, holder, parked=held["parked"])
+    return held
+
+
+def _holder(plane: aws.ControlPlane, execution_arn: str, *, parked: bool) -> dict[str, Any]:
+    """Is the lease's holder still running (a dead one's lease is taken over by the next
+    request), and, while it waits on ECS (its token parked), until when it waits: the wait's
+    TaskScheduled event, its time plus its timeout (what Step Functions enforces)."""
+    sfn = plane.client("stepfunctions")
+    with plane.errors(f"cannot read the lease holder {execution_arn}"):
+        status = runner.describe(plane, execution_arn)["status"]
+        found: dict[str, Any] = {"holderStatus": status, "holderAlive": status == "RUNNING"}
+        if not (parked and status == "RUNNING"):
+            return found
+        events = sfn.get_execution_history(executionArn=execution_arn, reverseOrder=True, maxResults=50)
+    for event in events.get("events", []):
+        if event["type"] == "TaskScheduled":
+            timeout = event.get("taskScheduledEventDetails", {}).get("timeoutInSeconds")
+            if timeout:
+                deadline = event["timestamp"] + dt.timedelta(seconds=int(timeout))
+                found["waitDeadline"] = deadline.astimezone(dt.UTC).isoformat()
+            break
+    return found
 
 
 def _json(value: Any) -> Any:
@@ -151,6 +178,14 @@ def _lease_text(held: dict[str, Any] | None) -> str:
         what = job.get("tag") or render.short(job.get("digest")) if job else ""
         phase = f" ({inflight.get('phase')})" if inflight.get("phase") else ""
         parts.append(f"held by {render.short(held['holder'])}{': ' + what if what else ''}{phase}")
+        if held.get("holderAlive") is False:
+            parts.append(
+                f"that execution is {held.get('holderStatus')}: the next request takes the lease over"
+            )
+        elif held.get("waitDeadline"):
+            parts.append(
+                f"it waits for ECS until {held['waitDeadline'][11:19]} UTC, then inspects the rollout"
+            )
     queued = held.get("pendingRequest")
     if queued:
         parts.append(
@@ -171,6 +206,8 @@ def _lease_summary(held: dict[str, Any] | None) -> str:
     if not held:
         return "free"
     summary = "held" if held.get("holder") else "free"
+    if held.get("holderAlive") is False:
+        summary += " (dead)"
     return summary + (" +queued" if held.get("pendingRequest") else "")
 
 

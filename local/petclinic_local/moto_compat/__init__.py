@@ -9,7 +9,8 @@ starts failing, upstream fixed the gap, so delete the workaround.
 
     stepfunctions     JSONata evaluator, generated execution names, the time scale; an execution's
                       status and final event seen together; AWS's JSONata failure causes (the
-                      field), Assign's escapes, Wait timestamps, the context's RedriveCount
+                      field), Assign's escapes, Wait timestamps, the context's RedriveCount; a stop
+                      before the execution's thread has begun; the history's order and pages
     sdk_integrations  aws-sdk:* tasks: parameter and response names, error names, service names
     awslambda         the host's functions run in-process
     events            EventBridge rules deliver to Step Functions, ``time`` in ISO 8601

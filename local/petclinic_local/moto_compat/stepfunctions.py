@@ -2,7 +2,8 @@
 generated execution names, and a time scale for waits, retries and timeouts; and where moto's
 answers differ from AWS's recorded ones: the field a failed JSONata expression is in, escapes in
 Assign's literal strings, invalid JSONata Wait timestamps, the context's RedriveCount, and an
-execution's end (status and final history event) seen at once.
+execution's end (status and final history event) seen at once, a stop that comes before the
+execution's thread has begun, and GetExecutionHistory's order and pages.
 
 moto 5.2.5 ports LocalStack's interpreter without its JVM JSONata bridge; the evaluator plugged
 in here is ``petclinic_local.jsonata`` (jsonata-python), with values bound rather than printed
@@ -109,6 +110,8 @@ def _jsonata(_: Hooks) -> Patches:
 # "Catch[0]/Output"). Kept on the environment (one per state machine frame) while the field's
 # components evaluate.
 _FIELD_PATH = "_petclinic_field_path"
+HISTORY_PAGE = 100  # GetExecutionHistory's default maxResults on AWS
+STOP_WAITS_FOR_START_SECONDS = 60.0  # how long StopExecution waits for an execution's thread to begin
 
 
 def field_of(env: Any) -> str | None:
@@ -506,6 +509,45 @@ def _stopped_stays_aborted(_: Hooks) -> Patches:
     yield mock.patch.object(environment.Environment, "set_stop", set_stop)
 
 
+def _stop_before_start(_: Hooks) -> Patches:
+    from moto.stepfunctions.parser.backend import execution_worker  # noqa: PLC0415
+
+    original = execution_worker.ExecutionWorker.stop
+
+    def stop(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+        # The worker's thread parses the definition, then sets ``env``: a stop that comes first
+        # waits for it (AWS stops an execution whatever it is doing). The thread is started, so
+        # env comes; the deadline only keeps a broken worker from holding the caller forever.
+        deadline = time.monotonic() + STOP_WAITS_FOR_START_SECONDS
+        while getattr(self, "env", None) is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        original(self, stop_date=stop_date, error=error, cause=cause)
+
+    yield mock.patch.object(execution_worker.ExecutionWorker, "stop", stop)
+
+
+def _history_order_and_pages(_: Hooks) -> Patches:
+    from moto.core.responses import ActionResult  # noqa: PLC0415
+    from moto.stepfunctions.responses import StepFunctionResponse  # noqa: PLC0415
+
+    def get_execution_history(self: Any) -> Any:
+        # moto answers every event, oldest first, whatever reverseOrder, maxResults and nextToken
+        # say; AWS pages (maxResults, default 100, at most 1,000) in the order asked.
+        reverse = bool(self._get_param("reverseOrder"))
+        size = int(self._get_param("maxResults") or HISTORY_PAGE) or HISTORY_PAGE
+        token = self._get_param("nextToken")
+        start = int(token) if token and str(token).isdigit() else 0
+        with _END:
+            history = self.stepfunction_backend.get_execution_history(self._get_param("executionArn"))
+        events = list(reversed(history["events"])) if reverse else list(history["events"])
+        page: dict[str, Any] = {"events": events[start : start + size]}
+        if start + size < len(events):
+            page["nextToken"] = str(start + size)
+        return ActionResult(page)
+
+    yield mock.patch.object(StepFunctionResponse, "get_execution_history", get_execution_history)
+
+
 def _send_task_failure_cause(_: Hooks) -> Patches:
     from moto.core.responses import EmptyResult  # noqa: PLC0415
     from moto.stepfunctions.responses import StepFunctionResponse  # noqa: PLC0415
@@ -544,6 +586,24 @@ def _definition_validation(_: Hooks) -> Patches:
 
 
 GAPS = (
+    Gap(
+        "history-order-and-pages",
+        "GetExecutionHistory ignores reverseOrder, maxResults and nextToken: every event, oldest first "
+        "(a reader of the newest events, as `status` reads a lease holder's wait, gets the oldest)",
+        "moto/stepfunctions/responses.py StepFunctionResponse.get_execution_history (reads the ARN only)",
+        ("stepfunctions",),
+        _history_order_and_pages,
+    ),
+    Gap(
+        "stop-before-start",
+        "StopExecution just after StartExecution fails with AttributeError (\"'NoneType' object has no "
+        "attribute 'set_stop'\"): the execution's thread has not yet set its environment, and the "
+        "execution goes on running",
+        "moto/stepfunctions/parser/backend/execution_worker.py ExecutionWorker.stop (self.env is set "
+        "by _execution_logic on the worker's thread)",
+        ("stepfunctions",),
+        _stop_before_start,
+    ),
     Gap(
         "definition-validation",
         "CreateStateMachine parses the whole definition with the ANTLR grammar only to validate it "
