@@ -271,9 +271,13 @@ def test_usage_errors_exit_2_without_a_traceback(capsys: pytest.CaptureFixture[s
     assert "invalid request: image: must be an image tag" in capsys.readouterr().err
 
 
+ASSISTANT = "8. The assistant answers through tools, falls back, releases safely"
+
+
 @pytest.mark.slow
 @pytest.mark.mysql
-def test_demo_tells_the_five_stories(mysql_admin: object) -> None:
+def test_demo_tells_the_five_stories(mysql_admin: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "300")  # tables one line per row
     done = run_cli("demo", "--fast")
     assert done.returncode == 0, done.stderr
     for title in (
@@ -284,12 +288,29 @@ def test_demo_tells_the_five_stories(mysql_admin: object) -> None:
         "5. Credentials rotate, the services that use them roll, no login fails",
         "6. The PetClinic stack is provisioned: plan, apply, re-apply with no change",
         "7. The stack scales: night as a dry run, night applied, peak on an alarm",
+        ASSISTANT,
     ):
         assert title in done.stdout
     assert "NO_CHANGE" in done.stdout
     assert "DUPLICATE" in done.stdout
     assert "no two rollouts overlapped: yes" in done.stdout
     assert "AWSCURRENT logs in, AWSPREVIOUS logs in" in done.stdout
+    assistant = done.stdout.split(ASSISTANT, 1)[1]
+    assert "Helen Leary (radiology)" in assistant
+    assert "anthropic.claude-3-haiku-20240307-v1:0 answered; tools: listVets (ok)" in assistant
+    throttled = next(line for line in assistant.splitlines() if "default-prompt-router" in line)
+    assert throttled.startswith("  default-prompt-router/anthropic.claude:1 throttled, "), throttled
+    assert throttled.endswith(", so anthropic.claude-3-haiku-20240307-v1:0 answered; tools: listVets (ok)")
+    releases = assistant.split("GenAI releases (genai-release workflow, local cloud)", 1)[1]
+    rows = [line.split("│") for line in releases.splitlines() if line.startswith(("│ 2 ", "│ 3 "))]
+    # version, result, live before -> after: 2 promoted, 3 rolled back with live left on 2
+    assert [[row[i].strip() for i in (1, 3, 4)] for row in rows] == [
+        ["2", "SUCCEEDED", "1 -> 2"],
+        ["3", "ROLLED_BACK", "2 -> 2"],
+    ], releases
+    assert "alarm at 10%:" in releases
+    assert "stand-in bedrock: Bedrock: local stand-in" in assistant
+    assert "live: version 2" in assistant
 
 
 @pytest.mark.mysql

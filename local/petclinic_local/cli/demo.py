@@ -1,5 +1,6 @@
 """`petclinic-ops demo`: the control plane's jobs, narrated, on the embedded local cloud (the
-deploy scenes, the rotation on MariaDB, the provisioning of the PetClinic stack).
+deploy scenes, the rotation on MariaDB, the provisioning and scaling of the PetClinic stack, the
+GenAI assistant and its releases).
 
 Every figure printed is read back from the local cloud (executions, ECS, the ledger): nothing
 here is scripted output.
@@ -109,45 +110,117 @@ def run(*, fast: bool = False) -> int:
         cloud.close()
     _rotation_scene(out)
     _provisioning_scene(out)
-    _scaling_scene(out)
+    _stack_scenes(out, bake_seconds=10 if fast else 30)
     return 0
 
 
-def _scaling_scene(out: Console) -> None:
-    """7. Scaling: a dry run of night, night applied, then peak on a latency alarm (a cloud of its own)."""
+def _stack_scenes(out: Console, *, bake_seconds: int) -> None:
+    """7 and 8 on one cloud with the PetClinic stack (the GenAI function is in every cloud: one
+    start less, ~15 s less). The release workflow watches each step's alarms ``bake_seconds``
+    simulated seconds."""
+    from petclinic_local.cloud import LocalCloud  # noqa: PLC0415
+
+    with out.status("starting a local cloud with the PetClinic stack and the GenAI function"):
+        cloud = LocalCloud(time_scale=0.01, parameters={"GenAiBakeSeconds": str(bake_seconds)}).__enter__()
+    try:
+        _scaling_scene(out, cloud)
+        _assistant_scene(out, cloud)
+    finally:
+        cloud.close()
+
+
+def _model(model: str) -> str:
+    """A model id as printed: a prompt router's ARN from its resource type on."""
+    return model.split(":", 5)[-1] if model.startswith("arn:") else model
+
+
+def _answered(reply: dict[str, Any]) -> str:
+    """Who answered and how: the models that did not (and why), the one that did, its tools."""
+    if reply["status"] != 200:
+        return f"answered {reply['status']}: {reply.get('message', '')}"
+    missed = [
+        f"{_model(step['model'])} {step['outcome']}" for step in reply["route"] if step["outcome"] != "ok"
+    ]
+    tools = ", ".join(f"{t['name']} ({'ok' if t['ok'] else 'error'})" for t in reply["toolCalls"]) or "none"
+    before = f"{', '.join(missed)}, so " if missed else ""
+    return f"{before}{_model(reply['model'])} answered; tools: {tools}"
+
+
+def _asks_table(asks: list[tuple[str, dict[str, Any]]]) -> Table:
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(title="The question, asked twice (POST /api/genai/chat)", title_justify="left")
+    for column in ("asked of", "route: each Converse call, model by model", "answered by", "tools"):
+        table.add_column(column, overflow="fold")
+    for asked_of, reply in asks:
+        route = " -> ".join(f"{_model(step['model'])} {step['outcome']}" for step in reply["route"])
+        tools = ", ".join(f"{t['name']} ({'ok' if t['ok'] else 'error'})" for t in reply["toolCalls"])
+        table.add_row(asked_of, route, _model(reply.get("model") or "-"), tools or "none")
+    return table
+
+
+def _assistant_scene(out: Console, cloud: LocalCloud) -> None:
+    """8. The GenAI function: a question answered through a tool, a throttled model that falls
+    back to the next one, a release promoted and one rolled back."""
+    from rich.markdown import Markdown  # noqa: PLC0415
+
+    from petclinic_local import genai  # noqa: PLC0415
+    from petclinic_local.cli import genai as commands  # noqa: PLC0415
+
+    out.rule("[bold]8. The assistant answers through tools, falls back, releases safely")
+    question = genai.QUESTIONS[0]
+    live = genai.live_alias(cloud)["version"]
+    reply = genai.ask(cloud, question)
+    asks = [(f"live (version {live})", reply)]
+    out.print(f"  a user asks the chat box, through live (version {live}): {question}")
+    out.print(Markdown(reply.get("answer") or ""))
+    out.print(f"  {_answered(reply)}", soft_wrap=True)
+    good, throttled = commands.release_scenarios(genai)[:2]
+    version = commands.publish_scenario(cloud, good)
+    out.print(f"  sam deploy publishes version {version} ({good['change']}); the release workflow runs it")
+    rows = [commands.release_scenario(out, cloud, good, version)]
+    version = commands.publish_scenario(cloud, throttled)
+    out.print(f"  sam deploy publishes version {version}: {throttled['change']}")
+    reply = genai.ask(cloud, question, qualifier=version)
+    asks.append((f"version {version}", reply))
+    out.print(f"  asked of version {version} directly, as the release's smoke test asks it:")
+    out.print(f"  {_answered(reply)}", soft_wrap=True)
+    render.print_table(out, _asks_table(asks))
+    out.print(f"  the release workflow runs version {version}, with synthetic users on live meanwhile")
+    rows.append(commands.release_scenario(out, cloud, throttled, version))
+    commands.print_releases(out, rows, genai.stand_ins(cloud))
+    out.print(f"  live: version {genai.live_alias(cloud)['version']}")
+
+
+def _scaling_scene(out: Console, cloud: LocalCloud) -> None:
+    """7. Scaling: a dry run of night, night applied, then peak on a latency alarm."""
     import json  # noqa: PLC0415
 
     from petclinic_local.cli.scale import render_report  # noqa: PLC0415
-    from petclinic_local.cloud import LocalCloud  # noqa: PLC0415
     from petclinic_local.scaling import execution_report, scale  # noqa: PLC0415
 
     out.rule("[bold]7. The stack scales: night as a dry run, night applied, peak on an alarm")
-    with out.status("starting a local cloud with the PetClinic stack"):
-        cloud = LocalCloud(time_scale=0.01).__enter__()
-    try:
-        out.print('  an operator asks what night would do: {"profile": "night", "dryRun": true}')
-        render_report(out, scale(cloud, "night", dry_run=True))
-        out.print(
-            '  the night schedule fires ({"profile": "night", "trigger": "schedule"}): the same diff, applied'
-        )
-        render_report(out, scale(cloud, "night", trigger="schedule"))
-        out.print("  the p99 latency alarm goes to ALARM; its rule starts the workflow with peak")
-        known = {e["executionArn"] for e in cloud.executions("petclinic-ops-dev-scale")}
-        detail = {
-            "alarmName": "petclinic-p99-latency",
-            "state": {"value": "ALARM"},
-            "previousState": {"value": "OK"},
-        }
-        cloud.put_events(
-            [{"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change", "detail": detail}]
-        )
-        cloud.wait_until_quiet()
-        for execution in cloud.executions("petclinic-ops-dev-scale"):
-            if execution["executionArn"] not in known:
-                out.print(f"  input {json.dumps(execution['input'])}")
-                render_report(out, execution_report(cloud, execution["executionArn"]))
-    finally:
-        cloud.close()
+    out.print('  an operator asks what night would do: {"profile": "night", "dryRun": true}')
+    render_report(out, scale(cloud, "night", dry_run=True))
+    out.print(
+        '  the night schedule fires ({"profile": "night", "trigger": "schedule"}): the same diff, applied'
+    )
+    render_report(out, scale(cloud, "night", trigger="schedule"))
+    out.print("  the p99 latency alarm goes to ALARM; its rule starts the workflow with peak")
+    known = {e["executionArn"] for e in cloud.executions("petclinic-ops-dev-scale")}
+    detail = {
+        "alarmName": "petclinic-p99-latency",
+        "state": {"value": "ALARM"},
+        "previousState": {"value": "OK"},
+    }
+    cloud.put_events(
+        [{"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change", "detail": detail}]
+    )
+    cloud.wait_until_quiet()
+    for execution in cloud.executions("petclinic-ops-dev-scale"):
+        if execution["executionArn"] not in known:
+            out.print(f"  input {json.dumps(execution['input'])}")
+            render_report(out, execution_report(cloud, execution["executionArn"]))
 
 
 def _provisioning_scene(out: Console) -> None:

@@ -126,7 +126,9 @@ def run_api(*, port: int) -> int:
 # --------------------------------------------------------------------------- local genai release
 
 
-def _scenarios(genai: Any) -> list[dict[str, Any]]:
+def release_scenarios(genai: Any) -> list[dict[str, Any]]:
+    """The versions `local genai release` (and the demo's scene 8) publish and release: the
+    change, the environment it sets, the stand-in's faults, the result the workflow must reach."""
     sonnet = "anthropic.claude-3-5-sonnet-20240620-v1:0"
     return [
         {
@@ -150,6 +152,28 @@ def _scenarios(genai: Any) -> list[dict[str, Any]]:
     ]
 
 
+def publish_scenario(cloud: Any, scenario: dict[str, Any]) -> str:
+    """Publish the scenario's version (as ``sam deploy`` does) and script the stand-in's faults."""
+    from petclinic_local import genai  # noqa: PLC0415
+
+    version = genai.publish_version(cloud, scenario["environment"], scenario["change"])
+    for model, error in scenario["faults"]:
+        cloud.bedrock.inject(model, error)
+    return version
+
+
+def release_scenario(console: Any, cloud: Any, scenario: dict[str, Any], version: str) -> dict[str, Any]:
+    """Release ``version`` through the genai-release workflow (synthetic users meanwhile): a row
+    for ``print_releases``."""
+    from petclinic_local import genai  # noqa: PLC0415
+
+    before = genai.live_alias(cloud)["version"]
+    with console.status(f"releasing version {version}: {scenario['change']}", spinner="dots"):
+        outcome = genai.release(cloud, version)
+    return {"version": version, "change": scenario["change"], "liveBefore": before,
+            "expected": scenario["expect"], **outcome}  # fmt: skip
+
+
 def run_local_release(*, as_json: bool, bake_seconds: int = 30) -> int:
     from petclinic_local import genai  # noqa: PLC0415
 
@@ -157,15 +181,9 @@ def run_local_release(*, as_json: bool, bake_seconds: int = 30) -> int:
     cloud = _started_cloud(console, parameters={"GenAiBakeSeconds": str(bake_seconds)})
     rows = []
     try:
-        for scenario in _scenarios(genai):
-            version = genai.publish_version(cloud, scenario["environment"], scenario["change"])
-            for model, error in scenario["faults"]:
-                cloud.bedrock.inject(model, error)
-            before = genai.live_alias(cloud)["version"]
-            with console.status(f"releasing version {version}: {scenario['change']}", spinner="dots"):
-                outcome = genai.release(cloud, version)
-            rows.append({"version": version, "change": scenario["change"], "liveBefore": before,
-                         "expected": scenario["expect"], **outcome})  # fmt: skip
+        for scenario in release_scenarios(genai):
+            version = publish_scenario(cloud, scenario)
+            rows.append(release_scenario(console, cloud, scenario, version))
         ledger = genai.ledger(cloud)
     finally:
         cloud.close()
@@ -173,12 +191,12 @@ def run_local_release(*, as_json: bool, bake_seconds: int = 30) -> int:
     if as_json:
         print(json.dumps({"releases": rows, "ledger": ledger, "standIns": stand_ins}, indent=2, default=str))
     else:
-        _print_releases(console, rows, stand_ins)
+        print_releases(console, rows, stand_ins)
     as_expected = all(row.get("result") == row["expected"] for row in rows)
     return EXIT_OK if as_expected else EXIT_FAILED
 
 
-def _print_releases(console: Any, rows: list[dict[str, Any]], stand_ins: dict[str, str]) -> None:
+def print_releases(console: Any, rows: list[dict[str, Any]], stand_ins: dict[str, str]) -> None:
     from rich.table import Table  # noqa: PLC0415
 
     table = Table(title="GenAI releases (genai-release workflow, local cloud)", show_lines=True)
