@@ -9,6 +9,8 @@ a domain port; each imports its client library on first use (cold starts stay sh
     genai_bedrock.py    Bedrock: the router's ConverseClient, the vet search's Embedder
     genai_state.py      DynamoDB: the router's shared state, the conversations' memory
     genai_petclinic.py  the PetClinic services over HTTP, the tools' PetClinicApi
-    genai_api.py        API Gateway in: the chat routes (Powertools' resolver), the assistant
-                        assembled from the adapters above
+    genai_api.py        API Gateway in: the chat routes, the assistant assembled from the
+                        adapters above
+    api_gateway.py      API Gateway's REST proxy events in and out: routes, CORS, cookies (the
+                        answers of Powertools' resolver, without its 190 ms import)
 """

@@ -5,14 +5,15 @@
     POST /api/genai/chat         {"message", "conversationId"?} ->
                                  {answer, model, toolCalls, usage, fallbacks, route, conversationId}
 
-``ChatApi`` is Powertools' Event Handler (REST, proxy integration on the ``live`` alias) with
-CORS and the two routes, and the assistant assembled from the adapters (``assemble``: the
-router on Bedrock, the router state and conversations in DynamoDB, the PetClinic tools over
-HTTP), once per execution environment. The event and the bodies are checked by the domain
-(domain/genai/api.py): bad input is a 4xx naming the problem (a sentence on /chatclient, whose
-chat widget shows any body), never a server error; no model answering is a 503 "Chat is
-currently unavailable"; a used-up daily budget is a polite refusal. The chatclient route keeps
-its conversation in a cookie (the front-end sends none of its own).
+``ChatApi`` is the two routes with CORS on a REST proxy router (adapters/api_gateway.py: the
+answers of Powertools' APIGatewayRestResolver, without importing its event_handler package), and
+the assistant assembled from the adapters (``assemble``: the router on Bedrock, the router state
+and conversations in DynamoDB, the PetClinic tools over HTTP), once per execution environment. The
+event and the bodies are checked by the domain (domain/genai/api.py): bad input is a 4xx naming
+the problem (a sentence on /chatclient, whose chat widget shows any body), never a server error;
+no model answering is a 503 "Chat is currently unavailable"; a used-up daily budget is a polite
+refusal. The chatclient route keeps its conversation in a cookie (the front-end sends none of its
+own).
 
 Logs and metrics (through the Telemetry port) carry metadata only (lengths, models, route,
 tools, tokens, latency), never the text of a message or of an answer. Metrics have the dimension
@@ -29,9 +30,7 @@ from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
-from aws_lambda_powertools.shared.cookies import Cookie, SameSite
-
+from petclinic_ops.adapters.api_gateway import Cors, Response, RestRouter, cookie
 from petclinic_ops.domain.genai.api import (
     ChatInputError,
     chat_request,
@@ -99,12 +98,11 @@ class ChatApi:
         self.settings = settings
         self.telemetry = telemetry
         self.assistant: Callable[[], Assistant] = functools.cache(lambda: assemble(self.settings()))
-        app = APIGatewayRestResolver(cors=self._cors())
-        app.post("/api/genai/chatclient", cors=True)(self.chatclient)
-        app.post("/api/genai/chat", cors=True)(self.chat)
-        app.exception_handler(ChatInputError)(self.bad_input)
-        app.exception_handler(ChatUnavailable)(self.unavailable)
-        app.not_found(self.not_found)
+        app = RestRouter(cors=self._cors(), not_found=self.not_found)
+        app.post("/api/genai/chatclient", self.chatclient)
+        app.post("/api/genai/chat", self.chat)
+        app.on(ChatInputError, self.bad_input)
+        app.on(ChatUnavailable, self.unavailable)
         self.app = app
 
     # ------------------------------------------------------------------ the function's call
@@ -117,7 +115,7 @@ class ChatApi:
             return _plain(400, {"message": str(exc)})
         self.telemetry.dimension("functionVersion", str(context.function_version))
         try:
-            response: dict[str, Any] = self.app.resolve(event, context)
+            response: dict[str, Any] = self.app.resolve(event)
         except Exception:
             self.telemetry.exception("chat failed")
             response = self._failed(event)
@@ -129,21 +127,21 @@ class ChatApi:
 
     # ------------------------------------------------------------------ routes
 
-    def chatclient(self) -> Response[str]:
+    def chatclient(self) -> Response:
         """The front-end's contract: the body is JSON.stringify(text); the answer is the text."""
         text = chatclient_message(self._body(), self.settings().max_message_chars)
         conversation = self._cookie_conversation()
-        cookies = []
+        cookies: tuple[str, ...] = ()
         if conversation is None:
             conversation = _new_conversation()
-            cookies.append(self._conversation_cookie(conversation))
+            cookies = (self._conversation_cookie(conversation),)
         try:
             answer = self._ask(conversation, text)
         except _Refused:
-            return Response(200, TEXT, BUDGET_REFUSAL, cookies=cookies)
-        return Response(200, TEXT, for_chat_widget(answer.answer), cookies=cookies)
+            return Response(200, TEXT, BUDGET_REFUSAL, cookies)
+        return Response(200, TEXT, for_chat_widget(answer.answer), cookies)
 
-    def chat(self) -> Response[str]:
+    def chat(self) -> Response:
         request = chat_request(self._body(), self.settings().max_message_chars)
         conversation = request.conversation_id or _new_conversation()
         try:
@@ -153,19 +151,19 @@ class ChatApi:
             return Response(429, JSON, json.dumps(refusal))
         return Response(200, JSON, json.dumps({**answer.to_json(), "conversationId": conversation}))
 
-    def bad_input(self, exc: ChatInputError) -> Response[str]:
+    def bad_input(self, exc: ChatInputError) -> Response:
         """A 4xx naming the problem; on /chatclient a sentence, as its chat widget shows any body."""
         self.telemetry.info("chat input refused", problem=exc.problem, status=exc.status)
-        if self.app.current_event.path.endswith("/chatclient"):
+        if self.app.request.path.endswith("/chatclient"):
             return Response(exc.status, TEXT, exc.sentence)
         return _error(exc.status, str(exc))
 
-    def unavailable(self, _: ChatUnavailable) -> Response[str]:
-        if self.app.current_event.path.endswith("/chatclient"):
+    def unavailable(self, _: ChatUnavailable) -> Response:
+        if self.app.request.path.endswith("/chatclient"):
             return Response(503, TEXT, UNAVAILABLE)
         return _error(503, UNAVAILABLE)
 
-    def not_found(self, _: Exception) -> Response[str]:
+    def not_found(self) -> Response:
         return _error(404, "no such route: POST /api/genai/chatclient or /api/genai/chat")
 
     # ------------------------------------------------------------------ the turn
@@ -212,15 +210,15 @@ class ChatApi:
     # ------------------------------------------------------------------ input and output
 
     def _body(self) -> Any:
-        event = self.app.current_event
-        return json_body(event.body, base64_encoded=bool(event.is_base64_encoded))
+        request = self.app.request
+        return json_body(request.body, base64_encoded=request.is_base64_encoded)
 
     def _cookie_conversation(self) -> str | None:
-        headers = self.app.current_event.headers
-        header = headers.get("X-Conversation-Id") or headers.get("x-conversation-id")
+        request = self.app.request
+        header = request.header("X-Conversation-Id")
         if header and CONVERSATION_ID_PATTERN.match(header):
             return header
-        raw = headers.get("Cookie") or headers.get("cookie") or ""
+        raw = request.header("Cookie") or ""
         try:
             jar = SimpleCookie(raw)
         except CookieError:
@@ -228,15 +226,9 @@ class ChatApi:
         value = jar[COOKIE].value if COOKIE in jar else None
         return value if value and CONVERSATION_ID_PATTERN.match(value) else None
 
-    def _conversation_cookie(self, conversation: str) -> Cookie:
-        return Cookie(
-            name=COOKIE,
-            value=conversation,
-            path="/api/genai",
-            secure=True,
-            http_only=True,
-            same_site=SameSite.STRICT_MODE,
-            max_age=self.settings().conversation_ttl_seconds,
+    def _conversation_cookie(self, conversation: str) -> str:
+        return cookie(
+            COOKIE, conversation, path="/api/genai", max_age=self.settings().conversation_ttl_seconds
         )
 
     def _allowed_origin(self) -> str:
@@ -247,11 +239,11 @@ class ChatApi:
 
             return str(GenAiSettings.model_fields["allowed_origin"].default)
 
-    def _cors(self) -> CORSConfig:
+    def _cors(self) -> Cors:
         origin = self._allowed_origin()
-        return CORSConfig(
+        return Cors(
             allow_origin=origin,
-            allow_headers=["Content-Type", "X-Conversation-Id", "X-Api-Key"],
+            allow_headers=("Content-Type", "X-Conversation-Id", "X-Api-Key"),
             max_age=600,
             allow_credentials=origin != "*",
         )
@@ -271,7 +263,7 @@ def _new_conversation() -> str:
     return uuid.uuid4().hex
 
 
-def _error(status: int, message: str) -> Response[str]:
+def _error(status: int, message: str) -> Response:
     return Response(status, JSON, json.dumps({"message": message}))
 
 

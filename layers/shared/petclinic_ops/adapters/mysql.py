@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -37,6 +35,8 @@ from petclinic_ops.errors import (
 from petclinic_ops.models.rotation import DbCredentials
 
 if TYPE_CHECKING:
+    import ssl
+
     from pymysql.connections import Connection
 
     from petclinic_ops.settings import RotateSecretSettings
@@ -200,6 +200,8 @@ class _Session:
             identified = f"IDENTIFIED WITH {plugin} BY %s" if plugin else "IDENTIFIED BY %s"
             # A throwaway password: the real one is set last, so a working AWSPENDING login means
             # the grants are in place too.
+            import secrets  # noqa: PLC0415 - only a new clone user needs it
+
             placeholder = secrets.token_urlsafe(32)
             self.execute(
                 f"creating {account}", f"CREATE USER %s@%s {identified}", (target, host, placeholder)
@@ -264,7 +266,10 @@ class MySQLDatabase:
     @cached_property
     def ssl_context(self) -> ssl.SSLContext:
         # Verifies the chain and the host name (CERT_REQUIRED, check_hostname): Aurora's certificates
-        # name the cluster and instance endpoints.
+        # name the cluster and instance endpoints. Imported here: createSecret and finishSecret,
+        # the steps that open no connection, pay nothing for TLS at a cold start.
+        import ssl  # noqa: PLC0415
+
         return ssl.create_default_context(cafile=self.ca_bundle)
 
     # ----------------------------------------------------------------------- the port
