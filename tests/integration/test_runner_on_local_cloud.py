@@ -106,10 +106,43 @@ def test_release_at_its_timeout_says_so_on_stderr_and_keeps_stdout_for_json(
     code = main(["genai", "release", version, "--json", "--timeout", "0", "--endpoint-url", served.url])
     out, err = capfd.readouterr()
     assert (code, out) == (1, "")
+    first, *_, last = err.splitlines()  # progress, then why it stopped following
+    assert re.fullmatch(rf"releasing version {version}: arn:\S+:release-v{version}-\S+", first)
     assert re.fullmatch(
-        r"petclinic-ops: still running after 0 s: arn:\S+:release-v\d+-\S+ \(it goes on without us\)\n", err
+        r"petclinic-ops: still running after 0 s: arn:\S+:release-v\d+-\S+ \(it goes on without us\)", last
     )
     releases = cloud.executions(runner.state_machine_arn(cloud, "GenAiReleaseStateMachine"))
     [running] = [e for e in releases if e["status"] == "RUNNING"]  # it goes on
     assert running["input"]["version"] == version
     cloud.client("stepfunctions").stop_execution(executionArn=running["executionArn"])
+
+
+def test_release_says_each_step_and_what_live_serves_never_a_placeholder(
+    served: LocalEndpoint, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 19: `genai release` showed a spinner only (nothing when piped) and printed
+    `live: version ?` when the release ended before reading live."""
+    cloud = served.cloud
+    cloud.wait_until_quiet()
+    live = genai.live_alias(cloud)["version"]
+    capfd.readouterr()
+    code = main(["genai", "release", live, "--poll-seconds", "0.05", "--endpoint-url", served.url])
+    text = capfd.readouterr().out
+    assert code == 0, text
+    lines = [line.strip() for line in text.splitlines()]
+    assert lines[0].startswith(f"releasing version {live}: arn:aws:states:")
+    steps = [line.split("  ", 1)[-1] for line in lines[1:-2]]
+    assert steps == [
+        f"checking that version {live} exists",
+        "reading what live serves now",
+        f"version {live} already serves all of live: nothing to do",
+    ]
+    assert lines[-2] == f"NOTHING_TO_DO: version {live} already takes all of live"
+    assert lines[-1].startswith(f"live: version {live}; execution arn:")
+
+    code = main(["genai", "release", "99", "--poll-seconds", "0.05", "--endpoint-url", served.url])
+    text = " ".join(capfd.readouterr().out.split())
+    assert code == 2
+    assert "version 99 of petclinic-ops-dev-genai does not exist" in text
+    assert "live: unchanged (the release ended before any traffic moved)" in text
+    assert "?" not in text

@@ -240,23 +240,74 @@ def run_release(
     request = {"version": version, "requestedBy": _caller(plane.session)}
     with plane.errors("cannot start the release", usage=True):
         execution_arn = runner.start(plane, WORKFLOW, request, name=f"release-v{version}")
-    console = render.console()
-    with (
-        plane.errors("cannot follow the release"),
-        console.status(f"releasing version {version} ({execution_arn.rsplit(':', 1)[-1]})", spinner="dots"),
-    ):
-        execution = runner.follow(plane, execution_arn, timeout=timeout, poll_seconds=poll_seconds)
+    progress = render.stderr_console() if as_json else render.console()
+    progress.print(f"releasing version {version}: {execution_arn}", soft_wrap=True)
+    steps = ReleaseProgress(version, progress.print)
+    with plane.errors("cannot follow the release"):
+        execution = runner.follow(
+            plane, execution_arn, timeout=timeout, poll_seconds=poll_seconds, on_state=steps.entered
+        )
     outcome = {**outcome_of(execution), "executionArn": execution_arn}
     if as_json:
         print(json.dumps(outcome, indent=2, default=str))
     else:
-        console.print(
-            f"{outcome.get('result', outcome['status'])}: {outcome.get('reason', outcome.get('error'))}"
-        )
-        console.print(f"live: version {outcome.get('liveVersion', '?')}; execution {execution_arn}")
+        for line in release_lines(outcome):
+            progress.print(line, soft_wrap=True)
     if outcome.get("error") in {"InvalidReleaseRequest", "UnknownVersion"}:
         return 2
     return EXIT_OK if outcome["status"] == "SUCCEEDED" else EXIT_FAILED
+
+
+# What each state of genai-release.asl.json means to the operator following it (states not
+# listed, the Choices and the ending's bookkeeping, print nothing).
+RELEASE_STEPS = {
+    "DescribeVersion": "checking that version {version} exists",
+    "GetLiveAlias": "reading what live serves now",
+    "AlreadyLive": "version {version} already serves all of live: nothing to do",
+    "AcquireLease": "taking the release lease (one release at a time)",
+    "CreateAlarms": "creating version {version}'s alarms (errors, p99 latency, 5xx, model fallback rate)",
+    "SmokeTest": "smoke test: a scripted conversation with version {version} (no live traffic)",
+    "SmokeTestFailed": "the smoke test failed: rolling back",
+    "ShiftTraffic": "shifting the next share of live to version {version} (step {shift})",
+    "Bake": "baking: watching the alarms at this share",
+    "Promote": "promoting: version {version} takes all of live",
+    "RollBack": "rolling back: all of live to the previous version",
+    "Cleanup": "deleting the release's alarms",
+    "RecordResult": "recording the result in the ledger (history genai)",
+}
+
+
+# The release's errors before it touches anything (its Fail states before AcquireLease).
+CHANGED_NOTHING = frozenset({"InvalidReleaseRequest", "UnknownVersion", "ReleaseInProgress"})
+
+
+class ReleaseProgress:
+    """``runner.follow``'s on_state for a release: a line per step, in the operator's words."""
+
+    def __init__(self, version: str, say: Any) -> None:
+        self.version, self.say, self.shifts = version, say, 0
+
+    def entered(self, state: str, at: Any) -> None:
+        if state == "ShiftTraffic":
+            self.shifts += 1
+        text = RELEASE_STEPS.get(state)
+        if text:
+            self.say(f"  {at:%H:%M:%S}  {text.format(version=self.version, shift=self.shifts)}")
+
+
+def release_lines(outcome: dict[str, Any]) -> list[str]:
+    """The result and its reason, then what live serves: the version the workflow reports, never
+    a placeholder (a release that failed before reading live changed nothing there)."""
+    reason = outcome.get("reason") or outcome.get("cause") or outcome.get("error") or ""
+    lines = [f"{outcome.get('result') or outcome['status']}: {reason}".rstrip(": ")]
+    live, arn = outcome.get("liveVersion"), outcome["executionArn"]
+    if live:
+        lines.append(f"live: version {live}; execution {arn}")
+    elif outcome.get("error") in CHANGED_NOTHING:
+        lines.append(f"live: unchanged (the release ended before any traffic moved); execution {arn}")
+    else:  # stopped or timed out: no account of its own (the next release takes its lease over)
+        lines.append(f"live: not reported (the execution is {outcome['status']}); execution {arn}")
+    return lines
 
 
 def _caller(session: Any) -> str:
