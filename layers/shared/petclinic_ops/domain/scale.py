@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -285,8 +286,8 @@ def name_problems(services: dict[str, Any], aurora: dict[str, Any], context: Sca
 
 
 def live_problems(
-    services: dict[str, ServiceScale | None],
-    aurora: dict[str, AuroraScale | None],
+    services: Mapping[str, ServiceScale | None],
+    aurora: Mapping[str, AuroraScale | None],
     context: ScaleContext,
     live: dict[str, LiveService],
     clusters: dict[str, LiveCluster],
