@@ -1,8 +1,11 @@
 """`petclinic-ops scale PROFILE [--dry-run]` (AWS: start the scale workflow and follow it) and
 `petclinic-ops local scale PROFILE [--dry-run] [--json]` (the same workflow on a fresh local
-cloud). Both print the diff (target, attribute, before, after), the monthly cost change and the
-result; exit 0 applied (or dry run, or nothing to change), 1 failed or incomplete, 2 rejected
-(unknown profile, invalid values: nothing changed)."""
+cloud). Both follow the run in words (scaling.PROGRESS: planning, applying to each target,
+waiting for services to be steady...), then print the diff (target, attribute, before, after),
+each target's result, the monthly cost change and the result; a rejected run its reason (a
+profile's every bad field, one a line) and a run with nothing to change a sentence, no table.
+Exit 0 applied (or dry run, or nothing to change), 1 failed or incomplete, 2 rejected (unknown
+profile, invalid values: nothing changed)."""
 
 from __future__ import annotations
 
