@@ -351,3 +351,13 @@ def test_every_prod_refusal_is_named_in_one_rejection() -> None:
     message = str(raised.value)
     assert "services.vets-service.desiredCount 1 is below prod's floor of 2" in message
     assert "services.visits-service.desiredCount 0 is below prod's floor of 2" in message
+
+
+def test_long_problems_are_shortened_and_the_message_stays_within_the_workflows_cause() -> None:
+    profile = {"services": {f"{n:02}-" + "x" * 400: {"desiredCount": True} for n in range(20)}}
+    with pytest.raises(InvalidScaleProfile) as raised:
+        scale.plan("long", False, context(), ports(profile, "long"))
+    message = str(raised.value)
+    assert len(message) <= 3_900
+    assert message.startswith("profile long: services.00-xxx")
+    assert message.endswith(" more")

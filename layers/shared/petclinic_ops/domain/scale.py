@@ -185,21 +185,24 @@ def describe(exc: ValidationError, whole: str = "profile") -> str:
     return "; ".join(problems_of(exc, whole))
 
 
-# At most this many problems in one message, each at most _LONGEST_PROBLEM characters: the
-# message is the workflow's error cause, which it keeps whole up to 4,000 characters.
+# At most this many problems in one message, each at most _LONGEST_PROBLEM characters, all of
+# them at most _LONGEST_MESSAGE: the message is the workflow's error cause, which it keeps whole
+# up to 4,000 characters (problems past these limits are counted, "and N more").
 _MOST_PROBLEMS = 20
-_LONGEST_PROBLEM = 160
+_LONGEST_PROBLEM = 300
+_LONGEST_MESSAGE = 3_800
 
 
 def rejection(name: str, problems: list[str]) -> str:
     """``profile NAME: a; b; c``: every problem, sorted by field, shortened only past the limits."""
-    shown = [
-        problem if len(problem) <= _LONGEST_PROBLEM else problem[: _LONGEST_PROBLEM - 3] + "..."
-        for problem in sorted(problems, key=lambda problem: problem.split(": ", 1)[0])
-    ]
-    more = len(shown) - _MOST_PROBLEMS
-    tail = [f"and {more} more"] if more > 0 else []
-    return f"profile {name}: " + "; ".join(shown[:_MOST_PROBLEMS] + tail)
+    shown: list[str] = []
+    for problem in sorted(problems, key=lambda problem: problem.split(": ", 1)[0]):
+        short = problem if len(problem) <= _LONGEST_PROBLEM else problem[: _LONGEST_PROBLEM - 3] + "..."
+        if len(shown) == _MOST_PROBLEMS or sum(len(p) + 2 for p in shown) + len(short) > _LONGEST_MESSAGE:
+            break
+        shown.append(short)
+    more = len(problems) - len(shown)
+    return f"profile {name}: " + "; ".join(shown + ([f"and {more} more"] if more else []))
 
 
 def _entries(data: Any, key: str, model: type[ServiceScale] | type[AuroraScale]) -> dict[str, Any]:
@@ -315,7 +318,7 @@ def live_problems(
         elif capacity.auto_pause and not supports_auto_pause(cluster.engine, cluster.engine_version):
             problems.append(
                 f"aurora.{identifier}.minCapacity: 0 (auto-pause) needs Aurora MySQL 3.08.0+ or a "
-                f"supporting PostgreSQL version; the cluster runs {cluster.engine} {cluster.engine_version}"
+                f"supporting PostgreSQL version (the cluster runs {cluster.engine} {cluster.engine_version})"
             )
     return problems
 
