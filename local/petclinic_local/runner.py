@@ -240,20 +240,28 @@ def follow(
     timeout: float,
     poll_seconds: float,
     on_state: Callable[[str, dt.datetime], None] | None = None,
+    on_entered: Callable[[dict[str, Any]], None] | None = None,
 ) -> Execution:
     """Until the execution ends, polling DescribeExecution every ``poll_seconds`` (and, with
-    ``on_state``, its history: each state entered, once, with its time); StillRunning after
-    ``timeout`` seconds (the execution goes on without us)."""
+    ``on_state``, its history: each state entered, once, with its time; ``on_entered`` gets the
+    whole StateEntered event, its input among it); StillRunning after ``timeout`` seconds (the
+    execution goes on without us)."""
     seen = 0
     deadline = time.monotonic() + timeout
     while True:
-        if on_state is not None:
+        # Described first, then its history: an execution that ends in between has every state
+        # reported (the other way round, its last states were lost).
+        execution = describe(plane, execution_arn)
+        if on_state is not None or on_entered is not None:
             events = history(plane, execution_arn)
             for event in events[seen:]:
-                if event["type"].endswith("StateEntered"):
+                if not event["type"].endswith("StateEntered"):
+                    continue
+                if on_state is not None:
                     on_state(event["stateEnteredEventDetails"]["name"], event["timestamp"])
+                if on_entered is not None:
+                    on_entered(event)
             seen = len(events)
-        execution = describe(plane, execution_arn)
         if execution["status"] != "RUNNING":
             return execution
         if time.monotonic() > deadline:

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,14 +53,38 @@ def test_local_scale_night_json_applies_the_diff_and_dry_run_shows_it_changing_n
     assert dry_report["live"]["aurora"]["petclinic-dev"]["MinCapacity"] == 0.5
 
 
-def test_local_scale_prints_a_table_for_people_and_rejects_unknown_profiles() -> None:
-    shown = run_cli("local", "scale", "peak", "--dry-run")
+# The workflow's state names that would mislead or mean nothing to an operator (ScaleFailed is
+# where an INCOMPLETE run ends too): the progress says what happens instead (issue 19).
+STATE_NAMES = ("ReadRequest", "ClaimService", "WaitForSteadyState", "ScaleFailed", "RouteRun", "Conclude")
+
+
+def test_local_scale_prints_progress_and_a_table_for_people_and_rejects_unknown_profiles() -> None:
+    shown = run_cli("local", "scale", "peak")
     assert shown.returncode == 0, shown.stderr
-    assert "Scale to peak (dry run)" in shown.stdout
+    for words in (
+        "planning: reading profile peak and the live stack",
+        "applying to customers-service",
+        "applying to Aurora cluster petclinic-dev",
+        "waiting for services to be steady",
+        "customers-service is steady",
+        "finished",
+    ):
+        assert words in shown.stdout, (words, shown.stdout)
+    assert not [name for name in STATE_NAMES if name in shown.stdout], shown.stdout
+    assert shown.stdout.count("waiting for services to be steady") == 1  # four services, one line
+    assert "Scale to peak (apply)" in shown.stdout
     assert "monthly cost change: Fargate" in shown.stdout
-    unknown = run_cli("local", "scale", "weekend", "--json")
+    assert "APPLIED" in shown.stdout
+    unknown = run_cli("local", "scale", "weekend")
     assert unknown.returncode == 2
-    assert json.loads(unknown.stdout)["execution"]["error"] == "UnknownScaleProfile"
+    assert "Scale to weekend" not in unknown.stdout  # no empty diff table
+    assert "target" not in unknown.stdout
+    assert "rejected: nothing changed" in unknown.stdout
+    assert "REJECTED, nothing changed: arn:aws:states:" in unknown.stdout
+    assert (
+        "UnknownScaleProfile: no scale profile weekend: Parameter Store has no /petclinic/dev/scale/weekend"
+        in unknown.stdout
+    )
     bad = run_cli("local", "scale", "Night!")
     assert bad.returncode == 2
     assert "bad profile name 'Night!'" in bad.stderr
@@ -109,3 +134,69 @@ def test_scale_on_aws_follows_the_workflow(capsys: pytest.CaptureFixture[str]) -
             "REJECTED",
             "UnknownScaleProfile",
         )
+
+
+def _put_profile(cloud: LocalCloud, name: str, profile: dict[str, Any]) -> None:
+    cloud.client("ssm").put_parameter(
+        Name=f"/petclinic/dev/scale/{name}", Value=json.dumps(profile), Type="String", Overwrite=True
+    )
+
+
+def test_scale_for_people_names_every_bad_field_and_says_when_nothing_changes(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A rejected run and a run with nothing to change print a sentence, no empty diff table; a
+    rejected profile's every bad field on a line of its own, an unknown service among them.
+    (capfd: the console writes to the process's stdout, past sys.stdout.)"""
+    with LocalCloud(time_scale=0.01, rollout_seconds=60) as cloud:
+        target = Target(stack=cloud.stack_name)
+        _put_profile(
+            cloud,
+            "bad",
+            {
+                "services": {
+                    "owners-service": {"desiredCount": 1},
+                    "vets-service": {"desiredCount": "2"},
+                    "admin-server": {"minCapacity": 1, "maxCapacity": 2},
+                },
+                "aurora": {"petclinic-dev": {"minCapacity": 0.7, "maxCapacity": 4}},
+            },
+        )
+        _put_profile(cloud, "admin-one", {"services": {"admin-server": {"desiredCount": 1}}})
+
+        def run(profile: str) -> tuple[int, str]:
+            code = scale.run_aws(
+                profile,
+                dry_run=False,
+                target=target,
+                timeout=120,
+                poll_seconds=0.1,
+                as_json=False,
+                session=cloud.session,
+            )
+            return code, capfd.readouterr().out
+
+        code, rejected = run("bad")
+        assert code == 2, rejected
+        lines = [line.strip() for line in rejected.splitlines()]
+        assert "InvalidScaleProfile: profile bad:" in lines, rejected
+        for problem in (
+            "aurora.petclinic-dev.minCapacity: 0.7 is not a multiple of 0.5 ACU",
+            "services.admin-server: minCapacity/maxCapacity given but Application Auto Scaling does not "
+            "manage this service, give desiredCount",
+            "services.owners-service: unknown service owners-service (this environment's services: "
+            "customers-service, vets-service, visits-service, admin-server)",
+            "services.vets-service.desiredCount: must be a whole number of tasks (0-1000), not a string",
+        ):
+            assert problem in lines, (problem, rejected)
+        assert "Scale to bad" not in rejected
+        assert "┏" not in rejected  # no table at all
+
+        code, unchanged = run("admin-one")  # the seeded admin-server runs 1 task already
+        assert code == 0, unchanged
+        assert "nothing to change: every target already matches profile admin-one" in unchanged
+        assert "NO_CHANGE" in unchanged
+        assert "Scale to admin-one" not in unchanged
+        assert "┏" not in unchanged
+        assert "monthly cost change" not in unchanged
+        assert not [name for name in STATE_NAMES if name in unchanged], unchanged

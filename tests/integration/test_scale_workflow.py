@@ -421,6 +421,19 @@ def test_a_service_not_steady_within_the_timeout_is_reported_and_keeps_its_chang
     assert f"service/admin-server: NOT_STEADY ({target['reason']})" in text, text
     assert "ScaleIncomplete: 1 of 1 targets not applied: service/admin-server (why: above)" in text, text
     assert '{"profile"' not in text
+    # What the follow prints as it goes: what happens, never ScaleFailed for an INCOMPLETE run.
+    from petclinic_local.scaling import progress  # noqa: PLC0415
+
+    said: list[str] = []
+    entered = progress(said.append)
+    for event in runner.history(cloud, started):
+        if event["type"].endswith("StateEntered"):
+            entered(event)
+    followed = "\n".join(said)
+    assert "ScaleFailed" not in followed, followed
+    assert "applying to admin-server" in followed, followed
+    assert "admin-server is not steady in time" in followed, followed
+    assert followed.endswith("finished: not every target applied (which and why: below)"), followed
     [run] = _runs(cloud)
     assert run["result"] == "INCOMPLETE"
     service = _service(cloud.client("ecs"), "admin-server")

@@ -279,3 +279,85 @@ def test_cost_is_linear_in_tasks(tasks: int) -> None:
     planned = scale.plan("x", False, context(), ports(profile, "x")).to_output()
     # Rounded to cents from a difference of sums: within a cent of the direct product.
     assert planned["monthlyCostDelta"]["fargate"] == pytest.approx((tasks - 1) * per_task, abs=0.0101)
+
+
+def test_every_bad_field_is_named_in_one_rejection_an_unknown_service_included() -> None:
+    """Before: the model's errors alone (the unknown service, the bounds for a plain service and
+    the cluster a run later); an operator fixed one field per run."""
+    profile = {
+        "services": {
+            "owners-service": {"desiredCount": 1},
+            "vets-service": {"desiredCount": "2"},
+            "admin-server": {"minCapacity": 1, "maxCapacity": 2},
+            "visits-service": {"minCapacity": 3, "maxCapacity": 2},
+        },
+        "aurora": {
+            CLUSTER: {"minCapacity": 0.7, "maxCapacity": 4},
+            "other": {"minCapacity": 1, "maxCapacity": 2},
+        },
+    }
+    with pytest.raises(InvalidScaleProfile) as raised:
+        scale.plan("bad", False, context(), ports(profile, "bad"))
+    message = str(raised.value)
+    assert message.startswith("profile bad: ")
+    named = [part.split(": ", 1)[0] for part in message.removeprefix("profile bad: ").split("; ")]
+    assert named == [
+        "aurora.other",
+        f"aurora.{CLUSTER}.minCapacity",
+        "services.admin-server",
+        "services.owners-service",
+        "services.vets-service.desiredCount",
+        "services.visits-service",
+    ], message
+    assert "unknown service owners-service (this environment's services: customers-service," in message
+    assert "give desiredCount" in message  # admin-server: Application Auto Scaling does not manage it
+
+
+def test_an_unknown_service_and_a_live_check_are_named_together_in_a_valid_profile() -> None:
+    profile = {
+        "services": {
+            "owners-service": {"desiredCount": 1},
+            "admin-server": {"minCapacity": 1, "maxCapacity": 2},
+        },
+        "aurora": {CLUSTER: {"minCapacity": 0, "maxCapacity": 4, "secondsUntilAutoPause": 900}},
+    }
+    ported = ports(profile, "x", clusters=aurora("8.0.mysql_aurora.3.05.2"))
+    with pytest.raises(InvalidScaleProfile) as raised:
+        scale.plan("x", False, context(), ported)
+    message = str(raised.value)
+    for named in (
+        "services.owners-service: unknown service owners-service",
+        "services.admin-server: minCapacity/maxCapacity given",
+        f"aurora.{CLUSTER}.minCapacity: 0 (auto-pause) needs Aurora MySQL 3.08.0+",
+    ):
+        assert named in message, message
+
+
+def test_a_profile_with_many_bad_fields_names_twenty_and_counts_the_rest() -> None:
+    profile = {"services": {f"svc-{n:02}": {"desiredCount": -1} for n in range(30)}}
+    with pytest.raises(InvalidScaleProfile) as raised:
+        scale.plan("many", False, context(), ports(profile, "many"))
+    message = str(raised.value)
+    assert message.count("; ") == 20
+    assert message.endswith("; and 40 more")  # 30 bad counts and 30 unknown services
+    assert len(message) < 4000  # the workflow keeps a cause of up to 4,000 characters whole
+
+
+def test_every_prod_refusal_is_named_in_one_rejection() -> None:
+    profile = {"services": {"vets-service": {"desiredCount": 1}, "visits-service": {"desiredCount": 0}}}
+    ported = ports(profile, "thin", env="prod", clusters={})
+    with pytest.raises(ScaleRefused) as raised:
+        scale.plan("thin", False, context("prod", {"vets-service": 2, "visits-service": 2}), ported)
+    message = str(raised.value)
+    assert "services.vets-service.desiredCount 1 is below prod's floor of 2" in message
+    assert "services.visits-service.desiredCount 0 is below prod's floor of 2" in message
+
+
+def test_long_problems_are_shortened_and_the_message_stays_within_the_workflows_cause() -> None:
+    profile = {"services": {f"{n:02}-" + "x" * 400: {"desiredCount": True} for n in range(20)}}
+    with pytest.raises(InvalidScaleProfile) as raised:
+        scale.plan("long", False, context(), ports(profile, "long"))
+    message = str(raised.value)
+    assert len(message) <= 3_900
+    assert message.startswith("profile long: services.00-xxx")
+    assert message.endswith(" more")

@@ -1,14 +1,18 @@
 """`petclinic-ops scale PROFILE [--dry-run]` (AWS: start the scale workflow and follow it) and
 `petclinic-ops local scale PROFILE [--dry-run] [--json]` (the same workflow on a fresh local
-cloud). Both print the diff (target, attribute, before, after), the monthly cost change and the
-result; exit 0 applied (or dry run, or nothing to change), 1 failed or incomplete, 2 rejected
-(unknown profile, invalid values: nothing changed)."""
+cloud). Both follow the run in words (scaling.PROGRESS: planning, applying to each target,
+waiting for services to be steady...), then print the diff (target, attribute, before, after),
+each target's result, the monthly cost change and the result; a rejected run its reason (a
+profile's every bad field, one a line) and a run with nothing to change a sentence, no table.
+Exit 0 applied (or dry run, or nothing to change), 1 failed or incomplete, 2 rejected (unknown
+profile, invalid values: nothing changed)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from petclinic_local.cli import aws, registry, render
@@ -38,8 +42,9 @@ def run_local(profile: str, *, dry_run: bool, as_json: bool, time_scale: float =
     from petclinic_local.scaling import scale  # noqa: PLC0415
 
     check_profile(profile)
+    say = None if as_json else _say(render.console())
     with LocalCloud(time_scale=time_scale) as cloud:
-        report = scale(cloud, profile, dry_run=dry_run)
+        report = scale(cloud, profile, dry_run=dry_run, say=say)
     show(report, as_json=as_json)
     return exit_code(report)
 
@@ -55,8 +60,7 @@ def run_aws(
     session: Any = None,
 ) -> int:
     from petclinic_local import runner  # noqa: PLC0415
-    from petclinic_local.cli.deploy import follow  # noqa: PLC0415
-    from petclinic_local.scaling import WORKFLOW, run_report  # noqa: PLC0415
+    from petclinic_local.scaling import WORKFLOW, progress, run_report  # noqa: PLC0415
 
     check_profile(profile)
     plane = aws.control_plane(target, session=session)
@@ -66,12 +70,22 @@ def run_aws(
     out = render.console()
     if not as_json:
         out.print(f"started {execution_arn}")
-    say = (lambda _: None) if as_json else out.print
     with plane.errors("cannot follow the scale workflow"):
-        execution = follow(plane, execution_arn, timeout=timeout, poll_seconds=poll_seconds, say=say)
+        execution = runner.follow(
+            plane,
+            execution_arn,
+            timeout=timeout,
+            poll_seconds=poll_seconds,
+            on_entered=None if as_json else progress(_say(out)),
+        )
     report = run_report(execution)
     show(report, as_json=as_json)
     return exit_code(report)
+
+
+def _say(out: Any) -> Callable[[str], None]:
+    """A progress line as it is: one line however narrow the terminal, no markup."""
+    return lambda line: out.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 def show(report: dict[str, Any], *, as_json: bool) -> None:
@@ -82,7 +96,27 @@ def show(report: dict[str, Any], *, as_json: bool) -> None:
 
 
 def render_report(out: Any, report: dict[str, Any]) -> None:
-    """The diff as a table, the per-target results, the cost change, the result (a rich Console)."""
+    """The diff as a table, the per-target results, the cost change, the result (a rich Console).
+    A rejected run says why instead of a table, a run with nothing to change says so."""
+    if report["result"] == "REJECTED":
+        _render_rejection(out, report)
+    elif not report["changes"]:
+        out.print(f"nothing to change: every target already matches profile {report['profile']}")
+    else:
+        _render_changes(out, report)
+    execution = report["execution"]
+    if report["result"] != "REJECTED":
+        out.print(f"{render.styled(str(report['result']))} {execution['executionArn']}", soft_wrap=True)
+        if execution["status"] != "SUCCEEDED":
+            out.print(f"  {execution.get('error')}: {_cause_text(execution.get('cause'))}", soft_wrap=True)
+    if "stateTransitions" in report:
+        out.print(
+            f"[dim]{report['stateTransitions']} state transitions, {report['lambdaInvocations']} Lambda "
+            f"invocation(s), {report.get('wallSeconds', '?')} s[/dim]"
+        )
+
+
+def _render_changes(out: Any, report: dict[str, Any]) -> None:
     from rich.table import Table  # noqa: PLC0415
 
     mode = "dry run" if report["dryRun"] else "apply"
@@ -100,15 +134,24 @@ def render_report(out: Any, report: dict[str, Any]) -> None:
             f"monthly cost change: Fargate {cost['fargate']:+.2f} USD, Aurora {cost['aurora']:+.2f} USD, "
             f"total {cost['total']:+.2f} USD"
         )
+
+
+_PROFILE_PROBLEMS = re.compile(r"(profile \S+): (.*)", re.DOTALL)
+
+
+def _render_rejection(out: Any, report: dict[str, Any]) -> None:
+    """``REJECTED: nothing changed`` and the reason; a profile's problems one a line."""
     execution = report["execution"]
-    out.print(f"{render.styled(str(report['result']))} {execution['executionArn']}")
-    if execution["status"] != "SUCCEEDED":
-        out.print(f"  {execution.get('error')}: {_cause_text(execution.get('cause'))}", soft_wrap=True)
-    if "stateTransitions" in report:
-        out.print(
-            f"[dim]{report['stateTransitions']} state transitions, {report['lambdaInvocations']} Lambda "
-            f"invocation(s), {report.get('wallSeconds', '?')} s[/dim]"
-        )
+    out.print(f"{render.styled('REJECTED')}, nothing changed: {execution['executionArn']}", soft_wrap=True)
+    cause = _cause_text(execution.get("cause"))
+    problems = cause.split("; ")
+    found = _PROFILE_PROBLEMS.fullmatch(problems[0])
+    if len(problems) > 1 and found:
+        out.print(f"  {execution.get('error')}: {found[1]}:", soft_wrap=True)
+        for problem in [found[2], *problems[1:]]:
+            out.print(f"    {problem}", soft_wrap=True, markup=False, highlight=False)
+    else:
+        out.print(f"  {execution.get('error')}: {cause}", soft_wrap=True, markup=False, highlight=False)
 
 
 def _why(row: dict[str, Any]) -> str:

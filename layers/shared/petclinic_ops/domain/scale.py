@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -150,31 +151,73 @@ def _integer(text: str) -> int | OutOfRange:
     return int(text) if digits <= _LONGEST_INTEGER else OutOfRange(digits)
 
 
-def parse_profile(name: str, text: str) -> ScaleProfile:
-    """The profile's JSON, validated; InvalidScaleProfile names the profile and each bad field.
-
-    Numbers are read as written (integers as int, others as Decimal; NaN and Infinity too), so
-    the model judges each one strictly: nothing here converts, rounds or raises on a number."""
+def _read_json(name: str, text: str) -> Any:
+    """The profile's JSON as written (integers as int, other numbers as Decimal; NaN and Infinity
+    too), so the model judges each number strictly: nothing here converts, rounds or raises on one."""
     try:
-        data = json.loads(text, parse_int=_integer, parse_float=Decimal, parse_constant=Decimal)
+        return json.loads(text, parse_int=_integer, parse_float=Decimal, parse_constant=Decimal)
     except json.JSONDecodeError as exc:
         raise InvalidScaleProfile(f"profile {name}: not JSON ({exc.msg} at line {exc.lineno})") from None
     except RecursionError:  # Lambda's Python stops at 1,000 frames
         raise InvalidScaleProfile(f"profile {name}: nested too deeply to read as JSON") from None
+
+
+def parse_profile(name: str, text: str) -> ScaleProfile:
+    """The profile's JSON, validated; InvalidScaleProfile names the profile and each bad field
+    (what needs the live stack is ``plan``'s and ``check``'s)."""
     try:
-        return ScaleProfile.model_validate(data)
+        return ScaleProfile.model_validate(_read_json(name, text))
     except ValidationError as exc:
         raise InvalidScaleProfile(f"profile {name}: {describe(exc)}") from None
 
 
-def describe(exc: ValidationError, whole: str = "profile") -> str:
+def problems_of(exc: ValidationError, whole: str = "profile") -> list[str]:
     """Each error as ``field.path: message``; an error of the document itself as ``whole: ...``."""
     parts = []
     for error in exc.errors(include_url=False, include_input=False):
         where = ".".join(str(part) for part in error["loc"]) or whole
         message = str(error["msg"]).removeprefix("Value error, ")
         parts.append(f"{where}: {message}")
-    return "; ".join(parts)
+    return parts
+
+
+def describe(exc: ValidationError, whole: str = "profile") -> str:
+    return "; ".join(problems_of(exc, whole))
+
+
+# At most this many problems in one message, each at most _LONGEST_PROBLEM characters, all of
+# them at most _LONGEST_MESSAGE: the message is the workflow's error cause, which it keeps whole
+# up to 4,000 characters (problems past these limits are counted, "and N more").
+_MOST_PROBLEMS = 20
+_LONGEST_PROBLEM = 300
+_LONGEST_MESSAGE = 3_800
+
+
+def rejection(name: str, problems: list[str]) -> str:
+    """``profile NAME: a; b; c``: every problem, sorted by field, shortened only past the limits."""
+    shown: list[str] = []
+    for problem in sorted(problems, key=lambda problem: problem.split(": ", 1)[0]):
+        short = problem if len(problem) <= _LONGEST_PROBLEM else problem[: _LONGEST_PROBLEM - 3] + "..."
+        if len(shown) == _MOST_PROBLEMS or sum(len(p) + 2 for p in shown) + len(short) > _LONGEST_MESSAGE:
+            break
+        shown.append(short)
+    more = len(problems) - len(shown)
+    return f"profile {name}: " + "; ".join(shown + ([f"and {more} more"] if more else []))
+
+
+def _entries(data: Any, key: str, model: type[ServiceScale] | type[AuroraScale]) -> dict[str, Any]:
+    """An invalid profile's entries under ``key``, each its model, or None when it is invalid
+    itself (already named): the checks against the live stack still name what else is wrong."""
+    raw = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(raw, dict):
+        return {}
+    entries: dict[str, Any] = {}
+    for entry, value in raw.items():
+        try:
+            entries[entry] = model.model_validate(value)
+        except ValidationError:
+            entries[entry] = None
+    return entries
 
 
 _MYSQL_VERSION = re.compile(r"mysql_aurora\.(\d+)\.(\d+)\.(\d+)")
@@ -206,94 +249,112 @@ def check(
     clusters: dict[str, LiveCluster],
 ) -> None:
     """What needs the live stack: known services and clusters, the forms they take, auto-pause
-    support, prod's floors, and no prod profile that scales every service to 0."""
-    unknown = sorted(set(profile.services) - set(context.services))
-    if unknown:
-        raise InvalidScaleProfile(
-            f"profile {name}: "
-            + "; ".join(f"services.{service}: unknown service {service}" for service in unknown)
-            + f" (this environment's services: {', '.join(context.services)})"
-        )
-    missing = sorted(set(profile.services) - set(live))
-    if missing:
-        raise InvalidScaleProfile(
-            f"profile {name}: "
-            + "; ".join(
-                f"services.{service}: not found in ECS cluster {context.cluster}" for service in missing
-            )
-        )
-    for service, wanted in profile.services.items():
-        if wanted.autoscaled and not live[service].autoscaled:
-            raise InvalidScaleProfile(
-                f"profile {name}: services.{service}: minCapacity/maxCapacity given but Application "
-                "Auto Scaling does not manage this service; give desiredCount"
-            )
-    _check_cluster_names(name, profile, context)  # again: check() may run on its own
-    unknown_clusters = sorted(set(profile.aurora) - set(clusters))
-    if unknown_clusters:
-        raise InvalidScaleProfile(
-            f"profile {name}: "
-            + "; ".join(f"aurora.{cluster}: unknown Aurora cluster {cluster}" for cluster in unknown_clusters)
-        )
-    for identifier, capacity in profile.aurora.items():
-        cluster = clusters[identifier]
-        if capacity.auto_pause and not supports_auto_pause(cluster.engine, cluster.engine_version):
-            raise InvalidScaleProfile(
-                f"profile {name}: aurora.{identifier}.minCapacity: 0 (auto-pause) needs Aurora MySQL "
-                f"3.08.0+ or a supporting PostgreSQL version; the cluster runs {cluster.engine} "
-                f"{cluster.engine_version}"
-            )
+    support (InvalidScaleProfile naming each), then prod's floors and no prod profile that scales
+    every service to 0 (ScaleRefused naming each)."""
+    problems = [
+        *name_problems(profile.services, profile.aurora, context),
+        *live_problems(profile.services, profile.aurora, context, live, clusters),
+    ]
+    if problems:
+        raise InvalidScaleProfile(rejection(name, problems))
     if context.environment == "prod":
-        _prod_guard_rails(name, profile, context, live)
-        _prod_aurora_floor(name, profile, context.aurora_floor)
+        refusals = [
+            *_prod_guard_rails(profile, context, live),
+            *_prod_aurora_floor(profile, context.aurora_floor),
+        ]
+        if refusals:
+            raise ScaleRefused(rejection(name, refusals))
 
 
-def _check_cluster_names(name: str, profile: ScaleProfile, context: ScaleContext) -> None:
-    """Only this environment's clusters, by identifier: what the plan reads is what the apply
-    modifies (ModifyDBCluster takes an identifier, and the scale role may modify these only)."""
+def name_problems(services: dict[str, Any], aurora: dict[str, Any], context: ScaleContext) -> list[str]:
+    """Services and clusters this environment does not have. Clusters by identifier, this
+    environment's only: what the plan reads is what the apply modifies (ModifyDBCluster takes an
+    identifier, and the scale role may modify these only)."""
+    problems = [
+        f"services.{service}: unknown service {service}"
+        for service in sorted(services)
+        if service not in context.services
+    ]
+    if problems:
+        problems[-1] += f" (this environment's services: {', '.join(context.services)})"
     allowed = context.aurora_clusters
-    for identifier in sorted(profile.aurora):
-        if identifier in allowed:
-            continue
+    for identifier in sorted(set(aurora) - set(allowed)):
         hint = (
             "name the cluster by its identifier, not its ARN"
             if identifier.startswith("arn:")
             else f"unknown Aurora cluster {identifier}"
         )
-        raise InvalidScaleProfile(
-            f"profile {name}: aurora.{identifier}: {hint} (this environment scales {', '.join(allowed)})"
-        )
+        problems.append(f"aurora.{identifier}: {hint} (this environment scales {', '.join(allowed)})")
+    return problems
 
 
-def _prod_aurora_floor(name: str, profile: ScaleProfile, floor: AuroraFloor) -> None:
+def live_problems(
+    services: Mapping[str, ServiceScale | None],
+    aurora: Mapping[str, AuroraScale | None],
+    context: ScaleContext,
+    live: dict[str, LiveService],
+    clusters: dict[str, LiveCluster],
+) -> list[str]:
+    """Known services ECS does not run, bounds for a service Application Auto Scaling does not
+    manage, known clusters RDS does not have, auto-pause on an engine that cannot pause. Entries
+    that are None (invalid, named already) or unknown (named by ``name_problems``) are skipped."""
+    problems = []
+    for service, wanted in sorted(services.items()):
+        if service not in context.services:
+            continue
+        if service not in live:
+            problems.append(f"services.{service}: not found in ECS cluster {context.cluster}")
+        elif wanted is not None and wanted.autoscaled and not live[service].autoscaled:
+            problems.append(
+                f"services.{service}: minCapacity/maxCapacity given but Application Auto Scaling "
+                "does not manage this service, give desiredCount"
+            )
+    for identifier, capacity in sorted(aurora.items()):
+        if identifier not in context.aurora_clusters or capacity is None:
+            continue
+        cluster = clusters.get(identifier)
+        if cluster is None:
+            problems.append(f"aurora.{identifier}: unknown Aurora cluster {identifier}")
+        elif capacity.auto_pause and not supports_auto_pause(cluster.engine, cluster.engine_version):
+            problems.append(
+                f"aurora.{identifier}.minCapacity: 0 (auto-pause) needs Aurora MySQL 3.08.0+ or a "
+                f"supporting PostgreSQL version (the cluster runs {cluster.engine} {cluster.engine_version})"
+            )
+    return problems
+
+
+def _prod_aurora_floor(profile: ScaleProfile, floor: AuroraFloor) -> list[str]:
+    refusals = []
     for identifier, wanted in sorted(profile.aurora.items()):
-        where = f"profile {name}: aurora.{identifier}"
+        where = f"aurora.{identifier}"
         if wanted.auto_pause and not floor.auto_pause:
-            raise ScaleRefused(
+            refusals.append(
                 f"{where}.minCapacity 0 (auto-pause) is refused in prod: the template parameter "
                 "ProdAuroraAutoPause does not allow it"
             )
         if not wanted.auto_pause and wanted.min_capacity < floor.min_capacity:
-            raise ScaleRefused(
+            refusals.append(
                 f"{where}.minCapacity {wanted.min_capacity:g} is below prod's floor of "
                 f"{floor.min_capacity:g} ACU (template parameter ProdAuroraMinCapacity)"
             )
         if wanted.max_capacity < floor.max_capacity:
-            raise ScaleRefused(
+            refusals.append(
                 f"{where}.maxCapacity {wanted.max_capacity:g} is below prod's floor of "
                 f"{floor.max_capacity:g} ACU (template parameter ProdAuroraMaxCapacity)"
             )
+    return refusals
 
 
 def _prod_guard_rails(
-    name: str, profile: ScaleProfile, context: ScaleContext, live: dict[str, LiveService]
-) -> None:
-    for service, wanted in profile.services.items():
+    profile: ScaleProfile, context: ScaleContext, live: dict[str, LiveService]
+) -> list[str]:
+    refusals = []
+    for service, wanted in sorted(profile.services.items()):
         floor = context.floors.get(service, 0)
         if wanted.lowest < floor:
             form = "desiredCount" if not wanted.autoscaled else "minCapacity"
-            raise ScaleRefused(
-                f"profile {name}: services.{service}.{form} {wanted.lowest} is below prod's floor "
+            refusals.append(
+                f"services.{service}.{form} {wanted.lowest} is below prod's floor "
                 f"of {floor} tasks (template parameter)"
             )
     # Every service at 0 after the profile (the ones it does not name keep their counts).
@@ -302,7 +363,8 @@ def _prod_guard_rails(
         for service, state in live.items()
     }
     if after and all(count == 0 for count in after.values()):
-        raise ScaleRefused(f"profile {name}: refusing to scale every prod service to 0")
+        refusals.append("services: refusing to scale every prod service to 0")
+    return refusals
 
 
 # ----------------------------------------------------------------------------- the plan
@@ -316,10 +378,10 @@ def plan(name: str, dry_run: bool, context: ScaleContext, ports: ScalePorts) -> 
             f"no scale profile {name}: Parameter Store has no "
             f"{PROFILE_PARAMETER.format(environment=context.environment, profile=name)}"
         )
-    profile = parse_profile(name, text)
-    _check_cluster_names(name, profile, context)  # before reading any: ARNs and others' clusters
+    profile = _validated(name, text, context, ports)
     live = ports.services(context.cluster, list(context.services))
-    clusters = ports.clusters(sorted(profile.aurora)) if profile.aurora else {}
+    readable = [identifier for identifier in sorted(profile.aurora) if identifier in context.aurora_clusters]
+    clusters = ports.clusters(readable) if readable else {}  # never an ARN or another's cluster
     check(name, profile, context, live, clusters)
     changes: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
@@ -334,6 +396,25 @@ def plan(name: str, dry_run: bool, context: ScaleContext, ports: ScalePorts) -> 
             aurora.append(modify)
     cost = monthly_cost(live, profile, clusters, context.prices)
     return ScalePlan(name, context.environment, dry_run, changes, actions, aurora, cost)
+
+
+def _validated(name: str, text: str, context: ScaleContext, ports: ScalePorts) -> ScaleProfile:
+    """The profile, or InvalidScaleProfile naming every bad field in one message: the model's
+    errors, unknown services and clusters, and what the live stack says of the entries that are
+    valid themselves. Only this environment's clusters are read (never an ARN or another's)."""
+    data = _read_json(name, text)
+    try:
+        return ScaleProfile.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_of(exc)
+    services = _entries(data, "services", ServiceScale)
+    aurora = _entries(data, "aurora", AuroraScale)
+    problems += name_problems(services, aurora, context)
+    live = ports.services(context.cluster, list(context.services)) if services else {}
+    readable = sorted(c for c, entry in aurora.items() if entry is not None and c in context.aurora_clusters)
+    clusters = ports.clusters(readable) if readable else {}
+    problems += live_problems(services, aurora, context, live, clusters)
+    raise InvalidScaleProfile(rejection(name, problems))
 
 
 def parse_input(event: Any) -> ScaleInput:
