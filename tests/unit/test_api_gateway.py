@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig
@@ -14,6 +14,9 @@ from aws_lambda_powertools.event_handler import Response as PowertoolsResponse
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from petclinic_ops.adapters.api_gateway import Cors, Response, RestRouter, cookie
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 ALLOWED = ("Content-Type", "X-Conversation-Id", "X-Api-Key")
 TEXT = "text/plain; charset=utf-8"
@@ -106,7 +109,8 @@ def event(method: str, path: str, headers: dict[str, str]) -> dict[str, Any]:
 
 
 SITE = "https://petclinic.example.com"
-HEADERS = (
+CONTEXT = cast("LambdaContext", None)  # the resolver reads no context for these routes
+HEADERS: tuple[dict[str, str], ...] = (
     {},
     {"Origin": SITE},
     {"origin": SITE, "Access-Control-Request-Method": "POST"},
@@ -127,14 +131,14 @@ def test_the_router_answers_as_powertools_resolver(
     origin: str, method: str, path: str, headers: dict[str, str]
 ) -> None:
     request = event(method, path, headers)
-    assert ours(origin).resolve(request) == powertools(origin).resolve(request, None)
+    assert ours(origin).resolve(request) == powertools(origin).resolve(request, CONTEXT)
 
 
 @pytest.mark.parametrize("origin", ["*", SITE])
 def test_an_exception_no_handler_takes_propagates_as_with_powertools(origin: str) -> None:
     request = event("POST", "/api/genai/broken", {"Origin": SITE})
     with pytest.raises(Broken):
-        powertools(origin).resolve(request, None)
+        powertools(origin).resolve(request, CONTEXT)
     with pytest.raises(Broken):
         ours(origin).resolve(request)
 
