@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler import Response as PowertoolsResponse
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
+from petclinic_local.genai import api_event
 from petclinic_ops.adapters.api_gateway import Cors, Response, RestRouter, cookie
 
 if TYPE_CHECKING:
@@ -86,26 +87,7 @@ def ours(origin: str) -> RestRouter:
 
 
 def event(method: str, path: str, headers: dict[str, str]) -> dict[str, Any]:
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": path,
-            "httpMethod": method,
-            "path": path,
-            "stage": "live",
-            "requestId": "r",
-            "identity": {"sourceIp": "127.0.0.1"},
-        },
-        "body": "{}",
-        "isBase64Encoded": False,
-    }
+    return api_event(path, {}, headers, method=method)
 
 
 SITE = "https://petclinic.example.com"
