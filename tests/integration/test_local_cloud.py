@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from template_resources import functions, state_machines
 
 from petclinic_local import runner
 from petclinic_local.cloud import LocalCloud
+from petclinic_local.stack.template import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def function_log_lines(cloud: LocalCloud, function: str) -> list[str]:
@@ -51,6 +55,34 @@ def test_the_stack_is_the_template(cloud: LocalCloud) -> None:
     assert secret["RotationEnabled"] is True
     assert secret["RotationLambdaARN"].endswith(":function:petclinic-ops-dev-rotate-secret")
     assert secret["RotationRules"]["AutomaticallyAfterDays"] == 30
+
+
+def test_the_alarms_the_runbook_says_page_exist_and_fire(cloud: LocalCloud) -> None:
+    """Every alarm template.yaml declares is on the local cloud with its actions (the runbook's
+    "Alarms" can be rehearsed); a failed deployment puts deployments-failed in ALARM."""
+    template = load_template(ROOT / "template.yaml")
+    declared = {
+        resource["Properties"]["AlarmName"]["Fn::Sub"].replace("${EnvironmentName}", "dev")
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert len(declared) >= 10
+    alarms = {
+        alarm["AlarmName"]: alarm
+        for alarm in cloud.client("cloudwatch").describe_alarms(AlarmNamePrefix="petclinic-ops-dev-")[
+            "MetricAlarms"
+        ]
+    }
+    assert declared <= set(alarms), sorted(declared - set(alarms))
+    topic = cloud.outputs["DeploymentTopicArn"]
+    assert all(alarms[name]["AlarmActions"] == [topic] for name in declared)
+    failed = "petclinic-ops-dev-deployments-failed"
+    assert alarms[failed]["StateValue"] == "OK"  # TreatMissingData notBreaching
+
+    cloud.push_image("vets-service", "1.1.0-broken")
+    cloud.wait_until_quiet()
+    [after] = cloud.client("cloudwatch").describe_alarms(AlarmNames=[failed])["MetricAlarms"]
+    assert after["StateValue"] == "ALARM", after["StateReason"]
 
 
 def test_a_local_cloud_ignores_the_callers_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:

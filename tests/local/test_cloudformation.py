@@ -227,6 +227,85 @@ def test_closed_apply_rotation_schedules() -> None:
     assert [labels for labels in steps.values()] == [["AWSCURRENT"]]  # no rotation now
 
 
+PAGING_ALARMS_TEMPLATE: dict[str, Any] = {
+    "Parameters": {"Period": {"Type": "Number", "Default": "300"}},
+    "Resources": {
+        "Topic": {"Type": "AWS::SNS::Topic"},
+        "Failed": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": "ops-failed",
+                "Namespace": "Ops/dev",
+                "MetricName": "Failed",
+                "Statistic": "Sum",
+                "Period": "300",
+                "EvaluationPeriods": 1,
+                "Threshold": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": ["arn:aws:sns:us-west-2:123456789012:topic"],
+            },
+        },
+        "Errors": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": "ops-errors",
+                "EvaluationPeriods": 1,
+                "Threshold": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "Metrics": [
+                    {"Id": "e", "Expression": "FILL(m, 0)"},
+                    {
+                        "Id": "m",
+                        "ReturnData": False,
+                        "MetricStat": {
+                            "Stat": "Sum",
+                            "Period": "60",
+                            "Metric": {"Namespace": "AWS/States", "MetricName": "ExecutionsFailed"},
+                        },
+                    },
+                ],
+            },
+        },
+    },
+}
+
+
+def _alarms() -> dict[str, dict[str, Any]]:
+    return {alarm["AlarmName"]: alarm for alarm in client("cloudwatch").describe_alarms()["MetricAlarms"]}
+
+
+def test_needed_create_alarms() -> None:
+    """If this fails, moto fixed create_alarms: delete the workaround (CloudFormation creates
+    AWS::CloudWatch::Alarm)."""
+    with local_aws(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        _create_stack(PAGING_ALARMS_TEMPLATE)
+        assert _alarms() == {}
+
+
+def test_closed_create_alarms() -> None:
+    with local_aws(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        _create_stack(PAGING_ALARMS_TEMPLATE)
+        names = cloudformation.create_alarms(
+            PAGING_ALARMS_TEMPLATE["Resources"], lambda value: value, client("cloudwatch")
+        )
+        alarms = _alarms()
+    assert names == ["ops-failed", "ops-errors"]
+    failed = alarms["ops-failed"]
+    assert (failed["Namespace"], failed["MetricName"], failed["Period"], failed["Threshold"]) == (
+        "Ops/dev",
+        "Failed",
+        300,
+        1.0,
+    )
+    assert failed["AlarmActions"] == ["arn:aws:sns:us-west-2:123456789012:topic"]
+    [expression, metric] = alarms["ops-errors"]["Metrics"]
+    assert expression["Expression"] == "FILL(m, 0)"
+    assert metric["MetricStat"]["Period"] == 60
+
+
 LIST_PARAMETER_TEMPLATE: dict[str, Any] = {
     "Parameters": {
         "Names": {"Type": "CommaDelimitedList", "Default": "a,b"},

@@ -258,3 +258,57 @@ def test_simulator_scaling_up_without_the_image_is_impaired_not_steady() -> None
         for h in hooks.simulator.history
     )
     assert (steady["desiredCount"], steady["runningCount"]) == (3, 3)
+
+
+def _messages(ecs: Any) -> list[str]:
+    """The service's events as DescribeServices returns them (newest first), oldest first."""
+    return [event["message"] for event in reversed(_describe_service(ecs)["events"])]
+
+
+def test_simulator_writes_the_service_events_ecs_writes() -> None:
+    """Started tasks, a completed deployment and the steady state; then a deployment whose tasks
+    cannot start: why they stopped, and the circuit breaker's failure."""
+    hooks = _SimulatedHooks()
+    with local_aws(hooks=hooks):
+        client("ecr").create_repository(repositoryName="petclinic-dev/app")
+        _push("petclinic-dev/app", "1.0.0")
+        ecs = _ecr_service(f"{REGISTRY}/petclinic-dev/app:1.0.0")
+        ecs.register_task_definition(
+            family="app",
+            containerDefinitions=[
+                {"name": "app", "image": f"{REGISTRY}/petclinic-dev/app:9.9.9", "memory": 128}
+            ],
+        )
+        _rolled_out(hooks, ecs)
+        good = _messages(ecs)
+        ecs.update_service(cluster="c", service="app", taskDefinition="app:3")
+        hooks.settle()
+        messages = _messages(ecs)
+        described = _describe_service(ecs)["events"]
+        hooks.simulator.close()
+    deployment = hooks.deployments[0][1]["id"]
+    assert [m.split(": (task", 1)[0] for m in good] == [
+        "(service app) has started 2 tasks",
+        f"(service app) (deployment {deployment}) deployment completed.",
+        "(service app) has reached a steady state.",
+    ]
+    failed = messages[len(good) :]
+    assert failed[1].startswith("(service app) has stopped 2 running tasks: (task ")
+    assert "Stopped reason: CannotPullContainerError" in failed[1]
+    assert failed[2].endswith("deployment failed: tasks failed to start.")
+    assert len({event["id"] for event in described}) == len(described)
+    assert described[0]["createdAt"] >= described[-1]["createdAt"]
+
+
+def test_simulator_says_a_stalled_rollout_fails_health_checks() -> None:
+    hooks = _SimulatedHooks()
+    with local_aws(hooks=hooks):
+        client("ecr").create_repository(repositoryName="petclinic-dev/app")
+        _push("petclinic-dev/app", "1.1.0-stall")
+        ecs = _ecr_service(f"{REGISTRY}/petclinic-dev/app:1.1.0-stall")
+        outcome, _ = _rolled_out(hooks, ecs)
+        messages = _messages(ecs)
+        hooks.simulator.close()
+    assert outcome == "STALLED"
+    assert messages[-1].endswith("failed container health checks.")
+    assert not any("steady state" in m for m in messages)

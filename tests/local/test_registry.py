@@ -72,6 +72,7 @@ def test_every_cloudformation_helper_is_tested() -> None:
         "complete_parameters",
         "recreate_state_machine",
         "apply_rotation_schedules",
+        "create_alarms",
     } <= set(helpers)
     docs = _needed_docstrings("cloudformation")
     for name in helpers:

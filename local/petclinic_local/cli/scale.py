@@ -163,6 +163,11 @@ def _why(row: dict[str, Any]) -> str:
     return f" ({': '.join(str(part) for part in (row.get('error'), row.get('reason')) if part)})"
 
 
+# A target's result in a run (scale.asl.json): STEADY and APPLIED took their change; these did not
+# (NOT_STEADY keeps its change, but ECS has not reached it).
+NOT_APPLIED = ("FAILED", "NOT_STEADY")
+
+
 def _cause_text(cause: Any) -> str:
     """A failed run's cause in words: its reason, the failed step, or which targets did not
     apply (each named above); never the whole JSON."""
@@ -176,7 +181,7 @@ def _cause_text(cause: Any) -> str:
             str(failure[key]) for key in ("step", "error", "reason", "cause") if failure.get(key)
         )
     targets = [t for t in cause.get("targets") or [] if isinstance(t, dict)]
-    left = [str(t.get("target")) for t in targets if t.get("result") not in ("APPLIED", "UNCHANGED")]
+    left = [str(t.get("target")) for t in targets if t.get("result") in NOT_APPLIED]
     if targets:
         return f"{len(left)} of {len(targets)} targets not applied: {', '.join(left)} (why: above)"
     return json.dumps(cause)[:300]

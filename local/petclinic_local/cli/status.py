@@ -177,7 +177,8 @@ def _lease_text(held: dict[str, Any] | None) -> str:
         job = inflight.get("job") or {}
         what = job.get("tag") or render.short(job.get("digest")) if job else ""
         phase = f" ({inflight.get('phase')})" if inflight.get("phase") else ""
-        parts.append(f"held by {render.short(held['holder'])}{': ' + what if what else ''}{phase}")
+        # The whole ARN: what `aws stepfunctions describe-execution/stop-execution` take (runbook).
+        parts.append(f"held by {held['holder']}{': ' + what if what else ''}{phase}")
         if held.get("holderAlive") is False:
             parts.append(
                 f"that execution is {held.get('holderStatus')}: the next request takes the lease over"

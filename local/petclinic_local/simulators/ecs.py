@@ -21,6 +21,11 @@ parameter). Otherwise a deployment with tasks to start FAILED (CannotPullContain
 ResourceInitializationError, then the circuit breaker), and a desired count raised outside a
 deployment leaves the tasks unstarted with ECS's SERVICE_TASK_START_IMPAIRED event instead of
 SERVICE_STEADY_STATE. A deployment of 0 tasks starts none and completes.
+
+Each service's ``events`` (DescribeServices), newest first and at most 100, say what happened in
+ECS's own words: tasks started, a deployment completed or failed, the circuit breaker rolling
+back, tasks failing health checks (a stalled rollout), tasks that could not start and why, and
+"has reached a steady state". The runbook's advice to read them can be rehearsed locally.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import contextlib
 import datetime as dt
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -39,6 +45,23 @@ from petclinic_local.moto_compat.timestamps import event_time
 Outcome = Literal["COMPLETED", "FAILED", "STALLED"]
 TAG_MARKERS: dict[str, Outcome] = {"broken": "FAILED", "stall": "STALLED"}
 _PHRASES = {"SERVICE_DEPLOYMENT_IN_PROGRESS": "in progress", "SERVICE_DEPLOYMENT_COMPLETED": "completed"}
+SERVICE_EVENTS_KEPT = 100  # DescribeServices returns a service's 100 most recent events
+
+
+def service_event(service: Any, message: str) -> None:
+    """One of ECS's service events ("(service NAME) ..."), newest first, the 100 latest kept."""
+    event = {
+        "id": str(uuid.uuid4()),
+        "createdAt": dt.datetime.now(dt.UTC),
+        "message": f"(service {service.name}) {message}",
+    }
+    with deployment_lock:
+        service.events.insert(0, event)
+        del service.events[SERVICE_EVENTS_KEPT:]
+
+
+def _tasks(count: int) -> str:
+    return " ".join(f"(task {uuid.uuid4().hex})" for _ in range(count))
 
 
 def _missing_image(image: str, ecr: Any, registry_host: str) -> str | None:
@@ -196,7 +219,16 @@ class RolloutSimulator:
             {"service": service.name, "deploymentId": deployment["id"], "outcome": outcome}
             | ({"stoppedReason": reason} if reason else {})
         )
+        count = int(deployment["desiredCount"])
+        if count > 0:
+            service_event(service, f"has started {count} tasks: {_tasks(count)}.")
+        if reason:
+            service_event(
+                service, f"has stopped {count} running tasks: {_tasks(count)}. Stopped reason: {reason}"
+            )
         if outcome == "STALLED":
+            if count > 0:
+                service_event(service, f"{_tasks(1)} failed container health checks.")
             return
         timer = threading.Timer(
             self.rollout_seconds * self.time_scale, self._finish, (service, deployment, previous, outcome)
@@ -246,6 +278,7 @@ class RolloutSimulator:
                     deployment.update(desiredCount=count, runningCount=count, pendingCount=0, updatedAt=now)
                     service.running_count, service.pending_count = count, 0
             if reason:
+                service_event(service, f"is unable to consistently start tasks successfully. {reason}")
                 self._emit_action(service, "SERVICE_TASK_START_IMPAIRED", "WARN")
                 return
             self._emit_steady(service)
@@ -254,6 +287,8 @@ class RolloutSimulator:
                 self._active -= 1
 
     def _emit_steady(self, service: Any) -> None:
+        if not self._closed.is_set():
+            service_event(service, "has reached a steady state.")
         self._emit_action(service, "SERVICE_STEADY_STATE", "INFO")
 
     def _emit_action(self, service: Any, event_name: str, event_type: str) -> None:
@@ -361,6 +396,21 @@ class RolloutSimulator:
                     failedTasks=failed,
                     runningCount=0,
                 )
+        if outcome == "FAILED" and not any(
+            h.get("deploymentId") == deployment["id"] and h.get("stoppedReason") for h in self.history
+        ):  # the tasks started, then crashed (an image tagged "broken", an injected failure)
+            crashed = int(deployment.get("failedTasks", 1))
+            service_event(
+                service,
+                f"has stopped {crashed} running tasks: {_tasks(crashed)}. "
+                "Stopped reason: Essential container in task exited",
+            )
+        service_event(
+            service,
+            f"(deployment {deployment['id']}) deployment completed."
+            if outcome == "COMPLETED"
+            else f"(deployment {deployment['id']}) deployment failed: tasks failed to start.",
+        )
         self._emit(service, deployment, f"SERVICE_DEPLOYMENT_{outcome}")
         if outcome == "COMPLETED":
             self._emit_steady(service)  # the service runs its desired count of the new revision
@@ -376,6 +426,7 @@ class RolloutSimulator:
             rollback = new_deployment(service, previous["taskDefinition"])
             service.deployments.insert(0, rollback)
             service.task_definition = previous["taskDefinition"]
+        service_event(service, f"(deployment {failed['id']}) rolling back to deployment {previous['id']}.")
         self.deployment_started(service, rollback, None)
 
     def _emit(self, service: Any, deployment: dict[str, Any], event_name: str) -> None:

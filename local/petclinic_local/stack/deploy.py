@@ -197,6 +197,11 @@ def deploy_template(
     cfn_gaps.apply_rotation_schedules(
         created, lambda value: clean_json(value, stack.resource_map), account, region
     )
+    cfn_gaps.create_alarms(
+        created,
+        lambda value: clean_json(value, stack.resource_map),
+        session.client("cloudwatch", region_name=region),
+    )
     return deployed
 
 

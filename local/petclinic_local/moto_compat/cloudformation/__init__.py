@@ -45,6 +45,7 @@ from petclinic_local.moto_compat.cloudformation import (
 from petclinic_local.moto_compat.cloudformation.deploy import (
     apply_rotation_schedules,
     complete_parameters,
+    create_alarms,
     create_lambda_aliases,
     drop_openapi_deployments,
     prepare_lambda_aliases,
@@ -68,6 +69,7 @@ __all__ = [
     "GAPS",
     "apply_rotation_schedules",
     "complete_parameters",
+    "create_alarms",
     "create_lambda_aliases",
     "drop_openapi_deployments",
     "parameter_problem",

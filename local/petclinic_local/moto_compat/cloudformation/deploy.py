@@ -1,7 +1,7 @@
 """Gap helpers (no patches) for the control plane's deploy (``stack.deploy``) around moto's
 ``create_stack`` of the transformed template.yaml: the template and parameters it is handed, and
 the resources it creates wrongly (state machines, Lambda aliases, API deployments) or not at all
-(rotation schedules). Each helper's docstring starts with "Gap:".
+(rotation schedules, alarms). Each helper's docstring starts with "Gap:".
 """
 
 from __future__ import annotations
@@ -99,6 +99,32 @@ def apply_rotation_schedules(
         secret.auto_rotate_after_days = rules.get("AutomaticallyAfterDays") or (
             int(days.group(1)) if days else 0
         )
+
+
+# AWS::CloudWatch::Alarm properties (named as PutMetricAlarm's parameters) that are numbers in the
+# API: a parameter's Ref or a Sub hands them over as strings.
+_ALARM_NUMBERS = {"Period": int, "EvaluationPeriods": int, "DatapointsToAlarm": int, "Threshold": float}
+
+
+def create_alarms(resources: dict[str, Any], resolve: Callable[[Any], Any], cloudwatch: Any) -> list[str]:
+    """Gap: moto's CloudFormation skips AWS::CloudWatch::Alarm (a warning, no alarm), so the
+    alarms the runbook says page do not exist locally. Create each as the resource would
+    (PutMetricAlarm with the resolved properties); returns their names."""
+    names = []
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::CloudWatch::Alarm":
+            continue
+        props = resolve(resource["Properties"])
+        request = dict(props)
+        for key, kind in _ALARM_NUMBERS.items():
+            if key in request:
+                request[key] = kind(request[key])
+        for query in request.get("Metrics", []):
+            if "Period" in query.get("MetricStat", {}):
+                query["MetricStat"]["Period"] = int(query["MetricStat"]["Period"])
+        cloudwatch.put_metric_alarm(**request)
+        names.append(str(request["AlarmName"]))
+    return names
 
 
 def prepare_lambda_aliases(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
