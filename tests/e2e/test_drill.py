@@ -242,6 +242,13 @@ def test_drill_a_stalled_rollout_with_a_newer_push_behind_it(served: Served, ope
     assert "FAILED (rolled back)" in stalled, history
     after = status_of(served, "customers-service")
     assert (after["tag"], after["lease"], after["rollout"]["state"]) == ("1.3.1", None, "COMPLETED")
+    # The restart SUCCEEDED (it deployed 1.3.1), yet `--status FAILED` lists it: it also recorded
+    # the stalled deployment's failure, and says so beside the success.
+    failed = operator.run("Where to look", "petclinic-ops executions --status FAILED")
+    block = next((b for b in failed.split("\n20") if "manual-customers-service-" in b), "")
+    assert "1.3.0-stall" in block, failed
+    assert "FAILED" in block, failed
+    assert "1.3.1" in block, failed
     assert operator.followed == FOLLOWED["stalled rollout"]
 
 
@@ -406,6 +413,7 @@ FOLLOWED: dict[str, list[tuple[str, str]]] = {
         ("A lease looks stuck", "aws stepfunctions stop-execution --execution-arn <leaseHolder>"),
         ("A lease looks stuck", 'petclinic-ops restart customers-service --reason "finish INC-123"'),
         ("A lease looks stuck", "petclinic-ops history customers-service"),
+        ("Where to look", "petclinic-ops executions --status FAILED"),
     ],
     "scale": [
         (
