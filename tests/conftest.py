@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -269,6 +270,10 @@ def mysql_sandbox(mysql_admin: MySQLServer) -> Iterator[MySQLSandbox]:
 # --------------------------------------------------------------------------- fault-injection count
 
 _FAULT_CASES: dict[str, bool] = {}
+# The workflows in the order the summary names them; a case's workflow is in its test's name
+# (test_a_fault_in_the_<workflow>[_workflow]_ends_in_a_known_state).
+_FAULT_WORKFLOWS = ("deploy", "rotation rollout", "provision", "scale", "genai release", "relay")
+_FAULT_TEST = re.compile(r"test_a_fault_in_the_(?P<workflow>\w+?)(?:_workflow)?_ends_in_a_known_state")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -279,10 +284,24 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _FAULT_CASES[report.nodeid] = report.outcome == "passed"
 
 
+def _fault_workflow(nodeid: str) -> str:
+    found = _FAULT_TEST.search(nodeid.rsplit("::", maxsplit=1)[-1])
+    return found["workflow"].replace("_", " ") if found else "other"
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _FAULT_CASES:
-        known = sum(_FAULT_CASES.values())
-        terminalreporter.write_line(
-            f"fault injection: {len(_FAULT_CASES)} workflow states x faults tried, "
-            f"{known} ended in a known state"
-        )
+    if not _FAULT_CASES:
+        return
+    counts: dict[str, list[int]] = {}
+    for nodeid, known in _FAULT_CASES.items():
+        tried_known = counts.setdefault(_fault_workflow(nodeid), [0, 0])
+        tried_known[0] += 1
+        tried_known[1] += known
+    order = [*_FAULT_WORKFLOWS, *sorted(set(counts) - set(_FAULT_WORKFLOWS))]
+    per_workflow = "; ".join(
+        f"{name} {counts[name][0]} tried, {counts[name][1]} known" for name in order if name in counts
+    )
+    terminalreporter.write_line(
+        f"fault injection: {per_workflow} (all: {len(_FAULT_CASES)} workflow states x faults tried, "
+        f"{sum(_FAULT_CASES.values())} ended in a known state)"
+    )

@@ -34,7 +34,7 @@ FAULT_ERROR = "Injected.ServiceUnavailable"
 
 
 def task_states(asl_file: str) -> list[str]:
-    """Every Task state of a shipped workflow, Map iterations included."""
+    """Every Task state of a shipped workflow, Map iterations and Parallel branches included."""
 
     def walk(states: dict[str, Any]) -> list[str]:
         found = []
@@ -43,6 +43,9 @@ def task_states(asl_file: str) -> list[str]:
                 found.append(name)
             if state["Type"] == "Map":
                 found += walk(state["ItemProcessor"]["States"])
+            if state["Type"] == "Parallel":
+                for branch in state["Branches"]:
+                    found += walk(branch["States"])
         return found
 
     return walk(json.loads((ROOT / "statemachines" / asl_file).read_text())["States"])

@@ -265,6 +265,7 @@ RELEASE_STEPS = {
     "GetLiveAlias": "reading what live serves now",
     "AlreadyLive": "version {version} already serves all of live: nothing to do",
     "AcquireLease": "taking the release lease (one release at a time)",
+    "TakeOverLease": "taking over the lease of a release that no longer runs",
     "CreateAlarms": "creating version {version}'s alarms (errors, p99 latency, 5xx, model fallback rate)",
     "SmokeTest": "smoke test: a scripted conversation with version {version} (no live traffic)",
     "SmokeTestFailed": "the smoke test failed: rolling back",
