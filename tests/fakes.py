@@ -328,8 +328,16 @@ class FakeStacks:
         create: bool,
         change_set: str,
         previous: Collection[str] = (),
+        tags: Mapping[str, str] | None = None,
     ) -> tuple[str, str]:
-        self.given.append({"stack": name, "parameters": dict(parameters), "previous": sorted(previous)})
+        self.given.append(
+            {
+                "stack": name,
+                "parameters": dict(parameters),
+                "previous": sorted(previous),
+                "tags": dict(tags or {}),
+            }
+        )
         if self.fail_change_set:
             raise ChangeSetFailed(f"stack {name}: {self.fail_change_set}")
         if create:

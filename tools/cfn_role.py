@@ -132,9 +132,10 @@ SCOPES: dict[str, tuple[tuple[str, ...], str]] = {
     "wafv2": (
         (
             f"arn:{P}:wafv2:{R}:{A}:regional/webacl/petclinic-{E}/*",
+            f"arn:{P}:wafv2:{R}:{A}:regional/webacl/petclinic-{E}-alb/*",
             f"arn:{P}:wafv2:{R}:*:regional/managedruleset/*/*",
         ),
-        "the environment's web ACL and the AWS managed rule groups it uses",
+        "the environment's web ACLs (the stage's and the ALB's) and the AWS managed rule groups they use",
     ),
 }
 

@@ -88,3 +88,62 @@ def test_a_stage_that_logs_is_refused_while_the_account_has_no_cloudwatch_role(c
     assert not apigateway.get_account().get("cloudwatchRoleArn")
     edge = cloud.client("cloudformation").describe_stacks(StackName="petclinic-dev-edge")["Stacks"][0]
     assert edge["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+
+
+def test_the_alb_forwards_only_what_carries_the_edges_origin_header_and_the_edge_never_routes_admin(
+    cloud: LocalCloud,
+) -> None:
+    """The ALB is internet-facing: each forwarding rule needs the header API Gateway's proxy
+    integration sends (the services stack's secret, resolved by CloudFormation into both),
+    anything else gets 403; /admin has no route through the edge and needs an allowed address
+    on the ALB (none by default); the ALB has its own web ACL, counting clients by the address
+    API Gateway forwards."""
+    secret = cloud.client("secretsmanager").get_secret_value(SecretId="petclinic/dev/services/origin-verify")
+    value = json.loads(secret["SecretString"])["value"]
+    assert len(value) == 64
+    assert value.isalnum()
+    elbv2 = cloud.client("elbv2")
+    [balancer] = elbv2.describe_load_balancers(Names=["petclinic-dev"])["LoadBalancers"]
+    [listener] = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    [default] = listener["DefaultActions"]
+    assert (default["Type"], default["FixedResponseConfig"]["StatusCode"]) == ("fixed-response", "403")
+    rules = [
+        r for r in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if not r["IsDefault"]
+    ]
+    assert len(rules) == 5
+    for rule in rules:
+        assert [a["Type"] for a in rule["Actions"]] == ["forward"]
+        conditions = {c["Field"]: c for c in rule["Conditions"]}
+        header = conditions["http-header"]["HttpHeaderConfig"]
+        assert (header["HttpHeaderName"], header["Values"]) == ("X-Origin-Verify", [value])
+    [admin] = [r for r in rules if "/admin" in str(r["Conditions"])]
+    [source] = [c for c in admin["Conditions"] if c["Field"] == "source-ip"]
+    assert source["SourceIpConfig"]["Values"] == ["127.0.0.1/32"]  # AdminAllowedCidr empty: nobody
+
+    apigateway = cloud.client("apigateway")
+    api_id, by_path = _edge_api(cloud)
+    proxy = apigateway.get_integration(
+        restApiId=api_id, resourceId=by_path["/{proxy+}"]["id"], httpMethod="ANY"
+    )
+    assert proxy["requestParameters"]["integration.request.header.X-Origin-Verify"] == f"'{value}'"
+    for path in ("/admin", "/admin/{proxy+}"):
+        integration = apigateway.get_integration(
+            restApiId=api_id, resourceId=by_path[path]["id"], httpMethod="ANY"
+        )
+        assert integration["type"] == "MOCK"
+        assert not integration.get("uri")
+
+    wafv2 = cloud.client("wafv2")
+    on_alb = wafv2.get_web_acl_for_resource(ResourceArn=balancer["LoadBalancerArn"])["WebACL"]
+    stage_arn = f"arn:aws:apigateway:{cloud.region}::/restapis/{api_id}/stages/dev"
+    on_stage = wafv2.get_web_acl_for_resource(ResourceArn=stage_arn)["WebACL"]
+    assert (on_alb["Name"], on_stage["Name"]) == ("petclinic-dev-alb", "petclinic-dev")
+    [rate] = [
+        r["Statement"]["RateBasedStatement"]
+        for r in on_alb["Rules"]
+        if "RateBasedStatement" in r["Statement"]
+    ]
+    assert (rate["AggregateKeyType"], rate["ForwardedIPConfig"]["HeaderName"]) == (
+        "FORWARDED_IP",
+        "X-Forwarded-For",
+    )

@@ -55,7 +55,8 @@ def test_provision_from_nothing_plan_apply_and_a_rerun_that_changes_nothing(empt
         ("services", "PLANNED"),
         ("edge", "PLANNED"),
     ]
-    assert [s["added"] for s in planned["stacks"]] == [59, 21, 43, 22]
+    # network: dev's single-nat profile (one NAT, one interface endpoint); edge: the ALB's own web ACL
+    assert [s["added"] for s in planned["stacks"]] == [53, 22, 44, 28]
     assert all(s["modified"] == s["removed"] == 0 for s in planned["stacks"])
     network_plan = {c["logicalId"]: c for c in planned["stacks"][0]["changes"]}
     assert network_plan["NatGatewayA"] == {
@@ -77,7 +78,7 @@ def test_provision_from_nothing_plan_apply_and_a_rerun_that_changes_nothing(empt
         ("services", "CREATE_COMPLETE", "EXECUTE"),
         ("edge", "CREATE_COMPLETE", "EXECUTE"),
     ]
-    assert [len(s["resources"]) for s in applied["stacks"]] == [59, 21, 43, 22]
+    assert [len(s["resources"]) for s in applied["stacks"]] == [53, 22, 44, 28]
     assert applied["lambdaInvocations"] == 4
     assert applied["parameters"] == [
         f"/petclinic/dev/stacks/{s}/outputs" for s in ("data", "edge", "network", "services")
@@ -114,8 +115,9 @@ def _assert_the_architecture_is_there(cloud: LocalCloud) -> None:
     assert sorted(s["CidrBlock"] for s in subnets) == [f"10.0.{n}.0/24" for n in range(1, 7)]
     nats = ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["NatGateways"]
     by_subnet = {s["SubnetId"]: s for s in subnets}
-    assert sorted(by_subnet[n["SubnetId"]]["CidrBlock"] for n in nats) == ["10.0.1.0/24", "10.0.2.0/24"]
-    assert len({n["NatGatewayAddresses"][0]["AllocationId"] for n in nats}) == 2
+    # dev's network profile (single-nat): one NAT gateway, in AZ A (the test of the profile has two)
+    assert sorted(by_subnet[n["SubnetId"]]["CidrBlock"] for n in nats) == ["10.0.1.0/24"]
+    assert len({n["NatGatewayAddresses"][0]["AllocationId"] for n in nats}) == 1
     [alb] = cloud.client("elbv2").describe_load_balancers(Names=["petclinic-dev"])["LoadBalancers"]
     assert alb["Scheme"] == "internet-facing"
     ecs = cloud.client("ecs")
@@ -169,7 +171,8 @@ def _assert_the_architecture_is_there(cloud: LocalCloud) -> None:
     assert namespace["Name"] == "petclinic.local"
     assert len(cloud.client("servicediscovery").list_services()["Services"]) == 4
     acls = sorted(acl["Name"] for acl in cloud.client("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"])
-    assert acls == ["petclinic-dev", "petclinic-ops-dev-genai"]  # the edge's, the control plane's GenAI API's
+    # the edge's stage's and ALB's, the control plane's GenAI API's
+    assert acls == ["petclinic-dev", "petclinic-dev-alb", "petclinic-ops-dev-genai"]
 
 
 def test_a_failing_stack_stops_the_run_naming_stack_resource_and_reason(empty_cloud: LocalCloud) -> None:
@@ -443,6 +446,109 @@ def test_the_roles_the_stacks_create_carry_the_boundary_under_the_workload_path(
     definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
     assert ":role/petclinic-workload/petclinic-dev-vets-service-task" in definition["taskRoleArn"]
     assert ":role/petclinic-workload/petclinic-dev-ecs-execution" in definition["executionRoleArn"]
+
+
+def _available(cloud: LocalCloud) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The VPC's NAT gateways and interface endpoints that are up."""
+    ec2 = cloud.client("ec2")
+    nats = [n for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] == "available"]
+    endpoints = [
+        e
+        for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]
+        if e["VpcEndpointType"] == "Interface" and e["State"].lower() == "available"
+    ]
+    return nats, endpoints
+
+
+def test_dev_runs_one_nat_and_the_secrets_endpoint_until_the_profile_says_highly_available(
+    cloud: LocalCloud,
+) -> None:
+    """NetworkProfile by-environment (the default) is single-nat in dev: one NAT gateway for both
+    app subnets and one interface endpoint (Secrets Manager, AZ A); highly-available adds the
+    second NAT, routes app subnet B through it and brings every endpoint up in both AZs."""
+    nats, endpoints = _available(cloud)
+    assert len(nats) == 1
+    assert [e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints] == ["secretsmanager"]
+    assert len(endpoints[0]["SubnetIds"]) == 1
+    ec2 = cloud.client("ec2")
+    routes = {
+        association.get("SubnetId"): route.get("NatGatewayId")
+        for table in ec2.describe_route_tables()["RouteTables"]
+        for association in table["Associations"]
+        for route in table["Routes"]
+        if route.get("NatGatewayId")
+    }
+    assert set(routes.values()) == {nats[0]["NatGatewayId"]}
+    for endpoint in ec2.describe_vpc_endpoints()["VpcEndpoints"]:  # each to the account's callers
+        for statement in json.loads(endpoint["PolicyDocument"])["Statement"]:
+            if statement["Action"] == "*":
+                assert statement["Condition"]["StringEquals"]["aws:PrincipalAccount"] == ACCOUNT
+
+    report = provisioning.provision(
+        cloud,
+        {
+            "environment": "dev",
+            "stacks": ["network"],
+            "parameters": {"network": {"NetworkProfile": "highly-available"}},
+        },
+    )
+    assert report["execution"]["status"] == "SUCCEEDED", report["execution"]
+    nats, endpoints = _available(cloud)
+    assert len(nats) == 2
+    assert len(endpoints) == 9
+    assert all(len(e["SubnetIds"]) == 2 for e in endpoints)
+    routes = {
+        association.get("SubnetId"): route.get("NatGatewayId")
+        for table in ec2.describe_route_tables()["RouteTables"]
+        for association in table["Associations"]
+        for route in table["Routes"]
+        if route.get("NatGatewayId")
+    }
+    assert set(routes.values()) == {n["NatGatewayId"] for n in nats}  # each app subnet its own
+
+
+def test_the_stacks_tag_their_resources_with_the_environment_and_harden_what_they_run(
+    cloud: LocalCloud,
+) -> None:
+    """The environment tag on every stack (CloudFormation gives stack tags to the resources), the
+    services' tags propagated to their tasks; Aurora with TLS required and its logs on; containers
+    on a read-only root with a writable /tmp; the ALB's group with no egress but the services'."""
+    cfn = cloud.client("cloudformation")
+    for name in STACK_NAMES:
+        tags = {t["Key"]: t["Value"] for t in cfn.describe_stacks(StackName=name)["Stacks"][0]["Tags"]}
+        assert tags["environment"] == "dev", name
+    ecs = cloud.client("ecs")
+    services = ecs.describe_services(
+        cluster="petclinic-dev", services=list(SERVICE_PARAMETERS), include=["TAGS"]
+    )["services"]
+    assert len(services) == 4
+    for service in services:
+        assert service["propagateTags"] == "SERVICE"
+        assert {"key": "environment", "value": "dev"} in service["tags"]
+        definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+        assert definition["volumes"] == [{"name": "tmp"}]
+        for container in definition["containerDefinitions"]:
+            assert container["readonlyRootFilesystem"] is True, container["name"]
+    rds = cloud.client("rds")
+    [cluster] = rds.describe_db_clusters(DBClusterIdentifier="petclinic-dev")["DBClusters"]
+    assert cluster["DBClusterParameterGroup"] == "petclinic-dev"
+    parameters = {
+        p["ParameterName"]: p.get("ParameterValue")
+        for p in rds.describe_db_cluster_parameters(DBClusterParameterGroupName="petclinic-dev")["Parameters"]
+    }
+    assert parameters["require_secure_transport"] == "ON"
+    assert (parameters["server_audit_logging"], parameters["slow_query_log"]) == ("1", "1")
+    ec2 = cloud.client("ec2")
+    [alb] = ec2.describe_security_groups(Filters=[{"Name": "tag:Name", "Values": ["petclinic-dev-alb"]}])[
+        "SecurityGroups"
+    ]
+    out = [
+        (p.get("FromPort"), p.get("ToPort"), [r["CidrIp"] for r in p["IpRanges"]])
+        for p in alb["IpPermissionsEgress"]
+    ]
+    assert sorted(out, key=str) == sorted(
+        [(None, None, ["127.0.0.1/32"]), (8080, 8080, []), (9090, 9090, [])], key=str
+    )
 
 
 EDGE_CHANGE = {

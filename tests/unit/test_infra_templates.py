@@ -53,26 +53,68 @@ def test_subnets_cidrs_and_az_spread() -> None:
 
 
 def test_a_nat_gateway_with_its_own_elastic_ip_in_each_az_and_app_routes_through_its_own() -> None:
+    """Highly available (prod's default): a NAT per AZ, each app subnet through its own. The
+    single-nat profile (dev's default) keeps NAT A only and routes both app subnets through it."""
     nats = resources("network", "AWS::EC2::NatGateway")
     assert {n["Properties"]["SubnetId"]["Ref"] for n in nats.values()} == {"PublicSubnetA", "PublicSubnetB"}
     assert len({n["Properties"]["AllocationId"]["Fn::GetAtt"][0] for n in nats.values()}) == 2
+    assert (nats["NatGatewayA"].get("Condition"), nats["NatGatewayB"].get("Condition")) == (
+        None,
+        "HighlyAvailable",
+    )
+    assert resources("network", "AWS::EC2::EIP")["NatEipB"]["Condition"] == "HighlyAvailable"
     routes = resources("network", "AWS::EC2::Route")
     by_table = {r["Properties"]["RouteTableId"]["Ref"]: r["Properties"] for r in routes.values()}
     assert by_table["PublicRouteTable"]["GatewayId"] == {"Ref": "InternetGateway"}
     assert by_table["AppRouteTableA"]["NatGatewayId"] == {"Ref": "NatGatewayA"}
-    assert by_table["AppRouteTableB"]["NatGatewayId"] == {"Ref": "NatGatewayB"}
+    assert by_table["AppRouteTableB"]["NatGatewayId"] == {
+        "Fn::If": ["HighlyAvailable", {"Ref": "NatGatewayB"}, {"Ref": "NatGatewayA"}]
+    }
     assert "DbRouteTable" not in by_table  # the DB subnets have no way out
 
 
+def test_the_network_profile_is_single_nat_in_dev_and_highly_available_in_prod_by_default() -> None:
+    network = template("network")
+    profile = network["Parameters"]["NetworkProfile"]
+    assert profile["Default"] == "by-environment"
+    assert set(profile["AllowedValues"]) == {"by-environment", "single-nat", "highly-available"}
+    assert network["Conditions"]["HighlyAvailable"] == {
+        "Fn::Or": [
+            {"Fn::Equals": [{"Ref": "NetworkProfile"}, "highly-available"]},
+            {
+                "Fn::And": [
+                    {"Fn::Equals": [{"Ref": "NetworkProfile"}, "by-environment"]},
+                    {"Fn::Equals": [{"Ref": "EnvironmentName"}, "prod"]},
+                ]
+            },
+        ]
+    }
+
+
+def _endpoint_service(endpoint: dict[str, Any]) -> str:
+    return str(endpoint["Properties"]["ServiceName"]["Fn::Sub"]).removeprefix("com.amazonaws.${AWS::Region}.")
+
+
 def test_the_vpc_endpoints() -> None:
+    """Every one highly available; with the single-nat profile only Secrets Manager's (in AZ A:
+    the rotation function, whose security group allows HTTPS inside the VPC only, has no other
+    way to it), the rest through the NAT gateway."""
     endpoints = resources("network", "AWS::EC2::VPCEndpoint")
     services = {}
+    both_azs = [{"Ref": "AppSubnetA"}, {"Ref": "AppSubnetB"}]
     for endpoint in endpoints.values():
-        name = endpoint["Properties"]["ServiceName"]["Fn::Sub"].removeprefix("com.amazonaws.${AWS::Region}.")
+        name = _endpoint_service(endpoint)
         services[name] = endpoint["Properties"]["VpcEndpointType"]
         if endpoint["Properties"]["VpcEndpointType"] == "Interface":
-            assert endpoint["Properties"]["SubnetIds"] == [{"Ref": "AppSubnetA"}, {"Ref": "AppSubnetB"}]
             assert endpoint["Properties"]["PrivateDnsEnabled"] is True
+            if name == "secretsmanager":
+                assert "Condition" not in endpoint
+                assert endpoint["Properties"]["SubnetIds"] == {
+                    "Fn::If": ["HighlyAvailable", both_azs, [{"Ref": "AppSubnetA"}]]
+                }
+            else:
+                assert endpoint["Condition"] == "HighlyAvailable", name
+                assert endpoint["Properties"]["SubnetIds"] == both_azs
     assert services == {
         "s3": "Gateway",
         "ecr.api": "Interface",
@@ -105,13 +147,65 @@ def test_security_groups_allow_only_the_architectures_flows() -> None:
         for r in _rules("AWS::EC2::SecurityGroupIngress")
     }
     assert ingress == {
-        ("ServicesSecurityGroup", "LoadBalancerSecurityGroup", 8080, 9090),
-        ("ServicesSecurityGroup", "ServicesSecurityGroup", 8080, 9090),
+        ("ServicesSecurityGroup", "LoadBalancerSecurityGroup", 8080, 8080),
+        ("ServicesSecurityGroup", "LoadBalancerSecurityGroup", 9090, 9090),
+        ("ServicesSecurityGroup", "ServicesSecurityGroup", 8080, 8080),
+        ("ServicesSecurityGroup", "ServicesSecurityGroup", 9090, 9090),
         ("ServicesSecurityGroup", "GenAiSecurityGroup", 8080, 8080),
         ("DatabaseSecurityGroup", "ServicesSecurityGroup", 3306, 3306),
         ("DatabaseSecurityGroup", "RotationSecurityGroup", 3306, 3306),
     }
     assert not groups["DatabaseSecurityGroup"]["Properties"].get("SecurityGroupIngress")
+
+
+def test_the_load_balancer_reaches_only_the_services_ports_and_no_rule_opens_a_range() -> None:
+    """The ALB's group had AWS's default allow-all egress, and 8080-9090 opened 1,011 ports for 2."""
+    groups = resources("network", "AWS::EC2::SecurityGroup")
+    # An inline egress rule replaces the default allow-all; loopback is no destination.
+    assert groups["LoadBalancerSecurityGroup"]["Properties"]["SecurityGroupEgress"] == [
+        {
+            "IpProtocol": "-1",
+            "CidrIp": "127.0.0.1/32",
+            "Description": "no other egress: the ALB calls only the services",
+        }
+    ]
+    egress = {
+        (r["DestinationSecurityGroupId"]["Ref"], r["FromPort"], r["ToPort"])
+        for r in _rules("AWS::EC2::SecurityGroupEgress")
+        if r["GroupId"] == {"Ref": "LoadBalancerSecurityGroup"}
+    }
+    assert egress == {("ServicesSecurityGroup", 8080, 8080), ("ServicesSecurityGroup", 9090, 9090)}
+    standalone = _rules("AWS::EC2::SecurityGroupIngress") + _rules("AWS::EC2::SecurityGroupEgress")
+    inline = [
+        rule
+        for group in groups.values()
+        for key in ("SecurityGroupIngress", "SecurityGroupEgress")
+        for rule in group["Properties"].get(key, [])
+        if rule["IpProtocol"] != "-1"
+    ]
+    assert all(rule["FromPort"] == rule["ToPort"] for rule in standalone + inline)
+
+
+def _statements_of(endpoint: dict[str, Any]) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = endpoint["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_each_vpc_endpoint_admits_the_accounts_callers_and_where_it_can_the_accounts_resources() -> None:
+    account = {"Ref": "AWS::AccountId"}
+    by_service = {_endpoint_service(e): e for e in resources("network", "AWS::EC2::VPCEndpoint").values()}
+    own_resources = {"s3", "logs", "ssm", "secretsmanager", "kms"}
+    for service, endpoint in by_service.items():
+        statements = _statements_of(endpoint)
+        assert all(s["Effect"] == "Allow" for s in statements)
+        [everything] = [s for s in statements if s["Action"] == "*"]
+        condition = everything["Condition"]["StringEquals"]
+        assert condition["aws:PrincipalAccount"] == account, service
+        assert (condition.get("aws:ResourceAccount") == account) == (service in own_resources), service
+    # The one exception: ECR's layer bucket, read with the URLs ECR signs (an image pull).
+    [layers] = [s for s in _statements_of(by_service["s3"]) if s["Action"] != "*"]
+    assert layers["Action"] == "s3:GetObject"
+    assert layers["Resource"]["Fn::Sub"].endswith(":s3:::prod-${AWS::Region}-starport-layer-bucket/*")
 
 
 def test_aurora_serverless_v2_writer_in_a_reader_in_b_in_the_db_subnets() -> None:
@@ -229,7 +323,7 @@ def test_scalable_targets_and_target_tracking_for_the_api_services() -> None:
 
 
 def test_waf_and_api_gateway_in_front_and_the_genai_routes() -> None:
-    [acl] = resources("edge", "AWS::WAFv2::WebACL").values()
+    acl = resources("edge", "AWS::WAFv2::WebACL")["WebAcl"]
     rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
     assert "RateBasedStatement" in rules["rate-limit-per-ip"]["Statement"]
     assert len({r["Priority"] for r in rules.values()}) == len(rules)
@@ -242,7 +336,7 @@ def test_waf_and_api_gateway_in_front_and_the_genai_routes() -> None:
         "AWSManagedRulesKnownBadInputsRuleSet",
     }
     associations = resources("edge", "AWS::WAFv2::WebACLAssociation")
-    assert len(associations) == 2  # the API stage and the ALB
+    assert len(associations) == 2  # the API stage and the ALB (each its own ACL: below)
     methods = resources("edge", "AWS::ApiGateway::Method")
     assert methods["ProxyMethod"]["Properties"]["Integration"]["Type"] == "HTTP_PROXY"
     for name in ("GenAiChatMethod", "GenAiChatClientMethod"):
@@ -254,7 +348,7 @@ def test_waf_and_api_gateway_in_front_and_the_genai_routes() -> None:
         integration = methods[name]["Properties"]["Integration"]
         assert integration["IntegrationResponses"][0]["StatusCode"] == "503"
     paths = [r["Properties"]["PathPart"] for r in resources("edge", "AWS::ApiGateway::Resource").values()]
-    assert sorted(paths) == ["api", "chat", "chatclient", "genai", "{proxy+}"]
+    assert sorted(paths) == ["admin", "api", "chat", "chatclient", "genai", "{proxy+}", "{proxy+}"]
 
 
 def _genai_methods() -> dict[str, dict[str, Any]]:
@@ -309,7 +403,7 @@ def _chatclient_rule(acl: dict[str, Any]) -> dict[str, Any]:
 def test_the_keyless_chat_route_is_rate_limited_per_client_by_the_waf() -> None:
     """Per client IP (on a REST API stage the WAF sees the caller's address), on that path only,
     blocking, with its own operator-set limit."""
-    [acl] = resources("edge", "AWS::WAFv2::WebACL").values()
+    acl = resources("edge", "AWS::WAFv2::WebACL")["WebAcl"]
     rule = _chatclient_rule(acl)
     assert rule["Action"] == {"Block": {}}
     rate = rule["Statement"]["RateBasedStatement"]
@@ -411,3 +505,157 @@ def test_the_data_stacks_policy_covers_its_stateful_resources_and_the_roles_may_
         s for s in _statements("ProvisionStackFunction") if "cloudformation:GetStackPolicy" in s["Action"]
     ]
     assert readers, "the provision function reads each stack's policy"
+
+
+ORIGIN_VALUE = "{{resolve:secretsmanager:${OriginVerifySecret}:SecretString:value}}"
+
+
+def _conditions(rule: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["Field"]: c for c in rule["Properties"]["Conditions"]}
+
+
+def test_the_alb_forwards_only_requests_carrying_the_edges_origin_header() -> None:
+    """The ALB is internet-facing: without the header API Gateway's integration sends (a value
+    from Secrets Manager, through dynamic references CloudFormation neither logs nor keeps) a
+    request gets the listener's fixed 403."""
+    secret = resources("services", "AWS::SecretsManager::Secret")["OriginVerifySecret"]
+    generate = secret["Properties"]["GenerateSecretString"]
+    assert generate["GenerateStringKey"] == "value"
+    assert generate["ExcludePunctuation"] is True  # no ELB wildcard (* ?) in a rule's value
+    assert int(generate["PasswordLength"]) <= 128  # ELB's limit on an http-header value
+    rules = resources("services", "AWS::ElasticLoadBalancingV2::ListenerRule")
+    assert len(rules) == 5
+    for name, rule in rules.items():
+        assert [a["Type"] for a in rule["Properties"]["Actions"]] == ["forward"], name
+        header = _conditions(rule)["http-header"]["HttpHeaderConfig"]
+        assert header == {"HttpHeaderName": "X-Origin-Verify", "Values": [{"Fn::Sub": ORIGIN_VALUE}]}, name
+    listeners = resources("services", "AWS::ElasticLoadBalancingV2::Listener")
+    forbidden = {
+        "Type": "fixed-response",
+        "FixedResponseConfig": {
+            "StatusCode": "403",
+            "ContentType": "application/json",
+            "MessageBody": '{"message": "forbidden"}',
+        },
+    }
+    assert listeners["HttpsListener"]["Properties"]["DefaultActions"] == [forbidden]
+    http_default = listeners["HttpListener"]["Properties"]["DefaultActions"][0]["Fn::If"]
+    assert http_default[0] == "HasCertificate"
+    assert http_default[1]["Type"] == "redirect"
+    assert http_default[2] == forbidden
+    outputs = template("services")["Outputs"]
+    assert outputs["OriginVerifySecretArn"]["Value"] == {"Ref": "OriginVerifySecret"}
+    # The edge's proxy integration sends it, read from the export (HTTPS when there is a certificate).
+    proxy = resources("edge", "AWS::ApiGateway::Method")["ProxyMethod"]["Properties"]["Integration"]
+    template_string, variables = proxy["RequestParameters"]["integration.request.header.X-Origin-Verify"][
+        "Fn::Sub"
+    ]
+    assert template_string == "'{{resolve:secretsmanager:${Secret}:SecretString:value}}'"
+    assert variables["Secret"] == {
+        "Fn::ImportValue": {"Fn::Sub": "petclinic-${EnvironmentName}-services-OriginVerifySecretArn"}
+    }
+    assert outputs["OriginUrl"]["Value"]["Fn::If"][0] == "HasCertificate"
+    assert outputs["OriginUrl"]["Value"]["Fn::If"][1]["Fn::Sub"][0] == "https://${Host}"
+
+
+def test_admin_is_not_routed_by_the_edge_and_the_alb_forwards_it_only_from_the_allowed_cidr() -> None:
+    edge = resources("edge", "AWS::ApiGateway::Resource")
+    assert edge["AdminResource"]["Properties"] == {
+        "RestApiId": {"Ref": "Api"},
+        "ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
+        "PathPart": "admin",
+    }
+    assert edge["AdminProxyResource"]["Properties"]["ParentId"] == {"Ref": "AdminResource"}
+    methods = resources("edge", "AWS::ApiGateway::Method")
+    on_admin = [m for m in methods.values() if m["Properties"]["ResourceId"]["Ref"].startswith("Admin")]
+    assert len(on_admin) == 2
+    for method in on_admin:
+        integration = method["Properties"]["Integration"]
+        assert integration["Type"] == "MOCK"
+        assert "Uri" not in integration
+        assert integration["IntegrationResponses"][0]["StatusCode"] == "404"
+    for name in ("DeploymentWithGenAi", "DeploymentWithoutGenAi"):
+        deployment = template("edge")["Resources"][name]
+        assert {"AdminNotRoutedMethod", "AdminProxyNotRoutedMethod"} <= set(deployment["DependsOn"])
+    rule = resources("services", "AWS::ElasticLoadBalancingV2::ListenerRule")["AdminServerListenerRule"]
+    conditions = _conditions(rule)
+    assert set(conditions) == {"path-pattern", "http-header", "source-ip"}
+    assert conditions["source-ip"]["SourceIpConfig"]["Values"] == [
+        {"Fn::If": ["HasAdminAllowedCidr", {"Ref": "AdminAllowedCidr"}, "127.0.0.1/32"]}
+    ]
+    parameter = template("services")["Parameters"]["AdminAllowedCidr"]
+    assert parameter["Default"] == ""
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.fullmatch("203.0.113.0/24")
+    assert pattern.fullmatch("")
+    assert not pattern.fullmatch("0.0.0.0")
+    assert not pattern.fullmatch("10.0.0.0/33")
+
+
+def test_aurora_requires_tls_and_writes_the_logs_it_exports() -> None:
+    [group] = resources("data", "AWS::RDS::DBClusterParameterGroup").values()
+    props = group["Properties"]
+    assert props["Family"] == "aurora-mysql8.0"
+    parameters = props["Parameters"]
+    assert parameters["require_secure_transport"] == "ON"
+    assert (parameters["server_audit_logging"], parameters["slow_query_log"]) == ("1", "1")
+    assert {"CONNECT", "QUERY_DCL", "QUERY_DDL"} <= set(parameters["server_audit_events"].split(","))
+    assert float(parameters["long_query_time"]) > 0
+    assert parameters["log_output"] == "FILE"  # RDS publishes the log files to CloudWatch Logs
+    [cluster] = resources("data", "AWS::RDS::DBCluster").values()
+    assert cluster["Properties"]["DBClusterParameterGroupName"] == {"Ref": "ClusterParameterGroup"}
+    assert {"audit", "slowquery"} <= set(cluster["Properties"]["EnableCloudwatchLogsExports"])
+
+
+def test_containers_have_a_read_only_root_and_a_writable_tmp() -> None:
+    """Security Hub ECS.5; Spring Boot (Tomcat, the JVM) writes to /tmp only."""
+    for name, definition in resources("services", "AWS::ECS::TaskDefinition").items():
+        props = definition["Properties"]
+        assert props["Volumes"] == [{"Name": "tmp"}], name
+        for container in props["ContainerDefinitions"]:
+            assert container["ReadonlyRootFilesystem"] is True, (name, container["Name"])
+            if container["Name"] != "xray-daemon":
+                assert container["MountPoints"] == [
+                    {"SourceVolume": "tmp", "ContainerPath": "/tmp", "ReadOnly": False}
+                ]
+
+
+def test_the_services_tag_their_tasks_with_the_environment() -> None:
+    for name, service in resources("services", "AWS::ECS::Service").items():
+        props = service["Properties"]
+        assert props["PropagateTags"] == "SERVICE", name
+        tags = {t["Key"]: t["Value"] for t in props["Tags"]}
+        assert tags == {
+            "app": "petclinic",
+            "service": props["ServiceName"],
+            "environment": {"Ref": "EnvironmentName"},
+        }
+
+
+def test_the_alb_has_its_own_web_acl_counting_clients_by_their_forwarded_address() -> None:
+    """On the ALB every request comes from API Gateway's addresses: the stage's per-IP rule
+    there would count all clients together and block ordinary traffic at the limit."""
+    acls = resources("edge", "AWS::WAFv2::WebACL")
+    associations = {
+        a["Properties"]["ResourceArn"].get("Fn::ImportValue", {}).get("Fn::Sub", "stage"): a["Properties"][
+            "WebACLArn"
+        ]["Fn::GetAtt"][0]
+        for a in resources("edge", "AWS::WAFv2::WebACLAssociation").values()
+    }
+    assert associations == {
+        "stage": "WebAcl",
+        "petclinic-${EnvironmentName}-services-LoadBalancerArn": "LoadBalancerWebAcl",
+    }
+    rules = {r["Name"]: r for r in acls["LoadBalancerWebAcl"]["Properties"]["Rules"]}
+    rate = rules["rate-limit-per-forwarded-ip"]["Statement"]["RateBasedStatement"]
+    assert rate["AggregateKeyType"] == "FORWARDED_IP"
+    assert rate["ForwardedIPConfig"] == {"HeaderName": "X-Forwarded-For", "FallbackBehavior": "NO_MATCH"}
+    assert not any(
+        r["Statement"].get("RateBasedStatement", {}).get("AggregateKeyType") == "IP" for r in rules.values()
+    )
+    assert "AWSManagedRulesKnownBadInputsRuleSet" in str(rules)
+    logged = {
+        c["Properties"]["ResourceArn"]["Fn::GetAtt"][0]
+        for c in resources("edge", "AWS::WAFv2::LoggingConfiguration").values()
+    }
+    assert logged == {"WebAcl", "LoadBalancerWebAcl"}

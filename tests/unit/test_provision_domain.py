@@ -67,6 +67,14 @@ def test_a_plan_of_a_new_stack_lists_every_resource_and_leaves_nothing_behind() 
     assert stacks.deleted_review_stacks == ["petclinic-dev-services"]
 
 
+def test_every_stack_is_tagged_with_its_environment() -> None:
+    """Stack tags reach every resource that takes tags; the environment is the run's."""
+    stacks, live = fakes()
+    applied(stacks, live)
+    applied(stacks, live, environment="prod", change_set_name="cs2")
+    assert [g["tags"] for g in stacks.given] == [{"environment": "dev"}, {"environment": "prod"}]
+
+
 def test_the_first_run_creates_then_the_same_run_changes_nothing() -> None:
     stacks, live = fakes()
     first = applied(stacks, live)

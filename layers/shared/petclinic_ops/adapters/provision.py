@@ -88,9 +88,11 @@ class CloudFormationStacks:
         create: bool,
         change_set: str,
         previous: Collection[str] = (),
+        tags: Mapping[str, str] | None = None,
     ) -> tuple[str, str]:
         """The parameters the run sets by value, the others (``previous``) as UsePreviousValue: the
-        stack's current value, which DescribeStacks would show masked for a NoEcho parameter."""
+        stack's current value, which DescribeStacks would show masked for a NoEcho parameter. The
+        stack's tags: the adapter's and the run's (the environment)."""
         given = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())]
         kept = [{"ParameterKey": k, "UsePreviousValue": True} for k in sorted(previous)]
         arguments: dict[str, Any] = {
@@ -100,7 +102,7 @@ class CloudFormationStacks:
             "Parameters": given + kept,
             "Capabilities": CAPABILITIES,
             "ChangeSetType": "CREATE" if create else "UPDATE",
-            "Tags": [{"Key": k, "Value": v} for k, v in sorted(self.tags.items())],
+            "Tags": [{"Key": k, "Value": v} for k, v in sorted({**self.tags, **(tags or {})}.items())],
         }
         if self.role_arn:
             arguments["RoleARN"] = self.role_arn

@@ -205,8 +205,10 @@ class StackPort(Protocol):
         create: bool,
         change_set: str,
         previous: Collection[str] = (),
+        tags: Mapping[str, str] | None = None,
     ) -> tuple[str, str]:
-        """(change set id, stack id); ``previous`` are passed as UsePreviousValue. Raises
+        """(change set id, stack id); ``previous`` are passed as UsePreviousValue; ``tags`` join the
+        stack's tags (CloudFormation gives them to every resource that takes tags). Raises
         ChangeSetFailed with CloudFormation's reason."""
         ...
 
@@ -430,6 +432,7 @@ def prepare(request: PrepareRequest, *, stacks: StackPort, live: LiveState) -> S
             create=not exists,
             change_set=request.change_set_name,
             previous=previous,
+            tags={"environment": request.environment},
         )
     except ChangeSetFailed as failed:
         if not exists and "export" in str(failed).lower():

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from petclinic_local.simulators.cloudformation.api import aws, flag
+from petclinic_local.simulators.cloudformation.api import aws, flag, resolve_dynamic
 from petclinic_local.simulators.cloudformation.registry import Created, provider
 
 NO_LOGGING_ROLE = "CloudWatch Logs role ARN must be set in account settings to enable logging"
@@ -103,6 +103,7 @@ class ApiMethod:
 
     @staticmethod
     def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        props = resolve_dynamic(props, region)  # an integration's header from Secrets Manager
         client = aws("apigateway", region)
         api, resource, verb = props["RestApiId"], props["ResourceId"], props["HttpMethod"]
         client.put_method(

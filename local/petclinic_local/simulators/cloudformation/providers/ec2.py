@@ -5,6 +5,8 @@ egress): each deleted with its stack, so the subnets and the VPC can go.
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any
 
 from petclinic_local.simulators.cloudformation.api import aws, flag
@@ -22,6 +24,81 @@ def _sg_egress_permission(props: dict[str, Any]) -> dict[str, Any]:
     else:
         permission["IpRanges"] = [{"CidrIp": props["CidrIp"], "Description": props.get("Description", "")}]
     return permission
+
+
+def _sg_permission(rule: dict[str, Any], peer: str) -> dict[str, Any]:
+    """An inline rule of AWS::EC2::SecurityGroup as EC2's API takes it (``peer``: the
+    property naming another group, SourceSecurityGroupId or DestinationSecurityGroupId)."""
+    permission: dict[str, Any] = {"IpProtocol": str(rule["IpProtocol"])}
+    if "FromPort" in rule:
+        permission.update(FromPort=int(rule["FromPort"]), ToPort=int(rule["ToPort"]))
+    description = {"Description": rule["Description"]} if rule.get("Description") else {}
+    if rule.get(peer):
+        permission["UserIdGroupPairs"] = [{"GroupId": rule[peer], **description}]
+    else:
+        permission["IpRanges"] = [{"CidrIp": rule["CidrIp"], **description}]
+    return permission
+
+
+_ALLOW_ALL_EGRESS = {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+# The inline rules: property, the property naming another group, EC2's revoke and authorize calls.
+_INLINE = (
+    ("SecurityGroupIngress", "SourceSecurityGroupId", "ingress"),
+    ("SecurityGroupEgress", "DestinationSecurityGroupId", "egress"),
+)
+
+
+@provider("AWS::EC2::SecurityGroup")
+class SecurityGroup:
+    """With its inline egress rules in place of EC2's default allow-all, as CloudFormation
+    creates it (moto's own handler ignores SecurityGroupEgress, so the default stayed)."""
+
+    @staticmethod
+    def _permissions(props: dict[str, Any], key: str, peer: str) -> list[dict[str, Any]]:
+        rules = props.get(key)
+        if rules is None:  # no inline rules: none in, EC2's default allow-all out
+            return [_ALLOW_ALL_EGRESS] if key == "SecurityGroupEgress" else []
+        return [_sg_permission(rule, peer) for rule in rules]
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        ec2 = aws("ec2", region)
+        arguments = {
+            "GroupName": props.get("GroupName") or f"{logical_id}-{uuid.uuid4().hex[:12]}",
+            "Description": props["GroupDescription"],
+            "VpcId": props.get("VpcId"),
+            "TagSpecifications": _tags(props, "security-group"),
+        }
+        group_id = ec2.create_security_group(
+            **{key: value for key, value in arguments.items() if value is not None}
+        )["GroupId"]
+        created = Created(group_id, {"GroupId": group_id, "VpcId": props.get("VpcId", "")})
+        SecurityGroup.update(created, props, region, {})
+        return created
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
+        """The inline rules that changed (a new group starts from none in and allow-all out);
+        the stack's separate ingress and egress resources are left as they are."""
+        ec2 = aws("ec2", region)
+        for key, peer, direction in _INLINE:
+            if previous and previous.get(key) == props.get(key):
+                continue
+            before = SecurityGroup._permissions(previous, key, peer)
+            after = SecurityGroup._permissions(props, key, peer)
+            if before:
+                getattr(ec2, f"revoke_security_group_{direction}")(
+                    GroupId=created.physical_id, IpPermissions=before
+                )
+            if after:
+                getattr(ec2, f"authorize_security_group_{direction}")(
+                    GroupId=created.physical_id, IpPermissions=after
+                )
+        return created
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        aws("ec2", region).delete_security_group(GroupId=created.physical_id)
 
 
 @provider("AWS::EC2::SecurityGroupEgress")
@@ -107,6 +184,7 @@ class VpcEndpoint:
             "SecurityGroupIds": props.get("SecurityGroupIds"),
             "RouteTableIds": props.get("RouteTableIds"),
             "PrivateDnsEnabled": flag(props["PrivateDnsEnabled"]) if "PrivateDnsEnabled" in props else None,
+            "PolicyDocument": json.dumps(props["PolicyDocument"]) if "PolicyDocument" in props else None,
         }
         endpoint = aws("ec2", region).create_vpc_endpoint(
             **{key: value for key, value in arguments.items() if value is not None}
@@ -163,6 +241,16 @@ class Route:
             RouteTableId=props["RouteTableId"], DestinationCidrBlock=props["DestinationCidrBlock"], **target
         )
         return Created(f"{props['RouteTableId']}|{props['DestinationCidrBlock']}")
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
+        """Another target, as CloudFormation updates it (ReplaceRoute; the table and the
+        destination are create-only)."""
+        target = {key: props[key] for key in ("GatewayId", "NatGatewayId") if props.get(key)}
+        aws("ec2", region).replace_route(
+            RouteTableId=props["RouteTableId"], DestinationCidrBlock=props["DestinationCidrBlock"], **target
+        )
+        return created
 
     @staticmethod
     def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:

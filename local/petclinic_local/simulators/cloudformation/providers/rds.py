@@ -1,5 +1,6 @@
-"""RDS: the Aurora cluster and its instances (moto's CloudFormation skips the cluster and breaks
-on a db.serverless aurora-mysql instance), through RDS's API; the cluster's drift.
+"""RDS: the Aurora cluster, its cluster parameter group and its instances (moto's CloudFormation
+skips the cluster and the group and breaks on a db.serverless aurora-mysql instance), through
+RDS's API; the cluster's drift.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class DBCluster:
             "MasterUsername": props["MasterUsername"],
             "MasterUserPassword": props["MasterUserPassword"],
             "DBSubnetGroupName": props.get("DBSubnetGroupName"),
+            "DBClusterParameterGroupName": props.get("DBClusterParameterGroupName"),
             "VpcSecurityGroupIds": props.get("VpcSecurityGroupIds", []),
             "StorageEncrypted": flag(props.get("StorageEncrypted", False)),
             "KmsKeyId": props.get("KmsKeyId"),
@@ -81,12 +83,14 @@ class DBCluster:
 
     @staticmethod
     def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
+        group = {"DBClusterParameterGroupName": props["DBClusterParameterGroupName"]}
         cluster = aws("rds", region).modify_db_cluster(
             DBClusterIdentifier=created.physical_id,
             ServerlessV2ScalingConfiguration=DBCluster._scaling(props),
             BackupRetentionPeriod=int(props.get("BackupRetentionPeriod", 1)),
             DeletionProtection=flag(props.get("DeletionProtection", False)),
             ApplyImmediately=True,
+            **(group if props.get("DBClusterParameterGroupName") else {}),
         )["DBCluster"]
         return Created(created.physical_id, DBCluster._attributes(cluster))
 
@@ -100,6 +104,47 @@ class DBCluster:
                 "FinalDBSnapshotIdentifier": f"{created.physical_id}-final-{stamp}",
             }
         aws("rds", region).delete_db_cluster(DBClusterIdentifier=created.physical_id, **final)
+
+
+@provider(
+    "AWS::RDS::DBClusterParameterGroup",
+    partial=("created in RDS's API with its parameters; no MySQL server applies them"),
+)
+class DBClusterParameterGroup:
+    @staticmethod
+    def _parameters(props: dict[str, Any]) -> list[dict[str, str]]:
+        return [
+            {"ParameterName": name, "ParameterValue": str(value), "ApplyMethod": "immediate"}
+            for name, value in (props.get("Parameters") or {}).items()
+        ]
+
+    @staticmethod
+    def create(props: dict[str, Any], logical_id: str, region: str) -> Created:
+        rds = aws("rds", region)
+        name = props.get("DBClusterParameterGroupName") or logical_id.lower()
+        rds.create_db_cluster_parameter_group(
+            DBClusterParameterGroupName=name,
+            DBParameterGroupFamily=props["Family"],
+            Description=props["Description"],
+            Tags=props.get("Tags", []),
+        )
+        parameters = DBClusterParameterGroup._parameters(props)
+        if parameters:
+            rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName=name, Parameters=parameters)
+        return Created(name)
+
+    @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
+        parameters = DBClusterParameterGroup._parameters(props)
+        if parameters:
+            aws("rds", region).modify_db_cluster_parameter_group(
+                DBClusterParameterGroupName=created.physical_id, Parameters=parameters
+            )
+        return created
+
+    @staticmethod
+    def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
+        aws("rds", region).delete_db_cluster_parameter_group(DBClusterParameterGroupName=created.physical_id)
 
 
 @provider(
