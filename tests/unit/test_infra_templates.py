@@ -428,7 +428,16 @@ def test_the_workflows_list_of_operator_parameters_matches_the_templates() -> No
         "InfraParameterNames"
     ]
     names = dict(part.split(":", 1) for part in listed.strip().split(";"))
-    wired = {"EnvironmentName", "RotationFunctionArn", "PermissionsBoundaryArn"}
+    from petclinic_ops.domain import provision  # noqa: PLC0415
+
+    wired = {
+        "EnvironmentName",
+        "RotationFunctionArn",
+        "PermissionsBoundaryArn",
+        provision.API_DEFINITION,
+        provision.API_SLOT,
+        *(name for names in provision.FROM_UPSTREAM.values() for name in names),
+    }
     for stack in STACKS:
         expected = [name for name in template(stack).get("Parameters", {}) if name not in wired]
         assert names[stack].split(",") == expected, stack
