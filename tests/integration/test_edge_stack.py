@@ -147,3 +147,107 @@ def test_the_alb_forwards_only_what_carries_the_edges_origin_header_and_the_edge
         "FORWARDED_IP",
         "X-Forwarded-For",
     )
+
+
+def _stage(cloud: LocalCloud) -> dict[str, Any]:
+    api_id, _ = _edge_api(cloud)
+    return dict(cloud.client("apigateway").get_stage(restApiId=api_id, stageName="dev"))
+
+
+def _proxy_uri(cloud: LocalCloud) -> str:
+    api_id, by_path = _edge_api(cloud)
+    method = cloud.client("apigateway").get_method(
+        restApiId=api_id, resourceId=by_path["/{proxy+}"]["id"], httpMethod="ANY"
+    )
+    return str(method["methodIntegration"]["uri"])
+
+
+def test_a_certificate_added_later_is_an_ordinary_update_of_services_and_edge(cloud: LocalCloud) -> None:
+    """The stacks run without a certificate (HTTP to the ALB's DNS name); adding CertificateArn and
+    OriginDomainName changes the services stack's OriginUrl, which the edge takes as a parameter
+    the workflow passes (not an import: CloudFormation refuses to change an export in use), so one
+    run updates both and the stage serves a new deployment calling the domain over HTTPS."""
+    alb = cloud.client("elbv2").describe_load_balancers(Names=["petclinic-dev"])["LoadBalancers"][0]
+    assert _proxy_uri(cloud) == f"http://{alb['DNSName']}/{{proxy}}"
+    before = _stage(cloud)["deploymentId"]
+    certificate = cloud.client("acm").request_certificate(DomainName="petclinic.example.com")[
+        "CertificateArn"
+    ]
+    report = provisioning.provision(
+        cloud,
+        {
+            "environment": "dev",
+            "stacks": ["services", "edge"],
+            "parameters": {
+                "services": {"CertificateArn": certificate, "OriginDomainName": "petclinic.example.com"}
+            },
+        },
+    )
+    assert report["execution"]["status"] == "SUCCEEDED", report["execution"]
+    assert [(s["name"], s["status"]) for s in report["stacks"]] == [
+        ("services", "UPDATE_COMPLETE"),
+        ("edge", "UPDATE_COMPLETE"),
+    ]
+    edge_changes = {c["name"]: c for c in report["stacks"][1]["parameterChanges"]}
+    assert edge_changes["OriginUrl"]["after"] == "https://petclinic.example.com"
+    assert edge_changes["OriginUrl"]["source"] == "wired"
+    assert _proxy_uri(cloud) == "https://petclinic.example.com/{proxy}"
+    listeners = cloud.client("elbv2").describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
+    assert sorted(listener["Port"] for listener in listeners) == [80, 443]
+    assert _stage(cloud)["deploymentId"] != before
+
+
+def test_a_certificate_without_its_origin_domain_name_is_refused_before_anything_changes(
+    cloud: LocalCloud,
+) -> None:
+    """API Gateway would call the ALB's own DNS name, which the certificate does not cover: the
+    services template's rule refuses the change set, the run fails naming both parameters."""
+    certificate = cloud.client("acm").request_certificate(DomainName="petclinic.example.com")[
+        "CertificateArn"
+    ]
+    report = provisioning.provision(
+        cloud,
+        {
+            "environment": "dev",
+            "stacks": ["services"],
+            "parameters": {"services": {"CertificateArn": certificate}},
+        },
+    )
+    assert report["execution"]["status"] == "FAILED"
+    cause = json.dumps(report["execution"])
+    assert "CertificateArn is set but OriginDomainName is empty" in cause
+    services = cloud.client("cloudformation").describe_stacks(StackName="petclinic-dev-services")["Stacks"][0]
+    given = {p["ParameterKey"]: p.get("ParameterValue") for p in services["Parameters"]}
+    assert given["CertificateArn"] == ""  # nothing changed
+    alb = cloud.client("elbv2").describe_load_balancers(Names=["petclinic-dev"])["LoadBalancers"][0]
+    listeners = cloud.client("elbv2").describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
+    assert [listener["Port"] for listener in listeners] == [80]
+
+
+def test_an_integration_that_changes_is_served_by_a_new_deployment(cloud: LocalCloud) -> None:
+    """A deployment is a snapshot of the methods: an integration changed in place must come with a
+    new deployment for the stage to serve it. The workflow switches the edge's deployment slot
+    when the API's definition changes; a run that changes nothing keeps the deployment."""
+    live = cloud.outputs["GenAiLiveAliasArn"]
+    first = provisioning.provision(
+        cloud, {"environment": "dev", "stacks": ["edge"], "parameters": {"edge": {"GenAiFunctionArn": live}}}
+    )
+    assert first["execution"]["status"] == "SUCCEEDED", first["execution"]
+    deployed = _stage(cloud)["deploymentId"]
+    unqualified = live.rsplit(":", 1)[0]  # the function itself rather than its live alias
+    second = provisioning.provision(
+        cloud,
+        {"environment": "dev", "stacks": ["edge"], "parameters": {"edge": {"GenAiFunctionArn": unqualified}}},
+    )
+    assert second["execution"]["status"] == "SUCCEEDED", second["execution"]
+    api_id, by_path = _edge_api(cloud)
+    apigateway = cloud.client("apigateway")
+    chat = apigateway.get_method(
+        restApiId=api_id, resourceId=by_path["/api/genai/chat"]["id"], httpMethod="POST"
+    )
+    assert f"functions/{unqualified}/invocations" in chat["methodIntegration"]["uri"]
+    redeployed = _stage(cloud)["deploymentId"]
+    assert redeployed != deployed
+    again = provisioning.provision(cloud, {"environment": "dev", "stacks": ["edge"]})
+    assert [s["action"] for s in again["stacks"]] == ["NO_CHANGE"]
+    assert _stage(cloud)["deploymentId"] == redeployed

@@ -280,6 +280,37 @@ def test_reprovisioning_keeps_the_deployed_digest_the_scaled_counts_and_the_rota
     assert {p["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] for p in policies} == {70.0}
 
 
+def test_the_rotation_configuration_check_at_create_cannot_fail(cloud: LocalCloud) -> None:
+    """The data stack's RotationSchedule (RotateImmediatelyOnUpdate: false) calls RotateSecret
+    without rotating now: Secrets Manager answers, then checks the configuration by running the
+    function's testSecret alone on an AWSPENDING copy of the current value, and removes it. At
+    create the function is outside the VPC and the application user does not exist: the check
+    passes without a connection (nothing was rotated), leaves no AWSPENDING behind, and the first
+    scheduled rotation is not blocked."""
+    secrets = cloud.client("secretsmanager")
+    app = "petclinic/dev/aurora/app"
+    token = secrets.rotate_secret(
+        SecretId=app,
+        RotationLambdaARN=cloud.outputs["RotateSecretFunctionArn"],
+        RotationRules={"ScheduleExpression": "rate(30 days)"},
+        RotateImmediately=False,
+    )["VersionId"]
+    cloud.wait_until_quiet()
+    assert cloud.stack is not None
+    group = cloud.stack.functions["RotateSecretFunction"].log_group
+    lines = [e["message"] for e in cloud.client("logs").filter_log_events(logGroupName=group)["events"]]
+    checked = [json.loads(line) for line in lines if token in line]
+    assert [(line["step"], line["message"]) for line in checked if "step" in line][-1] == (
+        "testSecret",
+        "rotation step done",
+    ), checked
+    assert "nothing to test" in checked[-1]["detail"]
+    described = secrets.describe_secret(SecretId=app)
+    assert described["RotationEnabled"] is True
+    assert token not in described["VersionIdsToStages"]
+    assert all("AWSPENDING" not in stages for stages in described["VersionIdsToStages"].values())
+
+
 def test_teardown_refuses_prod_unless_forced(cloud: LocalCloud) -> None:
     report = provisioning.provision(cloud, {"environment": "prod", "action": "teardown"})
     assert report["execution"]["status"] == "FAILED"
@@ -750,17 +781,27 @@ def test_a_plain_reprovision_undoes_nothing_an_operator_set(cloud: LocalCloud) -
             "edge": {"GenAiFunctionArn": live, "RateLimitPer5Minutes": "3000"},
         },
     }
+    [aurora] = cloud.client("rds").describe_db_clusters(DBClusterIdentifier="petclinic-dev")["DBClusters"]
+    assert aurora["DeletionProtection"] is False  # the environment's: off in dev
     changed = _run(cloud, set_by_operator)
     assert changed["execution"]["status"] == "SUCCEEDED", changed["execution"]
     by_name = {s["name"]: s for s in changed["stacks"]}
     assert by_name["data"]["parameterChanges"] == [
-        {"name": "DeletionProtection", "before": "false", "after": "true", "source": "operator"}
+        {"name": "DeletionProtection", "before": "environment", "after": "true", "source": "operator"}
     ]
     assert by_name["data"]["parametersOnly"] is True
-    assert [(c["name"], c["before"], c["after"]) for c in by_name["edge"]["parameterChanges"]] == [
+    assert [
+        (c["name"], c["before"], c["after"])
+        for c in by_name["edge"]["parameterChanges"]
+        if c["source"] == "operator"
+    ] == [
         ("GenAiFunctionArn", "", live),
         ("RateLimitPer5Minutes", "2000", "3000"),
     ]
+    # The API's definition changed: a new deployment (the other slot), wired by the workflow.
+    wired = {c["name"]: c for c in by_name["edge"]["parameterChanges"] if c["source"] == "wired"}
+    assert sorted(wired) == ["ApiDefinition", "ApiDeploymentSlot"]
+    assert (wired["ApiDeploymentSlot"]["before"], wired["ApiDeploymentSlot"]["after"]) == ("A", "B")
     webacl = next(c for c in by_name["edge"]["changes"] if c["logicalId"] == "WebAcl")
     assert webacl["causes"] == ["parameter RateLimitPer5Minutes"]
     # The plan is in the ledger and in the notification too.
@@ -872,6 +913,7 @@ def test_prod_refuses_a_protected_change_unless_forced_and_changes_nothing(
         {"environment": "prod", "stacks": ["data"], "parameters": {"data": {"DeletionProtection": "true"}}},
     )
     assert protect["execution"]["status"] == "SUCCEEDED", protect["execution"]  # turning it on is fine
+    assert [s["action"] for s in protect["stacks"]] == ["NO_CHANGE"]  # prod's default protects already
 
     off = _run(
         cloud,
@@ -881,7 +923,9 @@ def test_prod_refuses_a_protected_change_unless_forced_and_changes_nothing(
     assert "refusing to turn DeletionProtection off" in off["execution"]["cause"]["reason"]
     [aurora] = cloud.client("rds").describe_db_clusters(DBClusterIdentifier="petclinic-prod")["DBClusters"]
     assert aurora["DeletionProtection"] is True
-    assert _stack_parameters(cloud, name)["DeletionProtection"] == "true"
+    # "true" changed no resource (prod's default, "environment", protects already): CloudFormation
+    # kept the stack's value.
+    assert _stack_parameters(cloud, name)["DeletionProtection"] == "environment"
 
     root = _renamed_audit_log(tmp_path)
     replace = _run(cloud, {"environment": "prod", "stacks": ["data"]}, root=root)
@@ -897,7 +941,7 @@ def test_prod_refuses_a_protected_change_unless_forced_and_changes_nothing(
         if c["StackName"] == name and c["ExecutionStatus"] == "AVAILABLE"
     ]
     assert executable == []  # the refused change set is gone: nothing left to execute
-    assert cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    assert cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"  # untouched
     runs = _runs(cloud)
     assert [(r["result"], json.loads(r["failure"]) and json.loads(r["failure"])["error"]) for r in runs] == [
         ("SUCCEEDED", None),
@@ -913,6 +957,33 @@ def test_prod_refuses_a_protected_change_unless_forced_and_changes_nothing(
         "/aws/rds/cluster/petclinic-prod/audit-v2",
     ]
     assert _policy(cloud, name) == json.loads(str(PROTECTING))
+
+
+def test_prod_protects_aurora_by_default_and_keeps_an_operators_choice(prod_cloud: LocalCloud) -> None:
+    """DeletionProtection's default is the environment's (on in prod, as the ALB's); turning it
+    off is a protected change (refused unless forced), and a plain re-provision keeps the
+    operator's value (UsePreviousValue), not the default."""
+    cloud, name = prod_cloud, "petclinic-prod-data"
+    rds = cloud.client("rds")
+    [aurora] = rds.describe_db_clusters(DBClusterIdentifier="petclinic-prod")["DBClusters"]
+    assert aurora["DeletionProtection"] is True
+    assert _stack_parameters(cloud, name)["DeletionProtection"] == "environment"
+    off = {"environment": "prod", "stacks": ["data"], "parameters": {"data": {"DeletionProtection": "false"}}}
+    refused = _run(cloud, off)
+    assert (refused["execution"]["status"], refused["execution"]["error"]) == (
+        "FAILED",
+        "ProtectedChangeRefused",
+    )
+    assert "refusing to turn DeletionProtection off" in refused["execution"]["cause"]["reason"]
+    forced = _run(cloud, {**off, "force": True})
+    assert forced["execution"]["status"] == "SUCCEEDED", forced["execution"]
+    [aurora] = rds.describe_db_clusters(DBClusterIdentifier="petclinic-prod")["DBClusters"]
+    assert aurora["DeletionProtection"] is False
+    plain = _run(cloud, {"environment": "prod", "stacks": ["data"]})
+    assert [s["action"] for s in plain["stacks"]] == ["NO_CHANGE"]
+    [aurora] = rds.describe_db_clusters(DBClusterIdentifier="petclinic-prod")["DBClusters"]
+    assert aurora["DeletionProtection"] is False
+    assert _stack_parameters(cloud, name)["DeletionProtection"] == "false"
 
 
 def test_the_stack_policy_stops_a_replacement_no_run_allowed(cloud: LocalCloud, tmp_path: Path) -> None:

@@ -386,6 +386,60 @@ def test_closed_cfn_parameter_constraints(given: dict[str, str], message: str) -
         assert _create_constrained(accepted) == ("CREATE_COMPLETE")
 
 
+RULED_TEMPLATE: dict[str, Any] = {
+    "Parameters": {
+        "CertificateArn": {"Type": "String", "Default": ""},
+        "DomainName": {"Type": "String", "Default": ""},
+    },
+    "Rules": {
+        "CertificateNeedsDomainName": {
+            "RuleCondition": {"Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]},
+            "Assertions": [
+                {
+                    "Assert": {"Fn::Not": [{"Fn::Equals": [{"Ref": "DomainName"}, ""]}]},
+                    "AssertDescription": "CertificateArn needs DomainName",
+                }
+            ],
+        }
+    },
+    "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+}
+
+
+def _create_ruled(parameters: dict[str, str]) -> str:
+    cfn = client("cloudformation")
+    name = f"stack-{uuid.uuid4().hex[:8]}"
+    cfn.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(RULED_TEMPLATE),
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+    )
+    return str(cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
+
+
+def test_needed_cfn_template_rules() -> None:
+    """If this fails, moto fixed cfn-template-rules: delete the workaround (a parameter combination
+    a rule's assertion refuses is a ValidationError)."""
+    with local_aws(skip={"cfn-template-rules"}):
+        assert _create_ruled({"CertificateArn": "arn:aws:acm:us-west-2:123456789012:certificate/x"}) == (
+            "CREATE_COMPLETE"
+        )
+
+
+def test_closed_cfn_template_rules() -> None:
+    with local_aws():
+        cfn = client("cloudformation")
+        with pytest.raises(cfn.exceptions.ClientError, match="CertificateArn needs DomainName") as raised:
+            _create_ruled({"CertificateArn": "arn:aws:acm:us-west-2:123456789012:certificate/x"})
+        assert "ValidationError" in str(raised.value)
+        assert _create_ruled({}) == "CREATE_COMPLETE"  # the rule's condition does not hold
+        both = {
+            "CertificateArn": "arn:aws:acm:us-west-2:123456789012:certificate/x",
+            "DomainName": "a.example",
+        }
+        assert _create_ruled(both) == "CREATE_COMPLETE"
+
+
 MISSING_TEMPLATE_URL = "https://bkt.s3.us-west-2.amazonaws.com/templates/missing.yaml"
 
 

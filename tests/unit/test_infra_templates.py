@@ -5,7 +5,9 @@ an operator may pass, kept in step with the templates."""
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -451,6 +453,63 @@ def test_the_control_planes_genai_api_has_the_same_rules_as_the_edge() -> None:
     assert association["ResourceArn"]["Fn::Sub"].endswith("/restapis/${GenAiApi}/stages/${GenAiApi.Stage}")
 
 
+@dataclass(frozen=True)
+class Image:
+    digest: str
+    pushed_day: int
+    tags: tuple[str, ...] = ()
+
+
+def _selected(selection: dict[str, Any], image: Image) -> bool:
+    status = selection["tagStatus"]
+    if status == "untagged":
+        return not image.tags
+    if status == "tagged":
+        prefixes = selection.get("tagPrefixList", [])
+        return bool(image.tags) and any(t.startswith(p) for t in image.tags for p in prefixes)
+    return True  # any
+
+
+def expired_by(policy: dict[str, Any], images: list[Image], today: int) -> set[str]:
+    """The digests an ECR lifecycle policy expires, by the evaluation rules ECR documents: rules in
+    rulePriority order; imageCountMoreThan expires the selected images beyond the N most recently
+    pushed, sinceImagePushed those pushed more than N days ago; an image that a rule's tag
+    selection matches cannot be expired by a rule of lower priority (it still counts there)."""
+    expired: set[str] = set()
+    claimed: set[str] = set()
+    for rule in sorted(policy["rules"], key=lambda r: r["rulePriority"]):
+        selection = rule["selection"]
+        matching = [image for image in images if _selected(selection, image)]
+        if selection["countType"] == "imageCountMoreThan":
+            newest_first = sorted(matching, key=lambda image: -image.pushed_day)
+            chosen = newest_first[selection["countNumber"] :]
+        else:
+            chosen = [image for image in matching if today - image.pushed_day > selection["countNumber"]]
+        expired |= {image.digest for image in chosen if image.digest not in claimed}
+        claimed |= {image.digest for image in matching}
+    return expired
+
+
+@pytest.mark.parametrize("repository", sorted(resources("data", "AWS::ECR::Repository")))
+def test_the_lifecycle_policy_keeps_the_digests_the_task_definitions_pin(repository: str) -> None:
+    """dev moves tags (a rebuilt 1.0.0): the deploy workflow pins digests, so the image a service
+    runs (and the one before it, the rollback's) is untagged as soon as its tag moves. Day 0:
+    previous pushed as 1.0.0 and deployed; day 1: current, the same tag, deployed; day 2: a rebuild
+    whose deployment was rolled back: current still runs, untagged. A month later both stay; only
+    once 100 newer untagged images exist does the oldest go (docs/provisioning.md)."""
+    text = resources("data", "AWS::ECR::Repository")[repository]["Properties"]["LifecyclePolicy"]
+    policy = json.loads(text["LifecyclePolicyText"])
+    pinned = [Image("previous", 0), Image("current", 1)]
+    assert expired_by(policy, [*pinned, Image("rebuilt", 2, ("1.0.0",))], today=30) == set()
+    # The bound: 99 newer untagged images keep both, the 100th newer one expires the oldest.
+    rebuilds = [Image(f"rebuild-{day}", day) for day in range(3, 101)]
+    assert expired_by(policy, [*pinned, *rebuilds], today=400) == set()
+    assert expired_by(policy, [*pinned, *rebuilds, Image("rebuild-101", 101)], today=400) == {"previous"}
+    # Tagged images beyond the 50 newest go; the untagged pinned ones are not theirs to expire.
+    tagged = [Image(f"release-{n}", 200 + n, (f"1.{n}.0",)) for n in range(60)]
+    assert expired_by(policy, [*pinned, *tagged], today=400) == {f"release-{n}" for n in range(10)}
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_parameter_store_names_are_under_the_environments_prefix(stack: str) -> None:
     for parameter in resources(stack, "AWS::SSM::Parameter").values():
@@ -463,7 +522,16 @@ def test_the_workflows_list_of_operator_parameters_matches_the_templates() -> No
         "InfraParameterNames"
     ]
     names = dict(part.split(":", 1) for part in listed.strip().split(";"))
-    wired = {"EnvironmentName", "RotationFunctionArn", "PermissionsBoundaryArn"}
+    from petclinic_ops.domain import provision  # noqa: PLC0415
+
+    wired = {
+        "EnvironmentName",
+        "RotationFunctionArn",
+        "PermissionsBoundaryArn",
+        provision.API_DEFINITION,
+        provision.API_SLOT,
+        *(name for names in provision.FROM_UPSTREAM.values() for name in names),
+    }
     for stack in STACKS:
         expected = [name for name in template(stack).get("Parameters", {}) if name not in wired]
         assert names[stack].split(",") == expected, stack

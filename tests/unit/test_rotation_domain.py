@@ -467,6 +467,29 @@ def test_test_secret_fails_when_the_pending_login_does_not_work() -> None:
         w.step("testSecret", token)
 
 
+def test_the_configuration_check_passes_without_a_connection() -> None:
+    """RotateSecret without rotating now (the data stack's RotationSchedule) runs testSecret alone
+    on an AWSPENDING version that holds no new credentials (none, or AWSCURRENT's): it passes
+    without logging in, so it cannot fail on a database not reachable yet or a user not created
+    yet. A version with new credentials is still tested (the test above)."""
+    w = world()
+    w.database.port = 3307  # nothing answers: any login attempt would fail
+    empty = w.secrets.start_rotation(SECRET)
+    result = w.step("testSecret", empty)
+    assert result.changed is False
+    assert "nothing to test" in result.detail
+    w.secrets.end_rotation(SECRET, empty)
+    copy = str(uuid.uuid4())
+    w.secrets.put_pending(SECRET, copy, json.dumps(app_secret()))
+    assert w.step("testSecret", copy).changed is False
+    assert w.database.offered == []  # no login attempted
+    w.secrets.secrets[SECRET].pop(copy)
+    token = w.secrets.start_rotation(SECRET)
+    w.step("createSecret", token)
+    with pytest.raises(DatabaseUnreachable):
+        w.step("testSecret", token)
+
+
 def test_an_unreachable_database_names_host_and_port() -> None:
     w = world()
     w.database.port = 3307

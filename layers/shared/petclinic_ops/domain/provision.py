@@ -26,6 +26,8 @@ never change a secret's value after creation.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -58,6 +60,12 @@ SERVICES: dict[str, str] = {
     "AdminServer": "admin-server",
 }
 SCALABLE: tuple[str, ...] = ("Customers", "Vets", "Visits")
+# Parameters wired from an upstream stack's output (stack -> parameter -> (stack, output)): passed
+# as parameters rather than imported, so the output may change (an export in use may not).
+FROM_UPSTREAM: dict[str, dict[str, tuple[str, str]]] = {"edge": {"OriginUrl": ("services", "OriginUrl")}}
+# The edge's API revision (api_revision): a new deployment whenever the API's definition changes.
+API_DEFINITION = "ApiDefinition"
+API_SLOT = "ApiDeploymentSlot"
 NO_CHANGES = "didn't contain changes"
 NO_UPDATES = "No updates are to be performed"
 STABLE = {
@@ -311,15 +319,48 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+def upstream_parameters(
+    request: PrepareRequest, stacks: StackPort, defaults: Mapping[str, str | None]
+) -> dict[str, str]:
+    """The parameters wired from an upstream stack's outputs (``FROM_UPSTREAM``) that it has."""
+    wired: dict[str, str] = {}
+    for parameter, (stack, output) in FROM_UPSTREAM.get(request.stack, {}).items():
+        if parameter not in defaults:
+            continue
+        upstream = stacks.describe(stack_name(request.environment, stack)) or {}
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in upstream.get("Outputs", [])}
+        if output in outputs:
+            wired[parameter] = outputs[output]
+    return wired
+
+
+def api_revision(
+    template_url: str, effective: Mapping[str, str], current: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The edge's ApiDefinition (SHA-256 of its template, known by the content hash in its URL,
+    and of the other parameters' values) and ApiDeploymentSlot: switched when the definition
+    differs from the stack's, so CloudFormation deploys the API anew (infra/edge.yaml)."""
+    values = {k: v for k, v in effective.items() if k not in (API_DEFINITION, API_SLOT)}
+    content = template_url.rsplit("/", 1)[-1] + json.dumps(values, sort_keys=True)
+    definition = hashlib.sha256(content.encode()).hexdigest()
+    slot = (current or {}).get(API_SLOT) or "A"
+    if current is not None and current.get(API_DEFINITION, "") != definition:
+        slot = "B" if slot == "A" else "A"
+    return {API_DEFINITION: definition, API_SLOT: slot}
+
+
 def _sources(
-    request: PrepareRequest, defaults: Mapping[str, str | None], owned: dict[str, str]
+    request: PrepareRequest,
+    defaults: Mapping[str, str | None],
+    owned: dict[str, str],
+    wired_from: Mapping[str, str],
 ) -> changes_of.Sources:
     unknown = sorted(set(request.parameters) - set(defaults))
     if unknown:
         raise InvalidProvisionRequest(
             f"stack {request.stack}: unknown parameters {unknown}; its template takes {sorted(defaults)}"
         )
-    wired = {"EnvironmentName": request.environment}
+    wired = {"EnvironmentName": request.environment, **wired_from}
     if "RotationFunctionArn" in defaults and request.rotation_function_arn:
         wired["RotationFunctionArn"] = request.rotation_function_arn
     if "PermissionsBoundaryArn" in defaults and request.permissions_boundary_arn:
@@ -407,7 +448,15 @@ def _new_plan(
         if exists
         else None
     )
-    assembled, missing = changes_of.assemble(defaults, _sources(request, defaults, owned), given, secret)
+    wired = upstream_parameters(request, stacks, defaults)
+    assembled, missing = changes_of.assemble(
+        defaults, _sources(request, defaults, owned, wired), given, secret
+    )
+    if API_DEFINITION in defaults and API_SLOT in defaults:
+        wired |= api_revision(request.template_url, assembled.effective, given)
+        assembled, missing = changes_of.assemble(
+            defaults, _sources(request, defaults, owned, wired), given, secret
+        )
     if missing:
         raise InvalidProvisionRequest(
             f"stack {request.stack}: parameters {sorted(missing)} have no default: give them"
@@ -478,6 +527,7 @@ def _judge(plan: StackPlan, request: PrepareRequest, stacks: StackPort, *, creat
     plan.protected = changes_of.protected_changes(
         ((c.logical_id, c.resource_type, c.action, c.replacement) for c in plan.changes),
         plan.parameter_changes,
+        request.environment,
     )
     if not plan.protected:
         return

@@ -42,6 +42,7 @@ PROTECTED_TYPES: dict[str, str] = {
 # The stacks a stack policy protects on AWS (the data: Aurora, its secrets, its key and logs).
 POLICY_STACKS: tuple[str, ...] = ("data",)
 DELETION_PROTECTION = "DeletionProtection"
+BY_ENVIRONMENT = "environment"  # DeletionProtection's default: on in prod, off in dev
 
 
 def owner_of(parameter: str) -> str:
@@ -170,11 +171,19 @@ class ProtectedChange:
         return f"{self.what} {self.logical_id} ({kind}, {self.resource_type})"
 
 
+def deletion_protected(value: str | None, environment: str) -> bool:
+    """DeletionProtection as infra/data.yaml reads it: true, or ``environment`` (its default) in prod."""
+    text = str(value).lower()
+    return text == "true" or (text == BY_ENVIRONMENT and environment == "prod")
+
+
 def protected_changes(
-    changes: Iterable[tuple[str, str, str, str | None]], parameters: Iterable[ParameterChange]
+    changes: Iterable[tuple[str, str, str, str | None]],
+    parameters: Iterable[ParameterChange],
+    environment: str,
 ) -> list[ProtectedChange]:
     """The protected changes among (logical id, type, action, replacement) resource changes and
-    the parameter changes."""
+    the parameter changes (DeletionProtection read as the data stack reads it in ``environment``)."""
     found = []
     for logical_id, kind, action, replacement in changes:
         if kind not in PROTECTED_TYPES:
@@ -188,8 +197,8 @@ def protected_changes(
         ProtectedChange(change.name, "parameter", "turn deletion protection off")
         for change in parameters
         if change.name == DELETION_PROTECTION
-        and str(change.before).lower() == "true"
-        and str(change.after).lower() != "true"
+        and deletion_protected(change.before, environment)
+        and not deletion_protected(change.after, environment)
     ]
     return found
 

@@ -23,6 +23,7 @@ host:port, never a password.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -405,7 +406,21 @@ def _set_single(rotation: _Rotation, current: DatabaseSecret, pending: DatabaseS
 
 
 def _test(rotation: _Rotation) -> StepResult:
-    """Log in with AWSPENDING and run a query (one session)."""
+    """Log in with AWSPENDING and run a query (one session).
+
+    Secrets Manager's check of a rotation configured without rotating now (RotateSecret with
+    RotateImmediately false; the data stack's RotationSchedule) runs testSecret alone on an
+    AWSPENDING version it made, then removes it: no createSecret ran, so that version has no value
+    of its own (none, or AWSCURRENT's). Nothing was rotated and there is nothing new to log in
+    with; it passes without a connection, so the check cannot fail on a database the function
+    cannot reach yet or a user that does not exist yet (docs/provisioning.md)."""
+    raw = rotation.pending_value()
+    if raw is None or _same_login(raw, rotation.current()):
+        return rotation.result(
+            False,
+            f"AWSPENDING version {rotation.token} holds no new credentials (createSecret did not run: "
+            "Secrets Manager's check of the rotation configuration): nothing to test",
+        )
     pending = rotation.pending()
     credentials = pending.credentials()
     try:
@@ -417,6 +432,20 @@ def _test(rotation: _Rotation) -> StepResult:
         ) from None
     target = f" and queried database {pending.dbname}" if pending.dbname else ""
     return rotation.result(False, f"AWSPENDING user {pending.username} logged in{target}")
+
+
+def _same_login(raw: str, current: DatabaseSecret) -> bool:
+    """Whether a version's value has AWSCURRENT's username and password (its other keys aside: the
+    check's copy may predate the connection details attached later)."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return False
+    return (
+        isinstance(value, dict)
+        and value.get("username") == current.username
+        and value.get("password") == current.password.get_secret_value()
+    )
 
 
 def _finish(rotation: _Rotation) -> StepResult:

@@ -1,10 +1,12 @@
-"""Stack parameters as CloudFormation takes and shows them: constraints checked before anything is
-created, a CommaDelimitedList shown as given, UsePreviousValue as given, NoEcho values masked.
+"""Stack parameters as CloudFormation takes and shows them: constraints and the template's Rules
+checked before anything is created, a CommaDelimitedList shown as given, UsePreviousValue as
+given, NoEcho values masked.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from unittest import mock
 
@@ -82,6 +84,58 @@ def _cfn_parameter_constraints(_: Hooks) -> Patches:
     yield mock.patch.object(ResourceMap, "load_parameters", load_parameters)
 
 
+_RULE_FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
+    "Fn::Equals": lambda arguments: _as_cfn_string(arguments[0]) == _as_cfn_string(arguments[1]),
+    "Fn::Not": lambda arguments: not arguments[0],
+    "Fn::And": all,
+    "Fn::Or": any,
+    "Fn::Contains": lambda arguments: (
+        _as_cfn_string(arguments[1]) in {_as_cfn_string(item) for item in arguments[0]}
+    ),
+}
+
+
+def _rule_value(expression: Any, values: dict[str, Any]) -> Any:
+    """A rule-specific intrinsic function's value over the stack's parameter values (Ref,
+    Fn::Equals, Fn::Not, Fn::And, Fn::Or, Fn::Contains: the ones infra/ uses)."""
+    if not isinstance(expression, dict):
+        return expression
+    [(function, argument)] = expression.items()
+    if function == "Ref":
+        return _as_given(values[argument]) if argument in values else argument
+    if function not in _RULE_FUNCTIONS:
+        raise NotImplementedError(f"the local cloud does not evaluate {function} in a template's Rules")
+    arguments = [_rule_value(item, values) for item in argument] if isinstance(argument, list) else []
+    return _RULE_FUNCTIONS[function](arguments)
+
+
+def rule_problem(template: dict[str, Any], values: dict[str, Any]) -> str | None:
+    """The AssertDescription of the first assertion of the template's Rules that the parameter
+    values fail (a rule applies when its RuleCondition holds, or it has none), or None."""
+    for rule in (template.get("Rules") or {}).values():
+        if "RuleCondition" in rule and not _rule_value(rule["RuleCondition"], values):
+            continue
+        for assertion in rule.get("Assertions", []):
+            if not _rule_value(assertion["Assert"], values):
+                return str(assertion.get("AssertDescription") or "Template error: a rule's assertion failed")
+    return None
+
+
+def _cfn_template_rules(_: Hooks) -> Patches:
+    from moto.cloudformation.exceptions import ValidationError  # noqa: PLC0415
+    from moto.cloudformation.parsing import ResourceMap  # noqa: PLC0415
+
+    original = ResourceMap.load_parameters
+
+    def load_parameters(self: Any) -> None:
+        original(self)
+        problem = rule_problem(self._template, self.resolved_parameters)
+        if problem:
+            raise ValidationError(message=problem)
+
+    yield mock.patch.object(ResourceMap, "load_parameters", load_parameters)
+
+
 def _cfn_list_parameters(_: Hooks) -> Patches:
     from moto.cloudformation.models import Stack  # noqa: PLC0415
 
@@ -150,6 +204,15 @@ GAPS = (
         "moto/cloudformation/parsing.py ResourceMap.load_parameters (only Type conversions)",
         ("cloudformation",),
         _cfn_parameter_constraints,
+    ),
+    Gap(
+        "cfn-template-rules",
+        "CreateStack, UpdateStack and change sets ignore the template's Rules: a parameter "
+        "combination an assertion refuses is created, where CloudFormation refuses the call with "
+        "ValidationError (the assertion's AssertDescription)",
+        "moto/cloudformation/parsing.py ResourceMap.load_parameters (no Rules section)",
+        ("cloudformation",),
+        _cfn_template_rules,
     ),
     Gap(
         "cfn-list-parameters",

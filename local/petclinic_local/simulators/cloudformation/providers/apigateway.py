@@ -146,6 +146,14 @@ class ApiMethod:
         return Created(f"{api}|{resource}|{verb}")
 
     @staticmethod
+    def update(created: Created, props: dict[str, Any], region: str, previous: dict[str, Any]) -> Created:
+        """In place (an integration's URI, a key requirement...): the method as it was goes, the
+        new one is put. Without this the update was a replacement whose new method, having the
+        same resource and verb, was deleted with the old one."""
+        ApiMethod.delete(created, previous, region, "Delete")
+        return ApiMethod.create(props, "", region)
+
+    @staticmethod
     def delete(created: Created, props: dict[str, Any], region: str, policy: str) -> None:
         aws("apigateway", region).delete_method(
             restApiId=props["RestApiId"], resourceId=props["ResourceId"], httpMethod=props["HttpMethod"]
