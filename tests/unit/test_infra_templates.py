@@ -623,7 +623,8 @@ def test_the_alb_forwards_only_requests_carrying_the_edges_origin_header() -> No
         "Fn::ImportValue": {"Fn::Sub": "petclinic-${EnvironmentName}-services-OriginVerifySecretArn"}
     }
     assert outputs["OriginUrl"]["Value"]["Fn::If"][0] == "HasCertificate"
-    assert outputs["OriginUrl"]["Value"]["Fn::If"][1]["Fn::Sub"][0] == "https://${Host}"
+    # HTTPS to the certificate's own domain (a certificate without one is refused by the stack's Rules).
+    assert outputs["OriginUrl"]["Value"]["Fn::If"][1] == {"Fn::Sub": "https://${OriginDomainName}"}
 
 
 def test_admin_is_not_routed_by_the_edge_and_the_alb_forwards_it_only_from_the_allowed_cidr() -> None:

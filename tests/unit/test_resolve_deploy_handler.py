@@ -25,7 +25,10 @@ ENVIRONMENT = {
     "DEPLOY_TAG_INCLUDE": r"v?\d+\.\d+\.\d+",
     "DEPLOY_TAG_EXCLUDE": "",
     "ROLLOUT_TIMEOUT_SECONDS": "1800",
-    "POWERTOOLS_SERVICE_NAME": "petclinic-ops",
+    # Not the template's "petclinic-ops": Powertools binds a service's logger to the stdout it sees
+    # first, and the local cloud's functions in this process log as petclinic-ops into their own
+    # log groups (tests/integration reads them there).
+    "POWERTOOLS_SERVICE_NAME": "resolve-deploy-unit-test",
     "POWERTOOLS_METRICS_NAMESPACE": "PetClinicOps/dev",
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
