@@ -123,8 +123,22 @@ def test_release_says_each_step_and_what_live_serves_never_a_placeholder(
     """Issue 19: `genai release` showed a spinner only (nothing when piped) and printed
     `live: version ?` when the release ended before reading live."""
     cloud = served.cloud
+    # What this test reads is a release of the version live serves whole, with no other release
+    # holding the lease. The module's other tests stop releases part-way (live split, their lease
+    # left to a dead holder), and a release takes such a lease over and finishes the job: put the
+    # alias and the lease as a fresh cloud has them, whatever ran before.
+    sfn = cloud.client("stepfunctions")
+    for execution in cloud.executions(runner.state_machine_arn(cloud, "GenAiReleaseStateMachine")):
+        if execution["status"] == "RUNNING":
+            sfn.stop_execution(executionArn=execution["executionArn"])
     cloud.wait_until_quiet()
     live = genai.live_alias(cloud)["version"]
+    cloud.client("lambda").update_alias(
+        FunctionName=genai.function_name(cloud), Name="live", FunctionVersion=live, RoutingConfig={}
+    )
+    cloud.client("dynamodb").delete_item(
+        TableName=cloud.outputs["LeasesTableName"], Key={"service": {"S": "genai-release"}}
+    )
     capfd.readouterr()
     code = main(["genai", "release", live, "--poll-seconds", "0.05", "--endpoint-url", served.url])
     text = capfd.readouterr().out
