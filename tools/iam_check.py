@@ -2,7 +2,8 @@
 
 What the local cloud cannot prove (it does not enforce IAM), this proves statically, on
 template.yaml as SAM deploys it (tools/template_checks.py's offline transform, intrinsics
-evaluated with the parameters' defaults by tests/template_eval.py):
+evaluated by tests/template_eval.py for each of ``PARAMETER_SETS``: the defaults, and a set that
+turns every conditional statement of the roles on):
 
 * every Task state of each state machine's ASL (inside Parallel and Map too): an optimised
   integration requires the actions ``OPTIMISED`` lists (Step Functions' "IAM policies for
@@ -14,7 +15,10 @@ evaluated with the parameters' defaults by tests/template_eval.py):
   (paginators and waiters: their operation), then to the IAM action; Powertools' Parameters
   provider by its documented calls (``POWERTOOLS``);
 * what a resource's configuration makes AWS call with the role (``CONFIGURED``): a state
-  machine's logging and tracing, a function's tracing, a KMS-encrypted topic it publishes to.
+  machine's logging and tracing, a function's logs, tracing and VPC, a KMS-encrypted topic it
+  publishes to; and what the arguments this project passes add to a call (``WITH_REQUEST``:
+  the roles and tags it passes). A Task state a substitution leaves unreachable is left out
+  only while it does (``NOT_REACHED``).
 
 Each required action must be allowed by an ``Allow`` statement of the role (action wildcards
 honoured, ``NotAction``/``NotResource`` and unconditional ``Deny`` considered, AWS managed policies
@@ -318,12 +322,6 @@ class Role:
             for granted in MANAGED_POLICIES.get(name, ())
         )
 
-    def granted(self) -> set[str]:
-        found = {
-            a for _, s in self.statements if s.get("Effect") == "Allow" for a in listed(s.get("Action", []))
-        }
-        return found | {a for name in self.managed for a in MANAGED_POLICIES.get(name, ())}
-
 
 def roles_of(resources: Mapping[str, Any]) -> dict[str, Role]:
     roles = {}
@@ -466,6 +464,7 @@ def sdk_service(name: str) -> str:
     raise IamCheckError(f"aws-sdk:{name}: no botocore service with that service id (add it to SDK_SERVICES)")
 
 
+@cache
 def sdk_actions(integration: str) -> tuple[str, ...]:
     """``cloudwatchlogs:filterLogEvents`` -> ``("logs:FilterLogEvents",)``."""
     name, _, api = integration.partition(":")
@@ -772,11 +771,16 @@ def _client_calls(tree: ast.Module, path: str, factories: Mapping[str, tuple[str
     """The calls on clients in the module's functions and its classes' methods."""
     calls: list[Call] = []
     owners: list[ast.Module | ast.ClassDef] = [tree, *(n for n in tree.body if isinstance(n, ast.ClassDef))]
+    definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
     for owner in owners:
         scope = _Scope(factories)
         functions = [n for n in owner.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
         if isinstance(owner, ast.ClassDef):
             _class_attributes(scope, functions)
+        else:  # the module's own statements
+            calls += _calls_in(
+                ast.Module([n for n in owner.body if not isinstance(n, definitions)], []), scope, path
+            )
         for function in functions:
             calls += _calls_in(function, scope, path)
     return calls
@@ -795,7 +799,7 @@ def _class_attributes(scope: _Scope, methods: list[ast.FunctionDef | ast.AsyncFu
                             scope.attributes[target.attr] = service
 
 
-def _calls_in(function: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope, path: str) -> list[Call]:
+def _calls_in(function: ast.AST, scope: _Scope, path: str) -> list[Call]:
     scope.locals = {}
     for node in ast.walk(function):
         if isinstance(node, ast.Assign) and (service := scope.service(node.value)):
@@ -844,12 +848,16 @@ def call_actions(call: Call) -> tuple[str, ...]:
         return POWERTOOLS[call.method]
     model = _model(call.service)
     kind, _, name = call.method.partition(":")
+    from botocore import xform_name  # noqa: PLC0415
+
     if kind == "get_waiter":
-        waiter = _botocore().get_waiter_model(call.service).get_waiter(name)
-        return operation_actions(call.service, waiter.operation)
+        waiters = _botocore().get_waiter_model(call.service)
+        named = {xform_name(w): w for w in waiters.waiter_names}
+        if name not in named:
+            raise IamCheckError(f"{call.where}: {call.service} has no waiter {name}")
+        return operation_actions(call.service, waiters.get_waiter(named[name]).operation)
     if kind in ("exceptions", "meta", "can_paginate", "close"):
         return ()
-    from botocore import xform_name  # noqa: PLC0415
 
     operations = {xform_name(op): op for op in model.operation_names}
     operation = operations.get(name if kind == "get_paginator" else call.method)
@@ -859,21 +867,32 @@ def call_actions(call: Call) -> tuple[str, ...]:
 
 
 def python_needs(role: str, code: Path, root: Path) -> tuple[list[Need], list[str]]:
-    layer = root / LAYER
-    modules = reachable(code, layer)
+    """What the function's Python (its folder, the layer modules it imports) needs its role to allow."""
+    files = sorted([*code.rglob("*.py"), *(root / LAYER).rglob("*.py")])
+    fingerprint = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    calls, problems = _python_calls(code, root, fingerprint)
+    return [Need(role, PYTHON, where, action) for where, action in calls], list(problems)
+
+
+@cache
+def _python_calls(
+    code: Path, root: Path, fingerprint: tuple[tuple[str, int, int], ...]
+) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """(call site, action) for every client call reachable from ``code``; the unresolved clients.
+    Cached by the files' ``fingerprint`` (the check analyses each function once per parameter set)."""
+    del fingerprint  # the cache key only
+    modules = reachable(code, root / LAYER)
     trees = {path: ast.parse(path.read_text(encoding="utf-8"), str(path)) for path in modules}
     factories = _factories(trees.values())
-    needs: list[Need] = []
+    calls: list[tuple[str, str]] = []
     problems: list[str] = []
     for path, tree in trees.items():
         shown = str(path.relative_to(root))
         problems += _unresolved_clients(tree, shown, factories)
         for call in _client_calls(tree, shown, factories):
             where = f"{call.where} {call.service}.{call.method}"
-            needs += [
-                Need(role, PYTHON, where, a) for a, _ in with_request([(a, None) for a in call_actions(call)])
-            ]
-    return needs, problems
+            calls += [(where, a) for a, _ in with_request([(a, None) for a in call_actions(call)])]
+    return tuple(calls), tuple(problems)
 
 
 def function_needs(
@@ -897,6 +916,13 @@ def function_needs(
 # --------------------------------------------------------------------------- the check
 
 
+@cache
+def _sam_template(path: Path) -> str:
+    from petclinic_local.stack.template import load_template  # noqa: PLC0415
+
+    return json.dumps(load_template(path))
+
+
 @dataclass
 class Analysis:
     roles: dict[str, Role]
@@ -917,10 +943,8 @@ def analyse(
     ``resources``: the evaluated transformed template (``evaluated(root, parameters)``; a test
     passes an altered copy); ``sam``: template.yaml itself, for each resource's ASL file and code
     folder."""
-    from petclinic_local.stack.template import load_template  # noqa: PLC0415
-
     resources = resources if resources is not None else evaluated(root, parameters)
-    sam = sam if sam is not None else load_template(root / "template.yaml")
+    sam = sam if sam is not None else json.loads(_sam_template(root / "template.yaml"))
     sam_resources = sam.get("Resources", {})
     code_default = sam.get("Globals", {}).get("Function", {}).get("CodeUri")
     roles = roles_of(resources)
@@ -996,7 +1020,8 @@ def star_problems(roles: Iterable[Role], schemas: Reference) -> list[str]:
                 for action in expand(pattern, schemas) or [pattern]:
                     problem = _star_problem(action, statement, schemas)
                     if problem:
-                        problems.append(f'{role.logical_id} {name}: {action} on Resource "*": {problem}')
+                        named = action if action == pattern else f"{pattern} ({action})"
+                        problems.append(f'{role.logical_id} {name}: {named} on Resource "*": {problem}')
     return problems
 
 
