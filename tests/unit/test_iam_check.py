@@ -174,6 +174,29 @@ def test_a_wildcard_action_covers_what_it_names(resources: dict[str, Any]) -> No
     assert problems(adding(altered, "GenAiRole", {**services, "Action": "ssm:GetParameters*"})) == []
 
 
+def test_a_new_state_inside_a_parallel_or_a_map_needs_its_action_too(resources: dict[str, Any]) -> None:
+    altered = copy.deepcopy(resources)
+    states = altered["DeployStateMachine"]["Properties"]["Definition"]["States"]
+    put = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:ecr:putImage", "Arguments": {}, "End": True}
+    get = {**put, "Resource": "arn:aws:states:::aws-sdk:ecr:batchGetImage"}
+    states["ProtectImages"] = {
+        "Type": "Parallel",
+        "Branches": [{"StartAt": "ReadImage", "States": {"ReadImage": get}}],
+        "End": True,
+    }
+    states["RetagImages"] = {
+        "Type": "Map",
+        "ItemProcessor": {"StartAt": "PutImage", "States": {"PutImage": put}},
+        "End": True,
+    }
+    assert problems(altered) == [
+        "DeployStateMachineRole statemachines/deploy.asl.json#ProtectImages[0]/ReadImage: needs "
+        "ecr:BatchGetImage, which no statement of the role allows",
+        "DeployStateMachineRole statemachines/deploy.asl.json#RetagImages/PutImage: needs ecr:PutImage, "
+        "which no statement of the role allows",
+    ]
+
+
 # --------------------------------------------------------------------------- .sync and aws-sdk:
 
 
