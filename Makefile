@@ -105,6 +105,8 @@ validate: setup tools  ## static checks of template.yaml, statemachines/ and inf
 	$(ASL_VALIDATOR) $(foreach file,$(ASL_FILES),--json-path $(file))
 	@echo "--- the CloudFormation role against infra/ (derived permissions, boundary, sizes)"
 	$(PY) tools/cfn_role.py --check
+	@echo "--- the control plane's roles against every Task state and boto3 call, Resource \"*\" only where IAM cannot scope"
+	$(PY) tools/iam_check.py --check
 	@echo "--- cfn-lint on the PetClinic stacks the provision workflow deploys (infra/)"
 	$(VENV)/bin/cfn-lint --regions $(REGION) -- $(INFRA_TEMPLATES)
 	@echo "--- checkov (the SAM template, the transformed one for the generated IAM roles, infra/)"
