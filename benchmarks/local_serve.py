@@ -88,10 +88,11 @@ def deploy_through_the_aws_cli(url: str) -> tuple[float, int]:
             }
         ],
     }
-    image = aws(url, "ecr", "put-image", "--repository-name", "petclinic/customers-service",
+    repository = "petclinic/dev/customers-service"
+    image = aws(url, "ecr", "put-image", "--repository-name", repository,
                 "--image-tag", "9.9.9", "--image-manifest", json.dumps(manifest))  # fmt: skip
     digest = image["image"]["imageId"]["imageDigest"]
-    detail = {"result": "SUCCESS", "action-type": "PUSH", "repository-name": "petclinic/customers-service",
+    detail = {"result": "SUCCESS", "action-type": "PUSH", "repository-name": repository,
               "image-digest": digest, "image-tag": "9.9.9"}  # fmt: skip
     entry = {"Source": "aws.ecr", "DetailType": "ECR Image Action", "Detail": json.dumps(detail)}
     aws(url, "events", "put-events", "--entries", json.dumps([entry]))

@@ -82,7 +82,7 @@ SCOPES: dict[str, tuple[tuple[str, ...], str]] = {
         (f"arn:{P}:ec2:{R}:*:*",),
         "ids are generated, and endpoint services and managed prefix lists are AWS-owned: this region",
     ),
-    "ecr": ((f"arn:{P}:ecr:{R}:{A}:repository/petclinic/*",), "the petclinic/ repositories"),
+    "ecr": ((f"arn:{P}:ecr:{R}:{A}:repository/petclinic/{E}/*",), "the environment's repositories"),
     "ecs": (
         (
             f"arn:{P}:ecs:{R}:{A}:cluster/petclinic-{E}",

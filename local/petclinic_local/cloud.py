@@ -293,7 +293,7 @@ class LocalCloud:
     ) -> dict[str, Any]:
         """A `docker push` to the service's repository: the image lands in ECR and ECR's
         "Image Action" event goes on the default bus (unless ``send`` is False)."""
-        repository = f"{self.seed_spec.repository_prefix}{service}"
+        repository = self.seed_spec.repository(service)
         self._push_count += 1
         digest = digest or petclinic_seed.digest_for(repository, tag, salt=str(self._push_count))
         petclinic_seed.register_image(REGION, repository, tag, digest)

@@ -39,7 +39,7 @@ def test_local_run_deploys_a_customers_push_and_reports_json() -> None:
     service = report["services"]["customers-service"]
     assert (
         service["image"]
-        == f"123456789012.dkr.ecr.us-west-2.amazonaws.com/petclinic/customers-service@{digest}"
+        == f"123456789012.dkr.ecr.us-west-2.amazonaws.com/petclinic/dev/customers-service@{digest}"
     )
     assert service["taskDefinition"].endswith("petclinic-dev-customers-service:2")
     [row] = report["deployments"]
@@ -121,7 +121,7 @@ def test_local_run_refuses_a_bad_event_file_before_starting(
 def test_local_run_runs_a_push_whose_repository_is_a_list_and_reports_the_rejection(tmp_path: Path) -> None:
     """Before: a traceback (a list is not hashable). Now the event runs and the workflow names the field."""
     push = json.loads((EVENTS / "ecr-push-customers-service.json").read_text())
-    push["detail"]["repository-name"] = ["petclinic/customers-service"]
+    push["detail"]["repository-name"] = ["petclinic/dev/customers-service"]
     event = tmp_path / "list.json"
     event.write_text(json.dumps(push))
     done = run_cli("local", "run", "--event", str(event), "--json")

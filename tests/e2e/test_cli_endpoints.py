@@ -64,7 +64,7 @@ def test_aws_endpoint_url_is_honoured_as_the_aws_cli_does(served: LocalEndpoint)
     done = run_cli("local", "push", "admin-server", "9.9.9", "--no-event", "--json",
                    env=clean_environment(AWS_ENDPOINT_URL=served.url))  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["repository"] == "petclinic/admin-server"
+    assert json.loads(done.stdout)["repository"] == "petclinic/dev/admin-server"
 
 
 @pytest.mark.parametrize(

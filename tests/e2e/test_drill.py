@@ -163,7 +163,7 @@ def test_drill_a_broken_image(served: Served, operator: Operator) -> None:
 
     look = "Where to look"
     failed = operator.run(look, "petclinic-ops executions --status FAILED")
-    assert "ECR Image Action: petclinic/customers-service 1.2.0-broken" in failed
+    assert "ECR Image Action: petclinic/dev/customers-service 1.2.0-broken" in failed
     assert "the deploy workflow rolled back to" in failed, failed
     paging = json.loads(operator.run(look, "aws cloudwatch describe-alarms --state-value ALARM"))
     assert "petclinic-ops-dev-deployments-failed" in [a["AlarmName"] for a in paging["MetricAlarms"]]
@@ -286,7 +286,7 @@ def test_drill_a_rejected_and_an_incomplete_scale_run(served: Served, operator: 
     # "A run ended INCOMPLETE": vets-service's image is gone from ECR, so its new tasks cannot start.
     tag = status_of(served, "vets-service")["tag"]
     served.boto3("ecr").batch_delete_image(
-        repositoryName="petclinic/vets-service", imageIds=[{"imageTag": tag}]
+        repositoryName="petclinic/dev/vets-service", imageIds=[{"imageTag": tag}]
     )
     incomplete = operator.run(section, "petclinic-ops scale peak", expect=1)
     assert "service/vets-service: NOT_STEADY" in incomplete, incomplete

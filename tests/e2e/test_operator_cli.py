@@ -29,7 +29,7 @@ EXPRESS = [machine.name for machine in state_machines() if machine.express]
 
 def push(served: Served, service: str, tag: str) -> str:
     pushed = served.cli_json("local", "push", service, tag)
-    assert pushed["repository"] == f"petclinic/{service}"
+    assert pushed["repository"] == f"petclinic/dev/{service}"
     return str(pushed["digest"])
 
 
@@ -69,7 +69,7 @@ def test_status_shows_every_service_in_json_and_as_a_table(served: Served, deplo
     assert list(by_name) == SERVICES
     customers = by_name["customers-service"]
     digest = deployed["customers-service:1.2.0"]
-    assert customers["image"] == f"{REGISTRY}/petclinic/customers-service@{digest}"
+    assert customers["image"] == f"{REGISTRY}/petclinic/dev/customers-service@{digest}"
     assert (customers["tag"], customers["digest"], customers["revision"]) == ("1.2.0", digest, 3)
     assert customers["rollout"]["state"] == "COMPLETED"
     assert (customers["desired"], customers["running"], customers["pending"]) == (2, 2, 0)
@@ -78,7 +78,7 @@ def test_status_shows_every_service_in_json_and_as_a_table(served: Served, deplo
     assert (last["tag"], last["result"], last["rolledBack"]) == ("2.0.0-broken", "FAILED", True)
     vets = by_name["vets-service"]
     assert (vets["tag"], vets["revision"], vets["lastDeployment"]) == ("1.0.0", 1, None)
-    assert vets["image"].endswith("/petclinic/vets-service:1.0.0")
+    assert vets["image"].endswith("/petclinic/dev/vets-service:1.0.0")
     assert vets["digest"].startswith("sha256:")  # the seeded tag's digest, from ECR
 
     one = served.cli_json("status", "customers-service")
@@ -161,7 +161,7 @@ def test_diff_shows_what_the_deploy_would_register_and_changes_nothing(
     before = served.cli_json("status", "customers-service")["services"][0]
     diff = served.cli_json("diff", "customers-service", "1.1.0")
     old, new = (
-        f"{REGISTRY}/petclinic/customers-service@{deployed[f'customers-service:{t}']}"
+        f"{REGISTRY}/petclinic/dev/customers-service@{deployed[f'customers-service:{t}']}"
         for t in ("1.2.0", "1.1.0")
     )
     assert diff["changes"] == [{"container": "customers-service", "before": old, "after": new}]
@@ -194,7 +194,7 @@ def test_diff_matches_what_the_workflow_registers(served: Served) -> None:
         c["Image"] for c in predicted["ContainerDefinitions"]
     ]
     assert predicted["ContainerDefinitions"][0]["Image"].startswith(
-        f"{REGISTRY}/petclinic/visits-service@sha256:"
+        f"{REGISTRY}/petclinic/dev/visits-service@sha256:"
     )
     for key in ("family", "cpu", "memory", "networkMode", "taskRoleArn", "executionRoleArn"):
         assert definition[key] == predicted[key[0].upper() + key[1:]], key
@@ -307,7 +307,7 @@ def test_executions_lists_the_workflows_runs_with_results(served: Served, deploy
         (("diff", "billing-service", "1.0.0"), "unknown service 'billing-service'"),
         (
             ("diff", "customers-service", "9.9.9"),
-            "image 9.9.9 not found in repository petclinic/customers-service",
+            "image 9.9.9 not found in repository petclinic/dev/customers-service",
         ),
         (("diff", "customers-service", "not a tag"), "invalid request: image: must be an image tag"),
         (
@@ -382,7 +382,7 @@ def test_the_aws_cli_deploys_through_the_endpoint_as_on_aws(served: Served) -> N
         "ecr",
         "put-image",
         "--repository-name",
-        "petclinic/vets-service",
+        "petclinic/dev/vets-service",
         "--image-tag",
         "4.0.0",
         "--image-manifest",
@@ -391,7 +391,7 @@ def test_the_aws_cli_deploys_through_the_endpoint_as_on_aws(served: Served) -> N
     digest = put["image"]["imageId"]["imageDigest"]
     detail = {
         "result": "SUCCESS",
-        "repository-name": "petclinic/vets-service",
+        "repository-name": "petclinic/dev/vets-service",
         "image-digest": digest,
         "action-type": "PUSH",
         "image-tag": "4.0.0",

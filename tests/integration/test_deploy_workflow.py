@@ -24,7 +24,7 @@ def test_a_push_deploys_the_image_pinned_by_digest(cloud: LocalCloud) -> None:
 
     digest = push["detail"]["image-digest"]
     after = cloud.services()["customers-service"]
-    assert after["image"] == f"{REGISTRY}/petclinic/customers-service@{digest}"
+    assert after["image"] == f"{REGISTRY}/petclinic/dev/customers-service@{digest}"
     assert after["taskDefinition"].endswith("petclinic-dev-customers-service:2")
     assert after["deployment"]["rolloutState"] == "COMPLETED"
     [execution] = deploy_executions(cloud)
@@ -138,7 +138,8 @@ def test_ten_pushes_within_a_second_coalesce(cloud: LocalCloud) -> None:
         pushes = [cloud.push_image("visits-service", f"1.1.{n}", send=False) for n in range(10)]
         cloud.put_events(pushes)
         pushed = cloud.client("ecr").describe_images(
-            repositoryName="petclinic/visits-service", imageIds=[{"imageTag": f"1.1.{n}"} for n in range(10)]
+            repositoryName="petclinic/dev/visits-service",
+            imageIds=[{"imageTag": f"1.1.{n}"} for n in range(10)],
         )["imageDetails"]
         times = sorted(image["imagePushedAt"] for image in pushed)
         assert (times[-1] - times[0]).total_seconds() < 1.0
@@ -197,7 +198,10 @@ def test_events_that_change_nothing_are_visible_with_their_reason(cloud: LocalCl
 
 
 def test_a_repository_outside_the_prefix_starts_nothing(cloud: LocalCloud) -> None:
-    cloud.put_events([ecr_push_event("other-team/api", "sha256:" + "d" * 64, "1.0")])
+    """Nor, dev and prod sharing an account, does a push to prod's repository (or to one named as
+    before each environment had its own): dev's rule (this local cloud's) does not match it."""
+    repositories = ["other-team/api", "petclinic/prod/customers-service", "petclinic/customers-service"]
+    cloud.put_events([ecr_push_event(name, "sha256:" + "d" * 64, "1.0") for name in repositories])
     cloud.wait_until_quiet()
     assert deploy_executions(cloud) == []
 
@@ -233,7 +237,7 @@ def test_a_manual_deployment_by_tag_resolves_the_digest(cloud: LocalCloud) -> No
 
     assert (
         cloud.services()["admin-server"]["image"]
-        == f"{REGISTRY}/petclinic/admin-server@{push['detail']['image-digest']}"
+        == f"{REGISTRY}/petclinic/dev/admin-server@{push['detail']['image-digest']}"
     )
     [row] = cloud.deployments()
     assert (row["result"], row["source"], row["tag"]) == ("SUCCEEDED", "manual", "2.0.0")
@@ -254,7 +258,7 @@ def test_a_manual_request_for_a_missing_image_fails_clearly(cloud: LocalCloud) -
     cloud.wait_until_quiet()
     [execution] = deploy_executions(cloud)
     assert execution["error"] == "ImageNotFound"
-    assert "image 9.9.9 not found in repository petclinic/admin-server" in execution["cause"]
+    assert "image 9.9.9 not found in repository petclinic/dev/admin-server" in execution["cause"]
     assert cloud.deployments() == []
 
 
@@ -331,7 +335,7 @@ def test_a_forged_push_claims_nothing_and_the_genuine_push_still_deploys(cloud: 
     DUPLICATE."""
     genuine = cloud.push_image("customers-service", "1.1.0", send=False)
     forged = json.loads(json.dumps(genuine)) | {"account": "999999999999"}
-    bad_digest = ecr_push_event("petclinic/customers-service", "sha256:abc123", "1.1.0")
+    bad_digest = ecr_push_event("petclinic/dev/customers-service", "sha256:abc123", "1.1.0")
     for forgery in (forged, bad_digest):
         cloud.client("stepfunctions").start_execution(
             stateMachineArn=cloud.outputs["DeployStateMachineArn"], input=json.dumps(forgery)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -45,7 +46,17 @@ def test_the_stack_is_the_template(cloud: LocalCloud) -> None:
         resolver.environment["SERVICE_NAMES"] == "customers-service,vets-service,visits-service,admin-server"
     )
     assert resolver.environment["CLUSTER_NAME"] == "petclinic-dev"
+    # RepositoryPrefix left empty: the environment's repositories, the ones the data stack made.
+    assert resolver.environment["REPOSITORY_PREFIX"] == "petclinic/dev/"
+    made = {r["repositoryName"] for r in cloud.client("ecr").describe_repositories()["repositories"]}
+    assert made == {
+        f"petclinic/dev/{service}" for service in resolver.environment["SERVICE_NAMES"].split(",")
+    }
     rules = cloud.client("events").list_rules()["Rules"]
+    [ecr_rule] = [rule for rule in rules if rule["Name"] == "petclinic-ops-dev-ecr-image-action"]
+    assert json.loads(ecr_rule["EventPattern"])["detail"] == {
+        "repository-name": [{"prefix": "petclinic/dev/"}]
+    }
     assert {rule["Name"] for rule in rules} >= {
         "petclinic-ops-dev-ecr-image-action",
         "petclinic-ops-dev-ecs-deployment-state",

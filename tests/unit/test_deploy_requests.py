@@ -20,6 +20,7 @@ EVENTS = Path(__file__).resolve().parents[2] / "events"
 EXECUTION = "arn:aws:states:us-west-2:123456789012:execution:petclinic-ops-dev-deploy:e1"
 CONFIG = DeployConfig(
     cluster="petclinic-dev",
+    environment="dev",
     services=("customers-service", "vets-service", "visits-service", "admin-server"),
 )
 
@@ -41,11 +42,11 @@ def test_a_push_to_a_service_repository_deploys_its_digest() -> None:
     result = plan(push)
     assert result.action == "DEPLOY"
     assert result.service == "customers-service"
-    assert result.repository == "petclinic/customers-service"
+    assert result.repository == "petclinic/dev/customers-service"
     assert result.digest == push["detail"]["image-digest"]
     assert result.tag == "1.1.0"
     assert result.registry == "123456789012.dkr.ecr.us-west-2.amazonaws.com"
-    assert result.dedupe_key == f"ecr:petclinic/customers-service@{push['detail']['image-digest']}"
+    assert result.dedupe_key == f"ecr:petclinic/dev/customers-service@{push['detail']['image-digest']}"
     assert result.source == "ecr"
 
 
@@ -62,7 +63,7 @@ def test_the_plan_the_workflow_reads_uses_camel_case() -> None:
         ("ecr-push-failed.json", "did not succeed (result FAILURE)"),
         (
             "ecr-push-unknown-repository.json",
-            "repository petclinic/billing-service maps to no managed service",
+            "repository petclinic/dev/billing-service maps to no managed service",
         ),
         ("ecr-push-untagged.json", "pushed without a tag"),
     ],
@@ -77,6 +78,71 @@ def test_replicate_events_do_not_deploy() -> None:
     replicate = event("ecr-push-customers-service.json")
     replicate["detail"]["action-type"] = "REPLICATE"
     assert plan(replicate).action == "SKIP"
+
+
+@pytest.mark.parametrize(
+    ("environment", "repository", "reason"),
+    [
+        (
+            "dev",
+            "petclinic/prod/customers-service",
+            "repository petclinic/prod/customers-service is the prod environment's "
+            "(this control plane deploys dev's, petclinic/dev/<service>)",
+        ),
+        (
+            "prod",
+            "petclinic/dev/customers-service",
+            "repository petclinic/dev/customers-service is the dev environment's "
+            "(this control plane deploys prod's, petclinic/prod/<service>)",
+        ),
+        (
+            "dev",
+            "petclinic/customers-service",
+            "repository petclinic/customers-service maps to no managed service "
+            "(this control plane deploys dev's, petclinic/dev/<service>)",
+        ),
+    ],
+)
+def test_a_push_to_another_environments_repository_is_not_this_control_planes(
+    environment: str, repository: str, reason: str
+) -> None:
+    """Dev and prod share an account: each control plane deploys its own environment's pushes only
+    (its rule does not match the other's; were one delivered, the resolver skips it, saying whose)."""
+    push = event("ecr-push-customers-service.json")
+    push["detail"]["repository-name"] = repository
+    result = plan(push, CONFIG.model_copy(update={"environment": environment}))
+    assert (result.action, result.service, result.reason) == ("SKIP", None, reason)
+    own = push | {
+        "detail": push["detail"] | {"repository-name": f"petclinic/{environment}/customers-service"}
+    }
+    assert plan(own, CONFIG.model_copy(update={"environment": environment})).action == "DEPLOY"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "repository"),
+    [
+        ("", "petclinic/dev/vets-service"),  # empty: the environment's, as the data stack names them
+        ("petclinic/dev/", "petclinic/dev/vets-service"),
+        ("petclinic-dev-", "petclinic-dev-vets-service"),  # no "/": used verbatim all the same
+        ("team/petclinic/", "team/petclinic/vets-service"),
+    ],
+)
+def test_the_repository_prefix_is_used_verbatim_and_empty_means_the_environments(
+    prefix: str, repository: str
+) -> None:
+    config = CONFIG.model_copy(update={"repository_prefix": prefix})
+    assert config.repository_for("vets-service") == repository
+    assert config.service_for(repository) == "vets-service"
+    push = event("ecr-push-customers-service.json")
+    push["detail"]["repository-name"] = repository
+    assert (plan(push, config).action, plan(push, config).service) == ("DEPLOY", "vets-service")
+    assert plan({"service": "vets-service", "image": "2.0.1"}, config).repository == repository
+
+
+@pytest.mark.parametrize("prefix", ["Petclinic/", "/petclinic/", "-dev-", "petclinic dev/", "x" * 201])
+def test_a_repository_prefix_ecr_could_not_name_is_refused(prefix: str) -> None:
+    with pytest.raises(ValidationError, match="repository_prefix"):
+        DeployConfig(cluster="c", environment="dev", services=("a",), repository_prefix=prefix)
 
 
 def test_signatures_and_sboms_pushed_beside_images_do_not_deploy() -> None:
@@ -203,7 +269,10 @@ def test_a_restart_of_an_unknown_service_is_refused() -> None:
 
 def test_repository_overrides_map_to_services() -> None:
     config = DeployConfig(
-        cluster="c", services=("customers-service",), repositories={"legacy/customers": "customers-service"}
+        cluster="c",
+        environment="dev",
+        services=("customers-service",),
+        repositories={"legacy/customers": "customers-service"},
     )
     push = event("ecr-push-customers-service.json")
     push["detail"]["repository-name"] = "legacy/customers"
@@ -240,14 +309,16 @@ def test_a_tag_the_policy_excludes_changes_nothing_and_says_why() -> None:
 
 def test_an_invalid_pattern_is_a_configuration_error_naming_the_field() -> None:
     with pytest.raises(ValidationError, match=r"tagPolicy\.include"):
-        DeployConfig.model_validate({"cluster": "c", "services": ["a"], "tagPolicy": {"include": "("}})
+        DeployConfig.model_validate(
+            {"cluster": "c", "environment": "dev", "services": ["a"], "tagPolicy": {"include": "("}}
+        )
 
 
 def test_configuration_is_checked() -> None:
     with pytest.raises(ValidationError, match="names must be unique"):
-        DeployConfig(cluster="c", services=("a", "a"))
+        DeployConfig(cluster="c", environment="dev", services=("a", "a"))
     with pytest.raises(ValidationError, match="not listed: b"):
-        DeployConfig(cluster="c", services=("a",), repositories={"r": "b"})
+        DeployConfig(cluster="c", environment="dev", services=("a",), repositories={"r": "b"})
 
 
 # --------------------------------------------------------------------------- manual requests
@@ -261,7 +332,7 @@ def test_a_manual_request_by_tag() -> None:
         "2.0.1",
         None,
     )
-    assert result.repository == "petclinic/vets-service"
+    assert result.repository == "petclinic/dev/vets-service"
     assert result.reason == "hotfix"
     assert result.dedupe_key == f"manual:{EXECUTION}"
 

@@ -18,7 +18,9 @@ from petclinic_ops.errors import InvalidDeployRequest, UnknownService
 from petclinic_ops.models.deploy import DIGEST_PATTERN, DeployConfig
 
 ACCOUNT, REGION = "123456789012", "us-west-2"
-CONFIG = DeployConfig(cluster="petclinic-dev", services=("customers-service", "vets-service"))
+CONFIG = DeployConfig(
+    cluster="petclinic-dev", environment="dev", services=("customers-service", "vets-service")
+)
 EXECUTION = "arn:aws:states:us-west-2:123456789012:execution:petclinic-ops-dev-deploy:e1"
 PUSH = json.loads(
     (Path(__file__).resolve().parents[2] / "events" / "ecr-push-customers-service.json").read_text()
@@ -35,7 +37,7 @@ JSON = st.recursive(
 FIELD_VALUES = st.one_of(
     JSON,
     st.sampled_from(
-        ["aws.ecr", "ECR Image Action", "PUSH", "SUCCESS", "FAILURE", "petclinic/customers-service"]
+        ["aws.ecr", "ECR Image Action", "PUSH", "SUCCESS", "FAILURE", "petclinic/dev/customers-service"]
     ),
     st.from_regex(r"\Asha256:[0-9a-fA-F]{0,70}\Z"),
     st.sampled_from([ACCOUNT, "999999999999", REGION, "eu-west-1", "2026-11-26T09:15:00Z", "not a time"]),
@@ -97,6 +99,6 @@ def test_the_cli_reads_any_event_file_or_names_the_problem(tmp_path: Path, conte
         return
     assert isinstance(event["detail"], dict)
     # What would land in the local ECR: only pushes ECR could have reported.
-    for repository, _tag, digest in pushed_images([event], {"petclinic/customers-service"}):
-        assert repository == "petclinic/customers-service"
+    for repository, _tag, digest in pushed_images([event], {"petclinic/dev/customers-service"}):
+        assert repository == "petclinic/dev/customers-service"
         assert DIGEST_PATTERN.match(digest)

@@ -82,7 +82,8 @@ def test_the_first_run_creates_then_the_same_run_changes_nothing() -> None:
     assert first.parameters["EnvironmentName"] == "dev"
     assert first.parameters["CustomersDesiredCount"] == "2"
     stack_id = stacks.stacks["petclinic-dev-services"].stack_id
-    initial = provision.initial_image(stack_id, "customers-service", "1.0.0")
+    initial = provision.initial_image(stack_id, "dev", "customers-service", "1.0.0")
+    assert initial == "123456789012.dkr.ecr.us-west-2.amazonaws.com/petclinic/dev/customers-service:1.0.0"
     live.running["customers-service"] = {
         "image": initial,
         "desiredCount": 2,
@@ -98,7 +99,7 @@ def test_the_first_run_creates_then_the_same_run_changes_nothing() -> None:
 def test_rerunning_passes_what_the_deploy_and_scale_workflows_set() -> None:
     stacks, live = fakes()
     applied(stacks, live)
-    digest = "123456789012.dkr.ecr.us-west-2.amazonaws.com/petclinic/customers-service@sha256:" + "a" * 64
+    digest = "123456789012.dkr.ecr.us-west-2.amazonaws.com/petclinic/dev/customers-service@sha256:" + "a" * 64
     live.running["customers-service"] = {
         "image": digest,
         "desiredCount": 5,

@@ -21,7 +21,9 @@ ARN = "arn:aws:lambda:us-west-2:123456789012:function:petclinic-ops-dev-resolve-
 ENVIRONMENT = {
     "CLUSTER_NAME": "petclinic-dev",
     "SERVICE_NAMES": "customers-service,vets-service,visits-service,admin-server",
-    "REPOSITORY_PREFIX": "petclinic/",
+    # The template's Globals; REPOSITORY_PREFIX as the template resolves its empty RepositoryPrefix.
+    "ENVIRONMENT_NAME": "dev",
+    "REPOSITORY_PREFIX": "petclinic/dev/",
     "DEPLOY_TAG_INCLUDE": r"v?\d+\.\d+\.\d+",
     "DEPLOY_TAG_EXCLUDE": "",
     "ROLLOUT_TIMEOUT_SECONDS": "1800",
@@ -63,7 +65,7 @@ def test_a_push_becomes_a_plan_in_the_workflows_names(handler: ModuleType) -> No
     plan = invoke(handler, event("ecr-push-customers-service.json"))
     assert plan["action"] == "DEPLOY"
     assert plan["registry"] == "123456789012.dkr.ecr.us-west-2.amazonaws.com"
-    assert plan["dedupeKey"].startswith("ecr:petclinic/customers-service@sha256:")
+    assert plan["dedupeKey"].startswith("ecr:petclinic/dev/customers-service@sha256:")
 
 
 def test_a_tag_policy_with_backslashes_is_applied(handler: ModuleType) -> None:
@@ -107,6 +109,13 @@ def test_a_huge_bad_request_gets_a_short_reason(handler: ModuleType) -> None:
         ("SERVICE_NAMES", "a,,b", "environment variable SERVICE_NAMES: a comma-separated list"),
         ("DEPLOY_TAG_INCLUDE", "(", r"environment variable DEPLOY_TAG_INCLUDE: '\(' is not a valid regular"),
         ("ROLLOUT_TIMEOUT_SECONDS", "soon", "environment variable ROLLOUT_TIMEOUT_SECONDS"),
+        ("ENVIRONMENT_NAME", None, "environment variable ENVIRONMENT_NAME is not set"),
+        (
+            "ENVIRONMENT_NAME",
+            "staging",
+            "environment variable ENVIRONMENT_NAME: Input should be 'dev' or 'prod'",
+        ),
+        ("REPOSITORY_PREFIX", "/petclinic/", "environment variable REPOSITORY_PREFIX: String should match"),
     ],
 )
 def test_a_broken_configuration_raises_naming_the_variable(
@@ -118,6 +127,37 @@ def test_a_broken_configuration_raises_naming_the_variable(
         monkeypatch.setenv(variable, value)
     with pytest.raises(InvalidConfiguration, match=message):
         invoke(handler, event("ecr-push-customers-service.json"))
+
+
+@pytest.mark.parametrize(
+    ("environment", "prefix", "repository"),
+    [
+        ({"ENVIRONMENT_NAME": "prod"}, "", "petclinic/prod/customers-service"),
+        ({"ENVIRONMENT_NAME": "prod"}, None, "petclinic/prod/customers-service"),
+        ({"ENVIRONMENT_NAME": "dev"}, "petclinic-dev-", "petclinic-dev-customers-service"),
+    ],
+)
+def test_an_empty_or_unset_prefix_means_the_environments_repositories(
+    handler: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    environment: dict[str, str],
+    prefix: str | None,
+    repository: str,
+) -> None:
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    if prefix is None:
+        monkeypatch.delenv("REPOSITORY_PREFIX")
+    else:
+        monkeypatch.setenv("REPOSITORY_PREFIX", prefix)
+    push = event("ecr-push-customers-service.json")
+    push["detail"]["repository-name"] = repository
+    plan = invoke(handler, push)
+    assert (plan["action"], plan["service"], plan["repository"]) == (
+        "DEPLOY",
+        "customers-service",
+        repository,
+    )
 
 
 def test_settings_are_read_once_per_container(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,11 @@ from petclinic_ops.models.scale import AuroraScale
 
 # The least each settings class needs to load.
 BASE: dict[type[settings.FunctionSettings], dict[str, str]] = {
-    settings.ResolveDeploySettings: {"CLUSTER_NAME": "petclinic-dev", "SERVICE_NAMES": "a,b"},
+    settings.ResolveDeploySettings: {
+        "ENVIRONMENT_NAME": "dev",
+        "CLUSTER_NAME": "petclinic-dev",
+        "SERVICE_NAMES": "a,b",
+    },
     settings.RotateSecretSettings: {},
     settings.GenAiSettings: {"ROUTER_STATE_TABLE": "router", "CONVERSATIONS_TABLE": "conversations"},
     settings.ProvisionSettings: {"ARTIFACT_BUCKET": "artifacts", "AWS_REGION": "us-west-2"},

@@ -15,11 +15,11 @@ ASL = json.loads((Path(__file__).resolve().parents[2] / "statemachines" / "deplo
 REWRITE = ASL["States"]["RegisterTaskDefinition"]["Arguments"].removeprefix("{%").removesuffix("%}").strip()
 REGISTRY = "123456789012.dkr.ecr.us-west-2.amazonaws.com"
 DIGEST = "sha256:" + "b" * 64
-NEW_IMAGE = f"{REGISTRY}/petclinic/customers-service@{DIGEST}"
+NEW_IMAGE = f"{REGISTRY}/petclinic/dev/customers-service@{DIGEST}"
 FAMILY = "petclinic-dev-customers-service"
 
 
-def described(image: str = f"{REGISTRY}/petclinic/customers-service:1.0.0") -> dict[str, Any]:
+def described(image: str = f"{REGISTRY}/petclinic/dev/customers-service:1.0.0") -> dict[str, Any]:
     """DescribeTaskDefinition's output as the aws-sdk integration hands it over (PascalCase)."""
     return {
         "TaskDefinition": {
@@ -53,7 +53,9 @@ def described(image: str = f"{REGISTRY}/petclinic/customers-service:1.0.0") -> d
     }
 
 
-def rewrite(state_input: dict[str, Any], repository: str = "petclinic/customers-service") -> dict[str, Any]:
+def rewrite(
+    state_input: dict[str, Any], repository: str = "petclinic/dev/customers-service"
+) -> dict[str, Any]:
     """The job being deployed names the new image; its repository is what gets replaced."""
     job = {"kind": "image", "image": f"{REGISTRY}/{repository}@{DIGEST}"}
     result: dict[str, Any] = evaluate_jsonata(REWRITE, {"states": {"input": state_input}, "job": job})
@@ -69,9 +71,9 @@ def test_the_service_container_is_pinned_by_digest_and_sidecars_are_kept() -> No
 @pytest.mark.parametrize(
     "current",
     [
-        f"{REGISTRY}/petclinic/customers-service:1.0.0",
-        f"{REGISTRY}/petclinic/customers-service@sha256:{'c' * 64}",
-        f"{REGISTRY}/petclinic/customers-service",
+        f"{REGISTRY}/petclinic/dev/customers-service:1.0.0",
+        f"{REGISTRY}/petclinic/dev/customers-service@sha256:{'c' * 64}",
+        f"{REGISTRY}/petclinic/dev/customers-service",
     ],
 )
 def test_any_reference_to_the_repository_is_replaced(current: str) -> None:
@@ -103,9 +105,9 @@ def test_without_tags_none_are_sent() -> None:
 
 
 def test_a_repository_of_a_similar_name_is_not_touched() -> None:
-    state_input = described(f"{REGISTRY}/petclinic/customers-service-legacy:1.0.0")
+    state_input = described(f"{REGISTRY}/petclinic/dev/customers-service-legacy:1.0.0")
     with pytest.raises(
-        Exception, match=r"has no container running an image of .*petclinic/customers-service"
+        Exception, match=r"has no container running an image of .*petclinic/dev/customers-service"
     ):
         rewrite(state_input)
 
@@ -114,4 +116,4 @@ def test_a_task_definition_without_the_repository_is_an_error_naming_both() -> N
     with pytest.raises(
         Exception, match=r"task-definition/petclinic-dev-customers-service:7 has no container"
     ):
-        rewrite(described(), repository="petclinic/vets-service")
+        rewrite(described(), repository="petclinic/dev/vets-service")

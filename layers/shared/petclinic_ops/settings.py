@@ -30,8 +30,10 @@ from petclinic_ops.errors import InvalidConfiguration
 from petclinic_ops.models.common import (
     DEFAULT_EXCLUDE_CHARACTERS,
     ClusterName,
+    Environment,
     NameList,
     Regex,
+    RepositoryPrefix,
     RolloutTimeoutSeconds,
     Strategy,
 )
@@ -81,9 +83,12 @@ class ResolveDeploySettings(FunctionSettings):
     """functions/resolve_deploy: the deploy configuration, one plain variable per template
     parameter (no JSON assembled by string substitution, so any valid regular expression works)."""
 
+    environment: Environment = Field(alias="ENVIRONMENT_NAME")
     cluster: ClusterName = Field(alias="CLUSTER_NAME")
     services: NameList = Field(alias="SERVICE_NAMES", min_length=1)
-    repository_prefix: str = Field(alias="REPOSITORY_PREFIX", default="petclinic/", max_length=200)
+    # Empty: the environment's repositories, petclinic/{ENVIRONMENT_NAME}/ (the template passes
+    # its RepositoryPrefix resolved the same way).
+    repository_prefix: RepositoryPrefix = Field(alias="REPOSITORY_PREFIX", default="")
     tag_include: Regex = Field(alias="DEPLOY_TAG_INCLUDE", default=".+", min_length=1)
     tag_exclude: Regex = Field(alias="DEPLOY_TAG_EXCLUDE", default="")
     rollout_timeout_seconds: RolloutTimeoutSeconds = Field(alias="ROLLOUT_TIMEOUT_SECONDS", default=1800)
@@ -93,6 +98,7 @@ class ResolveDeploySettings(FunctionSettings):
 
         return DeployConfig(
             cluster=self.cluster,
+            environment=self.environment,
             services=self.services,
             repository_prefix=self.repository_prefix,
             tag_policy=TagPolicy(include=self.tag_include, exclude=self.tag_exclude or None),
@@ -267,7 +273,7 @@ class ScaleSettings(FunctionSettings):
     """functions/plan_scale: the environment, its cluster and services, prod's floors and the
     prices the cost estimate uses (template parameters)."""
 
-    environment: Literal["dev", "prod"] = Field(alias="ENVIRONMENT_NAME")
+    environment: Environment = Field(alias="ENVIRONMENT_NAME")
     cluster: ClusterName = Field(alias="CLUSTER_NAME")
     services: NameList = Field(alias="SERVICE_NAMES", min_length=1)
     floors: dict[str, int] = Field(alias="PROD_FLOORS", default_factory=dict)

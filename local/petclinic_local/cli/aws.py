@@ -357,7 +357,12 @@ class ControlPlane:
 
     @property
     def repository_prefix(self) -> str:
-        return self.parameters.get("RepositoryPrefix", "petclinic/")
+        """The stack's RepositoryPrefix; empty (its default): the environment's repositories."""
+        from petclinic_ops.models.common import environment_repository_prefix  # noqa: PLC0415
+
+        return self.parameters.get("RepositoryPrefix") or environment_repository_prefix(
+            self.parameters.get("EnvironmentName") or "dev"
+        )
 
     def repository(self, service: str) -> str:
         return f"{self.repository_prefix}{service}"

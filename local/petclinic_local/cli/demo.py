@@ -318,7 +318,8 @@ def _scenes(out: Console, cloud: LocalCloud) -> None:
     def push_one() -> None:
         first.update(cloud.push_image("customers-service", "1.1.0"))
 
-    scene(out, cloud, "1. A push is deployed", "docker push .../petclinic/customers-service:1.1.0", push_one)
+    customers, vets = (cloud.seed_spec.repository(name) for name in ("customers-service", "vets-service"))
+    scene(out, cloud, "1. A push is deployed", f"docker push .../{customers}:1.1.0", push_one)
     say_service(out, cloud, "customers-service")
 
     say_service(out, cloud, "vets-service")
@@ -326,7 +327,7 @@ def _scenes(out: Console, cloud: LocalCloud) -> None:
         out,
         cloud,
         "2. A broken image fails and is rolled back",
-        "docker push .../petclinic/vets-service:1.1.0-broken   (its tasks crash at start)",
+        f"docker push .../{vets}:1.1.0-broken   (its tasks crash at start)",
         lambda: cloud.push_image("vets-service", "1.1.0-broken"),
     )
     for execution in executions:

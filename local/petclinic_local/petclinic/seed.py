@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from petclinic_ops.models.common import environment_repository_prefix
+
 ACCOUNT = "123456789012"
 # The services stack's parameters of each service (<prefix>DesiredCount, <prefix>MinTasks...).
 SERVICE_PARAMETERS = {
@@ -43,7 +45,6 @@ class PetClinicSeed:
 
     environment: str = "dev"
     cluster: str = "petclinic-dev"
-    repository_prefix: str = "petclinic/"
     initial_tag: str = "1.0.0"
     services: tuple[ServiceSeed, ...] = (
         ServiceSeed("customers-service", 8080),
@@ -59,6 +60,10 @@ class PetClinicSeed:
     parameters: dict[str, dict[str, str]] | None = None
     # False: no PetClinic stack at all (`local provision` makes it with the workflow).
     provisioned: bool = True
+
+    def repository(self, service: str) -> str:
+        """The service's ECR repository, as the data stack names it (petclinic/{env}/<service>)."""
+        return f"{environment_repository_prefix(self.environment)}{service}"
 
 
 def digest_for(repository: str, tag: str | None, salt: str = "") -> str:
@@ -151,7 +156,7 @@ def _running_services(spec: PetClinicSeed) -> dict[str, dict[str, str]]:
 def push_first_images(region: str, spec: PetClinicSeed) -> None:
     """What the build pushes once the repositories exist (the data stack): each service's first image."""
     for service in spec.services:
-        repository = f"{spec.repository_prefix}{service.name}"
+        repository = spec.repository(service.name)
         register_image(region, repository, spec.initial_tag, digest_for(repository, spec.initial_tag))
 
 

@@ -174,7 +174,7 @@ def _resolve_push(event: EcrImageActionEvent, config: DeployConfig, account: str
         return _skip(f"artifact {detail.artifact_media_type} is not a container image", config, **known)
     service = config.service_for(detail.repository_name)
     if service is None:
-        return _skip(f"repository {detail.repository_name} maps to no managed service", config, **known)
+        return _skip(config.unmapped(detail.repository_name), config, **known)
     rejected = config.tag_policy.rejects(detail.image_tag)
     if rejected:
         return _skip(f"tag policy: {rejected}", config, service=service, **known)

@@ -43,6 +43,7 @@ from petclinic_ops.errors import (
     ProtectedChangeRefused,
     StackBusy,
 )
+from petclinic_ops.models.common import environment_repository_prefix
 from petclinic_ops.models.provision import PrepareStackInput
 
 STACKS: tuple[str, ...] = ("network", "data", "services", "edge")
@@ -289,14 +290,16 @@ def owned_parameters(stack: str, environment: str, live: LiveState) -> dict[str,
     return {}
 
 
-def initial_image(stack_id: str, service: str, tag: str) -> str:
-    """What the services template runs when a service's Image parameter is empty."""
+def initial_image(stack_id: str, environment: str, service: str, tag: str) -> str:
+    """What the services template runs when a service's Image parameter is empty: the tag in the
+    environment's repository (the data stack's)."""
     _, _, _, region, account, *_ = stack_id.split(":")
-    return f"{account}.dkr.ecr.{region}.amazonaws.com/petclinic/{service}:{tag}"
+    repository = f"{environment_repository_prefix(environment)}{service}"
+    return f"{account}.dkr.ecr.{region}.amazonaws.com/{repository}:{tag}"
 
 
 def _as_stack_states_them(
-    owned: dict[str, str], current: dict[str, Any], defaults: dict[str, str | None]
+    owned: dict[str, str], current: dict[str, Any], defaults: dict[str, str | None], environment: str
 ) -> dict[str, str]:
     """An owned value that equals what the stack's current parameters already produce is passed
     in their form (an empty Image that means the initial tag stays empty), so a re-run with nothing
@@ -309,7 +312,7 @@ def _as_stack_states_them(
         if (
             key in result
             and given.get(key, "") == ""
-            and result[key] == initial_image(current["StackId"], service, tag)
+            and result[key] == initial_image(current["StackId"], environment, service, tag)
         ):
             result[key] = ""
     return result
@@ -442,7 +445,7 @@ def _new_plan(
     secret = stacks.no_echo_parameters(request.template_url)
     owned = owned_parameters(request.stack, request.environment, live) if exists else {}
     if owned and current:
-        owned = _as_stack_states_them(owned, current, defaults)
+        owned = _as_stack_states_them(owned, current, defaults, request.environment)
     given = (
         {p["ParameterKey"]: p.get("ParameterValue", "") for p in (current or {}).get("Parameters", [])}
         if exists

@@ -27,6 +27,22 @@ def names(value: object) -> object:
 
 
 NameList = Annotated[tuple[str, ...], BeforeValidator(names)]
+
+# The environments a control plane operates (its EnvironmentName).
+Environment = Literal["dev", "prod"]
+
+
+def environment_repository_prefix(environment: str) -> str:
+    """The prefix of an environment's ECR repositories: the data stack (infra/data.yaml) names them
+    petclinic/{environment}/{service}, so dev and prod in one account never share one, and the
+    template's RepositoryPrefix means this when empty."""
+    return f"petclinic/{environment}/"
+
+
+# A prefix of ECR repository names, used verbatim ("petclinic/dev/" names petclinic/dev/vets-service,
+# "petclinic-dev-" petclinic-dev-vets-service); empty: the environment's own (above). The template's
+# RepositoryPrefix takes the same pattern.
+RepositoryPrefix = Annotated[str, Field(max_length=200, pattern=r"^([a-z0-9][a-z0-9._/-]*)?$")]
 ClusterName = Annotated[str, Field(min_length=1, max_length=255)]
 RolloutTimeoutSeconds = Annotated[int, Field(ge=1, le=21600)]
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from petclinic_ops.models.common import ClusterName, NameList, RolloutTimeoutSeconds
+from petclinic_ops.models.common import (
+    ClusterName,
+    Environment,
+    NameList,
+    RepositoryPrefix,
+    RolloutTimeoutSeconds,
+    environment_repository_prefix,
+)
 from petclinic_ops.models.common import Regex as Regex  # noqa: PLC0414 - re-exported
 
 # \A and \Z, not ^ and $: "$" also matches before a trailing newline.
@@ -162,8 +169,11 @@ class DeployConfig(CamelModel):
     variables the template sets from its parameters), so a change is a reviewed `sam deploy`."""
 
     cluster: ClusterName
+    # The environment this control plane operates: its repositories are its own (below).
+    environment: Environment
     services: NameList = Field(min_length=1)
-    repository_prefix: str = "petclinic/"
+    # Each service's repository is this + its name; empty: the environment's, petclinic/{env}/.
+    repository_prefix: RepositoryPrefix = ""
     # Repository name -> service name, for repositories that do not follow the prefix rule.
     repositories: dict[str, str] = Field(default_factory=dict)
     tag_policy: TagPolicy = Field(default_factory=TagPolicy)
@@ -182,20 +192,37 @@ class DeployConfig(CamelModel):
         """A lease outlives a rollout and its rollback, so only a dead execution loses it."""
         return self.lease_seconds or 2 * self.rollout_timeout_seconds + 300
 
+    @property
+    def effective_repository_prefix(self) -> str:
+        return self.repository_prefix or environment_repository_prefix(self.environment)
+
     def repository_for(self, service: str) -> str:
         for repository, mapped in self.repositories.items():
             if mapped == service:
                 return repository
-        return f"{self.repository_prefix}{service}"
+        return f"{self.effective_repository_prefix}{service}"
 
     def service_for(self, repository: str) -> str | None:
         if repository in self.repositories:
             return self.repositories[repository]
-        if repository.startswith(self.repository_prefix):
-            name = repository[len(self.repository_prefix) :]
+        prefix = self.effective_repository_prefix
+        if repository.startswith(prefix):
+            name = repository[len(prefix) :]
             if name in self.services:
                 return name
         return None
+
+    def unmapped(self, repository: str) -> str:
+        """Why a repository that service_for maps to nothing is not deployed; another environment's
+        (same account, its own control plane) is said to be so."""
+        prefix = self.effective_repository_prefix
+        if repository.startswith(prefix):
+            return f"repository {repository} maps to no managed service"
+        ours = f"this control plane deploys {self.environment}'s, {prefix}<service>"
+        for other in get_args(Environment):
+            if other != self.environment and repository.startswith(environment_repository_prefix(other)):
+                return f"repository {repository} is the {other} environment's ({ours})"
+        return f"repository {repository} maps to no managed service ({ours})"
 
 
 # --------------------------------------------------------------------------- output
