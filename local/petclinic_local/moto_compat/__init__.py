@@ -72,7 +72,7 @@ from petclinic_local.moto_compat import (
 )
 from petclinic_local.moto_compat.gap import Gap, Hooks, InertHooks
 
-__all__ = ["GAPS", "Gap", "Hooks", "InertHooks", "install", "moto_services"]
+__all__ = ["GAPS", "Gap", "Hooks", "InertHooks", "contradicted_moto_tests", "install", "moto_services"]
 
 GAPS: tuple[Gap, ...] = (
     *stepfunctions.GAPS,
@@ -98,6 +98,12 @@ def moto_services() -> list[str]:
     touch, and CloudFormation, which creates those services' resources through the patched
     backends (and whose gaps ``moto_compat.cloudformation`` works around)."""
     return sorted({service for gap in GAPS for service in gap.moto_services} | {"cloudformation"})
+
+
+def contradicted_moto_tests() -> dict[str, str]:
+    """moto's own tests that assert what a gap corrects (test -> gap): they fail with the gaps
+    installed, as they should."""
+    return {test: gap.name for gap in GAPS for test in gap.contradicts}
 
 
 def install(hooks: Hooks, *, skip: Iterable[str] = ()) -> contextlib.ExitStack:

@@ -262,6 +262,7 @@ GAPS = (
         "moto/ecr/models.py ECRBackend.put_image (batch_delete_image of the tag)",
         ("ecr",),
         _ecr_moved_tag,
+        contradicts=("tests.test_ecr.test_ecr::test_put_multiple_images_with_same_tag",),
     ),
     Gap(
         "ecr-immutable-tag",
@@ -271,6 +272,7 @@ GAPS = (
         "moto/ecr/models.py ECRBackend._resolve_image_tag_mutability",
         ("ecr",),
         _ecr_immutable_tag,
+        contradicts=("tests.test_ecr.test_ecr::test_ecr_image_tag_immutability",),
     ),
     Gap(
         "ecr-lifecycle-policy",
