@@ -15,7 +15,9 @@ starts failing, upstream fixed the gap, so delete the workaround.
     awslambda         the host's functions run in-process
     events            EventBridge rules deliver to Step Functions, ``time`` in ISO 8601
     dynamodb          atomic conditional writes
-    ecr               millisecond push times
+    ecr               millisecond push times; a moved tag leaves the image untagged; a tag taken in an
+                      IMMUTABLE repository refused as ECR refuses it; lifecycle policies evaluated
+                      (ECRBackend.expire_images, run by LocalCloud.expire_images)
     elbv2             listener rules within ELB's quotas (condition values, wildcards, rules per
                       load balancer)
     ecs               UpdateService starts a deployment (simulators.ecs rolls it out); a new
