@@ -8,7 +8,7 @@ import re
 import time
 from pathlib import Path
 
-from deploy_helpers import deploy_executions, lease_item, results, wait_for
+from deploy_helpers import deploy_executions, lease_item, parked, results, running, wait_for
 from moto.sns.models import sns_backends
 
 from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud, ecr_push_event
@@ -477,3 +477,24 @@ def test_a_digest_that_cannot_be_protected_is_not_deployed(cloud: LocalCloud) ->
     assert f"is on another image ({other}), so {digest} is not protected" in reason
     [row] = cloud.deployments()
     assert row["result"] == "FAILED"
+
+
+def test_a_queued_image_deleted_before_its_turn_fails_before_anything_changes(cloud: LocalCloud) -> None:
+    """The image a queued request names is deleted while the deployment before it rolls out: its
+    turn comes, it cannot be protected (it is gone), and nothing changes."""
+    repository = "petclinic/customers-service"
+    with cloud.simulator.holding():
+        first = cloud.push_image("customers-service", "1.1.0")["detail"]["image-digest"]
+        wait_for(lambda: parked(cloud, "customers-service"), what="the first rollout")
+        gone = cloud.push_image("customers-service", "1.2.0")["detail"]["image-digest"]
+        wait_for(lambda: len(running(cloud)) == 1, what="the second push to queue")
+        cloud.client("ecr").batch_delete_image(repositoryName=repository, imageIds=[{"imageDigest": gone}])
+    cloud.wait_until_quiet()
+
+    assert cloud.services()["customers-service"]["image"].endswith(first)
+    failed = [row for row in cloud.deployments() if row["digest"] == gone]
+    assert [row["result"] for row in failed] == ["FAILED"]
+    assert (
+        failed[0]["reason"]
+        == f"image {REGISTRY}/{repository}@{gone} is no longer in its repository (nothing was changed)"
+    )
