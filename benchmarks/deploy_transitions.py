@@ -103,7 +103,7 @@ def main() -> int:
     constant = len({(row["standard"], row["express"], row["lambdas"]) for row in happy}) == 1
     standard = happy[0]["standard"]
     print(
-        f"happy path: {standard} Standard transitions (target <= 20; billed per transition) + "
+        f"happy path: {standard} Standard transitions (target <= 26; billed per transition) + "
         f"{happy[0]['express']} Express (billed per request and duration), "
         f"{happy[0]['lambdas']} Lambda invocation(s) (target <= 1); "
         f"independent of the rollout's length: {'yes' if constant else 'NO'}"

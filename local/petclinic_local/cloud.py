@@ -302,6 +302,15 @@ class LocalCloud:
             self.put_events([event])
         return event
 
+    def expire_images(self, now: float | None = None) -> dict[str, list[str]]:
+        """What ECR's lifecycle policies do within a day: each repository with a policy loses the
+        images it expires (the gap ecr-lifecycle-policy: ``moto_compat.ecr.expire_images``; ``now``
+        in epoch seconds, default moto's clock). Returns the digests deleted, per repository."""
+        from moto.ecr.models import ecr_backends  # noqa: PLC0415
+
+        deleted: dict[str, list[str]] = ecr_backends[ACCOUNT][REGION].expire_images(now)
+        return deleted
+
     def put_events(self, events: list[dict[str, Any]]) -> None:
         """Put EventBridge envelopes (as `sam local invoke -e` takes them) on the default bus."""
         entries = [

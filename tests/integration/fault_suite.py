@@ -81,6 +81,13 @@ def early_outcome(cloud: LocalCloud) -> Story:
     return push(cloud)
 
 
+def protect_refused(cloud: LocalCloud) -> Story:
+    """ECR refuses a deployed-<hex> tag as taken (an IMMUTABLE repository) once: the workflow
+    checks which image has it."""
+    cloud.faults.fail(DEPLOY, "ProtectImage", error="Ecr.ImageTagAlreadyExistsException", times=1)
+    return push(cloud)
+
+
 def early_rollback_outcome(cloud: LocalCloud) -> Story:
     cloud.faults.fail(DEPLOY, "WaitForRollback", error="DynamoDb.ConditionalCheckFailedException", times=1)
     return broken_push(cloud)
@@ -164,6 +171,9 @@ DEPLOY_SCENARIOS: dict[str, Callable[[LocalCloud], Story]] = {
     "RestartService": restart,
     "DescribeService": push,
     "DescribeTaskDefinition": push,
+    "ReadImageManifests": push,
+    "ProtectImage": push,
+    "CheckProtection": protect_refused,
     "RegisterTaskDefinition": push,
     "ClaimRollout": push,
     "UpdateService": push,

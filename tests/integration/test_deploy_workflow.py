@@ -8,10 +8,11 @@ import re
 import time
 from pathlib import Path
 
-from deploy_helpers import deploy_executions, lease_item, results, wait_for
+from deploy_helpers import deploy_executions, lease_item, parked, results, running, wait_for
 from moto.sns.models import sns_backends
 
 from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud, ecr_push_event
+from petclinic_local.simulators.ecs import start_failure
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
@@ -393,3 +394,111 @@ def test_a_tag_policy_written_with_backslashes_works() -> None:
         assert row["digest"] == release["detail"]["image-digest"]
         [skipped] = [e for e in deploy_executions(cloud) if e["output"]["result"] == "SKIPPED"]
         assert r"does not match the include pattern 'v?\d+\.\d+\.\d+'" in skipped["output"]["reason"]
+
+
+def _digests(cloud: LocalCloud, repository: str) -> dict[str, list[str]]:
+    described = cloud.client("ecr").get_paginator("describe_images").paginate(repositoryName=repository)
+    return {i["imageDigest"]: i.get("imageTags", []) for page in described for i in page["imageDetails"]}
+
+
+def test_the_deployed_digest_outlives_its_moved_tag_and_the_lifecycle_policy(cloud: LocalCloud) -> None:
+    """Issue 17: dev moves tags, so the digest a service runs is untagged as soon as its tag is
+    pushed again, and the lifecycle policy expired untagged images beyond the 100 newest: 101
+    rebuilds later, the running digest was gone and the next task start (a scale-out, a replaced
+    task) failed. The workflow tags what it deploys deployed-<hex> before any task runs it, and
+    the policy's first rule keeps those."""
+    repository = "petclinic/dev/customers-service"
+    deployed = cloud.push_image("customers-service", "1.1.0")["detail"]["image-digest"]
+    cloud.wait_until_quiet()
+    running = cloud.services()["customers-service"]
+    assert running["image"] == f"{REGISTRY}/{repository}@{deployed}"
+    protect = "deployed-" + deployed.removeprefix("sha256:")
+    assert sorted(_digests(cloud, repository)[deployed]) == ["1.1.0", protect]
+    # The image the revision before ran (by tag: the stack's 1.0.0), a rollback's target, too.
+    [previous] = [digest for digest, tags in _digests(cloud, repository).items() if "1.0.0" in tags]
+    assert "deployed-" + previous.removeprefix("sha256:") in _digests(cloud, repository)[previous]
+
+    # The tag moves 101 times (rebuilds never deployed): 101 untagged images newer than it.
+    for _ in range(102):
+        cloud.push_image("customers-service", "1.1.0", send=False)
+    assert _digests(cloud, repository)[deployed] == [protect]
+    expired = cloud.expire_images()
+
+    assert len(expired[repository]) == 1  # the oldest rebuild, beyond the 100 newest untagged
+    assert deployed not in expired[repository]
+    assert {deployed, previous} <= set(_digests(cloud, repository))
+    assert start_failure(ACCOUNT, REGION, running["taskDefinition"]) is None
+    # A task started now (a scale-out) starts.
+    ecs = cloud.client("ecs")
+    ecs.update_service(cluster=cloud.seed_spec.cluster, service="customers-service", desiredCount=2)
+    cloud.wait_until_quiet()
+    [service] = ecs.describe_services(cluster=cloud.seed_spec.cluster, services=["customers-service"])[
+        "services"
+    ]
+    assert service["runningCount"] == 2, service["events"][:3]
+
+
+def test_a_redeploy_of_a_protected_digest_protects_nothing_twice(cloud: LocalCloud) -> None:
+    """ECR answers the second tagging of the same image with ImageAlreadyExistsException: the
+    digest is already protected, and the deployment goes on."""
+    digest = cloud.push_image("admin-server", "2.0.0", send=False)["detail"]["image-digest"]
+    cloud.client("ecr").put_image_tag_mutability(
+        repositoryName="petclinic/dev/admin-server", imageTagMutability="IMMUTABLE"
+    )
+    for _ in range(2):
+        cloud.start_deployment("admin-server", digest)
+        cloud.wait_until_quiet()
+    assert [row["result"] for row in cloud.deployments()] == ["SUCCEEDED", "SUCCEEDED"]
+    assert sorted(_digests(cloud, "petclinic/dev/admin-server")[digest]) == [
+        "2.0.0",
+        "deployed-" + digest.removeprefix("sha256:"),
+    ]
+
+
+def test_a_digest_that_cannot_be_protected_is_not_deployed(cloud: LocalCloud) -> None:
+    """In an IMMUTABLE repository, another image already tagged deployed-<this digest's hex> (by
+    hand): the digest would not be kept, so nothing changes and the deployment fails saying so."""
+    repository = "petclinic/dev/admin-server"
+    ecr = cloud.client("ecr")
+    ecr.put_image_tag_mutability(repositoryName=repository, imageTagMutability="IMMUTABLE")
+    before = cloud.services()["admin-server"]
+    digest = cloud.push_image("admin-server", "2.0.0", send=False)["detail"]["image-digest"]
+    other = cloud.push_image("admin-server", "2.0.1", send=False)["detail"]["image-digest"]
+    [image] = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageDigest": other}])["images"]
+    ecr.put_image(
+        repositoryName=repository,
+        imageManifest=image["imageManifest"],
+        imageTag="deployed-" + digest.removeprefix("sha256:"),
+    )
+    cloud.start_deployment("admin-server", digest)
+    cloud.wait_until_quiet()
+
+    assert cloud.services()["admin-server"]["taskDefinition"] == before["taskDefinition"]
+    [execution] = deploy_executions(cloud)
+    assert (execution["status"], execution["error"]) == ("FAILED", "DeploymentFailed")
+    reason = execution["cause"]["reason"]
+    assert "from the lifecycle policy (nothing was changed)" in reason
+    assert f"is on another image ({other}), so {digest} is not protected" in reason
+    [row] = cloud.deployments()
+    assert row["result"] == "FAILED"
+
+
+def test_a_queued_image_deleted_before_its_turn_fails_before_anything_changes(cloud: LocalCloud) -> None:
+    """The image a queued request names is deleted while the deployment before it rolls out: its
+    turn comes, it cannot be protected (it is gone), and nothing changes."""
+    repository = "petclinic/dev/customers-service"
+    with cloud.simulator.holding():
+        first = cloud.push_image("customers-service", "1.1.0")["detail"]["image-digest"]
+        wait_for(lambda: parked(cloud, "customers-service"), what="the first rollout")
+        gone = cloud.push_image("customers-service", "1.2.0")["detail"]["image-digest"]
+        wait_for(lambda: len(running(cloud)) == 1, what="the second push to queue")
+        cloud.client("ecr").batch_delete_image(repositoryName=repository, imageIds=[{"imageDigest": gone}])
+    cloud.wait_until_quiet()
+
+    assert cloud.services()["customers-service"]["image"].endswith(first)
+    failed = [row for row in cloud.deployments() if row["digest"] == gone]
+    assert [row["result"] for row in failed] == ["FAILED"]
+    assert (
+        failed[0]["reason"]
+        == f"image {REGISTRY}/{repository}@{gone} is no longer in its repository (nothing was changed)"
+    )

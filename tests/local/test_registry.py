@@ -95,3 +95,12 @@ def test_install_rejects_unknown_gaps_and_uninstalls_cleanly() -> None:
     with moto_compat.install(FakeHooks()):
         assert LambdaSimpleBackend.invoke is not before[0]
     assert (LambdaSimpleBackend.invoke, Rule.send_to_targets, dict(aws_sdk._SERVICE_ERROR_NAMES)) == before
+
+
+def test_every_contradicted_moto_test_belongs_to_a_package_of_its_gap() -> None:
+    """``make moto-tests`` expects these moto tests to fail: each is in the moto tests of a
+    package its gap patches (tests.test_<package>...), named once."""
+    for gap in moto_compat.GAPS:
+        for test in gap.contradicts:
+            assert any(test.startswith(f"tests.test_{service}.") for service in gap.moto_services), test
+    assert len(moto_compat.contradicted_moto_tests()) == sum(len(gap.contradicts) for gap in moto_compat.GAPS)

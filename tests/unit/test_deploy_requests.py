@@ -307,6 +307,19 @@ def test_a_tag_the_policy_excludes_changes_nothing_and_says_why() -> None:
     assert result.reason == "tag policy: tag '1.1.0' matches the exclude pattern '1\\..*'"
 
 
+def test_the_workflows_own_protection_tag_changes_nothing_whatever_the_tag_policy() -> None:
+    """ProtectImages tags each digest it deploys deployed-<hex>: ECR announces it as a push of
+    that tag, which must not deploy the image again (for the running revision's image, that
+    would roll the service back once its delivery row has expired)."""
+    push = event("ecr-push-customers-service.json")
+    hex_digest = push["detail"]["image-digest"].removeprefix("sha256:")
+    push["detail"]["image-tag"] = f"deployed-{hex_digest}"
+    for config in (CONFIG, CONFIG.model_copy(update={"tag_policy": TagPolicy(include="deployed-.*")})):
+        result = plan(push, config)
+        assert result.action == "SKIP"
+        assert result.reason.startswith(f"tag deployed-{hex_digest} is the deploy workflow's protection")
+
+
 def test_an_invalid_pattern_is_a_configuration_error_naming_the_field() -> None:
     with pytest.raises(ValidationError, match=r"tagPolicy\.include"):
         DeployConfig.model_validate(

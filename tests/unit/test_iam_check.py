@@ -177,8 +177,14 @@ def test_a_wildcard_action_covers_what_it_names(resources: dict[str, Any]) -> No
 def test_a_new_state_inside_a_parallel_or_a_map_needs_its_action_too(resources: dict[str, Any]) -> None:
     altered = copy.deepcopy(resources)
     states = altered["DeployStateMachine"]["Properties"]["Definition"]["States"]
-    put = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:ecr:putImage", "Arguments": {}, "End": True}
-    get = {**put, "Resource": "arn:aws:states:::aws-sdk:ecr:batchGetImage"}
+    # Actions the deploy role is never given (it may read and tag images, not delete them).
+    put = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:ecr:batchDeleteImage",
+        "Arguments": {},
+        "End": True,
+    }
+    get = {**put, "Resource": "arn:aws:states:::aws-sdk:ecr:deleteRepository"}
     states["ProtectImages"] = {
         "Type": "Parallel",
         "Branches": [{"StartAt": "ReadImage", "States": {"ReadImage": get}}],
@@ -191,8 +197,8 @@ def test_a_new_state_inside_a_parallel_or_a_map_needs_its_action_too(resources: 
     }
     assert problems(altered) == [
         "DeployStateMachineRole statemachines/deploy.asl.json#ProtectImages[0]/ReadImage: needs "
-        "ecr:BatchGetImage, which no statement of the role allows",
-        "DeployStateMachineRole statemachines/deploy.asl.json#RetagImages/PutImage: needs ecr:PutImage, "
+        "ecr:DeleteRepository, which no statement of the role allows",
+        "DeployStateMachineRole statemachines/deploy.asl.json#RetagImages/PutImage: needs ecr:BatchDeleteImage, "
         "which no statement of the role allows",
     ]
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from petclinic_local.moto_compat.ecr import LifecycleImage, lifecycle_expired
 from petclinic_local.stack.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -460,54 +461,37 @@ class Image:
     tags: tuple[str, ...] = ()
 
 
-def _selected(selection: dict[str, Any], image: Image) -> bool:
-    status = selection["tagStatus"]
-    if status == "untagged":
-        return not image.tags
-    if status == "tagged":
-        prefixes = selection.get("tagPrefixList", [])
-        return bool(image.tags) and any(t.startswith(p) for t in image.tags for p in prefixes)
-    return True  # any
-
-
 def expired_by(policy: dict[str, Any], images: list[Image], today: int) -> set[str]:
-    """The digests an ECR lifecycle policy expires, by the evaluation rules ECR documents: rules in
-    rulePriority order; imageCountMoreThan expires the selected images beyond the N most recently
-    pushed, sinceImagePushed those pushed more than N days ago; an image that a rule's tag
-    selection matches cannot be expired by a rule of lower priority (it still counts there)."""
-    expired: set[str] = set()
-    claimed: set[str] = set()
-    for rule in sorted(policy["rules"], key=lambda r: r["rulePriority"]):
-        selection = rule["selection"]
-        matching = [image for image in images if _selected(selection, image)]
-        if selection["countType"] == "imageCountMoreThan":
-            newest_first = sorted(matching, key=lambda image: -image.pushed_day)
-            chosen = newest_first[selection["countNumber"] :]
-        else:
-            chosen = [image for image in matching if today - image.pushed_day > selection["countNumber"]]
-        expired |= {image.digest for image in chosen if image.digest not in claimed}
-        claimed |= {image.digest for image in matching}
-    return expired
+    """The digests an ECR lifecycle policy expires, by the evaluation rules ECR documents (the
+    local cloud's evaluator, petclinic_local/moto_compat/ecr.py, which the local cloud runs)."""
+    day = 86_400
+    listed = [LifecycleImage(i.digest, i.tags, i.pushed_day * day) for i in images]
+    return lifecycle_expired(policy, listed, now=today * day)
 
 
 @pytest.mark.parametrize("repository", sorted(resources("data", "AWS::ECR::Repository")))
 def test_the_lifecycle_policy_keeps_the_digests_the_task_definitions_pin(repository: str) -> None:
     """dev moves tags (a rebuilt 1.0.0): the deploy workflow pins digests, so the image a service
-    runs (and the one before it, the rollback's) is untagged as soon as its tag moves. Day 0:
-    previous pushed as 1.0.0 and deployed; day 1: current, the same tag, deployed; day 2: a rebuild
-    whose deployment was rolled back: current still runs, untagged. A month later both stay; only
-    once 100 newer untagged images exist does the oldest go (docs/provisioning.md)."""
+    runs (and the one before it, the rollback's) is untagged as soon as its tag moves. The
+    workflow tags both deployed-<hex> before any task runs the new one: rule 1 keeps those for
+    3650 days whatever else is pushed (docs/provisioning.md)."""
     text = resources("data", "AWS::ECR::Repository")[repository]["Properties"]["LifecyclePolicy"]
     policy = json.loads(text["LifecyclePolicyText"])
-    pinned = [Image("previous", 0), Image("current", 1)]
-    assert expired_by(policy, [*pinned, Image("rebuilt", 2, ("1.0.0",))], today=30) == set()
-    # The bound: 99 newer untagged images keep both, the 100th newer one expires the oldest.
-    rebuilds = [Image(f"rebuild-{day}", day) for day in range(3, 101)]
-    assert expired_by(policy, [*pinned, *rebuilds], today=400) == set()
-    assert expired_by(policy, [*pinned, *rebuilds, Image("rebuild-101", 101)], today=400) == {"previous"}
-    # Tagged images beyond the 50 newest go; the untagged pinned ones are not theirs to expire.
+    pinned = [Image("previous", 0, ("deployed-0",)), Image("current", 1, ("deployed-1",))]
+    rebuilds = [Image(f"rebuild-{day}", day) for day in range(3, 200)]
     tagged = [Image(f"release-{n}", 200 + n, (f"1.{n}.0",)) for n in range(60)]
-    assert expired_by(policy, [*pinned, *tagged], today=400) == {f"release-{n}" for n in range(10)}
+    expired = expired_by(policy, [*pinned, *rebuilds, *tagged], today=3000)
+    assert not {"previous", "current"} & expired
+    # The others as before: untagged beyond the 100 newest, tagged beyond the 50 newest images.
+    assert {f"rebuild-{day}" for day in range(3, 100)} <= expired
+    assert not {f"rebuild-{day}" for day in range(100, 200)} & expired
+    assert {f"release-{n}" for n in range(10)} <= expired
+    assert not {f"release-{n}" for n in range(10, 60)} & expired
+    # Rule 1's own bound: ten years after their push.
+    assert expired_by(policy, pinned, today=3651) == {"previous"}
+    # Without the deployed- tag (before this rule), 100 newer untagged images expired a running one.
+    unprotected = [Image("current", 1), *(Image(f"rebuild-{day}", day) for day in range(2, 102))]
+    assert expired_by(policy, unprotected, today=400) == {"current"}
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -15,7 +15,9 @@ starts failing, upstream fixed the gap, so delete the workaround.
     awslambda         the host's functions run in-process
     events            EventBridge rules deliver to Step Functions, ``time`` in ISO 8601
     dynamodb          atomic conditional writes
-    ecr               millisecond push times
+    ecr               millisecond push times; a moved tag leaves the image untagged; a tag taken in an
+                      IMMUTABLE repository refused as ECR refuses it; lifecycle policies evaluated
+                      (ECRBackend.expire_images, run by LocalCloud.expire_images)
     elbv2             listener rules within ELB's quotas (condition values, wildcards, rules per
                       load balancer)
     ecs               UpdateService starts a deployment (simulators.ecs rolls it out); a new
@@ -72,7 +74,7 @@ from petclinic_local.moto_compat import (
 )
 from petclinic_local.moto_compat.gap import Gap, Hooks, InertHooks
 
-__all__ = ["GAPS", "Gap", "Hooks", "InertHooks", "install", "moto_services"]
+__all__ = ["GAPS", "Gap", "Hooks", "InertHooks", "contradicted_moto_tests", "install", "moto_services"]
 
 GAPS: tuple[Gap, ...] = (
     *stepfunctions.GAPS,
@@ -98,6 +100,12 @@ def moto_services() -> list[str]:
     touch, and CloudFormation, which creates those services' resources through the patched
     backends (and whose gaps ``moto_compat.cloudformation`` works around)."""
     return sorted({service for gap in GAPS for service in gap.moto_services} | {"cloudformation"})
+
+
+def contradicted_moto_tests() -> dict[str, str]:
+    """moto's own tests that assert what a gap corrects (test -> gap): they fail with the gaps
+    installed, as they should."""
+    return {test: gap.name for gap in GAPS for test in gap.contradicts}
 
 
 def install(hooks: Hooks, *, skip: Iterable[str] = ()) -> contextlib.ExitStack:

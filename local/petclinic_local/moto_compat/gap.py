@@ -79,10 +79,13 @@ class Gap:
     ``problem`` says what is wrong, ``upstream`` where moto tracks it (or the code at fault);
     ``moto_services`` names the moto packages the patches touch, whose own tests
     ``make moto-tests`` runs with every gap installed; ``install`` yields the patches (context
-    managers, entered in order and removed in reverse)."""
+    managers, entered in order and removed in reverse); ``contradicts`` names moto's own tests
+    (``tests.test_ecr.test_ecr::test_...``) that assert the very behaviour the gap corrects, which
+    ``make moto-tests`` therefore expects to fail with the gap installed."""
 
     name: str
     problem: str
     upstream: str
     moto_services: tuple[str, ...]
     install: Callable[[Hooks], Patches]
+    contradicts: tuple[str, ...] = ()

@@ -26,6 +26,10 @@ from petclinic_ops.models.deploy import (
 )
 
 MAX_REASON = 500
+# The tag the deploy workflow puts on every digest it deploys (ProtectImages in
+# statemachines/deploy.asl.json), which the repositories' lifecycle policy keeps. ECR announces
+# that tagging as a push: it is the workflow's own, never a new image to deploy.
+PROTECTION_TAG_PREFIX = "deployed-"
 DeployRequest = EcrImageActionEvent | ManualDeployRequest | ManualRestartRequest
 
 
@@ -158,6 +162,17 @@ def _check_origin(event: EcrImageActionEvent, account: str, region: str) -> None
         )
 
 
+def _tag_not_deployed(tag: str | None, config: DeployConfig) -> str | None:
+    """Why a push of this tag deploys nothing, or None when it deploys."""
+    if tag and tag.startswith(PROTECTION_TAG_PREFIX):
+        return (
+            f"tag {tag} is the deploy workflow's protection of an image it deployed "
+            "(kept by the lifecycle policy), not a new image"
+        )
+    rejected = config.tag_policy.rejects(tag)
+    return f"tag policy: {rejected}" if rejected else None
+
+
 def _resolve_push(event: EcrImageActionEvent, config: DeployConfig, account: str, region: str) -> DeployPlan:
     _check_origin(event, account, region)
     detail = event.detail
@@ -175,9 +190,9 @@ def _resolve_push(event: EcrImageActionEvent, config: DeployConfig, account: str
     service = config.service_for(detail.repository_name)
     if service is None:
         return _skip(config.unmapped(detail.repository_name), config, **known)
-    rejected = config.tag_policy.rejects(detail.image_tag)
-    if rejected:
-        return _skip(f"tag policy: {rejected}", config, service=service, **known)
+    not_deployed = _tag_not_deployed(detail.image_tag, config)
+    if not_deployed:
+        return _skip(not_deployed, config, service=service, **known)
     return DeployPlan(
         action="DEPLOY",
         reason=f"image pushed to {detail.repository_name}",
