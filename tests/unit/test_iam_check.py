@@ -198,8 +198,8 @@ def test_a_new_state_inside_a_parallel_or_a_map_needs_its_action_too(resources: 
     assert problems(altered) == [
         "DeployStateMachineRole statemachines/deploy.asl.json#ProtectImages[0]/ReadImage: needs "
         "ecr:DeleteRepository, which no statement of the role allows",
-        "DeployStateMachineRole statemachines/deploy.asl.json#RetagImages/PutImage: needs ecr:BatchDeleteImage, "
-        "which no statement of the role allows",
+        "DeployStateMachineRole statemachines/deploy.asl.json#RetagImages/PutImage: needs "
+        "ecr:BatchDeleteImage, which no statement of the role allows",
     ]
 
 
