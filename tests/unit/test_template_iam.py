@@ -131,6 +131,18 @@ def bedrock(**parameters: str) -> dict[str, dict[str, Any]]:
     }
 
 
+def test_the_genai_role_may_read_write_and_claim_its_conversations_only() -> None:
+    """Confirming an owner's addition claims the conversation's pending write with UpdateItem
+    (ConversationMemory.claim): without it, every confirmation failed on AWS with AccessDenied
+    (found by the local cloud's IAM enforcement, which the static check, action-level for
+    functions, did not see: UpdateItem is allowed on the router's table)."""
+    found = role("GenAiRole")
+    conversations = [s for s in found.values() if s["Resource"] == "<GenAiConversationsTable.Arn>"]
+    assert [sorted(as_list(s["Action"])) for s in conversations] == [
+        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    ]
+
+
 def test_the_default_chain_may_invoke_its_two_models_and_the_embeddings_only() -> None:
     assert bedrock() == {
         "InvokeTheChainsOwnModelsProfilesAndRoutersOnly": {
