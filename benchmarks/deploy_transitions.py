@@ -19,6 +19,9 @@ from petclinic_local import runner
 from petclinic_local.cloud import LocalCloud
 
 PRICE_PER_TRANSITION = 0.025 / 1000
+# 20 before issue 17's image protection (ReadImageManifests, and ProtectImages' Map over the
+# deployed and the running revision's image: 6 more).
+TARGET_STANDARD = 26
 
 
 def states_entered(cloud: LocalCloud, execution_arn: str) -> int:
@@ -103,12 +106,12 @@ def main() -> int:
     constant = len({(row["standard"], row["express"], row["lambdas"]) for row in happy}) == 1
     standard = happy[0]["standard"]
     print(
-        f"happy path: {standard} Standard transitions (target <= 26; billed per transition) + "
+        f"happy path: {standard} Standard transitions (target <= {TARGET_STANDARD}; billed per transition) + "
         f"{happy[0]['express']} Express (billed per request and duration), "
         f"{happy[0]['lambdas']} Lambda invocation(s) (target <= 1); "
         f"independent of the rollout's length: {'yes' if constant else 'NO'}"
     )
-    return 0 if constant and standard <= 20 and happy[0]["lambdas"] <= 1 else 1
+    return 0 if constant and standard <= TARGET_STANDARD and happy[0]["lambdas"] <= 1 else 1
 
 
 if __name__ == "__main__":
