@@ -561,6 +561,8 @@ def report(analysis: Analysis) -> dict[str, Any]:
         "roles": len(analysis.roles),
         "statements": sum(len(r.statements) for r in analysis.roles.values()),
         "actionsNeeded": len({(n.role, n.action) for n in analysis.needs.actions}),
+        "actionResourcePairsNeeded": len({(n.role, n.action, n.resource) for n in analysis.needs.actions}),
+        "managedPoliciesNeeded": sum(len(p) for p in analysis.needs.managed.values()),
         "actionsGranted": sum(len(set(_granted(r))) for r in analysis.roles.values()),
         "perRole": figures,
         "notes": analysis.needs.notes,
