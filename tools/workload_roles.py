@@ -272,7 +272,7 @@ def image_needs(role: str, user: str, image: str) -> tuple[list[Need], str | Non
 def secret_needs(role: str, user: str, value_from: str, keys: Mapping[str, str]) -> list[Need]:
     """A ``Secrets`` entry: the secret (its JSON key and version stripped) or parameter, and its key."""
     reason = f"{EXECUTION_REASON}: secrets injected from the task definition"
-    if value_from.startswith(arn("secretsmanager", "secret:")) or ":secretsmanager:" in value_from:
+    if ":secretsmanager:" in value_from:
         secret = ":".join(value_from.split(":")[:7])
         needs = [Need(role, user, "secretsmanager:GetSecretValue", secret, secret, reason)]
         if keys.get(secret):
@@ -458,10 +458,10 @@ def necessary(role: Any, needs: list[Need], managed: Mapping[str, str], schemas:
     ]
     for name, statement in role.statements:
         where = f"{role.logical_id} {name}"
-        if "NotAction" in statement or "NotResource" in statement or statement.get("Effect") != "Allow":
-            problems.append(
-                f"{where}: only Allow statements with Action and Resource are checked: write it so"
-            )
+        if statement.get("Effect") != "Allow":
+            continue  # a Deny grants nothing (Role.allows honours it)
+        if "NotAction" in statement or "NotResource" in statement:
+            problems.append(f"{where}: NotAction or NotResource grants what it does not name: name it")
             continue
         for pattern in listed(statement.get("Action", [])):
             for action in iam.expand(pattern, schemas) or [pattern]:

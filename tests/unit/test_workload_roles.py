@@ -266,6 +266,25 @@ def test_a_scopable_action_on_resource_star_fails(stacks: dict[str, Any]) -> Non
     )
 
 
+def test_not_resource_is_refused_and_a_deny_grants_nothing(stacks: dict[str, Any]) -> None:
+    trace = statement(stacks, "services.VetsTaskRole", "TraceHasNoResourceLevelPermission")
+    trace["NotResource"] = ARN.format("xray", "group/none")
+    del trace["Resource"]
+    assert problems(stacks) == [
+        "services.VetsTaskRole vets-service/TraceHasNoResourceLevelPermission: NotAction or NotResource "
+        "grants what it does not name: name it"
+    ]
+    del trace["NotResource"]
+    trace["Resource"] = "*"
+    statements(stacks, "services.VetsTaskRole").append(
+        {"Effect": "Deny", "Action": "xray:PutTraceSegments", "Resource": "*"}
+    )
+    assert problems(stacks) == [
+        "services.VetsTaskRole services.VetsTaskDefinition xray-daemon: needs xray:PutTraceSegments on *, "
+        f"which no statement of the role allows; {workload_roles.XRAY_REASON}"
+    ]
+
+
 def test_a_wider_entry_no_statement_uses_fails(stacks: dict[str, Any]) -> None:
     statement(stacks, "services.ExecutionRole", "PullThePetClinicImages")["Resource"] = [
         ARN.format("ecr", f"repository/petclinic/dev/{service}")
