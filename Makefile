@@ -107,6 +107,8 @@ validate: setup tools  ## static checks of template.yaml, statemachines/ and inf
 	$(PY) tools/cfn_role.py --check
 	@echo "--- the control plane's roles against every Task state and boto3 call, Resource \"*\" only where IAM cannot scope"
 	$(PY) tools/iam_check.py --check
+	@echo "--- the roles infra/ creates against what uses them (ECS tasks, flow logs, RDS, API Gateway): no less, no more"
+	$(PY) tools/workload_roles.py --check
 	@echo "--- cfn-lint on the PetClinic stacks the provision workflow deploys (infra/)"
 	$(VENV)/bin/cfn-lint --regions $(REGION) -- $(INFRA_TEMPLATES)
 	@echo "--- checkov (the SAM template, the transformed one for the generated IAM roles, infra/)"
