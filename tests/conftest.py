@@ -22,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -305,3 +306,19 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         f"fault injection: {per_workflow} (all: {len(_FAULT_CASES)} workflow states x faults tried, "
         f"{sum(_FAULT_CASES.values())} ended in a known state)"
     )
+
+
+# --------------------------------------------------------------------------- IAM refusals
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed test shows what the local cloud's IAM refused lately (moto_compat.iam.REFUSALS:
+    since the current local cloud started), which is often why it failed."""
+    outcome = yield
+    report = outcome.get_result()
+    iam = sys.modules.get("petclinic_local.moto_compat.iam")
+    if report.when != "call" or not report.failed or iam is None or not iam.REFUSALS:
+        return
+    lines = [refusal.message for refusal in iam.REFUSALS[-20:]]
+    report.sections.append(("IAM refusals (the last 20)", "\n".join(lines)))

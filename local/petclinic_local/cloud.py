@@ -78,8 +78,14 @@ class LocalCloud:
         parameters: dict[str, str] | None = None,
         seed: petclinic_seed.PetClinicSeed | None = None,
         stack_name: str = "petclinic-ops-local",
+        enforce_iam: bool | None = None,
     ) -> None:
         self.root = root
+        # IAM decides every call a role makes (moto_compat.iam); PETCLINIC_LOCAL_IAM=off turns it
+        # off for a whole run (benchmarks/iam_enforcement.py compares the two).
+        self.enforce_iam = (
+            enforce_iam if enforce_iam is not None else os.environ.get("PETCLINIC_LOCAL_IAM", "on") != "off"
+        )
         self.region = REGION
         self.time_scale = time_scale
         self.parameters = {"EnvironmentName": "dev", **(parameters or {})}
@@ -127,7 +133,8 @@ class LocalCloud:
         self._exit.enter_context(sealed_environment())
         self._exit.enter_context(_quiet_logger("moto", logging.CRITICAL))
         self._exit.enter_context(mock_aws(config=MOTO_CONFIG))
-        self._exit.enter_context(moto_compat.install(self))
+        skip = () if self.enforce_iam else ("iam-enforcement",)
+        self._exit.enter_context(moto_compat.install(self, skip=skip))
         self._exit.enter_context(self.faults.installed())
         self._exit.callback(self.simulator.close)
         self.petclinic_http.start()

@@ -97,17 +97,49 @@ def local_aws(
         mock_aws(config=MOTO_CONFIG),
         moto_compat.install(hooks, skip=skip),
     ):
+        create_role(ROLE_ARN.rsplit("/", 1)[-1], ADMINISTRATOR)
         yield hooks
+
+
+# The state machines of these tests run as ``ROLE_ARN``, which may do anything (the local cloud
+# authorises every Task state's call against its role: tests/local/test_iam.py tests that).
+ADMINISTRATOR: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+
+
+def create_role(name: str, policy: dict[str, Any], *, boundary: str | None = None) -> str:
+    """A role the Lambda and Step Functions services may assume, with ``policy`` inline."""
+    iam = client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {
+                    "Service": ["lambda.amazonaws.com", "states.amazonaws.com", "events.amazonaws.com"]
+                },
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    extra = {"PermissionsBoundary": boundary} if boundary else {}
+    arn = str(
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), **extra)["Role"]["Arn"]
+    )
+    iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=json.dumps(policy))
+    return arn
 
 
 def client(service: str) -> Any:
     return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
 
 
-def create_state_machine(definition: dict[str, Any]) -> str:
+def create_state_machine(definition: dict[str, Any], role_arn: str = ROLE_ARN) -> str:
     name = f"sm-{uuid.uuid4().hex[:12]}"
     created = client("stepfunctions").create_state_machine(
-        name=name, definition=json.dumps(definition), roleArn=ROLE_ARN
+        name=name, definition=json.dumps(definition), roleArn=role_arn
     )
     return str(created["stateMachineArn"])
 
@@ -126,9 +158,11 @@ def wait_for_executions(state_machine_arn: str, count: int = 1, timeout: float =
         time.sleep(0.01)
 
 
-def execute(definition: dict[str, Any], execution_input: Any = None) -> dict[str, Any]:
-    """Run a state machine to its end; DescribeExecution's answer."""
-    arn = create_state_machine(definition)
+def execute(
+    definition: dict[str, Any], execution_input: Any = None, role_arn: str = ROLE_ARN
+) -> dict[str, Any]:
+    """Run a state machine (as ``role_arn``) to its end; DescribeExecution's answer."""
+    arn = create_state_machine(definition, role_arn)
     sfn = client("stepfunctions")
     sfn.start_execution(
         stateMachineArn=arn, name="run", input=json.dumps({} if execution_input is None else execution_input)

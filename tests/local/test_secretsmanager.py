@@ -73,6 +73,12 @@ def rotation_setup(
     with local_aws(skip=skip, hooks=FakeHooks(functions={"rotate": rotation})) as hooks:
         create_function("rotate")
         function_arn = client("lambda").get_function(FunctionName="rotate")["Configuration"]["FunctionArn"]
+        client("lambda").add_permission(  # as template.yaml's SecretsManagerInvokesRotation
+            FunctionName="rotate",
+            StatementId="secrets-manager",
+            Action="lambda:InvokeFunction",
+            Principal="secretsmanager.amazonaws.com",
+        )
         client("secretsmanager").create_secret(Name="db", SecretString="old")
         events = client("events")
         events.put_rule(Name="rotations", EventPattern=json.dumps({"source": ["aws.secretsmanager"]}))

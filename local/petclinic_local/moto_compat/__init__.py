@@ -28,6 +28,9 @@ starts failing, upstream fixed the gap, so delete the workaround.
     cloudwatch        DescribeAlarms evaluates alarms from the datapoints (simulators.cloudwatch)
     bedrockruntime    Converse and InvokeModel answered by the host's Bedrock stand-in (simulators.bedrock)
     s3                HTTPS-only bucket policies (conditions are not evaluated)
+    iam               every call runs as its role (a Lambda handler's, a state machine's, an
+                      EventBridge target's) and is authorised as IAM would (iam_policy.py evaluates
+                      the policies, iam_requests.py says what a call asks for)
     cloudformation/   a package, its modules by concern: the deploy's steps around moto's
                       create_stack (deploy.py); for the PetClinic stacks: parameters, templates,
                       skipped types (simulators.cloudformation's providers) and resource events
@@ -67,6 +70,7 @@ from petclinic_local.moto_compat import (
     ecs,
     elbv2,
     events,
+    iam,
     s3,
     sdk_integrations,
     secretsmanager,
@@ -92,6 +96,7 @@ GAPS: tuple[Gap, ...] = (
     *bedrockruntime.GAPS,
     *cloudwatch.GAPS,
     *s3.GAPS,
+    *iam.GAPS,  # last: the Task states' modules are imported by then
 )
 
 

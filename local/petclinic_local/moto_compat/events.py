@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
+from petclinic_local.moto_compat import iam
 from petclinic_local.moto_compat.gap import Gap, Hooks, Patches
 from petclinic_local.moto_compat.timestamps import event_time
 
@@ -50,6 +51,10 @@ def _eventbridge_states_targets(_: Hooks) -> Patches:
             arn = parse_arn(target["Arn"])
             if arn.service != "states":
                 continue
+            refused = iam.target_refusal(target.get("RoleArn"), target["Arn"], arn.region)
+            if refused is not None:
+                _dead_letter(self, target, event, refused.message)
+                continue
             backend = stepfunctions_parser_backends[arn.account][arn.region]
             backend.start_execution(target["Arn"], None, _target_input(target, event, original_event))
         if others:
@@ -57,6 +62,29 @@ def _eventbridge_states_targets(_: Hooks) -> Patches:
                 original(self, original_event, transform_input)
 
     yield mock.patch.object(Rule, "send_to_targets", send_to_targets)
+
+
+def _dead_letter(rule: Any, target: dict[str, Any], event: dict[str, Any], message: str) -> None:
+    """What EventBridge does with an event its target's role may not deliver: to the target's
+    dead-letter queue, with the error's attributes (or dropped, without one)."""
+    from moto.sqs.models import sqs_backends  # noqa: PLC0415
+    from moto.utilities.arns import parse_arn  # noqa: PLC0415
+
+    queue = target.get("DeadLetterConfig", {}).get("Arn")
+    if not queue:
+        return
+    where = parse_arn(queue)
+    attributes = {
+        "RULE_ARN": rule.arn,
+        "TARGET_ARN": target["Arn"],
+        "ERROR_CODE": "NO_PERMISSIONS",
+        "ERROR_MESSAGE": message,
+    }
+    sqs_backends[where.account][where.region].send_message(
+        where.resource_id,
+        json.dumps(event, default=str),
+        message_attributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+    )
 
 
 def _schedule_rules_take_no_events(_: Hooks) -> Patches:

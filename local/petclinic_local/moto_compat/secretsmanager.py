@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 from unittest import mock
 
+from petclinic_local.moto_compat import iam
 from petclinic_local.moto_compat.awslambda import function_name_of
 from petclinic_local.moto_compat.gap import Gap, Hooks, Patches
 from petclinic_local.moto_compat.timestamps import event_time
@@ -94,6 +95,13 @@ def _run_rotation(
     events_backends[secret.account_id][secret.region].put_events([rotation_event(secret, outcome)])
 
 
+def function_arn_of(backend: Any, function: str) -> str:
+    """A rotation function's full ARN (RotationLambdaARN may be a name)."""
+    if function.startswith("arn:"):
+        return function
+    return f"arn:aws:lambda:{backend.region_name}:{backend.account_id}:function:{function}"
+
+
 def _holdable(original: Callable[..., Any]) -> Callable[..., Any]:
     """moto's Lambda ``invoke``, except on a thread whose invocations are held back."""
 
@@ -116,7 +124,7 @@ def _pending_elsewhere(secret: Any) -> bool:
 def _secretsmanager_rotation(hooks: Hooks) -> Patches:
     from moto.awslambda.models import LambdaBackend  # noqa: PLC0415
     from moto.awslambda_simple.models import LambdaSimpleBackend  # noqa: PLC0415
-    from moto.secretsmanager.exceptions import InvalidRequestException  # noqa: PLC0415
+    from moto.secretsmanager.exceptions import InvalidRequestException, SecretsManagerClientError  # noqa: PLC0415
     from moto.secretsmanager.models import SecretsManagerBackend  # noqa: PLC0415
 
     original = SecretsManagerBackend.rotate_secret
@@ -136,6 +144,14 @@ def _secretsmanager_rotation(hooks: Hooks) -> Patches:
             # Unknown, deleted or replica secrets, functions that are not the host's: moto's own.
             return original(  # type: ignore[no-any-return]
                 self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately
+            )
+        if iam.function_policy_refusal(
+            function_arn_of(self, function_arn), "secretsmanager.amazonaws.com", self.account_id
+        ):
+            raise SecretsManagerClientError(
+                "AccessDeniedException",
+                "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function "
+                "policy grants access to the principal secretsmanager.amazonaws.com.",
             )
         if _pending_elsewhere(secret):
             raise InvalidRequestException(

@@ -40,6 +40,7 @@ class FunctionSpec:
     timeout: int
     memory: int
     log_group: str
+    role_arn: str = ""  # the execution role; "": none (runs as no principal)
 
 
 @dataclass
@@ -234,6 +235,7 @@ def _function_spec(
         timeout=int(config.get("Timeout", 3)),
         memory=int(config.get("MemorySize", 128)),
         log_group=_log_group(props, resources, name),
+        role_arn=str(config.get("Role", "")),
     )
 
 

@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import Any
 
 from petclinic_local import recursion
+from petclinic_local.moto_compat import iam
 from petclinic_local.stack.deploy import FunctionSpec
 
 # Locally there is no X-Ray daemon: the Tracer would only warn.
@@ -259,6 +260,11 @@ class LambdaRuntime:
         handler: Callable[[Any, Any], Any] = getattr(module, function_name)
         return handler
 
+    @staticmethod
+    def _principal(spec: FunctionSpec) -> iam.Principal | None:
+        """The session Lambda runs the handler as: its execution role's, named after the function."""
+        return iam.Principal(spec.role_arn, spec.name.split(":", 1)[0]) if spec.role_arn else None
+
     @contextlib.contextmanager
     def _environment(self, spec: FunctionSpec) -> Iterator[None]:
         variables = {
@@ -277,7 +283,7 @@ class LambdaRuntime:
         sys.path = [str(spec.code_dir), *(str(layer) for layer in spec.layer_dirs), *saved_path]
         sys.stdout = self._sink
         try:
-            with self._environ.overlaid(variables):
+            with self._environ.overlaid(variables), iam.acting_as(self._principal(spec)):
                 yield
         finally:
             sys.stdout = saved_stdout
