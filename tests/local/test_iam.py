@@ -29,7 +29,7 @@ from moto_gaps import (
 
 from petclinic_local.cloud import ACCOUNT, REGION
 from petclinic_local.moto_compat import iam
-from petclinic_local.moto_compat.iam_policy import Policies, Request, conditions_hold, refusal
+from petclinic_local.moto_compat.iam_policy import Policies, Request, conditions_hold, refusal, statements
 from petclinic_local.moto_compat.iam_requests import UnknownAction, Where, requests_for
 
 WHERE = Where(REGION, ACCOUNT)
@@ -316,12 +316,23 @@ def test_closed_iam_enforcement_rotation_needs_the_function_policy() -> None:
         grants = r"grants access to the principal secretsmanager\.amazonaws\.com"
         with pytest.raises(ClientError, match=grants):
             secrets.rotate_secret(SecretId="db", RotationLambdaARN="rotate")
+        client("lambda").add_permission(  # another secret's rotations only
+            FunctionName="rotate",
+            StatementId="other-secrets",
+            Action="lambda:InvokeFunction",
+            Principal="secretsmanager.amazonaws.com",
+            SourceAccount=ACCOUNT,
+            SourceArn=f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:other-*",
+        )
+        with pytest.raises(ClientError, match=grants):
+            secrets.rotate_secret(SecretId="db", RotationLambdaARN="rotate")
         client("lambda").add_permission(
             FunctionName="rotate",
             StatementId="secrets-manager",
             Action="lambda:InvokeFunction",
             Principal="secretsmanager.amazonaws.com",
             SourceAccount=ACCOUNT,
+            SourceArn=f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-*",
         )
         secrets.rotate_secret(SecretId="db", RotationLambdaARN="rotate")
 
@@ -343,6 +354,12 @@ def test_closed_iam_enforcement_conditions() -> None:
     assert conditions_hold({"ForAnyValue:StringEquals": {"aws:TagKeys": ["b"]}}, context)
     assert not conditions_hold({"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}, context)
     assert conditions_hold({"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}, context, deny=True)
+
+
+def test_closed_iam_enforcement_conditional_statements_left_out() -> None:
+    """``!If [cond, statement, !Ref AWS::NoValue]``: CloudFormation drops it, moto keeps None."""
+    document = {"Statement": [None, {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    assert statements(document) == ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},)
 
 
 def test_closed_iam_enforcement_not_action_and_wildcards() -> None:

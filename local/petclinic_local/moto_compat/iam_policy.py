@@ -58,7 +58,8 @@ def statements(document: str | Mapping[str, Any]) -> tuple[Statement, ...]:
     """A policy document's statements (a JSON string, URL-decoded by moto, or a mapping)."""
     parsed = json.loads(document) if isinstance(document, str) else document
     found = parsed.get("Statement", [])
-    return tuple(found if isinstance(found, list) else [found])
+    # CloudFormation drops an ``!If [..., AWS::NoValue]`` statement; moto keeps it as None.
+    return tuple(s for s in (found if isinstance(found, list) else [found]) if isinstance(s, Mapping))
 
 
 def listed(value: Any) -> list[Any]:

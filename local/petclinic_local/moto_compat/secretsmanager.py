@@ -145,8 +145,9 @@ def _secretsmanager_rotation(hooks: Hooks) -> Patches:
             return original(  # type: ignore[no-any-return]
                 self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately
             )
+        invoker = "secretsmanager.amazonaws.com"
         if iam.function_policy_refusal(
-            function_arn_of(self, function_arn), "secretsmanager.amazonaws.com", self.account_id
+            function_arn_of(self, function_arn), invoker, self.account_id, secret.arn
         ):
             raise SecretsManagerClientError(
                 "AccessDeniedException",
