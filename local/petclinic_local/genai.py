@@ -186,15 +186,73 @@ def ask(cloud: Any, message: str, conversation: str | None = None, qualifier: st
     return {"status": response["statusCode"], **answer}
 
 
+def function_environment(cloud: Any) -> dict[str, str]:
+    """The function's variables ($LATEST)."""
+    configuration = cloud.client("lambda").get_function_configuration(FunctionName=function_name(cloud))
+    return dict(configuration["Environment"]["Variables"])
+
+
+def update_environment(cloud: Any, environment: dict[str, str], description: str = "") -> dict[str, str]:
+    """Merge ``environment`` over the function's ($LATEST), as a deploy that changes only those
+    variables does; returns the variables it had before."""
+    lam = cloud.client("lambda")
+    name = function_name(cloud)
+    current = function_environment(cloud)
+    lam.update_function_configuration(
+        FunctionName=name, Environment={"Variables": {**current, **environment}}, Description=description
+    )
+    return current
+
+
+CHAIN_POLICY = "sam-deploy-model-chain"
+_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")
+
+
+def grant_chain(cloud: Any, chain: str) -> None:
+    """What ``sam deploy`` with ``GenAiModelChain=chain`` grants the function's role besides the
+    chain it was deployed with (template.yaml, InvokeTheChainsOwnModelsProfilesAndRoutersOnly):
+    InvokeModel on each model, inference profile (and, through it, its model) and prompt router of
+    the chain, as an inline policy of its own (the local cloud updates no stack)."""
+    region, account = cloud.region, "123456789012"
+    resources: list[str] = []
+    models: list[str] = []
+    for entry in filter(None, (e.strip() for e in chain.split(","))):
+        if entry.startswith("arn:"):
+            resources.append(entry)
+        elif entry.startswith(_PROFILE_PREFIXES):
+            resources.append(f"arn:aws:bedrock:{region}:{account}:inference-profile/{entry}")
+            models.append(f"arn:aws:bedrock:*::foundation-model/{entry.split('.', 1)[1]}")
+        else:
+            resources.append(f"arn:aws:bedrock:{region}::foundation-model/{entry}")
+    statements: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": resources}
+    ]
+    if models:
+        profiles = [r for r in resources if ":inference-profile/" in r]
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": "bedrock:InvokeModel",
+                "Resource": models,
+                "Condition": {"ArnEquals": {"bedrock:InferenceProfileArn": profiles}},
+            }
+        )
+    role = cloud.client("lambda").get_function_configuration(FunctionName=function_name(cloud))["Role"]
+    cloud.client("iam").put_role_policy(
+        RoleName=role.rsplit("/", 1)[-1],
+        PolicyName=CHAIN_POLICY,
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+    )
+
+
 def publish_version(cloud: Any, environment: dict[str, str], description: str = "") -> str:
     """What ``sam deploy`` does for a changed function: update it and publish a version (its
     environment merged over the current one). Returns the version number."""
     lam = cloud.client("lambda")
     name = function_name(cloud)
-    current = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
-    lam.update_function_configuration(
-        FunctionName=name, Environment={"Variables": {**current, **environment}}, Description=description
-    )
+    if "MODEL_CHAIN" in environment:
+        grant_chain(cloud, environment["MODEL_CHAIN"])
+    update_environment(cloud, environment, description)
     version = str(lam.publish_version(FunctionName=name, Description=description)["Version"])
     lam.update_alias(FunctionName=name, Name="candidate", FunctionVersion=version)
     return version

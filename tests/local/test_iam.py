@@ -58,6 +58,64 @@ def _as(role_arn: str, session: str = "fn") -> iam.Principal:
     return iam.Principal(role_arn, session)
 
 
+# --------------------------------------------------------------------------- CloudFormation's roles
+
+ROLE_TEMPLATE = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Conditions": {"Never": {"Fn::Equals": ["a", "b"]}},
+    "Resources": {
+        "Role": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "RoleName": "from-cfn",
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+                "Policies": [
+                    {
+                        "PolicyName": "p",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                                {
+                                    "Fn::If": [
+                                        "Never",
+                                        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                                        {"Ref": "AWS::NoValue"},
+                                    ]
+                                },
+                            ],
+                        },
+                    }
+                ],
+            },
+        }
+    },
+}
+
+
+def _role_from_cloudformation() -> Any:
+    client("cloudformation").create_stack(StackName="roles", TemplateBody=json.dumps(ROLE_TEMPLATE))
+    return client("iam").get_role_policy(RoleName="from-cfn", PolicyName="p")["PolicyDocument"]
+
+
+def test_needed_iam_cloudformation_policy_documents() -> None:
+    """If this fails, moto fixed iam-cloudformation-policy-documents: delete the workaround
+    (GetRolePolicy of a CloudFormation role's policy answers JSON)."""
+    with local_aws(skip={"iam-cloudformation-policy-documents"}):
+        document = _role_from_cloudformation()
+    assert isinstance(document, str)
+    assert document.startswith("{'Version'")  # a Python repr, which boto3 could not decode
+
+
+def test_closed_iam_cloudformation_policy_documents() -> None:
+    with local_aws():
+        document = _role_from_cloudformation()
+    assert document == {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+    }
+
+
 # --------------------------------------------------------------------------- the Task states' role
 
 PUT_OTHER = task("arn:aws:states:::dynamodb:putItem", {"TableName": "other", "Item": {"pk": {"S": "k"}}})

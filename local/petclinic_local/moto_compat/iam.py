@@ -32,6 +32,7 @@ authorised requests. Both are process-wide and reset by ``reset()`` (each local 
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import threading
 import uuid
@@ -324,7 +325,37 @@ def _principals(principal: Any) -> set[str]:
     return {str(p) for value in principal.values() for p in (value if isinstance(value, list) else [value])}
 
 
+def _without_no_value(value: Any) -> Any:
+    """What CloudFormation makes of ``!Ref AWS::NoValue`` in a list or a mapping: nothing."""
+    if isinstance(value, list):
+        return [_without_no_value(v) for v in value if v is not None]
+    if isinstance(value, dict):
+        return {k: _without_no_value(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def _cloudformation_policy_documents(_: Hooks) -> Patches:
+    from moto.iam.models import Role  # noqa: PLC0415
+
+    original = Role.put_policy
+
+    def put_policy(self: Any, policy_name: str, policy_json: Any) -> None:
+        if not isinstance(policy_json, str):  # a role's Policies from a CloudFormation template
+            policy_json = json.dumps(_without_no_value(policy_json))
+        original(self, policy_name, policy_json)
+
+    yield mock.patch.object(Role, "put_policy", put_policy)
+
+
 GAPS = (
+    Gap(
+        "iam-cloudformation-policy-documents",
+        "a role's inline policies from a CloudFormation template are kept as Python mappings: "
+        "GetRolePolicy returns their repr (not JSON), and an !If with AWS::NoValue stays as None",
+        "moto/iam/models.py Role.create_from_cloudformation_json (role.put_policy with the mapping)",
+        ("iam",),
+        _cloudformation_policy_documents,
+    ),
     Gap(
         "iam-states-role",
         "Task states call AWS with the fixed keys 'ak'/'sk', not as the state machine's role",
@@ -338,7 +369,9 @@ GAPS = (
         "INITIAL_NO_AUTH_ACTION_COUNT and keys of a user or assumed role, without most condition "
         "operators, permissions boundaries or the action names some services authorise under",
         "moto/core/access_control.py IAMRequest (its docs call the implementation basic)",
-        ("sts",),
+        # It patches botocore's client, and changes moto only where a call has a principal: Task
+        # states (iam-states-role), EventBridge's targets and Secrets Manager's rotations.
+        ("stepfunctions", "events", "secretsmanager"),
         _enforcement,
     ),
 )
