@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from moto_gaps import client, local_aws
 
 
@@ -51,3 +52,46 @@ def test_closed_applicationautoscaling_bounds() -> None:
         kept = _desired(ecs)
     assert (raised, lowered, kept) == (4, 1, 1)
     assert hooks.scaled == [("app", 4), ("app", 1)]
+
+
+def _tagged_target() -> str:
+    _autoscaled_service(1)
+    autoscaling = client("application-autoscaling")
+    return str(
+        autoscaling.register_scalable_target(
+            ServiceNamespace="ecs",
+            ResourceId="service/c/app",
+            ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=0,
+            MaxCapacity=4,
+            Tags={"petclinic:cluster": "c"},
+        )["ScalableTargetARN"]
+    )
+
+
+def test_needed_applicationautoscaling_tags() -> None:
+    """If this fails, moto fixed applicationautoscaling-tags: delete the workaround (scalable
+    targets keep their tags)."""
+    with local_aws(skip={"applicationautoscaling-tags"}):
+        arn = _tagged_target()
+        with pytest.raises(NotImplementedError):
+            client("application-autoscaling").list_tags_for_resource(ResourceARN=arn)
+
+
+def test_closed_applicationautoscaling_tags() -> None:
+    with local_aws():
+        arn = _tagged_target()
+        autoscaling = client("application-autoscaling")
+        created = autoscaling.list_tags_for_resource(ResourceARN=arn)["Tags"]
+        autoscaling.register_scalable_target(  # an update: AWS tags a target when it is created only
+            ServiceNamespace="ecs",
+            ResourceId="service/c/app",
+            ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=1,
+            Tags={"other": "x"},
+        )
+        autoscaling.tag_resource(ResourceARN=arn, Tags={"team": "ops"})
+        autoscaling.untag_resource(ResourceARN=arn, TagKeys=["petclinic:cluster"])
+        after = autoscaling.list_tags_for_resource(ResourceARN=arn)["Tags"]
+    assert created == {"petclinic:cluster": "c"}
+    assert after == {"team": "ops"}

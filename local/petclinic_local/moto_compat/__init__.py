@@ -30,7 +30,8 @@ starts failing, upstream fixed the gap, so delete the workaround.
     s3                HTTPS-only bucket policies (conditions are not evaluated)
     iam               every call runs as its role (a Lambda handler's, a state machine's, an
                       EventBridge target's) and is authorised as IAM would (iam_policy.py evaluates
-                      the policies, iam_requests.py says what a call asks for)
+                      the policies, iam_requests.py says what a call asks for); CloudFormation's
+                      role policies kept as JSON, without AWS::NoValue
     cloudformation/   a package, its modules by concern: the deploy's steps around moto's
                       create_stack (deploy.py); for the PetClinic stacks: parameters, templates,
                       skipped types (simulators.cloudformation's providers) and resource events

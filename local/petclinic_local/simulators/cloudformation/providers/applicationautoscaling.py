@@ -24,8 +24,8 @@ def _live_scalable_target(physical: str, region: str) -> dict[str, Any]:
 @provider(
     "AWS::ApplicationAutoScaling::ScalableTarget",
     partial=(
-        "created in Application Auto Scaling's API with its bounds; its Tags are not kept (moto's "
-        "Application Auto Scaling has no tagging), and nothing checks IAM against them locally"
+        "created in Application Auto Scaling's API with its bounds and Tags (kept by "
+        "moto_compat.applicationautoscaling; IAM's aws:ResourceTag conditions read them)"
     ),
     read=_live_scalable_target,
 )
@@ -38,6 +38,7 @@ class ScalableTarget:
             ScalableDimension=props["ScalableDimension"],
             MinCapacity=int(props["MinCapacity"]),
             MaxCapacity=int(props["MaxCapacity"]),
+            Tags={tag["Key"]: str(tag["Value"]) for tag in props.get("Tags", [])},
         )
         return Created(f"{props['ResourceId']}|{props['ScalableDimension']}|{props['ServiceNamespace']}")
 
