@@ -4,13 +4,15 @@ tools/iam_check.py proves the roles sufficient for what their states and calls r
 proves them necessary, on the local cloud, which enforces IAM (petclinic_local/moto_compat/iam.py):
 each statement of each role template.yaml deploys (the CloudFormation role is tools/cfn_role.py's),
 and each action of a statement that lists several, is removed in turn
-(``PETCLINIC_IAM_WITHOUT``), and the tests that used it are run: at least one must fail.
+(``PETCLINIC_IAM_WITHOUT``), and the tests that used it are run: at least one must fail, with the
+local cloud refusing the role a request (a failure for another reason proves nothing).
 
 Which tests use which statement is recorded first (``--record``: the tests ``RECORD_TESTS`` lists
 run with ``PETCLINIC_IAM_RECORD``; each authorised request of a template role names the first
 ``Allow`` statement that allowed it, and the action of it that matched), with each test's
-duration (pytest's JUnit XML): a mutation runs the fastest passing tests that used what it
-removes (``--tests``, 1 by default), stopping at the first failure. Removing a statement of
+duration (pytest's JUnit XML): a mutation runs the passing tests that used what it removes,
+fastest first, ``--tests`` (3) to a pytest run, until one fails (or ``--max-tests`` have run: a
+test may tolerate the refusal by design, as a workflow whose notification fails). Removing a statement of
 several actions removes each of them, so a statement of several actions is proven necessary by
 any of its actions' mutations. A mutation no recorded test uses, or that no test fails without,
 must be in ``KEPT`` with its reason (a path only AWS takes), or the statement leaves the template::
@@ -169,13 +171,13 @@ def read_durations(junit_xml: str) -> dict[str, float | None]:
     return durations
 
 
-def tests_for(
+def users_of(
     mutation: Mutation,
     used: Mapping[tuple[str, str, str], set[str]],
     durations: Mapping[str, float | None],
-    count: int,
+    count: int | None = None,
 ) -> list[str]:
-    """The fastest ``count`` passing tests that used what the mutation removes."""
+    """The passing tests that used what the mutation removes, fastest first (``count``: so many)."""
     tests = {
         test
         for (role, statement, action), found in used.items()
@@ -205,12 +207,27 @@ class MutationError(Exception):
     pass
 
 
-def run(mutation: Mutation, tests: list[str]) -> bool:
-    """Whether a test fails without what the mutation removes (pytest's exit code 1)."""
+PROVEN = "proven"
+
+
+def verdict(mutation: Mutation, returncode: int, output: str) -> str:
+    """``PROVEN`` when a test failed and the local cloud refused the role a request (the failed
+    test's report lists the refusals: tests/conftest.py); otherwise what happened."""
+    if returncode == 0:
+        return "passed"
+    if returncode != 1:
+        raise MutationError(f"pytest exited {returncode}:\n{output[-2000:]}")
+    refused = f"-{mutation.role}-"
+    if any(refused in line and "is not authorized to perform" in line for line in output.splitlines()):
+        return PROVEN
+    failed = next((line for line in output.splitlines() if line.startswith("FAILED")), "a test failed")
+    return f"{failed}, with no refusal of {mutation.role}"
+
+
+def run(mutation: Mutation, tests: list[str]) -> str:
+    """Whether a test fails without what the mutation removes, by a refusal of the role."""
     result = _pytest(tests, {WITHOUT: str(mutation)}, "-x")
-    if result.returncode not in {0, 1}:
-        raise MutationError(f"pytest {' '.join(tests)} exited {result.returncode}:\n{result.stdout[-2000:]}")
-    return result.returncode == 1
+    return verdict(mutation, result.returncode, result.stdout)
 
 
 def record(tests: list[str], cache: Path) -> int:
@@ -233,14 +250,17 @@ def check(
     used: Mapping[tuple[str, str, str], set[str]],
     durations: Mapping[str, float | None],
     *,
-    count: int,
+    batch: int,
+    limit: int | None = None,
     runner: Any = run,
     kept: Mapping[str, str] = KEPT,
 ) -> Outcome:
+    """Each mutation's verdict: its tests run ``batch`` at a time, fastest first, until one fails
+    with a refusal of the role (or ``limit`` have run)."""
     outcome = Outcome([], [], [])
     for mutation in found:
         reason = kept_reason(mutation, kept)
-        tests = tests_for(mutation, used, durations, count)
+        tests = users_of(mutation, used, durations, limit)
         if not tests:
             if reason is not None:
                 outcome.kept.append((mutation, reason))
@@ -250,21 +270,31 @@ def check(
                 print(f"UNUSED   {mutation}: no recorded test uses it", flush=True)
             continue
         started = time.monotonic()
-        proven = runner(mutation, tests)
-        took = f"{time.monotonic() - started:.0f} s"
-        if proven and reason is None:
-            outcome.proven.append(mutation)
-            print(f"proven   {mutation}: {' '.join(tests)} fails without it ({took})", flush=True)
-        elif proven:
-            outcome.survived.append((mutation, f"{tests[0]} needs it: drop its KEPT reason"))
-            print(f"STALE    {mutation}: {tests[0]} needs it, yet KEPT gives a reason ({took})", flush=True)
-        elif reason is not None:
-            outcome.kept.append((mutation, reason))
-            print(f"kept     {mutation}: {reason} (its tests pass without it, {took})", flush=True)
-        else:
-            outcome.survived.append((mutation, f"{' '.join(tests)} pass without it"))
-            print(f"SURVIVED {mutation}: {' '.join(tests)} pass without it ({took})", flush=True)
+        for first in range(0, len(tests), batch):
+            ran = tests[first : first + batch]
+            found_by = runner(mutation, ran)
+            if found_by == PROVEN:
+                break
+        took = f"{len(tests[: first + batch])} tests, {time.monotonic() - started:.0f} s"
+        _judge(outcome, mutation, reason=reason, found_by=found_by, ran=ran, took=took)
     return outcome
+
+
+def _judge(
+    outcome: Outcome, mutation: Mutation, *, reason: str | None, found_by: str, ran: list[str], took: str
+) -> None:
+    if found_by == PROVEN and reason is None:
+        outcome.proven.append(mutation)
+        print(f"proven   {mutation}: {' '.join(ran)} fails without it ({took})", flush=True)
+    elif found_by == PROVEN:
+        outcome.survived.append((mutation, f"{' '.join(ran)} needs it: drop its KEPT reason"))
+        print(f"STALE    {mutation}: {' '.join(ran)} needs it, yet KEPT gives a reason ({took})", flush=True)
+    elif reason is not None:
+        outcome.kept.append((mutation, reason))
+        print(f"kept     {mutation}: {reason} (its tests pass without it: {took})", flush=True)
+    else:
+        outcome.survived.append((mutation, "every test that used it passed without it"))
+        print(f"SURVIVED {mutation}: every test that used it passed without it ({took})", flush=True)
 
 
 def summary(found: list[Mutation], statements: int, actions: int, outcome: Outcome) -> str:
@@ -284,7 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--list", action="store_true", help="list the mutations, their tests or reasons")
     parser.add_argument("--role", action="append", help="only this role (logical id; repeatable)")
-    parser.add_argument("--tests", type=int, default=1, help="tests run per mutation (the fastest)")
+    parser.add_argument("--mutation", action="append", help="only the mutations that start so (repeatable)")
+    parser.add_argument("--tests", type=int, default=3, help="tests to a pytest run (the fastest first)")
+    parser.add_argument("--max-tests", type=int, help="tests run at most for a mutation (default: all)")
     parser.add_argument("--cache", type=Path, default=CACHE, help="where the record is kept")
     args = parser.parse_args(argv)
     if args.record is not None:
@@ -298,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     found, statements, actions = mutations(
         {k: v for k, v in roles.items() if not args.role or k in args.role}
     )
+    found = [m for m in found if not args.mutation or any(str(m).startswith(p) for p in args.mutation)]
     try:
         used = read_record((args.cache / "record.jsonl").read_text(encoding="utf-8").splitlines())
         durations = read_durations((args.cache / "record.xml").read_text(encoding="utf-8"))
@@ -306,11 +339,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.list:
         for mutation in found:
-            tests = tests_for(mutation, used, durations, args.tests)
-            print(f"{mutation}: {' '.join(tests) or '-'} {kept_reason(mutation) or ''}".rstrip())
+            tests = users_of(mutation, used, durations)
+            fastest = tests[0] if tests else "-"
+            print(f"{mutation}: {len(tests)} tests, fastest {fastest} {kept_reason(mutation) or ''}".rstrip())
         return 0
     try:
-        outcome = check(found, used, durations, count=args.tests)
+        outcome = check(found, used, durations, batch=args.tests, limit=args.max_tests)
     except MutationError as exc:
         print(f"iam_mutation: {exc}", file=sys.stderr)
         return 2

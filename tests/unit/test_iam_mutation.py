@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("iam_mutation", ROOT / "tools" / "iam_mutation.py")
 assert _spec
@@ -71,11 +73,11 @@ def test_a_reason_is_found_for_the_action_its_statement_or_its_role() -> None:
 
 def test_the_fastest_passing_tests_that_used_what_is_removed_are_chosen() -> None:
     read = Mutation("SmRole", "P0/Read", "LAMBDA:getalias")
-    assert iam_mutation.tests_for(read, USED, DURATIONS, 1) == [FAST]
-    assert iam_mutation.tests_for(read, USED, DURATIONS, 5) == [FAST, SLOW]
-    assert iam_mutation.tests_for(Mutation("SmRole", "P0/Read"), USED, DURATIONS, 5) == [FAST, SLOW]
+    assert iam_mutation.users_of(read, USED, DURATIONS, 1) == [FAST]
+    assert iam_mutation.users_of(read, USED, DURATIONS, 5) == [FAST, SLOW]
+    assert iam_mutation.users_of(Mutation("SmRole", "P0/Read"), USED, DURATIONS, 5) == [FAST, SLOW]
     configuration = Mutation("SmRole", "P0/Read", "lambda:GetFunctionConfiguration")
-    assert iam_mutation.tests_for(configuration, USED, DURATIONS, 5) == []  # only a failing test used it
+    assert iam_mutation.users_of(configuration, USED, DURATIONS, 5) == []  # only a failing test used it
 
 
 def test_durations_are_read_from_pytests_junit_xml_by_node_id() -> None:
@@ -93,14 +95,14 @@ def test_durations_are_read_from_pytests_junit_xml_by_node_id() -> None:
 
 def test_verdicts_proven_kept_stale_and_survived() -> None:
     found = iam_mutation.mutations(ROLES)[0]
-    fails = {"SmRole/P0/Read/lambda:GetAlias": True, "SmRole/P0/1": False}
+    fails = {"SmRole/P0/Read/lambda:GetAlias": iam_mutation.PROVEN, "SmRole/P0/1": "passed"}
     ran: list[tuple[str, list[str]]] = []
 
-    def runner(mutation: Any, tests: list[str]) -> bool:
+    def runner(mutation: Any, tests: list[str]) -> str:
         ran.append((str(mutation), tests))
-        return fails[str(mutation)]
+        return str(fails[str(mutation)])
 
-    outcome = iam_mutation.check(found, USED, DURATIONS, count=1, runner=runner, kept={"FnRole": "AWS only"})
+    outcome = iam_mutation.check(found, USED, DURATIONS, batch=1, runner=runner, kept={"FnRole": "AWS only"})
     assert ran == [("SmRole/P0/Read/lambda:GetAlias", [FAST]), ("SmRole/P0/1", [SLOW])]
     assert [str(m) for m in outcome.proven] == ["SmRole/P0/Read/lambda:GetAlias"]
     assert [(str(m), why) for m, why in outcome.kept] == [("FnRole/P1/Logs", "AWS only")]
@@ -109,13 +111,13 @@ def test_verdicts_proven_kept_stale_and_survived() -> None:
             "SmRole/P0/Read/lambda:GetFunctionConfiguration",
             "no recorded test uses it, and KEPT gives no reason",
         ),
-        ("SmRole/P0/1", f"{SLOW} pass without it"),
+        ("SmRole/P0/1", "every test that used it passed without it"),
     ]
     assert iam_mutation.summary(found, 3, 2, outcome) == (
         "iam_mutation: 3 statements, 2 actions of several-action statements; 4 mutations: 1 proven "
         "necessary by a failing test (1 statements), 1 kept with a reason, 2 without"
     )
-    stale = iam_mutation.check(found, USED, DURATIONS, count=1, runner=runner, kept={"SmRole/P0/Read": "AWS"})
+    stale = iam_mutation.check(found, USED, DURATIONS, batch=1, runner=runner, kept={"SmRole/P0/Read": "AWS"})
     assert (
         "SmRole/P0/Read/lambda:GetAlias",
         f"{FAST} needs it: drop its KEPT reason",
@@ -128,3 +130,36 @@ def test_every_kept_reason_names_a_mutation_of_the_template() -> None:
     found = iam_mutation.mutations(iam_check.roles_of(iam_check.evaluated()))[0]
     names = {str(m) for m in found} | {f"{m.role}/{m.statement}" for m in found} | {m.role for m in found}
     assert set(iam_mutation.KEPT) <= names
+
+
+def test_a_failure_proves_a_statement_necessary_only_with_a_refusal_of_the_role() -> None:
+    mutation = Mutation("SmRole", "P0/1")
+    refusal = (
+        "User: arn:aws:sts::123456789012:assumed-role/petclinic-ops-local-SmRole-N0IA8ERCWEG7/x is not "
+        "authorized to perform: sns:Publish on resource: arn:aws:sns:us-west-2:123456789012:t because ..."
+    )
+    other = refusal.replace("-SmRole-", "-OtherRole-")
+    failed = "FAILED tests/integration/test_a.py::test_slow - AssertionError"
+    assert iam_mutation.verdict(mutation, 1, f"{refusal}\n{failed}") == iam_mutation.PROVEN
+    assert iam_mutation.verdict(mutation, 1, f"{other}\n{failed}") == f"{failed}, with no refusal of SmRole"
+    assert iam_mutation.verdict(mutation, 0, "1 passed") == "passed"
+    with pytest.raises(iam_mutation.MutationError, match="pytest exited 4"):
+        iam_mutation.verdict(mutation, 4, "ERROR: file or directory not found")
+
+
+def test_a_mutation_runs_its_tests_fastest_first_until_one_fails_or_the_limit() -> None:
+    """A test may tolerate the refusal by design (a notification that may fail): the next runs."""
+    found = [Mutation("SmRole", "P0/Read", "lambda:GetAlias")]
+    ran: list[list[str]] = []
+
+    def runner(mutation: Any, tests: list[str]) -> str:
+        ran.append(tests)
+        return iam_mutation.PROVEN if SLOW in tests else "passed"
+
+    outcome = iam_mutation.check(found, USED, DURATIONS, batch=1, runner=runner, kept={})
+    assert ran == [[FAST], [SLOW]]
+    assert outcome.proven == found
+    ran.clear()
+    limited = iam_mutation.check(found, USED, DURATIONS, batch=1, limit=1, runner=runner, kept={})
+    assert ran == [[FAST]]
+    assert [str(m) for m, _ in limited.survived] == ["SmRole/P0/Read/lambda:GetAlias"]
