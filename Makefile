@@ -21,7 +21,7 @@ export SAM_CLI_TELEMETRY := 0
 # Debian's chromium and chromedriver (the GenAI chat page's end-to-end test); apt needs root.
 CHROMIUM_PACKAGES := chromium chromium-driver
 
-.PHONY: setup tools browser demo serve test test-fast lint format types validate build bench moto-tests pr clean stress
+.PHONY: setup tools browser demo serve test test-fast lint format types validate build bench moto-tests pr clean stress iam-mutation
 
 $(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -114,6 +114,11 @@ validate: setup tools  ## static checks of template.yaml, statemachines/ and inf
 	@echo "--- checkov (the SAM template, the transformed one for the generated IAM roles, infra/)"
 	$(CHECKOV) --framework cloudformation --file template.yaml --file $(CHECKS_DIR)/template.json \
 		$(foreach file,$(INFRA_TEMPLATES),--file $(file)) --skip-download --compact --quiet
+
+# Nightly-style (long): the record is ~55 min on 2 cores, each mutation ~30 s (a fresh local cloud).
+iam-mutation: setup  ## each statement (and action) of the control plane's roles removed in turn: a test must fail (long; ROLES="A B")
+	$(PY) tools/iam_mutation.py --record
+	$(PY) tools/iam_mutation.py $(foreach role,$(ROLES),--role $(role))
 
 build: $(SAM_VENV)/.installed  ## sam build without a container (python3.11, arm64 wheels) into .aws-sam/build
 	$(SAM) build --cached --parallel --template-file template.yaml

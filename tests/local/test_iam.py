@@ -8,6 +8,7 @@ rotation function through its resource policy.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -495,3 +496,94 @@ def test_closed_iam_enforcement_requests_models_and_unknown_actions() -> None:
     assert requests_for("sts", "GetCallerIdentity", {}, WHERE) == []
     with pytest.raises(UnknownAction, match="ecs:CreateCluster"):
         requests_for("ecs", "CreateCluster", {}, WHERE)
+
+
+# --------------------------------------------------------------------------- mutations, recording
+
+
+def _stack_role(logical_id: str, statements: list[dict[str, Any]], suffix: str = "N0IA8ERCWEG7") -> str:
+    """A role named as CloudFormation names a stack's, its statements in the policy "inline"."""
+    return create_role(f"petclinic-ops-local-{logical_id}-{suffix}", _policy(*statements))
+
+
+STACK_STATEMENTS = [
+    {"Sid": "LeaseAndLedger", **_allow(["dynamodb:GetItem", "dynamodb:PutItem"], TABLE)},
+    _allow("sns:Publish", "*"),  # no Sid: its index, 1
+]
+
+
+def _outcomes(role: str) -> list[str]:
+    calls: dict[str, Callable[[], Any]] = {
+        "get": lambda: client("dynamodb").get_item(TableName="allowed", Key={"pk": {"S": "k"}}),
+        "put": lambda: client("dynamodb").put_item(TableName="allowed", Item={"pk": {"S": "k"}}),
+        "publish": lambda: client("sns").publish(TopicArn=f"arn:aws:sns:{REGION}:{ACCOUNT}:t", Message="m"),
+    }
+    refused: list[str] = []
+    with iam.acting_as(_as(role)):
+        for name, call in calls.items():
+            try:
+                call()
+            except ClientError as error:
+                if error.response["ResponseMetadata"]["HTTPStatusCode"] == 403:
+                    refused.append(name)
+    return refused
+
+
+def test_closed_iam_enforcement_without_a_statement_or_an_action(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PETCLINIC_IAM_WITHOUT: the named role's policies lack the statement (by Sid or index) or the
+    action; another role's statements of the same names are untouched."""
+    with local_aws():
+        _tables()
+        client("sns").create_topic(Name="t")
+        mutated = _stack_role("ScaleStateMachineRole", STACK_STATEMENTS)
+        other = _stack_role("ScaleEventsStateMachineRole", STACK_STATEMENTS)
+        assert _outcomes(mutated) == []
+        monkeypatch.setenv(iam.WITHOUT, "ScaleStateMachineRole/inline/LeaseAndLedger/dynamodb:putitem")
+        assert _outcomes(mutated) == ["put"]
+        monkeypatch.setenv(
+            iam.WITHOUT, "ScaleStateMachineRole/inline/1; ScaleStateMachineRole/inline/LeaseAndLedger"
+        )
+        assert _outcomes(mutated) == ["get", "put", "publish"]
+        assert _outcomes(other) == []
+        monkeypatch.setenv(
+            iam.WITHOUT,
+            "ScaleStateMachineRole/inline/LeaseAndLedger/dynamodb:GetItem;ScaleStateMachineRole/inline/LeaseAndLedger/dynamodb:PutItem",
+        )
+        assert _outcomes(mutated) == ["get", "put"]
+
+
+def test_closed_iam_enforcement_without_names_what_it_removes() -> None:
+    assert iam.mutations({iam.WITHOUT: "R/P/S; R/P/0/sns:Publish"}) == (
+        iam.Mutation("R", "P", "S"),
+        iam.Mutation("R", "P", "0", "sns:Publish"),
+    )
+    assert str(iam.Mutation("R", "P", "0", "sns:Publish")) == "R/P/0/sns:Publish"
+    with pytest.raises(ValueError, match="'R/P' is not <role>/<policy>/<Sid or index>"):
+        iam.mutations({iam.WITHOUT: "R/P"})
+    assert iam.logical_id("petclinic-ops-local-GenAiRole-N0IA8ERCWEG7") == "GenAiRole"
+    assert iam.logical_id("writer") is None
+    assert iam.logical_id("not-a-stacks") is None
+
+
+def test_closed_iam_enforcement_records_the_statement_that_allowed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """PETCLINIC_IAM_RECORD: each authorised request of a stack's role names the test, the role's
+    logical id, the first Allow statement that allowed it and the action of it that matched; once
+    a test."""
+    record = tmp_path / "record.jsonl"
+    monkeypatch.setenv(iam.RECORD, str(record))
+    with local_aws():
+        _tables()
+        client("sns").create_topic(Name="t")
+        _outcomes(_stack_role("GenAiReleaseStateMachineRole", STACK_STATEMENTS))
+        _outcomes(_stack_role("GenAiReleaseStateMachineRole", STACK_STATEMENTS, "ABC123DEF456"))
+        _outcomes(create_role("not-a-stacks", ADMINISTRATOR))
+    test = "tests/local/test_iam.py::test_closed_iam_enforcement_records_the_statement_that_allowed"
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    role = "GenAiReleaseStateMachineRole"
+    assert lines == [
+        {"test": test, "role": role, "statement": "inline/LeaseAndLedger", "action": "dynamodb:GetItem"},
+        {"test": test, "role": role, "statement": "inline/LeaseAndLedger", "action": "dynamodb:PutItem"},
+        {"test": test, "role": role, "statement": "inline/1", "action": "sns:Publish"},
+    ]

@@ -27,16 +27,30 @@ function only where the function's resource policy lets ``secretsmanager.amazona
 
 ``REFUSALS`` keeps every refusal (tests print them when they fail); ``AUTHORISED`` counts
 authorised requests. Both are process-wide and reset by ``reset()`` (each local cloud's start).
+
+Two environment variables serve tools/iam_mutation.py, which proves every statement of the
+control plane's roles needed by a test:
+
+* ``PETCLINIC_IAM_WITHOUT``: mutations, separated by ";", each ``<role>/<policy>/<statement>``
+  (the role's logical id in template.yaml, the inline policy's name, the statement's Sid or its
+  index in the policy) or ``<role>/<policy>/<statement>/<action>``: the role's policies are read
+  without that statement, or without that action of its ``Action`` list;
+* ``PETCLINIC_IAM_RECORD``: a file each authorised request of a role from the template appends a
+  JSON line to: the test (``PYTEST_CURRENT_TEST``), the role's logical id, the first ``Allow``
+  statement that allows it (``<policy>/<statement>``, as above) and the action of that statement
+  that matched.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import FrameType
@@ -44,10 +58,12 @@ from typing import Any
 from unittest import mock
 
 from petclinic_local.moto_compat.gap import Gap, Hooks, Patches
-from petclinic_local.moto_compat.iam_policy import Policies, Request, refusal, statements
+from petclinic_local.moto_compat.iam_policy import Policies, Request, Statement, listed, refusal, statements
 from petclinic_local.moto_compat.iam_requests import UnknownAction, Where, requests_for
 
 ACCOUNT = "123456789012"
+WITHOUT = "PETCLINIC_IAM_WITHOUT"  # mutations: the statements (or actions) the roles lack
+RECORD = "PETCLINIC_IAM_RECORD"  # a file: which statement allowed each request, in which test
 PRINCIPAL_ATTRIBUTE = "_petclinic_principal"  # set on the clients a Task state creates
 
 
@@ -114,8 +130,10 @@ def acting_as(principal: Principal | None) -> Iterator[None]:
 
 
 def _parsed(document: Any) -> tuple[Any, ...]:
-    """A policy's statements (moto keeps a CloudFormation-made policy as a mapping, others as JSON)."""
-    return _parsed_json(document) if isinstance(document, str) else statements(document)
+    """A policy's statements (moto keeps a CloudFormation-made policy as a mapping, others as JSON;
+    a statement ``Fn::If`` turned into ``AWS::NoValue`` as None, where CloudFormation drops it)."""
+    found = _parsed_json(document) if isinstance(document, str) else statements(document)
+    return tuple(s for s in found if s is not None)
 
 
 @lru_cache(maxsize=1024)
@@ -127,16 +145,91 @@ def _document(policy: Any) -> Any:
     return next(v.document for v in policy.versions if v.is_default)
 
 
-def policies_of(role_arn: str) -> Policies | None:
-    """The role's identity policies and boundary as moto's IAM holds them (None: no such role)."""
+STACK_ROLE = re.compile(r".+-(?P<logical_id>[A-Za-z0-9]+)-[A-Z0-9]{12,13}")
+
+
+def logical_id(role_name: str) -> str | None:
+    """The template's logical id of a role CloudFormation named ``<stack>-<logical id>-<suffix>``
+    (None: a role named otherwise, not one of a stack's)."""
+    found = STACK_ROLE.fullmatch(role_name)
+    return found["logical_id"] if found else None
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """A statement (or one action of it) a role's policies are read without."""
+
+    role: str  # the role's logical id
+    policy: str
+    statement: str  # its Sid, or its index in the policy
+    action: str | None = None  # None: the whole statement
+
+    @classmethod
+    def parse(cls, text: str) -> Mutation:
+        parts = text.strip().split("/")
+        if len(parts) not in {3, 4} or not all(parts):
+            raise ValueError(f"{WITHOUT}: {text!r} is not <role>/<policy>/<Sid or index>[/<action>]")
+        return cls(parts[0], parts[1], parts[2], parts[3] if len(parts) == 4 else None)
+
+    def __str__(self) -> str:
+        return "/".join(p for p in (self.role, self.policy, self.statement, self.action) if p)
+
+
+def mutations(environ: Mapping[str, str] = os.environ) -> tuple[Mutation, ...]:
+    return tuple(Mutation.parse(m) for m in environ.get(WITHOUT, "").split(";") if m.strip())
+
+
+def statement_key(statement: Statement, index: int) -> str:
+    return str(statement.get("Sid") or index)
+
+
+def mutated(
+    role: str | None, policy: str, found: tuple[Statement, ...], without: tuple[Mutation, ...]
+) -> list[tuple[str, Statement]]:
+    """A policy's statements keyed by Sid or index, less those (or the actions of them) the
+    mutations remove."""
+    kept: list[tuple[str, Statement]] = []
+    for index, original in enumerate(found):
+        key = statement_key(original, index)
+        mine = [m for m in without if (m.role, m.policy, m.statement) == (role, policy, key)]
+        if any(m.action is None for m in mine):
+            continue
+        statement = original
+        removed = {m.action.lower() for m in mine if m.action}
+        if removed and "Action" in original:
+            actions = [a for a in listed(original["Action"]) if str(a).lower() not in removed]
+            if not actions:
+                continue
+            statement = {**original, "Action": actions}
+        kept.append((f"{policy}/{key}", statement))
+    return kept
+
+
+def _role(role_arn: str) -> tuple[Any, Any]:
     from moto.iam.models import iam_backends  # noqa: PLC0415
 
     account = role_arn.split(":")[4] or ACCOUNT
     backend = iam_backends[account]["global"]
-    role = next((r for r in backend.roles.values() if r.arn == role_arn), None)
+    return backend, next((r for r in backend.roles.values() if r.arn == role_arn), None)
+
+
+def inline_statements(role: Any) -> list[tuple[str, Statement]]:
+    """The role's inline statements keyed ``<policy>/<Sid or index>``, less ``WITHOUT``'s."""
+    without, name = mutations(), logical_id(role.name)
+    return [
+        keyed
+        for policy, document in role.policies.items()
+        for keyed in mutated(name, policy, _parsed(document), without)
+    ]
+
+
+def policies_of(role_arn: str) -> Policies | None:
+    """The role's identity policies and boundary as moto's IAM holds them (None: no such role),
+    less what ``WITHOUT`` removes."""
+    backend, role = _role(role_arn)
     if role is None:
         return None
-    identity = [s for document in role.policies.values() for s in _parsed(document)]
+    identity = [s for _, s in inline_statements(role)]
     identity += [s for policy in role.managed_policies.values() for s in _parsed(_document(policy))]
     boundary = None
     if role.permissions_boundary_arn:
@@ -164,7 +257,47 @@ def decide(principal: Principal, requests: list[Request], *, resource_known: boo
             REFUSALS.append(found)
             return found
         AUTHORISED[0] += 1
+        if os.environ.get(RECORD):
+            record(principal, request, os.environ[RECORD])
     return None
+
+
+_RECORDED: set[tuple[str, ...]] = set()
+_RECORD_LOCK = threading.Lock()
+
+
+def granting(keyed: list[tuple[str, Statement]], request: Request) -> tuple[str, str] | None:
+    """The first ``Allow`` statement that allows the request, and the action of it that matched:
+    (``<policy>/<statement>``, action); None: none of these statements does."""
+    for key, statement in keyed:
+        if statement.get("Effect") != "Allow" or refusal(Policies((statement,)), request) is not None:
+            continue
+        if "Action" not in statement:
+            return key, "NotAction"
+        for action in listed(statement["Action"]):
+            if refusal(Policies(({**statement, "Action": action},)), request) is None:
+                return key, str(action)
+    return None
+
+
+def record(principal: Principal, request: Request, path: str) -> None:
+    """Appends to ``path`` which statement of a template role's inline policies allowed the
+    request, in which test (nothing for a role not from a stack, or a request that only a managed
+    policy allows)."""
+    _, role = _role(principal.role_arn)
+    name = logical_id(role.name) if role is not None else None
+    found = granting(inline_statements(role), request) if name is not None else None
+    if found is None or name is None:
+        return
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+    line = (test, name, found[0], found[1])
+    with _RECORD_LOCK:
+        if line in _RECORDED:
+            return
+        _RECORDED.add(line)
+        with open(path, "a", encoding="utf-8") as file:
+            keys = ("test", "role", "statement", "action")
+            file.write(json.dumps(dict(zip(keys, line, strict=True))) + "\n")
 
 
 def authorise(
