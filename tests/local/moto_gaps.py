@@ -51,6 +51,7 @@ class FakeHooks:
         self, time_scale: float = 1.0, functions: dict[str, Callable[[Any], FunctionResult]] | None = None
     ) -> None:
         self.time_scale = time_scale
+        self.enforce_iam = True
         self.functions = functions or {}
         self.invocations: list[tuple[str, Any]] = []
         self.deployments: list[tuple[Any, dict[str, Any], dict[str, Any] | None]] = []

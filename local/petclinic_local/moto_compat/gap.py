@@ -14,6 +14,9 @@ class Hooks(Protocol):
     moto's own behaviour alone)."""
 
     time_scale: float
+    # Whether IAM decides the calls made as a role (moto_compat.iam): the local cloud's roles are
+    # its own; moto's own tests name roles with no permissions and expect their calls to work.
+    enforce_iam: bool
 
     def has_function(self, function_name: str) -> bool:
         """Whether the host runs this Lambda function itself (else moto invokes it its own way)."""
@@ -49,6 +52,7 @@ class InertHooks:
     """``Hooks`` with no local cloud behind them (moto's own tests, tests that need one gap only)."""
 
     time_scale = 1.0
+    enforce_iam = False
 
     def has_function(self, function_name: str) -> bool:
         return False

@@ -334,8 +334,11 @@ def client_error(client: Any, operation: str, found: Refusal) -> Exception:
 # --------------------------------------------------------------------------- the patches
 
 
-def _enforcement(_: Hooks) -> Patches:
+def _enforcement(hooks: Hooks) -> Patches:
     from botocore.client import BaseClient  # noqa: PLC0415
+
+    if not hooks.enforce_iam:
+        return
 
     original = BaseClient._make_api_call  # type: ignore[attr-defined]
 
@@ -474,7 +477,7 @@ def _cloudformation_policy_documents(_: Hooks) -> Patches:
 
     def put_policy(self: Any, policy_name: str, policy_json: Any) -> None:
         if not isinstance(policy_json, str):  # a role's Policies from a CloudFormation template
-            policy_json = json.dumps(_without_no_value(policy_json))
+            policy_json = json.dumps(_without_no_value(policy_json), default=str)
         original(self, policy_name, policy_json)
 
     yield mock.patch.object(Role, "put_policy", put_policy)
