@@ -39,7 +39,11 @@ def one_round(enforce: bool) -> tuple[float, int, int]:
 def decision_cost(samples: int = 2000) -> float:
     """Microseconds per authorisation of a typical Task state call, inside a running cloud."""
     with LocalCloud(time_scale=0.01, rollout_seconds=60) as cloud:
-        role = next(r["Arn"] for r in cloud.client("iam").list_roles()["Roles"] if "DeployStateMachineRole" in r["RoleName"])
+        role = next(
+            r["Arn"]
+            for r in cloud.client("iam").list_roles()["Roles"]
+            if "DeployStateMachineRole" in r["RoleName"]
+        )
         principal = iam.Principal(role, "bench")
         params = {"cluster": "petclinic-dev", "service": "customers-service", "forceNewDeployment": True}
         started = time.perf_counter()
