@@ -204,7 +204,8 @@ def wait_for(condition: Any, timeout: float = 60.0) -> None:
 @pytest.mark.parametrize(
     ("payload", "error", "message"),
     [
-        ({"secret": "petclinic/dev/aurora/nope"}, "SecretNotFound", "does not exist"),
+        # IAM refuses the role every other secret, existing or not, before Secrets Manager looks.
+        ({"secret": "petclinic/dev/aurora/nope"}, "UnmanagedSecret", "does not exist or is not managed"),
         ({"secrets": "petclinic/dev/aurora/app"}, "InvalidRotationRequest", 'expected {"secret"'),
         (
             {"secret": "petclinic/dev/aurora/app", "force": True},

@@ -28,10 +28,13 @@ starts failing, upstream fixed the gap, so delete the workaround.
     cloudwatch        DescribeAlarms evaluates alarms from the datapoints (simulators.cloudwatch)
     bedrockruntime    Converse and InvokeModel answered by the host's Bedrock stand-in (simulators.bedrock)
     s3                HTTPS-only bucket policies (conditions are not evaluated)
+    logs              a log group's CloudFormation Arn ends in ":*", as AWS's does
     iam               every call runs as its role (a Lambda handler's, a state machine's, an
                       EventBridge target's) and is authorised as IAM would (iam_policy.py evaluates
                       the policies, iam_requests.py says what a call asks for); CloudFormation's
                       role policies kept as JSON, without AWS::NoValue
+    iam_policy.py     IAM's policy evaluation (iam's decision for one principal and request)
+    iam_requests.py   what a call asks IAM for: action, resource ARN, condition keys
     cloudformation/   a package, its modules by concern: the deploy's steps around moto's
                       create_stack (deploy.py); for the PetClinic stacks: parameters, templates,
                       skipped types (simulators.cloudformation's providers) and resource events
@@ -72,6 +75,7 @@ from petclinic_local.moto_compat import (
     elbv2,
     events,
     iam,
+    logs,
     s3,
     sdk_integrations,
     secretsmanager,
@@ -97,6 +101,7 @@ GAPS: tuple[Gap, ...] = (
     *bedrockruntime.GAPS,
     *cloudwatch.GAPS,
     *s3.GAPS,
+    *logs.GAPS,
     *iam.GAPS,  # last: the Task states' modules are imported by then
 )
 
