@@ -91,7 +91,7 @@ TEST_DIRS := unit integration local e2e
 types: setup  ## mypy --strict on the layer, the functions, the local cloud, tools/ and the tests
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --explicit-package-bases functions
-	$(VENV)/bin/mypy tools
+	MYPYPATH=tools $(VENV)/bin/mypy tools
 	MYPYPATH=layers/shared:local:tests $(VENV)/bin/mypy --explicit-package-bases tests/*.py
 # Each test folder on its own: they share module names (conftest) and import their helpers by name.
 	$(foreach dir,$(TEST_DIRS),MYPYPATH=layers/shared:local:tests:tests/$(dir) $(VENV)/bin/mypy --explicit-package-bases tests/$(dir) &&) true

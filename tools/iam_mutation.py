@@ -17,7 +17,7 @@ several actions removes each of them, so a statement of several actions is prove
 any of its actions' mutations. A mutation no recorded test uses, or that no test fails without,
 must be in ``KEPT`` with its reason (a path only AWS takes), or the statement leaves the template::
 
-    python tools/iam_mutation.py --record [TEST...]    # RECORD_TESTS: ~55 min on 2 cores
+    python tools/iam_mutation.py --record [TEST...]    # RECORD_TESTS: ~30 min, 2 workers
     python tools/iam_mutation.py --list [--role R]     # each mutation, its tests or its reason
     python tools/iam_mutation.py [--role R ...]        # run them: ~30 s a mutation (a fresh local cloud)
 
@@ -29,7 +29,6 @@ what a test proves necessary.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -42,6 +41,10 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
+
+if str(Path(__file__).parent) not in sys.path:  # its sibling tools, as when it runs as a script
+    sys.path.insert(0, str(Path(__file__).parent))
+import iam_check
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "iam-mutation"
@@ -105,18 +108,6 @@ KEPT: dict[str, str] = {
         "tests/integration/test_scale_workflow.py starts the workflow with the schedule's input"
     ),
 }
-
-
-def _load(name: str, path: Path) -> Any:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"{path} cannot be loaded")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass(frozen=True, order=True)
@@ -251,10 +242,13 @@ def run(mutation: Mutation, tests: list[str]) -> str:
     return verdict(mutation, result.returncode, result.stdout)
 
 
-def record(tests: list[str], cache: Path) -> int:
+def record(tests: list[str], cache: Path, workers: int) -> int:
     cache.mkdir(parents=True, exist_ok=True)
     (cache / "record.jsonl").unlink(missing_ok=True)
-    result = _pytest(tests, {RECORD: str(cache / "record.jsonl")}, f"--junitxml={cache / 'record.xml'}")
+    parallel = ("-n", str(workers), "--dist", "loadgroup") if workers > 1 else ()
+    # each worker appends whole lines (one write each) to the same record
+    xml = f"--junitxml={cache / 'record.xml'}"
+    result = _pytest(tests, {RECORD: str(cache / "record.jsonl")}, xml, *parallel)
     print(result.stdout[-1500:])
     return 0
 
@@ -339,10 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tests", type=int, default=3, help="tests to a pytest run (the fastest first)")
     parser.add_argument("--max-tests", type=int, help="tests run at most for a mutation (default: all)")
     parser.add_argument("--cache", type=Path, default=CACHE, help="where the record is kept")
+    parser.add_argument("--workers", type=int, default=2, help="pytest workers of --record (pytest-xdist)")
     args = parser.parse_args(argv)
     if args.record is not None:
-        return record(args.record or list(RECORD_TESTS), args.cache)
-    iam_check = _load("iam_check", ROOT / "tools" / "iam_check.py")
+        return record(args.record or list(RECORD_TESTS), args.cache, args.workers)
     roles = iam_check.roles_of(iam_check.evaluated())
     unknown = set(args.role or ()) - set(roles)
     if unknown:

@@ -34,7 +34,6 @@ managed policy nothing needs, or puts on ``Resource: "*"`` an action IAM can sco
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import re
 import sys
@@ -43,6 +42,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+if str(Path(__file__).parent) not in sys.path:  # its sibling tools, as when it runs as a script
+    sys.path.insert(0, str(Path(__file__).parent))
+import iam_check
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT, REGION = "123456789012", "us-west-2"
@@ -115,19 +118,7 @@ WIDER: dict[tuple[str, str], str] = {
 }
 
 
-def _load(name: str, path: Path) -> Any:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"{path} cannot be loaded")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # their dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-iam: Any = _load("iam_check", ROOT / "tools" / "iam_check.py")
+iam: Any = iam_check
 listed = iam.listed
 
 

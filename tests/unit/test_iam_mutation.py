@@ -129,7 +129,7 @@ def test_verdicts_proven_kept_stale_and_survived() -> None:
 
 def test_every_kept_reason_names_a_mutation_of_the_template() -> None:
     """A reason for a statement the template no longer has is dropped with it."""
-    iam_check = iam_mutation._load("iam_check", ROOT / "tools" / "iam_check.py")
+    iam_check = iam_mutation.iam_check
     found = iam_mutation.mutations(iam_check.roles_of(iam_check.evaluated()))[0]
     for key in iam_mutation.KEPT:
         assert any(iam_mutation.kept_reason(m, {key: "why"}) for m in found), key
