@@ -19,7 +19,7 @@ must be in ``KEPT`` with its reason (a path only AWS takes), or the statement le
 
     python tools/iam_mutation.py --record [TEST...]    # RECORD_TESTS: ~30 min, 2 workers
     python tools/iam_mutation.py --list [--role R]     # each mutation, its tests or its reason
-    python tools/iam_mutation.py [--role R ...]        # run them: ~30 s a mutation (a fresh local cloud)
+    python tools/iam_mutation.py [--role R ...] [--jobs 2]  # run them: ~30 s a mutation (a fresh local cloud)
 
 It prints each mutation's outcome and the counts (statements, actions mutated, proven necessary,
 kept with a reason) and exits 1 if a mutation survives without a reason, or a reason is kept for
@@ -36,6 +36,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -269,29 +270,36 @@ def check(
     limit: int | None = None,
     runner: Any = run,
     kept: Mapping[str, str] = KEPT,
+    jobs: int = 1,
 ) -> Outcome:
     """Each mutation's verdict: its tests run ``batch`` at a time, fastest first, until one fails
-    with a refusal of the role (or ``limit`` have run)."""
-    outcome = Outcome([], [], [])
-    for mutation in found:
-        reason = kept_reason(mutation, kept)
+    with a refusal of the role (or ``limit`` have run); ``jobs`` mutations at once."""
+
+    def tried(mutation: Mutation) -> tuple[str, list[str], str] | None:
         tests = users_of(mutation, used, durations, limit)
         if not tests:
-            if reason is not None:
-                outcome.kept.append((mutation, reason))
-                print(f"kept     {mutation}: {reason}", flush=True)
-            else:
-                outcome.survived.append((mutation, "no recorded test uses it, and KEPT gives no reason"))
-                print(f"UNUSED   {mutation}: no recorded test uses it", flush=True)
-            continue
+            return None
         started = time.monotonic()
         for first in range(0, len(tests), batch):
             ran = tests[first : first + batch]
             found_by = runner(mutation, ran)
             if found_by == PROVEN:
                 break
-        took = f"{len(tests[: first + batch])} tests, {time.monotonic() - started:.0f} s"
-        _judge(outcome, mutation, reason=reason, found_by=found_by, ran=ran, took=took)
+        return found_by, ran, f"{len(tests[: first + batch])} tests, {time.monotonic() - started:.0f} s"
+
+    outcome = Outcome([], [], [])
+    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:  # each try is a pytest process
+        for mutation, result in zip(found, pool.map(tried, found), strict=True):
+            reason = kept_reason(mutation, kept)
+            if result is not None:
+                found_by, ran, took = result
+                _judge(outcome, mutation, reason=reason, found_by=found_by, ran=ran, took=took)
+            elif reason is not None:
+                outcome.kept.append((mutation, reason))
+                print(f"kept     {mutation}: {reason}", flush=True)
+            else:
+                outcome.survived.append((mutation, "no recorded test uses it, and KEPT gives no reason"))
+                print(f"UNUSED   {mutation}: no recorded test uses it", flush=True)
     return outcome
 
 
@@ -334,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-tests", type=int, help="tests run at most for a mutation (default: all)")
     parser.add_argument("--cache", type=Path, default=CACHE, help="where the record is kept")
     parser.add_argument("--workers", type=int, default=2, help="pytest workers of --record (pytest-xdist)")
+    parser.add_argument("--jobs", type=int, default=1, help="mutations tried at once")
     args = parser.parse_args(argv)
     if args.record is not None:
         return record(args.record or list(RECORD_TESTS), args.cache, args.workers)
@@ -359,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{mutation}: {len(tests)} tests, fastest {fastest} {kept_reason(mutation) or ''}".rstrip())
         return 0
     try:
-        outcome = check(found, used, durations, batch=args.tests, limit=args.max_tests)
+        outcome = check(found, used, durations, batch=args.tests, limit=args.max_tests, jobs=args.jobs)
     except MutationError as exc:
         print(f"iam_mutation: {exc}", file=sys.stderr)
         return 2

@@ -127,6 +127,22 @@ def test_verdicts_proven_kept_stale_and_survived() -> None:
     ) in [(str(m), why) for m, why in stale.survived]
 
 
+def test_mutations_tried_at_once_are_judged_in_the_template_order() -> None:
+    found = iam_mutation.mutations(ROLES)[0]
+    proven = {"SmRole/P0/Read/lambda:GetAlias", "SmRole/P0/1"}
+    ran: list[str] = []
+
+    def runner(mutation: Any, tests: list[str]) -> str:
+        ran.append(str(mutation))
+        return iam_mutation.PROVEN if str(mutation) in proven else "passed"
+
+    one = iam_mutation.check(found, USED, DURATIONS, batch=1, runner=runner, kept={})
+    two = iam_mutation.check(found, USED, DURATIONS, batch=1, runner=runner, kept={}, jobs=2)
+    assert sorted(ran) == sorted(2 * ["SmRole/P0/Read/lambda:GetAlias", "SmRole/P0/1"])
+    assert (two.proven, two.kept, two.survived) == (one.proven, one.kept, one.survived)
+    assert [str(m) for m in two.proven] == ["SmRole/P0/Read/lambda:GetAlias", "SmRole/P0/1"]
+
+
 def test_every_kept_reason_names_a_mutation_of_the_template() -> None:
     """A reason for a statement the template no longer has is dropped with it."""
     iam_check = iam_mutation.iam_check
