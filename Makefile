@@ -118,7 +118,7 @@ validate: setup tools  ## static checks of template.yaml, statemachines/ and inf
 # Nightly-style (long): the record is ~55 min on 2 cores, each mutation ~30 s (a fresh local cloud).
 iam-mutation: setup  ## each statement (and action) of the control plane's roles removed in turn: a test must fail (long; ROLES="A B")
 	$(PY) tools/iam_mutation.py --record
-	$(PY) tools/iam_mutation.py $(foreach role,$(ROLES),--role $(role))
+	$(PY) tools/iam_mutation.py --jobs 2 $(foreach role,$(ROLES),--role $(role))
 
 build: $(SAM_VENV)/.installed  ## sam build without a container (python3.11, arm64 wheels) into .aws-sam/build
 	$(SAM) build --cached --parallel --template-file template.yaml

@@ -17,7 +17,8 @@ several actions removes each of them, so a statement of several actions is prove
 any of its actions' mutations. A mutation no recorded test uses, or that no test fails without,
 must be in ``KEPT`` with its reason (a path only AWS takes), or the statement leaves the template::
 
-    python tools/iam_mutation.py --record [TEST...]    # RECORD_TESTS: ~30 min, 2 workers
+    python tools/iam_mutation.py --record [TEST...]    # RECORD_TESTS: ~12 min, 2 workers
+    python tools/iam_mutation.py --append --record TEST...  # add these tests to the record
     python tools/iam_mutation.py --list [--role R]     # each mutation, its tests or its reason
     python tools/iam_mutation.py [--role R ...] [--jobs 2]  # run them: ~30 s a mutation (a fresh local cloud)
 
@@ -91,6 +92,10 @@ KEPT: dict[str, str] = {
     "*/UseTheDataKeyThroughSecretsManagerForTheProvisionedSecretsOnly": (
         "KMS behind the database secrets: Secrets Manager calls KMS with the caller's permissions; "
         "the local cloud encrypts nothing"
+    ),
+    "*/DecryptTheTemplates": (
+        "KMS behind the artifact bucket (SSE-KMS with the ops key): S3 decrypts a template the "
+        "function reads with the caller's kms:Decrypt; the local cloud encrypts nothing"
     ),
     "*/TraceHasNoResourceLevelPermission": (
         "X-Ray: Lambda's runtime sends the function's trace segments; the local cloud traces nothing"
@@ -243,12 +248,16 @@ def run(mutation: Mutation, tests: list[str]) -> str:
     return verdict(mutation, result.returncode, result.stdout)
 
 
-def record(tests: list[str], cache: Path, workers: int) -> int:
+def record(tests: list[str], cache: Path, workers: int, *, append: bool = False) -> int:
+    """Run the tests recording which statement allowed what; ``append``: to the record there (the
+    tests' durations in another JUnit file), else a new record."""
     cache.mkdir(parents=True, exist_ok=True)
-    (cache / "record.jsonl").unlink(missing_ok=True)
+    if not append:
+        for old in (cache / "record.jsonl", *cache.glob("record*.xml")):
+            old.unlink(missing_ok=True)
     parallel = ("-n", str(workers), "--dist", "loadgroup") if workers > 1 else ()
     # each worker appends whole lines (one write each) to the same record
-    xml = f"--junitxml={cache / 'record.xml'}"
+    xml = f"--junitxml={cache / f'record-{time.time_ns()}.xml' if append else cache / 'record.xml'}"
     result = _pytest(tests, {RECORD: str(cache / "record.jsonl")}, xml, *parallel)
     print(result.stdout[-1500:])
     return 0
@@ -341,11 +350,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tests", type=int, default=3, help="tests to a pytest run (the fastest first)")
     parser.add_argument("--max-tests", type=int, help="tests run at most for a mutation (default: all)")
     parser.add_argument("--cache", type=Path, default=CACHE, help="where the record is kept")
+    parser.add_argument("--append", action="store_true", help="--record adds to the record there")
     parser.add_argument("--workers", type=int, default=2, help="pytest workers of --record (pytest-xdist)")
     parser.add_argument("--jobs", type=int, default=1, help="mutations tried at once")
     args = parser.parse_args(argv)
     if args.record is not None:
-        return record(args.record or list(RECORD_TESTS), args.cache, args.workers)
+        return record(args.record or list(RECORD_TESTS), args.cache, args.workers, append=args.append)
     roles = iam_check.roles_of(iam_check.evaluated())
     unknown = set(args.role or ()) - set(roles)
     if unknown:
@@ -358,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         used = read_record((args.cache / "record.jsonl").read_text(encoding="utf-8").splitlines())
         durations = read_durations((args.cache / "record.xml").read_text(encoding="utf-8"))
+        for appended in sorted(args.cache.glob("record-*.xml")):  # --record --append's, later wins
+            durations.update(read_durations(appended.read_text(encoding="utf-8")))
     except FileNotFoundError as missing:
         print(f"iam_mutation: {missing.filename} is missing: run with --record first", file=sys.stderr)
         return 2

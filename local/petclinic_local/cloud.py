@@ -317,6 +317,13 @@ class LocalCloud:
         deleted: dict[str, list[str]] = ecr_backends[ACCOUNT][REGION].expire_images(now)
         return deleted
 
+    def fire_schedule(self, rule_name: str) -> None:
+        """A schedule rule's time has come (the local cloud runs no clock for them): EventBridge
+        starts its Step Functions targets with the rule's input, each as its target's role."""
+        from petclinic_local.moto_compat.events import fire_schedule  # noqa: PLC0415
+
+        fire_schedule(ACCOUNT, REGION, rule_name)
+
     def put_events(self, events: list[dict[str, Any]]) -> None:
         """Put EventBridge envelopes (as `sam local invoke -e` takes them) on the default bus."""
         entries = [

@@ -10,13 +10,15 @@ CloudWatch stand-in (simulators/cloudwatch.py) from the function's own metrics.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from moto.sns.models import sns_backends
 
-from petclinic_local import genai
-from petclinic_local.cloud import LocalCloud
+from petclinic_local import genai, runner
+from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("genai-release")]
 MACHINE = "petclinic-ops-dev-genai-release"
@@ -108,6 +110,16 @@ def test_a_good_version_is_promoted_step_by_step(cloud: LocalCloud) -> None:
         Namespace="PetClinicOps/dev", MetricName="GenAiReleasesSucceeded"
     )
     assert metrics["Metrics"]
+    [(message, subject)] = announced(cloud, outcome["executionArn"])
+    assert subject == f"[petclinic-ops] genai release of version {version} SUCCEEDED"
+    assert (message["version"], message["previousVersion"]) == (version, "1")
+
+
+def announced(cloud: LocalCloud, execution_arn: str) -> list[tuple[dict[str, object], str]]:
+    """The ops topic's messages about the execution, with their subjects."""
+    topic = sns_backends[ACCOUNT][REGION].topics[cloud.outputs["DeploymentTopicArn"]]
+    sent = [(json.loads(n[1]), n[2]) for n in topic.sent_notifications]
+    return [(message, subject) for message, subject in sent if message.get("executionArn") == execution_arn]
 
 
 def test_a_version_whose_fallback_rate_alarms_is_rolled_back(cloud: LocalCloud) -> None:
@@ -267,6 +279,24 @@ def test_a_second_release_while_one_runs_is_refused(cloud: LocalCloud) -> None:
     )
     assert results == [("FAILED", "ReleaseInProgress"), ("SUCCEEDED", None)]
     assert [row["result"] for row in genai.ledger(cloud)] == ["SUCCEEDED"]
+
+
+def test_a_lease_left_by_a_stopped_release_is_taken_over_at_once(cloud: LocalCloud) -> None:
+    """Its holder is not RUNNING (DescribeExecution): the next release need not wait for it to
+    expire."""
+    version = good_version(cloud)
+    first = genai.start_release(cloud, version)
+    deadline = time.monotonic() + 60
+    while lease(cloud) is None:
+        assert time.monotonic() < deadline, "the release never took its lease"
+        time.sleep(0.05)
+    cloud.client("stepfunctions").stop_execution(executionArn=first, cause="operator")
+    assert genai.wait_for(cloud, first)["status"] == "ABORTED"
+    assert lease(cloud) is not None  # left behind
+    again = runner.start(cloud, "GenAiReleaseStateMachine", {"version": version}, name="after-the-stop")
+    outcome = genai.outcome_of(genai.wait_for(cloud, again))
+    assert (outcome["status"], outcome.get("result")) == ("SUCCEEDED", "SUCCEEDED"), outcome
+    assert genai.live_alias(cloud) == {"version": version, "weights": {}}
 
 
 def test_a_published_version_event_starts_the_release(cloud: LocalCloud) -> None:

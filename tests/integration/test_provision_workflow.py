@@ -329,6 +329,10 @@ def test_teardown_deletes_in_reverse_order_and_keeps_the_data(cloud: LocalCloud)
         ("network", "DELETE_COMPLETE"),
     ]
     assert set(_stacks(cloud).values()) == {"DELETE_COMPLETE"}
+    # Each stack's end reached the run through the relay (recorded, and resumed if it was parked).
+    relays = cloud.executions("petclinic-ops-dev-stack-events")
+    assert len(relays) >= 4
+    assert {r["status"] for r in relays} == {"SUCCEEDED"}
     assert (
         cloud.client("ecs").describe_clusters(clusters=["petclinic-dev"])["clusters"][0]["status"] != "ACTIVE"
     )
@@ -340,6 +344,25 @@ def test_teardown_deletes_in_reverse_order_and_keeps_the_data(cloud: LocalCloud)
     secrets = cloud.client("secretsmanager")
     assert secrets.describe_secret(SecretId="petclinic/dev/aurora/app").get("DeletedDate") is None
     assert secrets.describe_secret(SecretId="petclinic/dev/aurora/master").get("DeletedDate") is None
+
+
+def test_teardown_told_to_discard_the_data_schedules_the_secrets_deletion_once(cloud: LocalCloud) -> None:
+    """keepData false: the retained database secrets go too, in a 7-day recovery window; the
+    final snapshot stays. A second teardown finds them scheduled already and succeeds."""
+    request = {"environment": "dev", "action": "teardown", "keepData": False}
+    report = provisioning.provision(cloud, request)
+    assert report["execution"]["status"] == "SUCCEEDED", report["execution"]
+    assert set(_stacks(cloud).values()) == {"DELETE_COMPLETE"}
+    secrets = cloud.client("secretsmanager")
+    for name in ("app", "master"):
+        described = secrets.describe_secret(SecretId=f"petclinic/dev/aurora/{name}")
+        assert described.get("DeletedDate") is not None, name
+    snapshots = cloud.client("rds").describe_db_cluster_snapshots(
+        DBClusterIdentifier="petclinic-dev", SnapshotType="manual"
+    )["DBClusterSnapshots"]
+    assert len(snapshots) == 1
+    again = provisioning.provision(cloud, request)
+    assert again["execution"]["status"] == "SUCCEEDED", again["execution"]
 
 
 def test_drift_is_reported_after_an_out_of_band_change(cloud: LocalCloud) -> None:
@@ -364,6 +387,26 @@ def test_drift_is_reported_after_an_out_of_band_change(cloud: LocalCloud) -> Non
     assert owned["logicalId"] == "VetsService"
     assert owned["properties"][0]["ownedBy"] == "scale"
     assert report["lambdaInvocations"] == 4
+    # Counted per action and result, in the stack's namespace.
+    [counted] = cloud.client("cloudwatch").list_metrics(
+        Namespace="PetClinicOps/dev", MetricName="ProvisionRuns"
+    )["Metrics"]
+    assert {d["Name"]: d["Value"] for d in counted["Dimensions"]} == {
+        "Result": "SUCCEEDED",
+        "Action": "drift",
+    }
+
+
+def test_the_drift_check_schedule_starts_the_drift_check_as_its_rules_role(cloud: LocalCloud) -> None:
+    cloud.fire_schedule("petclinic-ops-dev-drift-check")
+    cloud.wait_until_quiet()
+    [run] = cloud.executions(PROVISION)
+    assert run["status"] == "SUCCEEDED", run
+    assert run["input"] == {"environment": "dev", "action": "drift"}
+    report = provisioning.execution_report(cloud, run["executionArn"])
+    assert {s["name"]: s["drift"]["status"] for s in report["stacks"]}["network"] == "IN_SYNC"
+    with pytest.raises(ValueError, match="is not a schedule rule"):
+        cloud.fire_schedule("petclinic-ops-dev-stack-status")
 
 
 @pytest.mark.parametrize(

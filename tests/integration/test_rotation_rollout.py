@@ -150,6 +150,16 @@ def test_a_rotation_event_redeploys_exactly_the_services_that_read_the_secret(cl
     topic = sns_backends[ACCOUNT][REGION].topics[cloud.outputs["DeploymentTopicArn"]]
     announced = [json.loads(sent[1]) for sent in topic.sent_notifications if "secret" in json.loads(sent[1])]
     assert [m["executionArn"] for m in announced] == [execution["executionArn"]]  # issue 19
+    counted = cloud.client("cloudwatch").list_metrics(Namespace="PetClinicOps/dev")["Metrics"]
+    assert {"RotationRolloutsSucceeded", "RotationRolloutsFailed"} <= {m["MetricName"] for m in counted}
+    # The rollout's result is on its claim of the secret's version.
+    assert cloud.stack is not None
+    deliveries = cloud.client("dynamodb").scan(TableName=cloud.stack.resources["DeliveriesTable"])["Items"]
+    [claim] = [item for item in deliveries if item["deliveryKey"]["S"].startswith("rotation:")]
+    assert (claim["executionArn"]["S"], claim["result"]["S"]) == (execution["executionArn"], "SUCCEEDED")
+    assert sorted(r["service"] for r in json.loads(claim["services"]["S"])) == sorted(
+        [*USERS_OF_THE_SECRET, "admin-server"]
+    )
 
 
 def test_a_duplicate_rotation_event_rolls_out_once(cloud: LocalCloud) -> None:
@@ -192,6 +202,30 @@ def test_a_rotation_rollout_waits_for_a_running_deployment_of_the_same_service(c
     assert rows[0]["endedAt"] <= rows[1]["startedAt"]
     assert all(row["result"] == "SUCCEEDED" for row in rows)
     assert cloud.simulator.overlaps == []
+
+
+def test_a_stopped_rollout_stops_the_restarts_it_started_and_the_next_deployment_takes_over(
+    cloud: LocalCloud,
+) -> None:
+    """Step Functions stops a startExecution.sync child with its parent (states:StopExecution,
+    the rollout's role); the deployments it left behind are taken over by the next one."""
+    deploy = "petclinic-ops-dev-deploy"
+    with cloud.simulator.holding():
+        cloud.client("events").put_events(Entries=[rotation_succeeded(cloud)])
+        wait_for(
+            lambda: (
+                len(cloud.executions(deploy)) == len(USERS_OF_THE_SECRET) and len(cloud.simulator.history) > 0
+            )
+        )
+        [rollout] = rollouts(cloud)
+        cloud.client("stepfunctions").stop_execution(executionArn=rollout["executionArn"], cause="operator")
+        wait_for(lambda: {e["status"] for e in cloud.executions(deploy)} == {"ABORTED"}, timeout=30)
+    cloud.wait_until_quiet()
+    assert [e["status"] for e in rollouts(cloud)] == ["ABORTED"]
+    cloud.push_image("customers-service", "1.1.0")
+    cloud.wait_until_quiet()
+    [pushed] = [e for e in cloud.executions(deploy) if e["status"] != "ABORTED"]
+    assert pushed["status"] == "SUCCEEDED", pushed
 
 
 def wait_for(condition: Any, timeout: float = 60.0) -> None:

@@ -94,6 +94,25 @@ def test_night_is_applied_to_the_services_and_aurora_recorded_announced_and_coun
     assert {r["status"] for r in relays} == {"SUCCEEDED"}
 
 
+def test_a_service_steady_after_the_run_parked_is_resumed_through_the_relay(cloud: LocalCloud) -> None:
+    """ECS settles after the run parked its task tokens: the relay resumes each wait
+    (SendTaskSuccess), well before ScaleTimeoutSeconds."""
+    cloud.simulator.scale_seconds = 300  # 3 s at the time scale: every token is parked by then
+    report = scale(cloud, "night")
+    assert report["result"] == "APPLIED", report["execution"]
+    history = cloud.client("stepfunctions").get_execution_history(
+        executionArn=report["execution"]["executionArn"], maxResults=1000
+    )["events"]
+    resumed = [
+        e
+        for e in history
+        if e["type"] == "TaskSucceeded"
+        and e["taskSucceededEventDetails"]["resource"] == "updateItem.waitForTaskToken"
+    ]
+    assert len(resumed) == 4
+    assert {r["status"] for r in cloud.executions("petclinic-ops-dev-scale-events")} == {"SUCCEEDED"}
+
+
 def test_a_dry_run_shows_the_same_diff_and_changes_nothing(cloud: LocalCloud) -> None:
     before = live_state(cloud)
     dry = scale(cloud, "night", dry_run=True)

@@ -18,9 +18,11 @@ import pytest
 from moto_gaps import (
     ISO_MILLIS_Z,
     PASS,
+    ROLE_ARN,
     FakeHooks,
     FunctionResult,
     client,
+    create_role,
     create_state_machine,
     execute,
     jsonata_pass,
@@ -31,6 +33,7 @@ from moto_gaps import (
 )
 
 from petclinic_local.cloud import ACCOUNT, REGION
+from petclinic_local.moto_compat import iam
 
 # Outputs are objects: moto's DescribeExecution returns a string output unquoted (not JSON).
 START_TIME = jsonata_pass({"start": "{% $states.context.Execution.StartTime %}"})
@@ -249,6 +252,66 @@ def test_closed_stop_execution_aborted() -> None:
         status, took = _stop_a_parked_execution(timeout_seconds=300)
     assert status == "ABORTED"
     assert took < 60
+
+
+def _stop_a_parent_waiting_on_its_child(parent_role: str = ROLE_ARN) -> tuple[str, str]:
+    """A parent that runs a child (a 300 s Wait) with startExecution.sync:2, stopped while it
+    waits: the parent's status and the child's, a moment after the parent ended."""
+    sfn = client("stepfunctions")
+    child = create_state_machine(
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 300, "End": True}}}
+    )
+    parent = create_state_machine(
+        task("arn:aws:states:::states:startExecution.sync:2", {"StateMachineArn": child, "Input": {}}),
+        parent_role,
+    )
+    execution = sfn.start_execution(stateMachineArn=parent, name="parent", input="{}")["executionArn"]
+    deadline = time.monotonic() + 30
+    while not sfn.list_executions(stateMachineArn=child)["executions"]:
+        assert time.monotonic() < deadline, "the child never started"
+        time.sleep(0.01)
+    sfn.stop_execution(executionArn=execution, cause="operator")
+    wait_for_executions(parent, timeout=30)
+    [started] = sfn.list_executions(stateMachineArn=child)["executions"]
+    with contextlib.suppress(TimeoutError):  # the child ends at once, or not at all
+        wait_for_executions(child, timeout=3)
+    status = sfn.describe_execution(executionArn=started["executionArn"])["status"]
+    if status == "RUNNING":
+        sfn.stop_execution(executionArn=started["executionArn"])
+    return sfn.describe_execution(executionArn=execution)["status"], status
+
+
+def test_needed_sync_stops_the_child() -> None:
+    """If this fails, moto fixed sync-stops-the-child: delete the workaround (a parent stopped
+    while a startExecution.sync Task waits stops its child)."""
+    with local_aws(skip={"sync-stops-the-child"}):
+        assert _stop_a_parent_waiting_on_its_child() == ("ABORTED", "RUNNING")
+
+
+def test_closed_sync_stops_the_child() -> None:
+    with local_aws():
+        assert _stop_a_parent_waiting_on_its_child() == ("ABORTED", "ABORTED")
+
+
+def test_a_parent_whose_role_may_not_stop_the_child_leaves_it_running_refused() -> None:
+    with local_aws():
+        role = create_role(
+            "no-stop",
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["states:StartExecution", "states:DescribeExecution"],
+                        "Resource": "*",
+                    }
+                ],
+            },
+        )
+        assert _stop_a_parent_waiting_on_its_child(role) == ("ABORTED", "RUNNING")
+        refused = [r for r in iam.REFUSALS if r.action == "states:StopExecution"]
+    assert refused
+    assert "assumed-role/no-stop/" in refused[0].message
 
 
 PASSES = {  # five Pass states: 12 events (started, 5 x entered/exited, succeeded)

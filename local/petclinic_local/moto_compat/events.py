@@ -34,9 +34,50 @@ def _target_input(target: dict[str, Any], event: dict[str, Any], original: dict[
     return json.dumps(event)
 
 
+def _start_executions(rule: Any, event: dict[str, Any], original_event: dict[str, Any]) -> None:
+    """The rule's Step Functions targets start an execution each, as the target's role may."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: PLC0415
+    from moto.utilities.arns import parse_arn  # noqa: PLC0415
+
+    for target in rule.targets:
+        arn = parse_arn(target["Arn"])
+        if arn.service != "states":
+            continue
+        refused = iam.target_refusal(target.get("RoleArn"), target["Arn"], arn.region)
+        if refused is not None:
+            _dead_letter(rule, target, event, refused.message)
+            continue
+        backend = stepfunctions_parser_backends[arn.account][arn.region]
+        backend.start_execution(target["Arn"], None, _target_input(target, event, original_event))
+
+
+def fire_schedule(account: str, region: str, rule_name: str) -> None:
+    """What EventBridge does when a schedule rule's time comes (the local cloud keeps no clock for
+    them): its Step Functions targets get the "Scheduled Event", each as its target's role."""
+    import time  # noqa: PLC0415
+    import uuid  # noqa: PLC0415
+
+    from moto.events.models import events_backends  # noqa: PLC0415
+
+    rule = events_backends[account][region].describe_rule(rule_name, None)  # ResourceNotFoundException
+    if not rule.scheduled_expression:
+        raise ValueError(f"{rule_name} is not a schedule rule (it has no ScheduleExpression)")
+    event = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": event_time(time.time()),
+        "region": region,
+        "resources": [rule.arn],
+        "detail": {},
+    }
+    _start_executions(rule, event, event)
+
+
 def _eventbridge_states_targets(_: Hooks) -> Patches:
     from moto.events.models import Rule  # noqa: PLC0415
-    from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: PLC0415
     from moto.utilities.arns import parse_arn  # noqa: PLC0415
 
     original = Rule.send_to_targets
@@ -47,16 +88,7 @@ def _eventbridge_states_targets(_: Hooks) -> Patches:
         if not self.event_pattern.matches_event(event):
             return
         others = [target for target in self.targets if parse_arn(target["Arn"]).service != "states"]
-        for target in self.targets:
-            arn = parse_arn(target["Arn"])
-            if arn.service != "states":
-                continue
-            refused = iam.target_refusal(target.get("RoleArn"), target["Arn"], arn.region)
-            if refused is not None:
-                _dead_letter(self, target, event, refused.message)
-                continue
-            backend = stepfunctions_parser_backends[arn.account][arn.region]
-            backend.start_execution(target["Arn"], None, _target_input(target, event, original_event))
+        _start_executions(self, event, original_event)
         if others:
             with _only_targets(self, others):
                 original(self, original_event, transform_input)

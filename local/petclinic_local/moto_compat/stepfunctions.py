@@ -12,6 +12,7 @@ into the expression text.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -509,6 +510,62 @@ def _stopped_stays_aborted(_: Hooks) -> Patches:
     yield mock.patch.object(environment.Environment, "set_stop", set_stop)
 
 
+_CHILD = "_petclinic_child"  # on a startExecution .sync resolver: (its client, the child's ARN)
+
+
+def _sync_stops_the_child(_: Hooks) -> Patches:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: PLC0415
+        state_task_service_callback as callback,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: PLC0415
+        state_task_service_sfn as sfn,
+    )
+
+    def remembering(build: Callable[..., Any]) -> Callable[..., Any]:
+        def build_resolver(
+            self: Any,
+            env: Any,
+            resource_runtime_part: Any,
+            normalised_parameters: Any,
+            state_credentials: Any,
+        ) -> Any:
+            child = env.stack[-1]["ExecutionArn"]  # the StartExecution answer the builder pops
+            resolver = build(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+            # The module's boto_client_for at call time: a session of the state machine's role.
+            client = sfn.boto_client_for(
+                region=resource_runtime_part.region,
+                service="stepfunctions",
+                state_credentials=state_credentials,
+            )
+            setattr(resolver, _CHILD, (client, child))
+            return resolver
+
+        return build_resolver
+
+    original_sync = callback.StateTaskServiceCallback._eval_sync
+
+    def eval_sync(self: Any, env: Any, sync_resolver: Any, **rest: Any) -> Any:
+        outcome = original_sync(self, env=env, sync_resolver=sync_resolver, **rest)
+        child = getattr(sync_resolver, _CHILD, None)
+        if child is not None and not isinstance(outcome, dict):
+            # The task ended before the child did (its execution stopped, or the task timed out:
+            # a callback outcome, not the child's DescribeExecution): Step Functions stops the
+            # child, as the parent's role (states:StopExecution on the child's ARN); refused, the
+            # child runs on (the refusal is AWS's, recorded; the parent cannot report it).
+            from botocore.exceptions import ClientError  # noqa: PLC0415
+
+            client, arn = child
+            with contextlib.suppress(ClientError):
+                client.stop_execution(executionArn=arn, cause="the parent execution stopped")
+        return outcome
+
+    for name in ("_build_sync_resolver", "_build_sync2_resolver"):
+        yield mock.patch.object(
+            sfn.StateTaskServiceSfn, name, remembering(getattr(sfn.StateTaskServiceSfn, name))
+        )
+    yield mock.patch.object(callback.StateTaskServiceCallback, "_eval_sync", eval_sync)
+
+
 def _stop_before_start(_: Hooks) -> Patches:
     from moto.stepfunctions.parser.backend import execution_worker  # noqa: PLC0415
 
@@ -684,6 +741,15 @@ GAPS = (
         "moto/stepfunctions/parser/asl/eval/environment.py Environment.set_error",
         ("stepfunctions",),
         _stopped_stays_aborted,
+    ),
+    Gap(
+        "sync-stops-the-child",
+        "an execution stopped while a startExecution.sync Task waits leaves the child execution running "
+        "(AWS stops it, with the parent's role: the .sync integration's states:StopExecution)",
+        "moto/stepfunctions/parser/asl/component/state/exec/state_task/service/"
+        "state_task_service_callback.py StateTaskServiceCallback._eval_sync",
+        ("stepfunctions",),
+        _sync_stops_the_child,
     ),
     Gap(
         "send-task-failure-cause",
