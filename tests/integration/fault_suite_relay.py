@@ -57,7 +57,7 @@ def _scale_judge(cloud: LocalCloud, run: Any, before: dict[str, Any], strict: bo
 
 
 def _scale_run(cloud: LocalCloud) -> None:
-    fault_suite_scale.scaled(cloud)
+    fault_suite_scale.scaled_after_parking(cloud)
 
 
 def _scale_successor(cloud: LocalCloud, run: Any) -> None:

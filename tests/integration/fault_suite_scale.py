@@ -63,6 +63,21 @@ def scaled(cloud: LocalCloud) -> None:
     cloud.wait_until_quiet()
 
 
+def scaled_after_parking(cloud: LocalCloud) -> None:
+    """The profile, run to its end, with ECS's steady states held until both waits are parked
+    (so the steady-state events reach the relay with a token to resume, on any machine)."""
+    with cloud.simulator.holding_steady_states():
+        cloud.client("ssm").put_parameter(
+            Name=f"/petclinic/dev/scale/{PROFILE}", Value=json.dumps(CHANGES), Type="String", Overwrite=True
+        )
+        start(cloud, {"profile": PROFILE})
+        for service in ("customers-service", "admin-server"):
+            wait_for(
+                lambda service=service: _parked(cloud, service), what=f"the wait for {service}'s steady state"
+            )
+    cloud.wait_until_quiet()
+
+
 def _parked(cloud: LocalCloud, service: str) -> bool:
     item = (
         cloud.client("dynamodb")

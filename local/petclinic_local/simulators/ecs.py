@@ -172,6 +172,8 @@ class RolloutSimulator:
         self._closed = threading.Event()
         self._released = threading.Event()
         self._released.set()
+        self._steady_released = threading.Event()
+        self._steady_released.set()
 
     # ----------------------------------------------------------------- configuration
 
@@ -191,6 +193,16 @@ class RolloutSimulator:
             yield
         finally:
             self._released.set()
+
+    @contextlib.contextmanager
+    def holding_steady_states(self) -> Iterator[None]:
+        """Services whose desired count changed do not reach their steady state until the block
+        ends (a wait that is parked before ECS answers, however slow this machine is)."""
+        self._steady_released.clear()
+        try:
+            yield
+        finally:
+            self._steady_released.set()
 
     # ----------------------------------------------------------------- moto_compat.Hooks
 
@@ -255,6 +267,9 @@ class RolloutSimulator:
 
     def _scaled(self, service: Any, deployment: dict[str, Any]) -> None:
         try:
+            while not self._steady_released.wait(0.05):
+                if self._closed.is_set():
+                    return
             if self._closed.is_set():
                 return
             with deployment_lock:
