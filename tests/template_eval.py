@@ -123,6 +123,9 @@ class Evaluator:
             return f"<{target[0]}.{target[1]}>"
         if key == "Fn::ImportValue":
             return f"<import:{self.value(argument)}>"
+        if key == "Fn::FindInMap":
+            mapping, top, second = (self.value(item) for item in argument)
+            return self.template["Mappings"][mapping][top][second]
         raise NotImplementedError(f"{key} is not evaluated here")
 
     def ref(self, name: str) -> Any:

@@ -18,6 +18,9 @@ read from what uses it:
   Spring applications' configuration (Spring Cloud AWS Parameter Store) under ``CONFIG_PATH``;
   Cloud Map discovery through a DNS namespace needs no IAM action (an HTTP namespace fails the
   check: its clients would call ``servicediscovery:DiscoverInstances``);
+* an ECS service's load balancer ``AdvancedConfiguration`` role (CANARY, LINEAR, BLUE_GREEN):
+  reading the load balancer, ``ModifyRule`` on its production and test rules, registering
+  targets in its two target groups (``TRAFFIC_SHIFT_REASON``);
 * a VPC flow log to CloudWatch Logs: ``FLOW_LOGS`` on its log group;
 * an RDS instance's ``MonitoringRoleArn`` and API Gateway's account ``CloudWatchRoleArn``: the
   AWS managed policy the service's guide names (``MANAGED``).
@@ -169,6 +172,19 @@ def _names(stack: str, resources: Mapping[str, Any]) -> dict[str, str]:
             names[f"{logical_id}.Arn"] = f"arn:aws:iam::{ACCOUNT}:role{props.get('Path', '/')}{role}"
         elif kind == "AWS::SSM::Parameter":
             names[logical_id] = name
+        elif kind == "AWS::ElasticLoadBalancingV2::TargetGroup":
+            names[logical_id] = arn("elasticloadbalancing", f"targetgroup/{name}/0123456789abcdef")
+        elif kind == "AWS::ElasticLoadBalancingV2::ListenerRule":
+            balancer = next(
+                (
+                    r["Properties"].get("Name")
+                    for r in resources.values()
+                    if r["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer"
+                ),
+                "GENERATED",
+            )
+            rule = f"listener-rule/app/{balancer}/50dc6c495c0c9188/f2f7dc8efc522ab2/{logical_id.lower()}"
+            names[logical_id] = arn("elasticloadbalancing", rule)
     return names
 
 
@@ -345,6 +361,48 @@ def flow_log_needs(where: str, properties: Mapping[str, Any], role: str, groups:
     return needs
 
 
+# ECS's infrastructure role for load balancers (Amazon ECS Developer Guide, infrastructure IAM
+# role for load balancers; the AWS managed policy AmazonECSInfrastructureRolePolicyForLoadBalancers
+# names these actions on every rule and target group): a CANARY, LINEAR or BLUE_GREEN deployment
+# reads the load balancer, weighs the service's production and test rules between its two target
+# groups and registers the revisions' tasks in them.
+TRAFFIC_SHIFT_REASON = (
+    "ECS shifts the service's traffic between its target groups (Amazon ECS Developer Guide, "
+    "infrastructure IAM role for load balancers)"
+)
+ELB_READS = (
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+)
+TARGET_WRITES = ("elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets")
+
+
+def service_needs(where: str, properties: Mapping[str, Any], role_arns: Mapping[str, str]) -> Needs:
+    """An ECS service's load balancers with ``AdvancedConfiguration``: what its role needs."""
+    found = Needs()
+    for balancer in properties.get("LoadBalancers", []):
+        advanced = balancer.get("AdvancedConfiguration") or {}
+        role = _role_key(advanced.get("RoleArn"), role_arns)
+        if not role:
+            continue
+        user = f"{where} {balancer.get('ContainerName')}"
+        found.users[role].append(user)
+        found.actions += [Need(role, user, a, "*", "*", TRAFFIC_SHIFT_REASON) for a in ELB_READS]
+        for rule in (advanced.get("ProductionListenerRule"), advanced.get("TestListenerRule")):
+            if rule:
+                found.actions.append(
+                    Need(role, user, "elasticloadbalancing:ModifyRule", rule, rule, TRAFFIC_SHIFT_REASON)
+                )
+        for group in (balancer.get("TargetGroupArn"), advanced.get("AlternateTargetGroupArn")):
+            if group:
+                found.actions += [
+                    Need(role, user, a, group, group, TRAFFIC_SHIFT_REASON) for a in TARGET_WRITES
+                ]
+    return found
+
+
 def _index(stacks: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, str], dict[str, str], set[str]]:
     """Role ARN -> stack.LogicalId; secret ARN -> its customer managed key's ARN; log group names."""
     role_arns, keys, groups = {}, {}, set()
@@ -373,6 +431,11 @@ def derive(stacks: Mapping[str, Mapping[str, Any]], env: str) -> Needs:
                 found = task_definition_needs(where, props, role_arns, keys, env)
                 needs.actions += found.actions
                 needs.problems += found.problems
+                for user_role, users in found.users.items():
+                    needs.users[user_role] += users
+            elif kind == "AWS::ECS::Service":
+                found = service_needs(where, props, role_arns)
+                needs.actions += found.actions
                 for user_role, users in found.users.items():
                     needs.users[user_role] += users
             elif kind == "AWS::EC2::FlowLog" and (

@@ -16,6 +16,7 @@ gone): every target in the profile's setting, steady, and the successor's row sa
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -72,9 +73,7 @@ def scaled_after_parking(cloud: LocalCloud) -> None:
         )
         start(cloud, {"profile": PROFILE})
         for service in ("customers-service", "admin-server"):
-            wait_for(
-                lambda service=service: _parked(cloud, service), what=f"the wait for {service}'s steady state"
-            )
+            wait_for(functools.partial(_parked, cloud, service), what=f"{service}'s wait parked")
     cloud.wait_until_quiet()
 
 

@@ -110,13 +110,19 @@ def test_the_alb_forwards_only_what_carries_the_edges_origin_header_and_the_edge
     rules = [
         r for r in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if not r["IsDefault"]
     ]
-    assert len(rules) == 5
+    assert len(rules) == 8  # each service's production rule and its test rule
     for rule in rules:
         assert [a["Type"] for a in rule["Actions"]] == ["forward"]
-        conditions = {c["Field"]: c for c in rule["Conditions"]}
-        header = conditions["http-header"]["HttpHeaderConfig"]
-        assert (header["HttpHeaderName"], header["Values"]) == ("X-Origin-Verify", [value])
-    [admin] = [r for r in rules if "/admin" in str(r["Conditions"])]
+        headers = {
+            c["HttpHeaderConfig"]["HttpHeaderName"]: c["HttpHeaderConfig"]["Values"]
+            for c in rule["Conditions"]
+            if c["Field"] == "http-header"
+        }
+        assert headers["X-Origin-Verify"] == [value]
+        # A test rule also needs X-Test-Traffic, with the same secret value (nothing a client can guess).
+        assert headers.get("X-Test-Traffic", [value]) == [value]
+    assert len([r for r in rules if any("X-Test-Traffic" in str(c) for c in r["Conditions"])]) == 4
+    [admin] = [r for r in rules if "/admin" in str(r["Conditions"]) and "X-Test-Traffic" not in str(r)]
     [source] = [c for c in admin["Conditions"] if c["Field"] == "source-ip"]
     assert source["SourceIpConfig"]["Values"] == ["127.0.0.1/32"]  # AdminAllowedCidr empty: nobody
 

@@ -155,6 +155,7 @@ def test_the_pass_role_condition_is_the_services_the_roles_trust() -> None:
     assert passed["Condition"]["StringEquals"]["iam:PassedToService"] == [
         "apigateway.amazonaws.com",  # the account's API Gateway CloudWatch role (edge)
         "ecs-tasks.amazonaws.com",  # the execution role and the four task roles
+        "ecs.amazonaws.com",  # the deployment role (traffic shifting between target groups)
         "monitoring.rds.amazonaws.com",  # RDS enhanced monitoring
         "rds.amazonaws.com",  # ... which RDS receives (ALSO_PASSED_TO)
         "vpc-flow-logs.amazonaws.com",  # the flow log role

@@ -273,11 +273,12 @@ def test_services_ports_health_checks_circuit_breaker_and_discovery() -> None:
         assert props["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
         assert "AppSubnetIds" in str(props["NetworkConfiguration"])
     groups = resources("services", "AWS::ElasticLoadBalancingV2::TargetGroup")
-    ports = {
-        g["Properties"]["Name"]["Fn::Sub"].rsplit("-", 1)[-1]: g["Properties"]["Port"]
-        for g in groups.values()
+    ports = {g["Properties"]["Name"]["Fn::Sub"]: g["Properties"]["Port"] for g in groups.values()}
+    assert ports == {
+        f"petclinic-${{EnvironmentName}}-{name}{alternate}": port
+        for name, port in {"customers": 8080, "vets": 8080, "visits": 8080, "admin-server": 9090}.items()
+        for alternate in ("", "-alt")
     }
-    assert ports == {"customers": 8080, "vets": 8080, "visits": 8080, "server": 9090}
     assert {g["Properties"]["HealthCheckPath"] for g in groups.values()} == {"/actuator/health"}
     [balancer] = resources("services", "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
     assert balancer["Properties"]["Scheme"] == "internet-facing"
@@ -294,6 +295,73 @@ def test_services_ports_health_checks_circuit_breaker_and_discovery() -> None:
         assert "LifecyclePolicyText" in repository["Properties"]["LifecyclePolicy"]
     [cluster] = resources("services", "AWS::ECS::Cluster").values()
     assert cluster["Properties"]["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
+
+
+def test_each_service_can_shift_traffic_between_two_target_groups() -> None:
+    """CANARY, LINEAR and BLUE_GREEN: each service's load balancer names an alternate target group
+    like its own, its one production rule and a test rule that matches the same requests only
+    with the test header (and before any production rule), and the role ECS shifts them with,
+    which may weigh exactly those rules and register tasks in exactly those target groups."""
+    found = template("services")["Resources"]
+    role = found["DeploymentRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ecs.amazonaws.com"}
+    statements = {s["Sid"]: s for s in role["Policies"][0]["PolicyDocument"]["Statement"] if "Sid" in s}
+    weighed = {ref["Ref"] for ref in statements["WeighTheServicesRules"]["Resource"]}
+    registered = {ref["Ref"] for ref in statements["RegisterTheRevisionsTasks"]["Resource"]}
+    production_priorities = [
+        r["Properties"]["Priority"]
+        for logical_id, r in found.items()
+        if r["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule" and "Test" not in logical_id
+    ]
+    rules, groups = set(), set()
+    for service in resources("services", "AWS::ECS::Service").values():
+        [balancer] = service["Properties"]["LoadBalancers"]
+        advanced = balancer["AdvancedConfiguration"]
+        assert advanced["RoleArn"] == {"Fn::GetAtt": ["DeploymentRole", "Arn"]}
+        blue, green = balancer["TargetGroupArn"]["Ref"], advanced["AlternateTargetGroupArn"]["Ref"]
+        production, test = advanced["ProductionListenerRule"]["Ref"], advanced["TestListenerRule"]["Ref"]
+        blue_props = dict(found[blue]["Properties"])
+        green_props = dict(found[green]["Properties"])
+        assert green_props.pop("Name")["Fn::Sub"] == blue_props.pop("Name")["Fn::Sub"] + "-alt"
+        assert green_props == blue_props
+        production_rule, test_rule = found[production]["Properties"], found[test]["Properties"]
+        assert production_rule["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": blue}}]
+        assert test_rule["Actions"] == production_rule["Actions"]
+        [header] = [c for c in test_rule["Conditions"] if c not in production_rule["Conditions"]]
+        assert header["HttpHeaderConfig"]["HttpHeaderName"] == "X-Test-Traffic"
+        assert "OriginVerifySecret" in str(header["HttpHeaderConfig"]["Values"])  # not guessable
+        assert all(c in test_rule["Conditions"] for c in production_rule["Conditions"])
+        assert test_rule["Priority"] < min(production_priorities)
+        # ECS weighs one production rule: no other rule forwards to the service's target groups.
+        forwarding = {
+            logical_id
+            for logical_id, r in found.items()
+            if r["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
+            and str(r["Properties"]["Actions"])
+            in (str([{"Type": "forward", "TargetGroupArn": {"Ref": blue}}]),)
+        }
+        assert forwarding == {production, test}
+        rules |= {production, test}
+        groups |= {blue, green}
+    assert (weighed, registered) == (rules, groups)
+
+
+def test_the_deployment_strategy_is_the_environments_unless_set() -> None:
+    assert template("services")["Mappings"]["EnvironmentDeployments"] == {
+        "dev": {"Strategy": "ROLLING", "BakeMinutes": 0},
+        "prod": {"Strategy": "CANARY", "BakeMinutes": 10},
+    }
+    for service in resources("services", "AWS::ECS::Service").values():
+        deployment = service["Properties"]["DeploymentConfiguration"]
+        assert deployment["Strategy"] == {
+            "Fn::If": [
+                "HasDeploymentStrategy",
+                {"Ref": "DeploymentStrategy"},
+                {"Fn::FindInMap": ["EnvironmentDeployments", {"Ref": "EnvironmentName"}, "Strategy"]},
+            ]
+        }
+        assert deployment["CanaryConfiguration"]["CanaryPercent"] == {"Ref": "CanaryPercent"}
+        assert deployment["LinearConfiguration"]["StepPercent"] == {"Ref": "LinearStepPercent"}
 
 
 def test_the_first_create_starts_no_task_and_keeps_the_repositories_apart() -> None:
@@ -576,11 +644,13 @@ def test_the_alb_forwards_only_requests_carrying_the_edges_origin_header() -> No
     assert generate["ExcludePunctuation"] is True  # no ELB wildcard (* ?) in a rule's value
     assert int(generate["PasswordLength"]) <= 128  # ELB's limit on an http-header value
     rules = resources("services", "AWS::ElasticLoadBalancingV2::ListenerRule")
-    assert len(rules) == 5
+    assert len(rules) == 8  # a production rule and a test rule per service
     for name, rule in rules.items():
         assert [a["Type"] for a in rule["Properties"]["Actions"]] == ["forward"], name
-        header = _conditions(rule)["http-header"]["HttpHeaderConfig"]
-        assert header == {"HttpHeaderName": "X-Origin-Verify", "Values": [{"Fn::Sub": ORIGIN_VALUE}]}, name
+        headers = [
+            c["HttpHeaderConfig"] for c in rule["Properties"]["Conditions"] if c["Field"] == "http-header"
+        ]
+        assert {"HttpHeaderName": "X-Origin-Verify", "Values": [{"Fn::Sub": ORIGIN_VALUE}]} in headers, name
     listeners = resources("services", "AWS::ElasticLoadBalancingV2::Listener")
     forbidden = {
         "Type": "fixed-response",

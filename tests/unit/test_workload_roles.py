@@ -83,6 +83,7 @@ def test_every_role_infra_creates_is_checked_against_its_users(stacks: dict[str,
         "network.FlowLogRole",
         "services.AdminServerTaskRole",
         "services.CustomersTaskRole",
+        "services.DeploymentRole",
         "services.ExecutionRole",
         "services.VetsTaskRole",
         "services.VisitsTaskRole",
@@ -167,6 +168,47 @@ def test_the_configuration_path_removed_fails_for_the_application_container(stac
         )
         for p in problems(stacks)
     )
+
+
+DEPLOYMENTS = "services.DeploymentRole"
+CUSTOMERS_SERVICE = "services.CustomersService customers-service"
+
+
+def test_the_deployment_role_needs_each_services_rules_and_target_groups(stacks: dict[str, Any]) -> None:
+    """ECS's CANARY, LINEAR and BLUE_GREEN deployments: a rule or target group left out of the
+    role fails naming it; one the role names that no service shifts is not needed."""
+    rules = statement(stacks, DEPLOYMENTS, "WeighTheServicesRules")
+    customers_test_rule = next(r for r in rules["Resource"] if "customerstestlistenerrule" in r)
+    rules["Resource"] = [r for r in rules["Resource"] if r != customers_test_rule]
+    groups = statement(stacks, DEPLOYMENTS, "RegisterTheRevisionsTasks")
+    alternate = next(g for g in groups["Resource"] if "petclinic-dev-vets-alt" in g)
+    groups["Resource"] = [g for g in groups["Resource"] if g != alternate]
+    found = problems(stacks)
+    assert (
+        f"{DEPLOYMENTS} {CUSTOMERS_SERVICE}: needs elasticloadbalancing:ModifyRule on {customers_test_rule}, "
+        f"which no statement of the role allows; {workload_roles.TRAFFIC_SHIFT_REASON}"
+    ) in found
+    assert any(
+        p.startswith(
+            f"{DEPLOYMENTS} services.VetsService vets-service: needs elasticloadbalancing:RegisterTargets"
+        )
+        and alternate in p
+        for p in found
+    )
+    remove(stacks, DEPLOYMENTS, "ReadTheLoadBalancerHasNoResourceLevelPermission")
+    assert any("needs elasticloadbalancing:DescribeTargetHealth on *" in p for p in problems(stacks))
+
+
+def test_the_deployment_role_may_not_weigh_the_listener_or_other_rules(stacks: dict[str, Any]) -> None:
+    statement(stacks, DEPLOYMENTS, "WeighTheServicesRules")["Resource"].append(
+        ARN.format("elasticloadbalancing", "listener-rule/app/petclinic-dev/*")
+    )
+    statement(stacks, DEPLOYMENTS, "RegisterTheRevisionsTasks")["Action"].append(
+        "elasticloadbalancing:ModifyListener"
+    )
+    found = problems(stacks)
+    assert any("listener-rule/app/petclinic-dev/*" in p for p in found), found
+    assert any("elasticloadbalancing:ModifyListener" in p for p in found), found
 
 
 def test_the_flow_log_role_needs_what_vpc_flow_logs_call(stacks: dict[str, Any]) -> None:
@@ -332,6 +374,6 @@ def test_an_http_namespace_fails_until_discovery_is_derived(stacks: dict[str, An
 
 def test_the_report_counts_roles_statements_and_actions() -> None:
     figures = workload_roles.report(workload_roles.analyse())
-    assert figures["roles"] == 8
+    assert figures["roles"] == 9
     assert figures["actionsNeeded"] == figures["actionsGranted"]
     assert figures["perRole"]["services.ExecutionRole"]["actionsNeeded"] == 8

@@ -121,9 +121,15 @@ class EcsService:
         for balancer in arguments.get("loadBalancers", []):
             balancer["containerPort"] = int(balancer["containerPort"])
         deployment = arguments.get("deploymentConfiguration", {})
-        for key in ("maximumPercent", "minimumHealthyPercent"):
+        for key in ("maximumPercent", "minimumHealthyPercent", "bakeTimeInMinutes"):
             if key in deployment:
                 deployment[key] = int(deployment[key])
+        _integers(deployment.get("canaryConfiguration") or {}, ("canaryBakeTimeInMinutes",))
+        _integers(deployment.get("linearConfiguration") or {}, ("stepBakeTimeInMinutes",))
+        shifts = (("canaryConfiguration", "canaryPercent"), ("linearConfiguration", "stepPercent"))
+        for key, percent in shifts:  # ECS's percents are doubles (multiples of 0.1)
+            if percent in (deployment.get(key) or {}):
+                deployment[key][percent] = float(deployment[key][percent])
         breaker = deployment.get("deploymentCircuitBreaker")
         if breaker:
             deployment["deploymentCircuitBreaker"] = {k: flag(v) for k, v in breaker.items()}
