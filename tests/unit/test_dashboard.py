@@ -17,6 +17,9 @@ What is emitted is read from where it is emitted, not from a list kept here:
 Log widgets name a log group of the template whose function logs the message they filter on and
 the fields they compute with; the alarm widget lists exactly the template's alarms. The checker
 is proven to fail by mutating the body (test_a_dead_widget_is_reported).
+
+The other direction: every metric a workflow or function emits is on a widget, or NOT_SHOWN says
+why not (a deployment's stages and traffic split, when their metrics come, get widgets).
 """
 
 from __future__ import annotations
@@ -142,9 +145,10 @@ def _put_metric_data_states(states: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _names(metric_name: str) -> list[str]:
-    """A MetricName: the literal, or every string literal of a JSONata expression."""
+    """A MetricName: the literal, or what a JSONata expression can give: each string literal it
+    starts with or a condition chooses (``{% $ok ? 'A' : 'B' %}``: A and B, not what $ok compares)."""
     if metric_name.startswith("{%"):
-        return re.findall(r"'([A-Za-z0-9_]+)'", metric_name)
+        return re.findall(r"(?:\{%|\?|:)\s*'([A-Za-z0-9_]+)'", metric_name)
     return [metric_name]
 
 
@@ -553,6 +557,38 @@ def test_the_catalog_is_read_from_the_code() -> None:
     assert any(re.fullmatch(pattern, "DeployRequestsSkip") for pattern in resolver)
 
 
+# Emitted and on no widget, each with the reason: (emitter's logical id, metric, dimensions).
+NOT_SHOWN = {
+    ("DeployStateMachine", "DeploymentsSucceeded", ()): "the total of the per-service lines shown",
+    ("DeployStateMachine", "DeploymentsFailed", ()): (
+        "the total of the per-service lines shown (the deployments-failed alarm reads it)"
+    ),
+    ("ResolveDeployFunction", "DeployRequestsRejected", ("service",)): (
+        "the deploy workflow's DeployRequestsRejected (shown) counts these and the inputs rejected "
+        "before the resolver"
+    ),
+}
+
+
+def unshown(template: Template, body: dict[str, Any]) -> set[tuple[str, str, tuple[str, ...]]]:
+    """What the workflows and functions emit and no widget shows."""
+    on_widgets = [metric for metric in shown(body) if isinstance(metric, Shown)]
+    return {
+        (e.source.split()[0], e.name.replace("\\", ""), tuple(sorted(e.dimensions)))
+        for e in workflow_metrics(template) + function_metrics(template)
+        if not any(e.matches(m.namespace, m.name, m.dimensions) for m in on_widgets)
+    }
+
+
+def test_every_emitted_metric_is_shown_or_says_why_not() -> None:
+    """The other direction: a metric a workflow or function starts to emit (a deployment's stage,
+    its traffic split) gets a widget, or a reason in NOT_SHOWN."""
+    template = template_for("dev")
+    missing = unshown(template, template.body())
+    assert missing - set(NOT_SHOWN) == set(), "emitted, on no widget and not in NOT_SHOWN"
+    assert set(NOT_SHOWN) - missing == set(), "in NOT_SHOWN but shown, or no longer emitted"
+
+
 def _rows_of(body: dict[str, Any], title: str) -> list[list[Any]]:
     widget = next(w for w in body["widgets"] if w["properties"].get("title") == title)
     rows: list[list[Any]] = widget["properties"]["metrics"]
@@ -668,3 +704,10 @@ def test_a_dead_widget_is_reported(mutate: Any, reported_as: str) -> None:
     mutate(body)
     found = problems(template, body)
     assert any(reported_as in problem for problem in found), found
+
+
+def test_a_metric_without_a_widget_is_reported() -> None:
+    template = template_for("dev")
+    body = copy.deepcopy(template.body())
+    body["widgets"] = [w for w in body["widgets"] if w["properties"].get("title") != "Scale runs by result"]
+    assert unshown(template, body) - set(NOT_SHOWN) == {("ScaleStateMachine", "ScalingRuns", ("Result",))}
