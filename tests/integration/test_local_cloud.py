@@ -96,6 +96,26 @@ def test_the_alarms_the_runbook_says_page_exist_and_fire(cloud: LocalCloud) -> N
     assert after["StateValue"] == "ALARM", after["StateReason"]
 
 
+def test_the_on_call_dashboard_is_deployed_with_the_stacks_names(cloud: LocalCloud) -> None:
+    """template.yaml's OnCallDashboard is in the local CloudWatch, its !Sub resolved: the state
+    machines, functions and queue its widgets name are the deployed ones (tests/unit/
+    test_dashboard.py checks what the widgets show against what is emitted)."""
+    assert cloud.stack is not None
+    dashboard = cloud.client("cloudwatch").get_dashboard(DashboardName="petclinic-ops-dev-on-call")
+    body = json.loads(dashboard["DashboardBody"])
+    assert "${" not in dashboard["DashboardBody"]
+    named: dict[str, set[str]] = {}
+    for widget in body["widgets"]:
+        for row in widget["properties"].get("metrics", []):
+            items = [item for item in row if isinstance(item, str)]
+            for name, value in zip(items[2::2], items[3::2], strict=False):
+                named.setdefault(name, set()).add(value)
+    assert named["StateMachineArn"] <= set(cloud.stack.state_machines.values())
+    assert named["FunctionName"] <= {spec.name for spec in cloud.stack.functions.values()}
+    queue = cloud.client("sqs").get_queue_url(QueueName="petclinic-ops-dev-event-dead-letters")["QueueUrl"]
+    assert named["QueueName"] == {queue.rsplit("/", 1)[-1]}
+
+
 def test_a_local_cloud_ignores_the_callers_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 19: a caller with AWS_ENDPOINT_URL set (to a served cloud, say) and a profile of its
     own: a fresh local cloud sends nothing there and looks nothing up; every variable is back
