@@ -18,6 +18,7 @@ BENCHMARKS = [
     "genai_fallback.py",
     "provision.py",
     "scale.py",
+    "canary_judge.py",
     "sfn_end_consistency.py",
     "iam_enforcement.py",
 ]

@@ -26,6 +26,7 @@ starts failing, upstream fixed the gap, so delete the workaround.
     secretsmanager    RotateSecret rotates in the background, stops at a failed step, sends events
     awslambda_aliases  fn:alias / fn:version run the routed version with its own configuration
     cloudwatch        DescribeAlarms evaluates alarms from the datapoints (simulators.cloudwatch)
+                      and GetMetricData computes percentile Stats (p99)
     bedrockruntime    Converse and InvokeModel answered by the host's Bedrock stand-in (simulators.bedrock)
     s3                HTTPS-only bucket policies (conditions are not evaluated)
     logs              a log group's CloudFormation Arn ends in ":*", as AWS's does

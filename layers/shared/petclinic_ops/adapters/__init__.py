@@ -6,6 +6,8 @@ a domain port; each imports its client library on first use (cold starts stay sh
     provision.py        CloudFormation and the live resources, the provision domain's ports
     templates.py        the artifact bucket, read for the template check
     scale.py            Parameter Store, ECS, Application Auto Scaling and RDS, the scale ports
+    canary_metrics.py   CloudWatch: the ALB's per-target-group metrics, the canary judge's
+                        RevisionMetrics
     genai_bedrock.py    Bedrock: the router's ConverseClient, the vet search's Embedder
     genai_state.py      DynamoDB: the router's shared state, the conversations' memory
     genai_petclinic.py  the PetClinic services over HTTP, the tools' PetClinicApi

@@ -7,6 +7,7 @@
     provision.py  the provision function's input (one stack)
     scale.py      scaling profiles and the scale function's input (strict numbers)
     genai.py      the chat API's bodies, the model chain and its prices, the router's records
+    canary.py     the canary judge's window sample per revision, its thresholds, its verdict
 
 No boto3 here: the domain and the adapters share these models.
 """
