@@ -5,7 +5,10 @@ ALB traffic in the local CloudWatch (the image tag's behaviour: *errors*, *slow*
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,6 +18,7 @@ from moto_gaps import FakeHooks, FunctionResult, client, create_function, local_
 from petclinic_local.cloud import ACCOUNT, REGION
 from petclinic_local.simulators.cloudwatch import AlarmEvaluator
 from petclinic_local.simulators.ecs import RolloutSimulator
+from petclinic_local.simulators.petclinic_http import PetClinicHttpService
 
 TIME_SCALE = 0.0005  # 10 simulated minutes: 0.3 s
 ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
@@ -391,20 +395,33 @@ def test_synthetic_traffic_is_deterministic() -> None:
     assert run() == run()
 
 
-def test_an_unhealthy_image_answers_down_on_the_test_route() -> None:
+def _health(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(response.status), str(json.loads(response.read())["status"])
+    except urllib.error.HTTPError as error:
+        return int(error.code), str(json.loads(error.read())["status"])
+
+
+@pytest.mark.parametrize(("tag", "test_route"), [("unhealthy-2", (503, "DOWN")), ("2.0.0", (200, "UP"))])
+def test_an_unhealthy_image_answers_down_on_the_test_route(tag: str, test_route: tuple[int, str]) -> None:
+    """A smoke-test hook sees it through the PetClinic HTTP stand-in's test route."""
     hooks = _Hooks()
-    seen: list[str | None] = []
-    with local_aws(hooks=hooks):
+    seen: list[tuple[int, str]] = []
+    with (
+        local_aws(hooks=hooks),
+        PetClinicHttpService(test_route_health=hooks.simulator.test_route_health) as http,
+    ):
 
-        def answer(payload: dict[str, Any]) -> dict[str, Any]:
-            seen.append(hooks.simulator.test_route_health("app"))
-            return {"hookStatus": "FAILED" if seen[-1] == "DOWN" else "SUCCEEDED"}
+        def smoke_test(payload: dict[str, Any]) -> dict[str, Any]:
+            seen.append(_health(f"{http.url}/test/app/actuator/health"))
+            seen.append(_health(f"{http.url}/actuator/health"))
+            return {"hookStatus": "FAILED" if seen[0][1] == "DOWN" else "SUCCEEDED"}
 
-        _hook(hooks, answer)
-        record = _deploy(
-            hooks, _service(_with_hook("BLUE_GREEN", ["POST_TEST_TRAFFIC_SHIFT"]), "unhealthy-2")
-        )
-        after = hooks.simulator.test_route_health("app")
+        _hook(hooks, smoke_test)
+        record = _deploy(hooks, _service(_with_hook("BLUE_GREEN", ["POST_TEST_TRAFFIC_SHIFT"]), tag))
+        after = _health(f"{http.url}/test/app/actuator/health")
         hooks.simulator.close()
-    assert seen == ["DOWN"]
-    assert (record["outcome"], after) == ("FAILED", None)
+    assert seen == [test_route, (200, "UP")]  # production stays on the healthy revision
+    assert record["outcome"] == ("FAILED" if test_route[1] == "DOWN" else "COMPLETED")
+    assert after == (200, "UP")  # no test traffic any more

@@ -26,6 +26,60 @@ Each service's ``events`` (DescribeServices), newest first and at most 100, say 
 ECS's own words: tasks started, a deployment completed or failed, the circuit breaker rolling
 back, tasks failing health checks (a stalled rollout), tasks that could not start and why, and
 "has reached a steady state". The runbook's advice to read them can be rehearsed locally.
+
+Deployment strategies (``deploymentConfiguration.strategy``, kept by ``moto_compat.ecs``). ROLLING
+(or none) is the rollout above, unchanged. BLUE_GREEN, CANARY and LINEAR run by ECS's lifecycle
+stages on simulated time (seconds times the time scale, like ``rollout_seconds``), one thread
+per deployment (``ProgressiveDeployment``):
+
+    PRE_SCALE_UP, scale-up (``rollout_seconds``), POST_SCALE_UP,
+    TEST_TRAFFIC_SHIFT (test traffic 100 % to the new revision), POST_TEST_TRAFFIC_SHIFT,
+    PRE_PRODUCTION_TRAFFIC_SHIFT, then per production step: PRODUCTION_TRAFFIC_SHIFT and the
+    step's bake, then POST_PRODUCTION_TRAFFIC_SHIFT (test traffic 0) and bakeTimeInMinutes.
+
+Production steps (the new revision's share): CANARY canaryPercent (default 5) for
+canaryBakeTimeInMinutes (default 10), then 100; LINEAR stepPercent (default 10), 2x, ... each
+followed by stepBakeTimeInMinutes (default 6; none after 100); BLUE_GREEN 100 at once. A hook
+configured for a stage is invoked through the local Lambda (boto3 Invoke against moto, so the
+host's in-process runtime runs it) with ECS's payload: ``executionDetails`` {testTrafficWeights,
+productionTrafficWeights (service revision ARN -> percent), serviceArn,
+targetServiceRevisionArn}, ``executionId``, ``lifecycleStage``, ``resourceArn`` (the service
+deployment) and ``hookDetails`` (the hook's, or the one its last IN_PROGRESS answer returned).
+PRODUCTION_TRAFFIC_SHIFT hooks are invoked at every step, 100 included, with that step's
+weights. SUCCEEDED goes on; IN_PROGRESS invokes it again after ``callBackDelay`` simulated
+seconds (default 30; traffic flows meanwhile); FAILED, a function error or no valid hookStatus
+rolls back. With ``alarms`` {enable, rollback} the alarms are read (DescribeAlarms, which
+evaluates them) after every traffic period; one in ALARM rolls back. A rollback shifts all
+production traffic back to the old revision (still running, as in a blue/green deployment):
+that deployment is PRIMARY and COMPLETED again, the new one FAILED (rolloutStateReason says which
+gate), the service's events say why, and "ECS Deployment State Change" SERVICE_DEPLOYMENT_FAILED
+goes on the bus (then SERVICE_STEADY_STATE); success ends with SERVICE_DEPLOYMENT_COMPLETED as
+a rolling deployment does. Not modelled: the hooks ECS runs again during a rollback, hook
+timeouts (timeoutConfiguration), PAUSE hooks, RECONCILE_SERVICE. An image tagged ``*broken*`` or
+``*stall*`` (or one whose tasks cannot start) fails or stalls at scale-up as in a rolling update.
+
+``history`` has, for a progressive deployment, ``strategy``, ``outcome`` (COMPLETED, FAILED,
+SUPERSEDED), ``rolledBack``, ``stages`` [{stage, productionPercent, testPercent (the new
+revision's), result, simulatedSecond}] (SCALE_UP, TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT
+per step, BAKE_TIME; a failed stage, then ROLLBACK), ``hooks`` [{hook, lifecycleStage,
+hookStatus, productionPercent, testPercent, simulatedSecond}] and ``gate``: {type "hook", name
+(the function), stage, reason (the answer's ``reason``, else its errorMessage)}, {type "alarm",
+name, reason (the alarm's StateReason)} or {type "bake", reason "bake time complete"}.
+
+Synthetic traffic (``SyntheticTraffic``): while a progressive deployment runs, each simulated
+``traffic_period`` (10 s) sends ``requests_per_second`` (50) production requests split by the
+weights to the two revisions' target groups (the service's targetGroupArn and its
+advancedConfiguration.alternateTargetGroupArn, swapped after each completed deployment), and
+puts ALB's per-target-group metrics into the local CloudWatch (AWS/ApplicationELB, dimensions
+TargetGroup=targetgroup/NAME/ID and LoadBalancer=app/NAME/ID from the production listener
+rule): RequestCount and HTTPCode_Target_5XX_Count as one value per period (Sum them), and
+TargetResponseTime as up to 20 values per period drawn from the revision's latency
+distribution (percentiles are computable; its SampleCount is not the request count). Counts are
+Poisson draws of a seeded generator (``seed``): runs are deterministic. Behaviour by image tag:
+``*errors*`` answers 5xx to 5 % of requests (baseline 0.1 %), ``*slow*`` has 3 times the
+baseline's latency (median 50 ms, p99 about 150 ms), ``*unhealthy*`` answers DOWN on
+``/actuator/health`` through the test route (``test_route_health(service)`` while it has the test
+traffic); anything else is the baseline.
 """
 
 from __future__ import annotations
