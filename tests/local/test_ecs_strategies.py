@@ -323,6 +323,14 @@ def test_an_alarm_in_alarm_rolls_back() -> None:
     failed, rollback = _splits(record)[-2:]
     assert failed == ("PRODUCTION_TRAFFIC_SHIFT", 10.0, 100.0, "FAILED")
     assert rollback[0] == "ROLLBACK"
+    # the canary took 10 % of production from second 60 until the rollback, within its bake
+    assert record["firstNewRequestSecond"] == 60.0
+    back = record["stages"][-1]["simulatedSecond"]
+    assert 60.0 < back < 360.0
+    new, old = record["requests"]["new"], record["requests"]["old"]
+    assert new["requests"] == pytest.approx(50 * 0.1 * (back - 60.0), rel=0.25)
+    assert new["5xx"] >= 20  # what the alarm counted
+    assert old["requests"] == pytest.approx(50 * (60.0 + 0.9 * (back - 60.0)), rel=0.1)
 
 
 def test_the_same_alarm_does_not_roll_back_a_good_image() -> None:
@@ -425,3 +433,42 @@ def test_an_unhealthy_image_answers_down_on_the_test_route(tag: str, test_route:
     assert seen == [test_route, (200, "UP")]  # production stays on the healthy revision
     assert record["outcome"] == ("FAILED" if test_route[1] == "DOWN" else "COMPLETED")
     assert after == (200, "UP")  # no test traffic any more
+
+
+def test_a_template_service_keeps_its_strategy_with_ecs_types() -> None:
+    """CloudFormation's strings become the numbers and booleans ECS's API wants."""
+    from petclinic_local.simulators.cloudformation.providers.ecs import EcsService  # noqa: PLC0415
+
+    arguments = EcsService._arguments(
+        {
+            "ServiceName": "app",
+            "DeploymentConfiguration": {
+                "Strategy": "CANARY",
+                "BakeTimeInMinutes": "5",
+                "CanaryConfiguration": {"CanaryPercent": "10", "CanaryBakeTimeInMinutes": "10"},
+                "Alarms": {"AlarmNames": ["app-5xx"], "Enable": "true", "Rollback": "true"},
+                "LifecycleHooks": [
+                    {
+                        "HookTargetArn": HOOK,
+                        "RoleArn": ROLE,
+                        "LifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+                        "HookDetails": '{"service": "customers"}',
+                    }
+                ],
+            },
+        }
+    )
+    assert arguments["deploymentConfiguration"] == {
+        "strategy": "CANARY",
+        "bakeTimeInMinutes": 5,
+        "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 10},
+        "alarms": {"alarmNames": ["app-5xx"], "enable": True, "rollback": True},
+        "lifecycleHooks": [
+            {
+                "hookTargetArn": HOOK,
+                "roleArn": ROLE,
+                "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+                "hookDetails": {"service": "customers"},
+            }
+        ],
+    }

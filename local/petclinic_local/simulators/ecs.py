@@ -62,7 +62,10 @@ timeouts (timeoutConfiguration), PAUSE hooks, RECONCILE_SERVICE. An image tagged
 SUPERSEDED), ``rolledBack``, ``stages`` [{stage, productionPercent, testPercent (the new
 revision's), result, simulatedSecond}] (SCALE_UP, TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT
 per step, BAKE_TIME; a failed stage, then ROLLBACK), ``hooks`` [{hook, lifecycleStage,
-hookStatus, productionPercent, testPercent, simulatedSecond}] and ``gate``: {type "hook", name
+hookStatus, productionPercent, testPercent, simulatedSecond}], ``requests`` {old, new: {requests,
+5xx}} (production requests each revision answered), ``firstNewRequestSecond`` (the simulated
+second the new revision took its first production request: with the ROLLBACK stage's second,
+the exposure to a bad revision) and ``gate``: {type "hook", name
 (the function), stage, reason (the answer's ``reason``, else its errorMessage)}, {type "alarm",
 name, reason (the alarm's StateReason)} or {type "bake", reason "bake time complete"}.
 
@@ -302,7 +305,15 @@ class RolloutSimulator:
         count = int(deployment["desiredCount"])
         configuration = dict(getattr(service, "deployment_configuration", None) or {})
         if configuration.get("strategy") in PROGRESSIVE and outcome == "COMPLETED":
-            self.history[-1].update(strategy=configuration["strategy"], stages=[], hooks=[], gate=None)
+            self.history[-1].update(
+                strategy=configuration["strategy"],
+                stages=[],
+                hooks=[],
+                gate=None,
+                rolledBack=False,
+                requests={"old": {"requests": 0, "5xx": 0}, "new": {"requests": 0, "5xx": 0}},
+                firstNewRequestSecond=None,
+            )
             self._start_progressive(service, deployment, previous, configuration, self.history[-1])
             return
         if count > 0:
@@ -732,17 +743,23 @@ class SyntheticTraffic:
         self.requests_per_second = requests_per_second
         self.rng = random.Random(seed)  # noqa: S311 - synthetic traffic, not secrets
 
-    def send(self, load_balancer: str, shares: list[tuple[str, str, float]], seconds: float) -> None:
-        """``shares``: (target group dimension, behaviour, production share 0..1) per revision."""
+    def send(
+        self, load_balancer: str, shares: list[tuple[str, str, float]], seconds: float
+    ) -> list[tuple[int, int]]:
+        """``shares``: (target group dimension, behaviour, production share 0..1) per revision;
+        (requests, 5xx answers) per revision."""
         from moto.cloudwatch.models import cloudwatch_backends  # noqa: PLC0415
 
         data: list[dict[str, Any]] = []
+        sent: list[tuple[int, int]] = []
         for target_group, behaviour, share in shares:
             if share <= 0:
+                sent.append((0, 0))
                 continue
             error_ratio, slowness = BEHAVIOURS.get(behaviour, BASELINE)
             requests = _poisson(self.rng, self.requests_per_second * seconds * share)
             errors = min(requests, _poisson(self.rng, requests * error_ratio))
+            sent.append((requests, errors))
             dimensions = [
                 {"Name": "TargetGroup", "Value": target_group},
                 {"Name": "LoadBalancer", "Value": load_balancer},
@@ -772,6 +789,7 @@ class SyntheticTraffic:
                 )
         if data:
             cloudwatch_backends[self.account][self.region].put_metric_data("AWS/ApplicationELB", data)
+        return sent
 
 
 class _RolledBack(Exception):
@@ -925,7 +943,7 @@ class ProgressiveDeployment:
             remaining -= period
             self.seconds += period
             self.check()
-            self.sim.traffic.send(
+            sent = self.sim.traffic.send(
                 self.load_balancer,
                 [
                     (
@@ -937,6 +955,12 @@ class ProgressiveDeployment:
                 ],
                 period,
             )
+            for revision, (requests, errors) in zip(("old", "new"), sent, strict=True):
+                counted = self.record["requests"][revision]
+                counted["requests"] += requests
+                counted["5xx"] += errors
+            if sent[1][0] and self.record["firstNewRequestSecond"] is None:
+                self.record["firstNewRequestSecond"] = round(self.seconds - period, 1)
             self.watch_alarms()
 
     def check(self) -> None:
