@@ -472,3 +472,29 @@ def test_a_template_service_keeps_its_strategy_with_ecs_types() -> None:
             }
         ],
     }
+
+
+def test_a_newer_deployment_supersedes_a_canary_in_flight() -> None:
+    hooks = _Hooks()
+    slow_canary = {"canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 20}}
+    with local_aws(hooks=hooks):
+        ecs = _service(_configuration("CANARY", **slow_canary), "1.1.0")
+        ecs.register_task_definition(
+            family="app",
+            containerDefinitions=[
+                {"name": "app", "image": "public.ecr.aws/petclinic/app:1.2.0", "memory": 128}
+            ],
+        )
+        ecs.update_service(cluster="c", service="app", taskDefinition="app:2")
+        deadline = time.monotonic() + 10
+        while not hooks.simulator.history[-1]["stages"] and time.monotonic() < deadline:
+            time.sleep(0.01)  # the canary has scaled up
+        ecs.update_service(cluster="c", service="app", taskDefinition="app:3")
+        newer = hooks.settle(timeout=30)
+        first = hooks.simulator.history[0]
+        service = _service_state(ecs)
+        hooks.simulator.close()
+    assert first["outcome"] == "SUPERSEDED"
+    assert newer["outcome"] == "COMPLETED"
+    (primary,) = service["deployments"]
+    assert primary["taskDefinition"].endswith("app:3")

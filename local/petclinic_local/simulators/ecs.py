@@ -59,15 +59,16 @@ timeouts (timeoutConfiguration), PAUSE hooks, RECONCILE_SERVICE. An image tagged
 ``*stall*`` (or one whose tasks cannot start) fails or stalls at scale-up as in a rolling update.
 
 ``history`` has, for a progressive deployment, ``strategy``, ``outcome`` (COMPLETED, FAILED,
-SUPERSEDED), ``rolledBack``, ``stages`` [{stage, productionPercent, testPercent (the new
-revision's), result, simulatedSecond}] (SCALE_UP, TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT
-per step, BAKE_TIME; a failed stage, then ROLLBACK), ``hooks`` [{hook, lifecycleStage,
-hookStatus, productionPercent, testPercent, simulatedSecond}], ``requests`` {old, new: {requests,
-5xx}} (production requests each revision answered), ``firstNewRequestSecond`` (the simulated
-second the new revision took its first production request: with the ROLLBACK stage's second,
-the exposure to a bad revision) and ``gate``: {type "hook", name
-(the function), stage, reason (the answer's ``reason``, else its errorMessage)}, {type "alarm",
-name, reason (the alarm's StateReason)} or {type "bake", reason "bake time complete"}.
+SUPERSEDED by a newer deployment, which ends it without an event as ECS does, STOPPED by close),
+``rolledBack``, ``stages`` [{stage, productionPercent, testPercent (the new revision's), result,
+simulatedSecond}] (SCALE_UP, TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT per step, BAKE_TIME; a
+failed stage, then ROLLBACK), ``hooks`` [{hook, lifecycleStage, hookStatus, productionPercent,
+testPercent, simulatedSecond}], ``requests`` {old, new: {requests, 5xx}} (production requests
+each revision answered), ``firstNewRequestSecond`` (the simulated second the new revision took
+its first production request: with the ROLLBACK stage's second, the exposure to a bad revision)
+and ``gate``: {type "hook", name (the function), stage, reason (the answer's ``reason``, else its
+errorMessage)}, {type "alarm", name, reason (the alarm's StateReason)} or {type "bake", reason
+"bake time complete"}.
 
 Synthetic traffic (``SyntheticTraffic``): while a progressive deployment runs, each simulated
 ``traffic_period`` (10 s) sends ``requests_per_second`` (50) production requests split by the
@@ -876,8 +877,8 @@ class ProgressiveDeployment:
     def run(self) -> None:
         try:
             self.stages()
-        except _Superseded:
-            self.record["outcome"] = "SUPERSEDED"
+        except _Superseded:  # a newer deployment of the service took over (or the simulator closed)
+            self.record["outcome"] = "STOPPED" if self.sim.closed.is_set() else "SUPERSEDED"
         except _RolledBack as rolled_back:
             self.roll_back(rolled_back.gate)
 
