@@ -98,7 +98,7 @@ class LocalCloud:
         # The GenAI function's surroundings: Bedrock, the PetClinic services and CloudWatch's
         # metrics and alarms (stand-ins, simulators/bedrock.py, petclinic_http.py, cloudwatch.py).
         self.bedrock = BedrockStandIn()
-        self.petclinic_http = PetClinicHttpService()
+        self.petclinic_http = PetClinicHttpService(test_route_health=self.simulator.test_route_health)
         self.lambda_metrics = LambdaMetrics(ACCOUNT, REGION)
         self.alarm_evaluator = AlarmEvaluator()
         # CloudFormation's providers for the types moto skips, its stack events, resource faults.

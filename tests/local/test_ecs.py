@@ -312,3 +312,171 @@ def test_simulator_says_a_stalled_rollout_fails_health_checks() -> None:
     assert outcome == "STALLED"
     assert messages[-1].endswith("failed container health checks.")
     assert not any("steady state" in m for m in messages)
+
+
+# ---------------------------------------------------------------- ecs-deployment-strategies
+
+_ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
+_CANARY = {
+    "strategy": "CANARY",
+    "bakeTimeInMinutes": 5,
+    "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 10},
+    "lifecycleHooks": [
+        {
+            "hookTargetArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:judge",
+            "roleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-hooks",
+            "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"],
+        }
+    ],
+    "alarms": {"alarmNames": ["app-5xx"], "enable": True, "rollback": True},
+}
+
+
+def _balancers(**advanced: str) -> list[dict[str, Any]]:
+    configuration = {
+        "alternateTargetGroupArn": f"{_ELB}:targetgroup/app-green/2",
+        "productionListenerRule": f"{_ELB}:listener-rule/app/petclinic/1/2/3",
+        "testListenerRule": f"{_ELB}:listener-rule/app/petclinic/1/2/4",
+        "roleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-infrastructure",
+        **advanced,
+    }
+    return [
+        {
+            "targetGroupArn": f"{_ELB}:targetgroup/app-blue/1",
+            "containerName": "app",
+            "containerPort": 8080,
+            "advancedConfiguration": {k: v for k, v in configuration.items() if v},
+        }
+    ]
+
+
+def _create_strategy_service(ecs: Any, configuration: dict[str, Any], balancers: Any) -> dict[str, Any]:
+    return dict(
+        ecs.create_service(
+            cluster="c",
+            serviceName="app",
+            taskDefinition="app:1",
+            desiredCount=1,
+            loadBalancers=balancers,
+            deploymentConfiguration=configuration,
+        )["service"]
+    )
+
+
+def _cluster_with_revision() -> Any:
+    ecs = client("ecs")
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(
+        family="app", containerDefinitions=[{"name": "app", "image": "app:1", "memory": 128}]
+    )
+    return ecs
+
+
+def test_needed_ecs_deployment_strategies() -> None:
+    """If this fails, moto fixed ecs-deployment-strategies: delete the workaround (CreateService
+    keeps deploymentConfiguration and validates the strategies)."""
+    with local_aws(skip={"ecs-deployment-strategies"}):
+        ecs = _cluster_with_revision()
+        created = _create_strategy_service(ecs, _CANARY, _balancers())
+        described = _describe_service(ecs)
+        invalid = {**_CANARY, "canaryConfiguration": {"canaryPercent": 0.05}}
+        ecs.update_service(cluster="c", service="app", deploymentConfiguration=invalid)
+    assert "deploymentConfiguration" not in created
+    assert "deploymentConfiguration" not in described
+    assert described["loadBalancers"] == _balancers()  # advancedConfiguration is kept
+
+
+def test_closed_ecs_deployment_strategies() -> None:
+    with local_aws():
+        ecs = _cluster_with_revision()
+        created = _create_strategy_service(ecs, _CANARY, _balancers())
+        described = _describe_service(ecs)
+        linear = {
+            "strategy": "LINEAR",
+            "linearConfiguration": {"stepPercent": 20.0, "stepBakeTimeInMinutes": 3},
+        }
+        ecs.update_service(cluster="c", service="app", deploymentConfiguration=linear)
+        updated = _describe_service(ecs)
+    assert created["deploymentConfiguration"] == _CANARY
+    assert described["deploymentConfiguration"] == _CANARY
+    assert described["loadBalancers"] == _balancers()
+    assert updated["deploymentConfiguration"] == linear
+
+
+@pytest.mark.parametrize(
+    ("configuration", "balancers", "message"),
+    [
+        ({"strategy": "FAST"}, None, "Invalid deployment strategy FAST"),
+        (
+            {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 0.05}},
+            "ok",
+            "canaryPercent must be between 0.1 and 100.0",
+        ),
+        (
+            {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 10.05}},
+            "ok",
+            "canaryPercent must be a multiple of 0.1",
+        ),
+        (
+            {"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 2.9}},
+            "ok",
+            "stepPercent must be between 3.0 and 100.0",
+        ),
+        (
+            {
+                "strategy": "LINEAR",
+                "linearConfiguration": {"stepPercent": 10.0, "stepBakeTimeInMinutes": 1441},
+            },
+            "ok",
+            "stepBakeTimeInMinutes must be between 0 and 1440",
+        ),
+        (
+            {"strategy": "BLUE_GREEN", "canaryConfiguration": {"canaryPercent": 10.0}},
+            "ok",
+            "canaryConfiguration is only valid when the deployment strategy is CANARY",
+        ),
+        ({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": -1}, "ok", "bakeTimeInMinutes must be between"),
+        (
+            {
+                "strategy": "BLUE_GREEN",
+                "lifecycleHooks": [{"roleArn": "r", "lifecycleStages": ["POST_SCALE_UP"]}],
+            },
+            "ok",
+            "hookTargetArn is required",
+        ),
+        (
+            {
+                "strategy": "BLUE_GREEN",
+                "lifecycleHooks": [
+                    {"hookTargetArn": "h", "roleArn": "r", "lifecycleStages": ["AFTER_LUNCH"]}
+                ],
+            },
+            "ok",
+            "Invalid lifecycle stage AFTER_LUNCH",
+        ),
+        ({"strategy": "CANARY"}, None, "requires a load balancer with advancedConfiguration"),
+        (
+            {"strategy": "LINEAR"},
+            "no alternate",
+            "advancedConfiguration.alternateTargetGroupArn is required for the LINEAR deployment strategy",
+        ),
+    ],
+)
+def test_closed_ecs_deployment_strategies_validated(
+    configuration: dict[str, Any], balancers: str | None, message: str
+) -> None:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    chosen = {None: [], "ok": _balancers(), "no alternate": _balancers(alternateTargetGroupArn="")}[balancers]
+    with local_aws():
+        ecs = _cluster_with_revision()
+        with pytest.raises(ClientError) as created:
+            _create_strategy_service(ecs, configuration, chosen)
+        _create_strategy_service(ecs, {"strategy": "ROLLING"}, chosen)
+        with pytest.raises(ClientError) as updated:
+            ecs.update_service(cluster="c", service="app", deploymentConfiguration=configuration)
+        kept = _describe_service(ecs)["deploymentConfiguration"]
+    for error in (created.value, updated.value):
+        assert error.response["Error"]["Code"] == "InvalidParameterException"
+        assert message in error.response["Error"]["Message"]
+    assert kept == {"strategy": "ROLLING"}

@@ -360,8 +360,17 @@ def test_the_deployment_strategy_is_the_environments_unless_set() -> None:
                 {"Fn::FindInMap": ["EnvironmentDeployments", {"Ref": "EnvironmentName"}, "Strategy"]},
             ]
         }
-        assert deployment["CanaryConfiguration"]["CanaryPercent"] == {"Ref": "CanaryPercent"}
-        assert deployment["LinearConfiguration"]["StepPercent"] == {"Ref": "LinearStepPercent"}
+        canary, linear = deployment["CanaryConfiguration"]["Fn::If"], deployment["LinearConfiguration"]["Fn::If"]
+        assert (canary[0], canary[1]["CanaryPercent"], canary[2]) == (
+            "IsCanary",
+            {"Ref": "CanaryPercent"},
+            {"Ref": "AWS::NoValue"},
+        )
+        assert (linear[0], linear[1]["StepPercent"], linear[2]) == (
+            "IsLinear",
+            {"Ref": "LinearStepPercent"},
+            {"Ref": "AWS::NoValue"},
+        )
 
 
 def test_the_first_create_starts_no_task_and_keeps_the_repositories_apart() -> None:

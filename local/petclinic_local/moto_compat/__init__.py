@@ -21,7 +21,9 @@ starts failing, upstream fixed the gap, so delete the workaround.
     elbv2             listener rules within ELB's quotas (condition values, wildcards, rules per
                       load balancer)
     ecs               UpdateService starts a deployment (simulators.ecs rolls it out); a new
-                      desired count alone is the PRIMARY deployment's (simulators.ecs runs it)
+                      desired count alone is the PRIMARY deployment's (simulators.ecs runs it);
+                      CreateService keeps deploymentConfiguration (strategies, hooks, alarms),
+                      validated as ECS validates it
     applicationautoscaling  RegisterScalableTarget moves an ECS service's count into the bounds
     secretsmanager    RotateSecret rotates in the background, stops at a failed step, sends events
     awslambda_aliases  fn:alias / fn:version run the routed version with its own configuration

@@ -1,7 +1,16 @@
 """ECS: UpdateService starts a new deployment, as ECS does; the host's rollout simulator
 (``Hooks.deployment_started``, ``simulators.ecs``) takes it from there. A new desired count
 alone starts none: the PRIMARY deployment takes it, and the host's simulator starts or stops
-its tasks (``Hooks.desired_count_changed``)."""
+its tasks (``Hooks.desired_count_changed``).
+
+CreateService keeps ``deploymentConfiguration`` (moto drops it; UpdateService kept it already),
+including the 2025 fields (``strategy`` ROLLING | BLUE_GREEN | CANARY | LINEAR,
+``bakeTimeInMinutes``, ``canaryConfiguration``, ``linearConfiguration``, ``lifecycleHooks``,
+``alarms``), and both validate them as ECS does (``strategy_problem``): percentages and bake
+times in range, each strategy's configuration only with it, hooks with a target, a role and
+known stages, and every load balancer of a BLUE_GREEN, CANARY or LINEAR service with an
+``advancedConfiguration`` (alternate target group, production listener rule, role).
+``loadBalancers[].advancedConfiguration`` round-trips as moto keeps it."""
 
 from __future__ import annotations
 
@@ -82,6 +91,137 @@ def _ecs_deployments(hooks: Hooks) -> Patches:
     yield mock.patch.object(EC2ContainerServiceBackend, "update_service", update_service)
 
 
+STRATEGIES = ("ROLLING", "BLUE_GREEN", "CANARY", "LINEAR")
+HOOK_STAGES = (
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRE_PRODUCTION_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+)
+MAX_BAKE_MINUTES = 1440
+
+
+def _percent_problem(name: str, value: Any, low: float) -> str | None:
+    if not isinstance(value, int | float) or not low <= value <= 100.0:
+        return f"{name} must be between {low} and 100.0."
+    if abs(round(value * 10) - value * 10) > 1e-6:
+        return f"{name} must be a multiple of 0.1."
+    return None
+
+
+def _minutes_problem(name: str, value: Any) -> str | None:
+    if value is not None and (not isinstance(value, int) or not 0 <= value <= MAX_BAKE_MINUTES):
+        return f"{name} must be between 0 and {MAX_BAKE_MINUTES} minutes."
+    return None
+
+
+def _hooks_problem(hooks: list[dict[str, Any]]) -> str | None:
+    for hook in hooks:
+        target_type = hook.get("targetType", "AWS_LAMBDA")
+        if target_type == "AWS_LAMBDA" and not hook.get("hookTargetArn"):
+            return "hookTargetArn is required for a lifecycle hook of targetType AWS_LAMBDA."
+        if target_type == "AWS_LAMBDA" and not hook.get("roleArn"):
+            return "roleArn is required for a lifecycle hook of targetType AWS_LAMBDA."
+        stages = hook.get("lifecycleStages") or []
+        if not stages:
+            return "lifecycleStages must contain at least one lifecycle stage."
+        unknown = [stage for stage in stages if stage not in HOOK_STAGES]
+        if unknown:
+            return f"Invalid lifecycle stage {unknown[0]}. Valid values: {', '.join(HOOK_STAGES)}."
+    return None
+
+
+def _balancers_problem(strategy: str, load_balancers: list[dict[str, Any]]) -> str | None:
+    if not load_balancers:
+        return f"The {strategy} deployment strategy requires a load balancer with advancedConfiguration."
+    for balancer in load_balancers:
+        advanced = balancer.get("advancedConfiguration") or {}
+        for field in ("alternateTargetGroupArn", "productionListenerRule", "roleArn"):
+            if not advanced.get(field):
+                return (
+                    f"loadBalancers.advancedConfiguration.{field} is required for the "
+                    f"{strategy} deployment strategy."
+                )
+    return None
+
+
+def strategy_problem(
+    configuration: dict[str, Any] | None, load_balancers: list[dict[str, Any]] | None
+) -> str | None:
+    """Why ECS would reject this deploymentConfiguration with these loadBalancers (an
+    InvalidParameterException's message), or None."""
+    configuration = configuration or {}
+    strategy = configuration.get("strategy", "ROLLING")
+    if strategy not in STRATEGIES:
+        return f"Invalid deployment strategy {strategy}. Valid values: {', '.join(STRATEGIES)}."
+    canary, linear = configuration.get("canaryConfiguration"), configuration.get("linearConfiguration")
+    if canary is not None and strategy != "CANARY":
+        return "canaryConfiguration is only valid when the deployment strategy is CANARY."
+    if linear is not None and strategy != "LINEAR":
+        return "linearConfiguration is only valid when the deployment strategy is LINEAR."
+    problems = [
+        _minutes_problem("bakeTimeInMinutes", configuration.get("bakeTimeInMinutes")),
+        _hooks_problem(configuration.get("lifecycleHooks") or []),
+    ]
+    if canary is not None:
+        problems += [
+            _percent_problem("canaryPercent", canary.get("canaryPercent", 5.0), 0.1),
+            _minutes_problem("canaryBakeTimeInMinutes", canary.get("canaryBakeTimeInMinutes")),
+        ]
+    if linear is not None:
+        problems += [
+            _percent_problem("stepPercent", linear.get("stepPercent", 10.0), 3.0),
+            _minutes_problem("stepBakeTimeInMinutes", linear.get("stepBakeTimeInMinutes")),
+        ]
+    if strategy != "ROLLING":
+        problems.insert(0, _balancers_problem(strategy, load_balancers or []))
+    return next((problem for problem in problems if problem), None)
+
+
+def _ecs_deployment_strategies(hooks: Hooks) -> Patches:
+    from moto.ecs.exceptions import InvalidParameterException  # noqa: PLC0415
+    from moto.ecs.responses import EC2ContainerServiceResponse  # noqa: PLC0415
+
+    original_create = EC2ContainerServiceResponse.create_service
+    original_update = EC2ContainerServiceResponse.update_service
+
+    def create_service(self: Any) -> Any:
+        configuration = self._get_param("deploymentConfiguration")
+        problem = strategy_problem(configuration, self._get_param("loadBalancers"))
+        if problem:
+            raise InvalidParameterException(problem)
+        result = original_create(self)
+        if configuration is not None:
+            cluster = self._get_param("cluster", "default")
+            self.ecs_backend._get_service(
+                cluster, self._get_param("serviceName")
+            ).deployment_configuration = configuration
+        return result
+
+    def update_service(self: Any) -> Any:
+        configuration = self._get_param("deploymentConfiguration")
+        balancers = self._get_param("loadBalancers")
+        if configuration is not None or balancers is not None:
+            existing = self.ecs_backend._get_service(
+                self._get_param("cluster", "default"), self._get_param("service").split("/")[-1]
+            )
+            if configuration is None:
+                configuration = getattr(existing, "deployment_configuration", None)
+            problem = strategy_problem(
+                configuration, balancers if balancers is not None else existing.load_balancers
+            )
+            if problem:
+                raise InvalidParameterException(problem)
+        return original_update(self)
+
+    yield mock.patch.object(EC2ContainerServiceResponse, "create_service", create_service)
+    yield mock.patch.object(EC2ContainerServiceResponse, "update_service", update_service)
+
+
 GAPS = (
     Gap(
         "ecs-deployments",
@@ -91,5 +231,14 @@ GAPS = (
         "moto/ecs/models.py EC2ContainerServiceBackend.update_service",
         ("ecs",),
         _ecs_deployments,
+    ),
+    Gap(
+        "ecs-deployment-strategies",
+        "CreateService drops deploymentConfiguration (DescribeServices shows none), and neither "
+        "CreateService nor UpdateService validates the strategies' fields (canaryPercent, stepPercent, "
+        "bake times, lifecycle hooks, a load balancer's advancedConfiguration)",
+        "moto/ecs/responses.py EC2ContainerServiceResponse.create_service",
+        ("ecs",),
+        _ecs_deployment_strategies,
     ),
 )

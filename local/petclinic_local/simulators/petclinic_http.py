@@ -10,6 +10,9 @@ Henry Stevens, radiology; Sharon Jenkins), ten owners with thirteen pets, four v
                        GET /petTypes, POST /owners/{id}/pets, GET /owners/{id}/pets/{petId}
     vets-service       GET /vets
     visits-service     GET /owners/*/pets/{petId}/visits, POST same, GET /pets/visits?petId=1,2
+    every service      GET /actuator/health (production: UP), GET /test/{ecs service}/actuator/health
+                       (the test route: DOWN, 503, while the ECS simulator has a service's test
+                       traffic on a revision whose image is tagged *unhealthy*; ``test_route_health``)
 
 Validation follows the services (an owner needs first and last name, address, city and a
 telephone of up to 12 digits: 400 otherwise; an unknown owner: 404). ``fail_next(n, status,
@@ -24,6 +27,7 @@ import copy
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -129,6 +133,9 @@ class PetClinicHttpService(LoopbackServer):
     _failures: list[tuple[int, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
+    # The health of the revision taking a service's test traffic (simulators.ecs
+    # RolloutSimulator.test_route_health: "UP", "DOWN" or None when none has it).
+    test_route_health: Callable[[str], str | None] | None = None
 
     label = "PetClinic services: local stand-in (simulators/petclinic_http.py) on 127.0.0.1"
 
@@ -192,12 +199,19 @@ class PetClinicHttpService(LoopbackServer):
             ("GET", r"/owners/[^/]+/pets/(\d+)/visits", lambda pet: self._visits("GET", int(pet), body)),
             ("POST", r"/owners/[^/]+/pets/(\d+)/visits", lambda pet: self._visits("POST", int(pet), body)),
             ("GET", r"/pets/visits", lambda: self._visits_of(query)),
+            ("GET", r"/actuator/health", lambda: (200, {"status": "UP"})),
+            ("GET", r"/test/([^/]+)/actuator/health", self._test_health),
         ]
         for verb, pattern, action in routes:
             if verb == method and (match := re.fullmatch(pattern, path)):
                 result: tuple[int, Any] = action(*match.groups())
                 return result
         raise HttpError(404, f"No endpoint {method} {path}")
+
+    def _test_health(self, service: str) -> tuple[int, Any]:
+        """Spring Boot's health answer through the test route: 503 DOWN for an unhealthy revision."""
+        health = self.test_route_health(service) if self.test_route_health else None
+        return (503, {"status": "DOWN"}) if health == "DOWN" else (200, {"status": "UP"})
 
     def _add_owner(self, body: bytes) -> tuple[int, Any]:
         owner = _owner_fields(_json(body))

@@ -4,6 +4,7 @@ drop most of them); the services' drift.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from petclinic_local.simulators.cloudformation.api import aws, camel, flag
@@ -53,6 +54,27 @@ def _live_ecs_service(physical: str, region: str) -> dict[str, Any]:
     return {"DesiredCount": service["desiredCount"], "TaskDefinition": service["taskDefinition"]}
 
 
+def _deployment_types(deployment: dict[str, Any]) -> None:
+    """A service's deploymentConfiguration with ECS's types (template values arrive as strings)."""
+    _integers(deployment, ("maximumPercent", "minimumHealthyPercent", "bakeTimeInMinutes"))
+    for flags in ("deploymentCircuitBreaker", "alarms"):
+        if deployment.get(flags):
+            deployment[flags] = {
+                k: (flag(v) if k in ("enable", "rollback") else v) for k, v in deployment[flags].items()
+            }
+    for name, percent, minutes in (
+        ("canaryConfiguration", "canaryPercent", "canaryBakeTimeInMinutes"),
+        ("linearConfiguration", "stepPercent", "stepBakeTimeInMinutes"),
+    ):
+        steps = deployment.get(name) or {}
+        _integers(steps, (minutes,))
+        if percent in steps:
+            steps[percent] = float(steps[percent])
+    for hook in deployment.get("lifecycleHooks", []):
+        if isinstance(hook.get("hookDetails"), str):  # CloudFormation's HookDetails: a JSON string
+            hook["hookDetails"] = json.loads(hook["hookDetails"])
+
+
 @provider("AWS::ECS::Cluster")
 class EcsCluster:
     """With its settings (moto's own handler drops ClusterSettings: Container Insights)."""
@@ -100,8 +122,9 @@ class TaskDefinition:
 @provider(
     "AWS::ECS::Service",
     partial=(
-        "created in ECS's API; moto keeps no deploymentConfiguration (the circuit breaker): the local "
-        "rollout simulator's breaker setting stands in for it; no task runs"
+        "created in ECS's API; the local rollout simulator's breaker setting stands in for the "
+        "circuit breaker (deploymentConfiguration's strategy, hooks and alarms drive the simulator); "
+        "no task runs"
     ),
     read=_live_ecs_service,
 )
@@ -120,19 +143,7 @@ class EcsService:
             arguments["healthCheckGracePeriodSeconds"] = int(arguments["healthCheckGracePeriodSeconds"])
         for balancer in arguments.get("loadBalancers", []):
             balancer["containerPort"] = int(balancer["containerPort"])
-        deployment = arguments.get("deploymentConfiguration", {})
-        for key in ("maximumPercent", "minimumHealthyPercent", "bakeTimeInMinutes"):
-            if key in deployment:
-                deployment[key] = int(deployment[key])
-        _integers(deployment.get("canaryConfiguration") or {}, ("canaryBakeTimeInMinutes",))
-        _integers(deployment.get("linearConfiguration") or {}, ("stepBakeTimeInMinutes",))
-        shifts = (("canaryConfiguration", "canaryPercent"), ("linearConfiguration", "stepPercent"))
-        for key, percent in shifts:  # ECS's percents are doubles (multiples of 0.1)
-            if percent in (deployment.get(key) or {}):
-                deployment[key][percent] = float(deployment[key][percent])
-        breaker = deployment.get("deploymentCircuitBreaker")
-        if breaker:
-            deployment["deploymentCircuitBreaker"] = {k: flag(v) for k, v in breaker.items()}
+        _deployment_types(arguments.get("deploymentConfiguration", {}))
         return arguments
 
     @staticmethod

@@ -1,0 +1,92 @@
+"""The deploy workflow, unchanged, on a service that ECS deploys by a canary (the local cloud's ECS
+simulator, simulators/ecs.py): it follows the deployment on ECS's events to its end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deploy_helpers import deploy_executions
+
+from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud
+
+ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
+LOAD_BALANCER = "app/petclinic-dev/50dc6c495c0c9188"
+RULE = f"{ELB}:listener-rule/{LOAD_BALANCER}/f2f7dc8efc522ab2/9683b2d0"
+
+
+def _canary(cloud: LocalCloud, service: str, **fields: Any) -> None:
+    """The seeded service behind an ALB with a second target group, deployed by a canary."""
+    cloud.client("ecs").update_service(
+        cluster=cloud.seed_spec.cluster,
+        service=service,
+        loadBalancers=[
+            {
+                "targetGroupArn": f"{ELB}:targetgroup/{service[:20]}-blue/0123456789abcdef",
+                "containerName": service,
+                "containerPort": 8080,
+                "advancedConfiguration": {
+                    "alternateTargetGroupArn": f"{ELB}:targetgroup/{service[:20]}-green/fedcba9876543210",
+                    "productionListenerRule": RULE,
+                    "roleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-infrastructure",
+                },
+            }
+        ],
+        deploymentConfiguration={
+            "strategy": "CANARY",
+            "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 3},
+            "bakeTimeInMinutes": 1,
+            **fields,
+        },
+    )
+
+
+def test_a_canary_of_a_good_image_is_followed_to_its_end(cloud: LocalCloud) -> None:
+    _canary(cloud, "customers-service")
+    cloud.push_image("customers-service", "1.1.0")
+    cloud.wait_until_quiet()
+
+    [execution] = deploy_executions(cloud)
+    assert execution["status"] == "SUCCEEDED", execution
+    record = cloud.simulator.history[-1]
+    assert (record["strategy"], record["outcome"]) == ("CANARY", "COMPLETED")
+    assert [(s["stage"], s["productionPercent"]) for s in record["stages"]][2:4] == [
+        ("PRODUCTION_TRAFFIC_SHIFT", 10.0),
+        ("PRODUCTION_TRAFFIC_SHIFT", 100.0),
+    ]
+    assert cloud.services()["customers-service"]["deployment"]["rolloutState"] == "COMPLETED"
+
+
+def test_a_canary_rolled_back_by_an_alarm_fails_the_workflow(cloud: LocalCloud) -> None:
+    before = cloud.services()["vets-service"]
+    cloud.client("cloudwatch").put_metric_alarm(
+        AlarmName="vets-canary-5xx",
+        Namespace="AWS/ApplicationELB",
+        MetricName="HTTPCode_Target_5XX_Count",
+        Dimensions=[
+            {"Name": "TargetGroup", "Value": "targetgroup/vets-service-green/fedcba9876543210"},
+            {"Name": "LoadBalancer", "Value": LOAD_BALANCER},
+        ],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=5,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+    )
+    _canary(
+        cloud, "vets-service", alarms={"alarmNames": ["vets-canary-5xx"], "enable": True, "rollback": True}
+    )
+    cloud.push_image("vets-service", "1.1.0-errors")
+    cloud.wait_until_quiet()
+
+    [execution] = deploy_executions(cloud)
+    assert (execution["status"], execution["error"]) == ("FAILED", "DeploymentFailed"), execution
+    record = next(h for h in cloud.simulator.history if h.get("strategy"))
+    assert (record["outcome"], record["gate"]["name"]) == ("FAILED", "vets-canary-5xx")
+    after = cloud.services()["vets-service"]
+    assert after["taskDefinition"] == before["taskDefinition"]
+    assert after["deployment"]["rolloutState"] == "COMPLETED"
+    # ECS's rolloutStateReason names the gate; the workflow passes it on (its wording of who rolled
+    # back, "the ECS deployment circuit breaker", is the workflow's, issue 21's other part).
+    assert execution["cause"]["rolledBack"] is True
+    assert "CloudWatch alarm vets-canary-5xx is in ALARM state" in execution["cause"]["reason"]
