@@ -360,7 +360,8 @@ def test_the_deployment_strategy_is_the_environments_unless_set() -> None:
                 {"Fn::FindInMap": ["EnvironmentDeployments", {"Ref": "EnvironmentName"}, "Strategy"]},
             ]
         }
-        canary, linear = deployment["CanaryConfiguration"]["Fn::If"], deployment["LinearConfiguration"]["Fn::If"]
+        canary = deployment["CanaryConfiguration"]["Fn::If"]
+        linear = deployment["LinearConfiguration"]["Fn::If"]
         assert (canary[0], canary[1]["CanaryPercent"], canary[2]) == (
             "IsCanary",
             {"Ref": "CanaryPercent"},
@@ -371,6 +372,32 @@ def test_the_deployment_strategy_is_the_environments_unless_set() -> None:
             {"Ref": "LinearStepPercent"},
             {"Ref": "AWS::NoValue"},
         )
+
+
+@pytest.mark.parametrize(
+    ("parameters", "strategy", "configurations"),
+    [
+        ({}, "ROLLING", set()),
+        ({"EnvironmentName": "prod"}, "CANARY", {"CanaryConfiguration"}),
+        ({"EnvironmentName": "prod", "DeploymentStrategy": "LINEAR"}, "LINEAR", {"LinearConfiguration"}),
+        ({"DeploymentStrategy": "BLUE_GREEN"}, "BLUE_GREEN", set()),
+        ({"DeploymentStrategy": "CANARY"}, "CANARY", {"CanaryConfiguration"}),
+    ],
+)
+def test_each_strategy_gets_only_its_own_configuration(
+    parameters: dict[str, str], strategy: str, configurations: set[str]
+) -> None:
+    """ECS takes canaryConfiguration only with CANARY and linearConfiguration only with LINEAR."""
+    from template_eval import Evaluator  # noqa: PLC0415
+
+    services = template("services")
+    boundary = "arn:aws:iam::123456789012:policy/boundary"
+    values = Evaluator(services, {"PermissionsBoundaryArn": boundary, **parameters})
+    for name, service in resources("services", "AWS::ECS::Service").items():
+        deployment = values.value(service["Properties"]["DeploymentConfiguration"])
+        assert deployment["Strategy"] == strategy, name
+        assert {k for k in deployment if k.endswith("Configuration")} == configurations, name
+        assert deployment["BakeTimeInMinutes"] == (10 if parameters.get("EnvironmentName") == "prod" else 0)
 
 
 def test_the_first_create_starts_no_task_and_keeps_the_repositories_apart() -> None:
