@@ -20,7 +20,8 @@ read from what uses it:
   check: its clients would call ``servicediscovery:DiscoverInstances``);
 * an ECS service's load balancer ``AdvancedConfiguration`` role (CANARY, LINEAR, BLUE_GREEN):
   reading the load balancer, ``ModifyRule`` on its production and test rules, registering
-  targets in its two target groups (``TRAFFIC_SHIFT_REASON``);
+  targets in its two target groups (``TRAFFIC_SHIFT_REASON``); its lifecycle hooks' role:
+  ``lambda:InvokeFunction`` on each hook's function (``HOOK_REASON``);
 * a VPC flow log to CloudWatch Logs: ``FLOW_LOGS`` on its log group;
 * an RDS instance's ``MonitoringRoleArn`` and API Gateway's account ``CloudWatchRoleArn``: the
   AWS managed policy the service's guide names (``MANAGED``).
@@ -57,6 +58,7 @@ BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/petclinic-ops/petclinic-ops-{{env}}-w
 # The parameter sets the stacks are evaluated with: the defaults (dev, first provision: images
 # from the data stack's repositories), and prod as the provision workflow re-provisions it (the
 # running images by digest, the services' certificate).
+HOOK_FUNCTION = "petclinic-ops-prod-deployment-hook"  # template.yaml's DeploymentHookFunction
 _IMAGE = ACCOUNT + ".dkr.ecr." + REGION + ".amazonaws.com/petclinic/prod/{}@sha256:" + "ab" * 32
 PARAMETER_SETS: dict[str, dict[str, str]] = {
     "defaults": {},
@@ -68,6 +70,7 @@ PARAMETER_SETS: dict[str, dict[str, str]] = {
         "AdminServerImage": _IMAGE.format("admin-server"),
         "CertificateArn": f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/1234abcd-12ab-34cd-56ef-1234567890ab",
         "OriginDomainName": "origin.example.com",
+        "LifecycleHookFunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{HOOK_FUNCTION}",
     },
 }
 
@@ -379,9 +382,23 @@ ELB_READS = (
 TARGET_WRITES = ("elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets")
 
 
+HOOK_REASON = (
+    "ECS invokes a deployment lifecycle hook's Lambda function with the hook's role (Amazon ECS "
+    "Developer Guide, permissions required for Lambda functions in blue/green deployments)"
+)
+
+
 def service_needs(where: str, properties: Mapping[str, Any], role_arns: Mapping[str, str]) -> Needs:
-    """An ECS service's load balancers with ``AdvancedConfiguration``: what its role needs."""
+    """An ECS service's load balancers with ``AdvancedConfiguration`` and its lifecycle hooks:
+    what their roles need."""
     found = Needs()
+    for hook in (properties.get("DeploymentConfiguration") or {}).get("LifecycleHooks", []):
+        role = _role_key(hook.get("RoleArn"), role_arns)
+        target = hook.get("HookTargetArn")
+        if role and target:
+            user = f"{where} lifecycle hook"
+            found.users[role].append(user)
+            found.actions.append(Need(role, user, "lambda:InvokeFunction", target, target, HOOK_REASON))
     for balancer in properties.get("LoadBalancers", []):
         advanced = balancer.get("AdvancedConfiguration") or {}
         role = _role_key(advanced.get("RoleArn"), role_arns)

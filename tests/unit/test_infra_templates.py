@@ -374,6 +374,21 @@ def test_the_deployment_strategy_is_the_environments_unless_set() -> None:
         )
 
 
+def test_the_lifecycle_hook_is_called_after_test_traffic_and_at_each_production_step() -> None:
+    for service in resources("services", "AWS::ECS::Service").values():
+        condition, [hook], absent = service["Properties"]["DeploymentConfiguration"]["LifecycleHooks"][
+            "Fn::If"
+        ]
+        assert (condition, absent) == ("HasLifecycleHook", {"Ref": "AWS::NoValue"})
+        assert hook == {
+            "HookTargetArn": {"Ref": "LifecycleHookFunctionArn"},
+            "RoleArn": {"Fn::GetAtt": ["LifecycleHookRole", "Arn"]},
+            "LifecycleStages": ["POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"],
+        }
+    role = template("services")["Resources"]["LifecycleHookRole"]
+    assert role["Condition"] == "HasLifecycleHook"
+
+
 @pytest.mark.parametrize(
     ("parameters", "strategy", "configurations"),
     [
@@ -615,6 +630,7 @@ def test_the_workflows_list_of_operator_parameters_matches_the_templates() -> No
     wired = {
         "EnvironmentName",
         "RotationFunctionArn",
+        "LifecycleHookFunctionArn",
         "PermissionsBoundaryArn",
         provision.API_DEFINITION,
         provision.API_SLOT,

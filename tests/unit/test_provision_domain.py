@@ -21,6 +21,7 @@ SERVICES_DEFAULTS: dict[str, str | None] = {
     "CustomersMinTasks": "2",
     "CustomersMaxTasks": "6",
     "TargetCpuUtilization": "60",
+    "LifecycleHookFunctionArn": "",
 }
 
 
@@ -118,6 +119,17 @@ def test_rerunning_passes_what_the_deploy_and_scale_workflows_set() -> None:
         "CustomersMaxTasks": "9",
     }
     assert plan.parameters["TargetCpuUtilization"] == "70"
+
+
+def test_the_services_call_the_control_planes_lifecycle_hook() -> None:
+    """The provision function's hook function is the services stack's LifecycleHookFunctionArn,
+    wired like the rotation function: the operator cannot name another."""
+    stacks, live = fakes()
+    hook = "arn:aws:lambda:us-west-2:123456789012:function:petclinic-ops-dev-deployment-hook"
+    plan = applied(stacks, live, deployment_hook_function_arn=hook)
+    assert plan.parameters["LifecycleHookFunctionArn"] == hook
+    unwired_stacks, unwired_live = fakes()
+    assert applied(unwired_stacks, unwired_live).parameters["LifecycleHookFunctionArn"] == ""  # no hook
 
 
 def test_the_operator_says_last() -> None:

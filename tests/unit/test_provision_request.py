@@ -60,6 +60,7 @@ def test_the_sample_requests_pass(name: str) -> None:
         [],
         {"environment": "dev", "stacks": []},
         {"environment": "dev", "parameters": {"edge": {"RotationFunctionArn": "arn:aws:lambda:x"}}},
+        {"environment": "dev", "parameters": {"services": {"LifecycleHookFunctionArn": "arn:aws:lambda:x"}}},
         {"environment": "dev", "parameters": {"edge": {"GenAiFunctionArn": 7}}},
         {"environment": "dev", "parameters": {"edge": "GenAiFunctionArn=x"}},
         {"environment": "dev", "templates": {"cdn": "https://x"}},

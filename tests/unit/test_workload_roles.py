@@ -199,6 +199,32 @@ def test_the_deployment_role_needs_each_services_rules_and_target_groups(stacks:
     assert any("needs elasticloadbalancing:DescribeTargetHealth on *" in p for p in problems(stacks))
 
 
+def test_the_lifecycle_hook_role_may_call_the_hook_function_and_nothing_else() -> None:
+    """With the control plane's hook function wired (prod's parameter set), ECS's hook role needs
+    lambda:InvokeFunction on exactly that function: removed, or widened to every function, fails."""
+    parameters = workload_roles.PARAMETER_SETS["prod, running images"]
+    hook = parameters["LifecycleHookFunctionArn"]
+    shipped_prod = workload_roles.evaluated(parameters=parameters)
+    analysis = workload_roles.analyse(parameters=parameters, stacks=copy.deepcopy(shipped_prod))
+    assert workload_roles.check(analysis, REFERENCE) == []
+    assert {
+        (n.action, n.resource) for n in analysis.needs.actions if n.role == "services.LifecycleHookRole"
+    } == {("lambda:InvokeFunction", hook)}
+
+    def found_with(change: Any) -> list[str]:
+        stacks = copy.deepcopy(shipped_prod)
+        change(statement(stacks, "services.LifecycleHookRole", "CallTheLifecycleHook"))
+        found: list[str] = workload_roles.check(
+            workload_roles.analyse(parameters=parameters, stacks=stacks), REFERENCE
+        )
+        return found
+
+    removed = found_with(lambda s: s.update(Resource=ARN.format("lambda", "function:another")))
+    assert any(f"needs lambda:InvokeFunction on {hook}" in p for p in removed), removed
+    widened = found_with(lambda s: s.update(Resource=ARN.format("lambda", "function:*")))
+    assert any("function:*" in p for p in widened), widened
+
+
 def test_the_deployment_role_may_not_weigh_the_listener_or_other_rules(stacks: dict[str, Any]) -> None:
     statement(stacks, DEPLOYMENTS, "WeighTheServicesRules")["Resource"].append(
         ARN.format("elasticloadbalancing", "listener-rule/app/petclinic-dev/*")

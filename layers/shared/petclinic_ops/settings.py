@@ -237,11 +237,13 @@ class GenAiSettings(FunctionSettings):
 
 class ProvisionSettings(FunctionSettings):
     """functions/provision_stack: the role CloudFormation provisions with, the control plane's
-    rotation function the data stack's application secret is wired to, the permissions boundary
+    rotation function the data stack's application secret is wired to, its deployment lifecycle-hook
+    function the services stack's ECS services call, the permissions boundary
     of the roles the stacks create, and the artifact bucket the templates must come from."""
 
     cloudformation_role_arn: str = Field(alias="CLOUDFORMATION_ROLE_ARN", default="")
     rotation_function_arn: str = Field(alias="ROTATION_FUNCTION_ARN", default="")
+    deployment_hook_function_arn: str = Field(alias="DEPLOYMENT_HOOK_FUNCTION_ARN", default="")
     permissions_boundary_arn: str = Field(alias="PERMISSIONS_BOUNDARY_ARN", default="")
     # Templates are accepted only from here (domain.template_location); AWS_REGION is Lambda's own.
     artifact_bucket: str = Field(alias="ARTIFACT_BUCKET", min_length=3, max_length=63)
@@ -255,6 +257,7 @@ class ProvisionSettings(FunctionSettings):
             artifact_bucket=self.artifact_bucket,
             region=self.region,
             rotation_function_arn=self.rotation_function_arn,
+            deployment_hook_function_arn=self.deployment_hook_function_arn,
             permissions_boundary_arn=self.permissions_boundary_arn,
         )
 

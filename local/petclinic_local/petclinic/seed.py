@@ -112,6 +112,7 @@ def seed(
     bucket: str,
     rotation_function_arn: str,
     permissions_boundary_arn: str,
+    deployment_hook_function_arn: str = "",
 ) -> dict[str, Any]:
     """Provision the stacks (``stacks.provision_directly``), push each repository's first image,
     complete the services' first deployments; returns what the stacks made (subnets, secrets...)."""
@@ -130,6 +131,7 @@ def seed(
         environment=spec.environment,
         templates=templates,
         rotation_function_arn=rotation_function_arn,
+        deployment_hook_function_arn=deployment_hook_function_arn,
         permissions_boundary_arn=permissions_boundary_arn,
         bucket=bucket,
         parameters=_running_services(spec),

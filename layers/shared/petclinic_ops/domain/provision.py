@@ -260,6 +260,7 @@ class PrepareRequest:
     plan: bool
     change_set_name: str
     rotation_function_arn: str = ""
+    deployment_hook_function_arn: str = ""  # the services stack's LifecycleHookFunctionArn
     permissions_boundary_arn: str = ""  # the stacks' PermissionsBoundaryArn (docs/provisioning.md)
     force: bool = False
 
@@ -366,6 +367,8 @@ def _sources(
     wired = {"EnvironmentName": request.environment, **wired_from}
     if "RotationFunctionArn" in defaults and request.rotation_function_arn:
         wired["RotationFunctionArn"] = request.rotation_function_arn
+    if "LifecycleHookFunctionArn" in defaults and request.deployment_hook_function_arn:
+        wired["LifecycleHookFunctionArn"] = request.deployment_hook_function_arn
     if "PermissionsBoundaryArn" in defaults and request.permissions_boundary_arn:
         wired["PermissionsBoundaryArn"] = request.permissions_boundary_arn
     owned = {name: value for name, value in owned.items() if name in defaults}
@@ -645,6 +648,7 @@ class ProvisionConfig:
     artifact_bucket: str
     region: str
     rotation_function_arn: str = ""
+    deployment_hook_function_arn: str = ""
     permissions_boundary_arn: str = ""
 
 
@@ -680,6 +684,7 @@ def handle(
         plan=event.plan,
         change_set_name=event.change_set_name,
         rotation_function_arn=config.rotation_function_arn,
+        deployment_hook_function_arn=config.deployment_hook_function_arn,
         permissions_boundary_arn=config.permissions_boundary_arn,
         force=event.force,
     )
