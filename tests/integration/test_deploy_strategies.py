@@ -3,10 +3,14 @@ simulator, simulators/ecs.py): it follows the deployment on ECS's events to its 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from deploy_helpers import deploy_executions
+from rich.console import Console
 
+from petclinic_local.cli import aws, status
+from petclinic_local.cli.aws import Target
 from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud
 
 ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
@@ -90,3 +94,38 @@ def test_a_canary_rolled_back_by_an_alarm_fails_the_workflow(cloud: LocalCloud) 
     # back, "the ECS deployment circuit breaker", is the workflow's, issue 21's other part).
     assert execution["cause"]["rolledBack"] is True
     assert "CloudWatch alarm vets-canary-5xx is in ALARM state" in execution["cause"]["reason"]
+
+
+def _rollout(cloud: LocalCloud) -> tuple[dict[str, Any], str]:
+    """customers-service's rollout as `petclinic-ops status` reads it, and its table as text."""
+    plane = aws.control_plane(Target(stack=cloud.stack_name), session=cloud.session)
+    rows = status.describe(plane, ["customers-service"])
+    console = Console(record=True, width=250)
+    console.print(status.status_table(rows, "status"))
+    return rows[0]["rollout"], " ".join(console.export_text().split())
+
+
+def test_status_shows_a_canarys_stage_and_traffic_split_while_it_runs(cloud: LocalCloud) -> None:
+    """`petclinic-ops status` during the canary's bake: IN_PROGRESS, CANARY, at
+    PRODUCTION_TRAFFIC_SHIFT with 10 % of production on the new revision (ECS's
+    ListServiceDeployments and DescribeServiceDeployments), and the table says so."""
+    bake = {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 10}
+    _canary(cloud, "customers-service", canaryConfiguration=bake)
+    cloud.push_image("customers-service", "1.1.0")
+    seen: dict[str, Any] = {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and seen.get("productionPercent") != 10.0:
+        seen, text = _rollout(cloud)
+        time.sleep(0.05)
+    assert (seen["state"], seen["strategy"], seen["stage"]) == (
+        "IN_PROGRESS",
+        "CANARY",
+        "PRODUCTION_TRAFFIC_SHIFT",
+    )
+    assert (seen["productionPercent"], seen["testPercent"]) == (10.0, 100.0)
+    assert "IN_PROGRESS CANARY PRODUCTION_TRAFFIC_SHIFT 10% (test 100%)" in text
+    cloud.wait_until_quiet()
+    done, text = _rollout(cloud)
+    assert (done["state"], done["strategy"]) == ("COMPLETED", "CANARY")
+    assert "stage" not in done
+    assert "COMPLETED CANARY" in text

@@ -12,6 +12,8 @@ from moto_gaps import (
     client,
     local_aws,
 )
+from test_ecs_strategies import CANARY, _configuration, _deploy, _hook, _service, _with_hook
+from test_ecs_strategies import _Hooks as StrategyHooks
 
 from petclinic_local.cloud import ACCOUNT, REGION
 from petclinic_local.simulators.ecs import RolloutSimulator
@@ -480,3 +482,77 @@ def test_closed_ecs_deployment_strategies_validated(
         assert error.response["Error"]["Code"] == "InvalidParameterException"
         assert message in error.response["Error"]["Message"]
     assert kept == {"strategy": "ROLLING"}
+
+
+# ---------------------------------------------------------------- ecs-service-deployments
+
+
+def test_needed_ecs_service_deployments() -> None:
+    """If this fails, moto fixed ecs-service-deployments: delete the workaround (moto_compat.ecs
+    _ecs_service_deployments) and read moto's ListServiceDeployments."""
+    with local_aws(skip={"ecs-service-deployments"}):
+        ecs = _service(_configuration("CANARY", **CANARY), "1.1.0")
+        with pytest.raises(
+            NotImplementedError, match=r"list_service_deployments action has not been implemented"
+        ):
+            ecs.list_service_deployments(cluster="c", service="app")
+
+
+def test_closed_ecs_service_deployments_show_the_stage_and_traffic_split_while_it_runs() -> None:
+    """Mid-canary (a hook holding the canary step with IN_PROGRESS): the deployment is IN_PROGRESS
+    at PRODUCTION_TRAFFIC_SHIFT with 10 % of production on the new revision and 90 % on the old;
+    once it ends, SUCCESSFUL. A rolled-back one is ROLLBACK_SUCCESSFUL with the hook's reason."""
+    hooks = StrategyHooks()
+    seen: list[dict[str, Any]] = []
+    with local_aws(hooks=hooks):
+        ecs = _service(_with_hook("CANARY", ["PRODUCTION_TRAFFIC_SHIFT"], **CANARY), "1.1.0")
+
+        def answer(payload: dict[str, Any]) -> dict[str, Any]:
+            weights = payload["executionDetails"]["productionTrafficWeights"]
+            if 100.0 in weights.values():
+                return {"hookStatus": "SUCCEEDED"}
+            [brief] = ecs.list_service_deployments(cluster="c", service="app", status=["IN_PROGRESS"])[
+                "serviceDeployments"
+            ]
+            seen.append(
+                ecs.describe_service_deployments(serviceDeploymentArns=[brief["serviceDeploymentArn"]])[
+                    "serviceDeployments"
+                ][0]
+            )
+            return {"hookStatus": "SUCCEEDED"}
+
+        _hook(hooks, answer)
+        _deploy(hooks, ecs)
+        [done] = ecs.list_service_deployments(cluster="c", service="app")["serviceDeployments"]
+        missing = ecs.describe_service_deployments(serviceDeploymentArns=[done["serviceDeploymentArn"] + "0"])
+        hooks.simulator.close()
+    [running] = seen
+    assert (running["status"], running["lifecycleStage"]) == ("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT")
+    assert running["targetServiceRevision"]["requestedProductionTrafficWeight"] == 10.0
+    assert running["targetServiceRevision"]["requestedTestTrafficWeight"] == 100.0
+    [source] = running["sourceServiceRevisions"]
+    assert source["requestedProductionTrafficWeight"] == 90.0
+    assert running["deploymentConfiguration"]["strategy"] == "CANARY"
+    assert done["status"] == "SUCCESSFUL"
+    assert "finishedAt" in done
+    assert missing["failures"][0]["reason"] == "MISSING"
+
+
+def test_closed_ecs_service_deployments_name_the_rollback() -> None:
+    hooks = StrategyHooks()
+    with local_aws(hooks=hooks):
+        ecs = _service(_with_hook("CANARY", ["PRODUCTION_TRAFFIC_SHIFT"], **CANARY), "1.1.0")
+        _hook(hooks, lambda payload: {"hookStatus": "FAILED", "reason": "5xx 5.0% vs baseline 0.1%"})
+        _deploy(hooks, ecs)
+        [brief] = ecs.list_service_deployments(cluster="c", service="app", status=["ROLLBACK_SUCCESSFUL"])[
+            "serviceDeployments"
+        ]
+        [failed] = ecs.describe_service_deployments(serviceDeploymentArns=[brief["serviceDeploymentArn"]])[
+            "serviceDeployments"
+        ]
+        none = ecs.list_service_deployments(cluster="c", service="app", status=["IN_PROGRESS"])
+        hooks.simulator.close()
+    assert "5xx 5.0% vs baseline 0.1%" in failed["statusReason"]
+    assert failed["rollback"]["reason"] == "5xx 5.0% vs baseline 0.1%"
+    assert failed["rollback"]["serviceRevisionArn"] == failed["sourceServiceRevisions"][0]["arn"]
+    assert none["serviceDeployments"] == []

@@ -1,12 +1,15 @@
 """`petclinic-ops status [SERVICE]`: what runs now, per service: the task definition revision,
-the image (tag and digest), the PRIMARY deployment's rollout state, desired/running/pending
+the image (tag and digest), the PRIMARY deployment's rollout state (with the deployment strategy,
+and for a CANARY, LINEAR or BLUE_GREEN deployment in flight its lifecycle stage and the new
+revision's share of production and test traffic), desired/running/pending
 tasks, the deploy lease (the execution holding it, the deployment in flight, the request
 queued behind it) and the last ledger row. One screen for the four services.
 
 Needs: cloudformation:DescribeStacks, ecs:DescribeServices, ecs:DescribeTaskDefinition,
-ecr:DescribeImages (tags of pinned images), dynamodb:GetItem on the leases table, dynamodb:Query
-on the ledger table, states:DescribeExecution and states:GetExecutionHistory on a lease holder's
-execution (is it alive; until when it waits for ECS).
+ecr:DescribeImages (tags of pinned images), ecs:ListServiceDeployments and
+ecs:DescribeServiceDeployments (a progressive deployment in flight), dynamodb:GetItem on the
+leases table, dynamodb:Query on the ledger table, states:DescribeExecution and
+states:GetExecutionHistory on a lease holder's execution (is it alive; until when it waits for ECS).
 """
 
 from __future__ import annotations
@@ -113,6 +116,36 @@ def _json(value: Any) -> Any:
         return value
 
 
+PROGRESSIVE = ("CANARY", "LINEAR", "BLUE_GREEN")
+
+
+def traffic(plane: aws.ControlPlane, service: str) -> dict[str, Any]:
+    """The service's CANARY, LINEAR or BLUE_GREEN deployment in flight: its lifecycle stage and the
+    new revision's requested share of production and test traffic ({} when there is none, or ECS's
+    service deployments cannot be read)."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    ecs = plane.client("ecs")
+    try:
+        running = ecs.list_service_deployments(
+            cluster=plane.cluster, service=service, status=["IN_PROGRESS", "ROLLBACK_IN_PROGRESS"]
+        )["serviceDeployments"]
+        if not running:
+            return {}
+        [deployment] = ecs.describe_service_deployments(
+            serviceDeploymentArns=[running[0]["serviceDeploymentArn"]]
+        )["serviceDeployments"]
+    except (ClientError, BotoCoreError, ValueError):
+        return {}  # shown without the split: the status of the rest still stands
+    target = deployment.get("targetServiceRevision") or {}
+    return {
+        "stage": deployment.get("lifecycleStage"),
+        "productionPercent": target.get("requestedProductionTrafficWeight"),
+        "testPercent": target.get("requestedTestTrafficWeight"),
+        "serviceDeployment": deployment.get("serviceDeploymentArn"),
+    }
+
+
 def describe(plane: aws.ControlPlane, services: list[str]) -> list[dict[str, Any]]:
     ecs = plane.client("ecs")
     with plane.errors(f"cannot read services of cluster {plane.cluster}"):
@@ -159,13 +192,31 @@ def _status(plane: aws.ControlPlane, name: str, service: dict[str, Any] | None) 
             "state": primary.get("rolloutState"),
             "reason": primary.get("rolloutStateReason"),
             "deploymentId": primary.get("id"),
+            "strategy": (service.get("deploymentConfiguration") or {}).get("strategy", "ROLLING"),
         },
         "deployments": len(service.get("deployments", [])),
         "desired": service.get("desiredCount"),
         "running": service.get("runningCount"),
         "pending": service.get("pendingCount"),
     }
+    if status["rollout"]["strategy"] in PROGRESSIVE and status["rollout"]["state"] == "IN_PROGRESS":
+        status["rollout"] |= traffic(plane, name)
     return status
+
+
+def _rollout_text(rollout: dict[str, Any]) -> str:
+    """IN_PROGRESS, and for a progressive deployment its strategy, stage and the new revision's
+    share of production (and test) traffic: "IN_PROGRESS CANARY PRODUCTION_TRAFFIC_SHIFT 10% (test 100%)"."""
+    state = rollout.get("state") or "-"
+    style = {"COMPLETED": "green", "FAILED": "red", "IN_PROGRESS": "blue"}.get(state, "white")
+    text = f"[{style}]{state}[/{style}]"
+    if rollout.get("strategy") in PROGRESSIVE:
+        text += f" {rollout['strategy']}"
+    if rollout.get("stage"):
+        text += f" {rollout['stage']} {rollout.get('productionPercent', 0):g}%"
+        if rollout.get("testPercent"):
+            text += f" (test {rollout['testPercent']:g}%)"
+    return text
 
 
 def _lease_text(held: dict[str, Any] | None) -> str:
@@ -222,14 +273,12 @@ def status_table(rows: list[dict[str, Any]], title: str) -> Any:
         if "taskDefinition" not in row:
             table.add_row(row["service"], "-", "-", "-", f"[red]{row['status']}[/red]", "-", "-", "-")
             continue
-        rollout = row["rollout"]["state"] or "-"
-        style = {"COMPLETED": "green", "FAILED": "red", "IN_PROGRESS": "blue"}.get(rollout, "white")
         table.add_row(
             row["service"],
             str(row.get("revision") or render.revision(row["taskDefinition"])),
             row.get("tag") or "-",
             render.short(row.get("digest")),
-            f"[{style}]{rollout}[/{style}]"
+            _rollout_text(row["rollout"])
             + (f" ({row['deployments']} deployments)" if row["deployments"] > 1 else ""),
             f"{row['desired']}/{row['running']}/{row['pending']}",
             _lease_summary(row.get("lease")),

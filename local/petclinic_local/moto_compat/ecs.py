@@ -222,6 +222,69 @@ def _ecs_deployment_strategies(hooks: Hooks) -> Patches:
     yield mock.patch.object(EC2ContainerServiceResponse, "update_service", update_service)
 
 
+def _ecs_service_deployments(hooks: Hooks) -> Patches:
+    """ListServiceDeployments and DescribeServiceDeployments over what the host's simulator keeps
+    on each (moto) service: ``service.service_deployments``, objects whose ``service_deployment()``
+    is ECS's ServiceDeployment of the moment (its lifecycle stage and traffic weights included)."""
+    from moto.core.responses import ActionResult  # noqa: PLC0415
+    from moto.ecs.exceptions import InvalidParameterException  # noqa: PLC0415
+    from moto.ecs.responses import EC2ContainerServiceResponse  # noqa: PLC0415
+
+    def deployments_of(service: Any) -> list[dict[str, Any]]:
+        with deployment_lock:
+            runs = list(getattr(service, "service_deployments", []))
+        return [run.service_deployment() for run in runs]
+
+    def list_service_deployments(self: Any) -> Any:
+        service_name = str(self._get_param("service") or "")
+        if not service_name:
+            raise InvalidParameterException("service is required.")
+        service = self.ecs_backend._get_service(
+            self._get_param("cluster", "default"), service_name.rsplit("/", maxsplit=1)[-1]
+        )  # ServiceNotFoundException as ECS answers
+        wanted = set(self._get_param("status") or [])
+        brief = (
+            "serviceDeploymentArn",
+            "serviceArn",
+            "clusterArn",
+            "startedAt",
+            "createdAt",
+            "finishedAt",
+            "status",
+            "statusReason",
+        )
+        found = [
+            {k: d[k] for k in brief if d.get(k) is not None}
+            | {"targetServiceRevisionArn": d["targetServiceRevision"]["arn"]}
+            for d in reversed(deployments_of(service))
+            if not wanted or d["status"] in wanted
+        ]
+        return ActionResult({"serviceDeployments": found})
+
+    def describe_service_deployments(self: Any) -> Any:
+        arns = list(self._get_param("serviceDeploymentArns") or [])
+        if not arns:
+            raise InvalidParameterException("serviceDeploymentArns must contain at least one ARN.")
+        known = {
+            d["serviceDeploymentArn"]: d
+            for service in list(self.ecs_backend.services.values())
+            for d in deployments_of(service)
+        }
+        return ActionResult(
+            {
+                "serviceDeployments": [known[arn] for arn in arns if arn in known],
+                "failures": [{"arn": arn, "reason": "MISSING"} for arn in arns if arn not in known],
+            }
+        )
+
+    yield mock.patch.object(
+        EC2ContainerServiceResponse, "list_service_deployments", list_service_deployments, create=True
+    )
+    yield mock.patch.object(
+        EC2ContainerServiceResponse, "describe_service_deployments", describe_service_deployments, create=True
+    )
+
+
 GAPS = (
     Gap(
         "ecs-deployments",
@@ -240,5 +303,14 @@ GAPS = (
         "moto/ecs/responses.py EC2ContainerServiceResponse.create_service",
         ("ecs",),
         _ecs_deployment_strategies,
+    ),
+    Gap(
+        "ecs-service-deployments",
+        "ListServiceDeployments and DescribeServiceDeployments are not implemented (a deployment's "
+        "lifecycle stage and traffic weights cannot be read); here they cover the simulator's "
+        "BLUE_GREEN, CANARY and LINEAR deployments, not ROLLING ones",
+        "moto/ecs/responses.py EC2ContainerServiceResponse",
+        ("ecs",),
+        _ecs_service_deployments,
     ),
 )

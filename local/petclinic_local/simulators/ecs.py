@@ -106,6 +106,7 @@ Outcome = Literal["COMPLETED", "FAILED", "STALLED"]
 TAG_MARKERS: dict[str, Outcome] = {"broken": "FAILED", "stall": "STALLED"}
 _PHRASES = {"SERVICE_DEPLOYMENT_IN_PROGRESS": "in progress", "SERVICE_DEPLOYMENT_COMPLETED": "completed"}
 SERVICE_EVENTS_KEPT = 100  # DescribeServices returns a service's 100 most recent events
+SERVICE_DEPLOYMENTS_KEPT = 20  # of each service, the newest (ListServiceDeployments)
 PROGRESSIVE = ("BLUE_GREEN", "CANARY", "LINEAR")
 DEFAULT_CALLBACK_DELAY = 30.0  # seconds before ECS invokes a hook again that answered IN_PROGRESS
 
@@ -443,6 +444,9 @@ class RolloutSimulator:
         record: dict[str, Any],
     ) -> None:
         run = ProgressiveDeployment(self, service, deployment, previous, configuration, record)
+        with deployment_lock:  # ListServiceDeployments / DescribeServiceDeployments (moto_compat.ecs)
+            runs = getattr(service, "service_deployments", [])
+            service.service_deployments = [*runs, run][-SERVICE_DEPLOYMENTS_KEPT:]
         with self._lock:
             self._active += 1
 
@@ -846,6 +850,68 @@ class ProgressiveDeployment:
             f"{self.service.cluster_name}/{self.service.name}/{number}"
         )
 
+    def service_deployment(self) -> dict[str, Any]:
+        """ECS's ServiceDeployment of this deployment now (DescribeServiceDeployments): its status,
+        lifecycle stage and each revision's requested traffic weights."""
+        number = self.deployment["id"].rpartition("/")[2]
+        cluster = f"arn:aws:ecs:{self.sim.region}:{self.sim.account}:cluster/{self.service.cluster_name}"
+        with deployment_lock:
+            state, primary = self.deployment.get("rolloutState"), self.deployment["status"] == "PRIMARY"
+        if state == "COMPLETED":
+            status = "SUCCESSFUL"
+        elif state == "FAILED":
+            status = "ROLLBACK_SUCCESSFUL" if self.record.get("rolledBack") else "ROLLBACK_FAILED"
+        elif not primary or self.record.get("outcome") in ("SUPERSEDED", "STOPPED"):
+            status = "STOPPED"
+        else:
+            status = "IN_PROGRESS"
+        found: dict[str, Any] = {
+            "serviceDeploymentArn": (
+                f"arn:aws:ecs:{self.sim.region}:{self.sim.account}:service-deployment/"
+                f"{self.service.cluster_name}/{self.service.name}/{number}"
+            ),
+            "serviceArn": self.service.arn,
+            "clusterArn": cluster,
+            "createdAt": self.deployment["createdAt"],
+            "startedAt": self.deployment["createdAt"],
+            "updatedAt": self.deployment.get("updatedAt", self.deployment["createdAt"]),
+            "status": status,
+            "lifecycleStage": self.current,
+            "deploymentConfiguration": self.configuration,
+            "targetServiceRevision": {
+                "arn": self.revision_arn(self.deployment),
+                "requestedTaskCount": int(self.deployment["desiredCount"]),
+                "runningTaskCount": int(self.deployment.get("runningCount", 0)),
+                "pendingTaskCount": int(self.deployment.get("pendingCount", 0)),
+                "requestedTestTrafficWeight": self.test,
+                "requestedProductionTrafficWeight": self.production,
+            },
+            "sourceServiceRevisions": [
+                {
+                    "arn": self.revision_arn(self.previous),
+                    "requestedTaskCount": int(self.previous.get("desiredCount", 0)),
+                    "runningTaskCount": int(self.previous.get("runningCount", 0)),
+                    "pendingTaskCount": 0,
+                    "requestedTestTrafficWeight": 100.0 - self.test,
+                    "requestedProductionTrafficWeight": 100.0 - self.production,
+                }
+            ]
+            if self.previous is not None
+            else [],
+        }
+        if status != "IN_PROGRESS":
+            found["finishedAt"] = self.deployment.get("updatedAt", self.deployment["createdAt"])
+        gate = self.record.get("gate") or {}
+        if state == "FAILED":
+            found["statusReason"] = str(self.deployment.get("rolloutStateReason", gate.get("reason", "")))
+            if self.previous is not None:
+                found["rollback"] = {
+                    "reason": str(gate.get("reason", "")),
+                    "startedAt": found["finishedAt"],
+                    "serviceRevisionArn": self.revision_arn(self.previous),
+                }
+        return found
+
     def weights(self, new_percent: float) -> dict[str, float]:
         weights = {self.revision_arn(self.deployment): new_percent}
         if self.previous is not None:
@@ -885,6 +951,7 @@ class ProgressiveDeployment:
     def stages(self) -> None:
         count = int(self.deployment["desiredCount"])
         self.lifecycle("PRE_SCALE_UP")
+        self.current = "SCALE_UP"
         self.wait(self.sim.rollout_seconds)
         if count > 0:
             service_event(self.service, f"has started {count} tasks: {_tasks(count)}.")
@@ -904,6 +971,7 @@ class ProgressiveDeployment:
         self.test = 0.0
         self.sim.progressive_test_traffic(self, on=False)
         self.lifecycle("POST_PRODUCTION_TRAFFIC_SHIFT")
+        self.current = "BAKE_TIME"
         self.wait(float(self.configuration.get("bakeTimeInMinutes") or 0) * 60.0)
         self.stage("BAKE_TIME")
         self.record["gate"] = {"type": "bake", "name": "bakeTimeInMinutes", "reason": "bake time complete"}
