@@ -162,6 +162,9 @@ POWERTOOLS: dict[str, tuple[str, ...]] = {
     "get_multiple": ("ssm:GetParametersByPath",),
     "get_parameters_by_name": ("ssm:GetParameters",),
 }
+# Its Secrets Manager provider: get -> GetSecretValue (the same page).
+POWERTOOLS_SECRETS = "powertools:SecretsProvider"
+POWERTOOLS_SECRETS_CALLS: dict[str, tuple[str, ...]] = {"get": ("secretsmanager:GetSecretValue",)}
 # What the AWS managed policies SAM attaches allow (IAM's published policy documents), on "*".
 MANAGED_POLICIES: dict[str, tuple[str, ...]] = {
     "AWSLambdaBasicExecutionRole": ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
@@ -257,6 +260,12 @@ STAR_ACCEPTED: dict[str, tuple[str | None, str]] = {
         "dataset; CloudWatch's user guide (condition keys to limit access to namespaces) scopes "
         'PutMetricData by Resource "*" with the cloudwatch:namespace condition, which the statement '
         "must carry",
+    ),
+    "cloudwatch:GetMetricData": (
+        None,
+        "its only resource type, a CloudWatch dataset, is optional and the deployment hook reads the "
+        "ALB's own metrics (AWS/ApplicationELB), of no named dataset, which IAM authorizes against "
+        '"*" (and GetMetricData takes no namespace condition key)',
     ),
 }
 
@@ -730,6 +739,8 @@ class _Scope:
         name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
         if name == "SSMProvider":
             return POWERTOOLS_SSM
+        if name == "SecretsProvider":
+            return POWERTOOLS_SECRETS
         kind, value = self.factories.get(name, ("", None))
         if kind == "fixed":
             return str(value)
@@ -846,6 +857,13 @@ def call_actions(call: Call) -> tuple[str, ...]:
                 f"{call.where}: SSMProvider.{call.method} is not in tools/iam_check.py POWERTOOLS"
             )
         return POWERTOOLS[call.method]
+    if call.service == POWERTOOLS_SECRETS:
+        if call.method not in POWERTOOLS_SECRETS_CALLS:
+            raise IamCheckError(
+                f"{call.where}: SecretsProvider.{call.method} is not in tools/iam_check.py "
+                "POWERTOOLS_SECRETS_CALLS"
+            )
+        return POWERTOOLS_SECRETS_CALLS[call.method]
     model = _model(call.service)
     kind, _, name = call.method.partition(":")
     from botocore import xform_name  # noqa: PLC0415

@@ -60,6 +60,7 @@ RECORD = "PETCLINIC_IAM_RECORD"
 RECORD_TESTS: tuple[str, ...] = (
     "tests/integration/test_deploy_workflow.py",
     "tests/integration/test_deploy_fault_paths.py",
+    "tests/integration/test_deployment_hook.py",
     "tests/integration/test_edge_stack.py",
     "tests/integration/test_genai_function.py",
     "tests/integration/test_genai_release.py",
@@ -92,6 +93,10 @@ KEPT: dict[str, str] = {
     "*/UseTheDataKeyThroughSecretsManagerForTheProvisionedSecretsOnly": (
         "KMS behind the database secrets: Secrets Manager calls KMS with the caller's permissions; "
         "the local cloud encrypts nothing"
+    ),
+    "*/DecryptTheOriginSecretThroughSecretsManagerOnly": (
+        "KMS behind the services stack's origin secret: Secrets Manager calls KMS with the caller's "
+        "permissions; the local cloud encrypts nothing"
     ),
     "*/DecryptTheTemplates": (
         "KMS behind the artifact bucket (SSE-KMS with the ops key): S3 decrypts a template the "

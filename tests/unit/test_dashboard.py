@@ -549,7 +549,13 @@ def test_the_catalog_is_read_from_the_code() -> None:
     assert ("DeploymentsFailed", frozenset()) in workflows
     assert ("ScalingRuns", frozenset({"Result"})) in workflows
     functions = {e.source.split()[0]: e for e in function_metrics(template)}
-    assert set(functions) == {"ResolveDeployFunction", "RotateSecretFunction", "GenAiFunction"}
+    assert set(functions) == {
+        "ResolveDeployFunction",
+        "RotateSecretFunction",
+        "GenAiFunction",
+        "DeploymentHookFunction",
+    }
+    assert functions["DeploymentHookFunction"].dimensions == {"service", "verdict"}
     assert functions["GenAiFunction"].dimensions == {"service", "functionVersion"}
     assert dict(functions["GenAiFunction"].values) == {"service": "petclinic-genai"}
     assert functions["RotateSecretFunction"].dimensions == {"service", "step"}

@@ -27,6 +27,7 @@ BASE: dict[type[settings.FunctionSettings], dict[str, str]] = {
         "CLUSTER_NAME": "petclinic-dev",
         "SERVICE_NAMES": "a,b",
     },
+    settings.DeploymentHookSettings: {},
 }
 PROBES = ("", " ", "a", "a, b", "a,,b", "a,", ",a", "a,b,a", "x" * 256, "x" * 300, "0", "-1", "1.5", "true")
 

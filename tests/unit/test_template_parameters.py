@@ -48,6 +48,9 @@ CONSTRAINED: dict[tuple[str, str], tuple[str, float, float]] = {
     ("template.yaml", "GenAiAlarmServerErrors"): ("int", 1, 100_000),
     ("template.yaml", "RolloutTimeoutSeconds"): ("int", 60, 21_600),
     ("template.yaml", "StackTimeoutSeconds"): ("int", 300, 86_400),
+    ("template.yaml", "CanaryMinRequests"): ("int", 1, 100_000),
+    ("template.yaml", "CanaryMinLatencyRequests"): ("int", 1, 100_000),
+    ("template.yaml", "CanaryCallbackDelaySeconds"): ("int", 1, 900),
 }
 NEVER = ["", " 2", "2 ", "1e3", "-1", "01", "true", "null", "0x10", "\u0661", "1_000", "+5"]
 
@@ -96,8 +99,14 @@ def test_every_integer_setting_of_the_control_plane_is_constrained() -> None:
     number (seconds of a timeout, counts, limits): only those where a fraction means something,
     and LogRetentionDays, whose AllowedValues are CloudWatch's own whole numbers."""
     numbers = {name for name, d in declared("template.yaml").items() if d["Type"] == "Number"}
-    # Fractions are meaningful for these (seconds of cooldown, percentages, latency, requests/s).
+    # Fractions are meaningful for these (seconds of cooldown, percentages, latency, requests/s,
+    # the canary judge's z score, ratios and p99 floor).
     fractional = {
+        "CanaryZThreshold",
+        "CanaryMaxErrorRatioIncrease",
+        "CanaryP99RatioLimit",
+        "CanaryP99FloorMs",
+        "CanaryAlarmErrorRatio",
         "GenAiCooldownSeconds",
         "GenAiDegradeAtPercent",
         "GenAiAlarmP99LatencyMs",

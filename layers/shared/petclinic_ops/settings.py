@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from petclinic_ops.domain.genai.router import RouterConfig
     from petclinic_ops.domain.provision import ProvisionConfig
     from petclinic_ops.domain.scale import ScaleContext
+    from petclinic_ops.models.canary import CanaryThresholds
     from petclinic_ops.models.deploy import DeployConfig
     from petclinic_ops.models.rotation import RotationSettings
 
@@ -329,4 +330,43 @@ class ScaleSettings(FunctionSettings):
                 max_capacity=self.prod_aurora_max_capacity,
                 auto_pause=self.prod_aurora_auto_pause == "allowed",
             ),
+        )
+
+
+class DeploymentHookSettings(FunctionSettings):
+    """functions/deployment_hook: where the smoke test finds the origin (Parameter Store path of
+    the services' URLs, the origin secret's name) and the canary judge's thresholds (template
+    parameters; the defaults are CanaryThresholds')."""
+
+    parameter_path: str = Field(
+        alias="PETCLINIC_PARAMETER_PATH", default="/petclinic/dev/services/", pattern=r"^/(.*/)?$"
+    )
+    origin_secret: str = Field(
+        alias="ORIGIN_SECRET_NAME", default="petclinic/dev/services/origin-verify", min_length=1
+    )
+    http_timeout_seconds: float = Field(alias="SMOKE_TIMEOUT_SECONDS", default=5.0, gt=0, le=25)
+    min_requests: int = Field(alias="CANARY_MIN_REQUESTS", default=200, ge=1)
+    min_latency_requests: int = Field(alias="CANARY_MIN_LATENCY_REQUESTS", default=1000, ge=1)
+    z_threshold: float = Field(alias="CANARY_Z_THRESHOLD", default=3.0, gt=0, le=10)
+    max_error_ratio_increase: float = Field(
+        alias="CANARY_MAX_ERROR_RATIO_INCREASE", default=0.005, ge=0, le=1
+    )
+    p99_ratio_limit: float = Field(alias="CANARY_P99_RATIO_LIMIT", default=2.0, gt=1)
+    p99_floor_ms: float = Field(alias="CANARY_P99_FLOOR_MS", default=50.0, ge=0)
+    alarm_error_ratio: float = Field(alias="CANARY_ALARM_ERROR_RATIO", default=0.10, gt=0, le=1)
+    callback_delay_seconds: int = Field(alias="CANARY_CALLBACK_DELAY_SECONDS", default=30, ge=1, le=900)
+
+    def to_domain(self) -> CanaryThresholds:
+        """The canary judge's thresholds (the hook's only domain configuration)."""
+        from petclinic_ops.models.canary import CanaryThresholds  # noqa: PLC0415
+
+        return CanaryThresholds(
+            min_requests=self.min_requests,
+            min_latency_requests=self.min_latency_requests,
+            z_threshold=self.z_threshold,
+            max_error_ratio_increase=self.max_error_ratio_increase,
+            p99_ratio_limit=self.p99_ratio_limit,
+            p99_floor_ms=self.p99_floor_ms,
+            alarm_error_ratio=self.alarm_error_ratio,
+            callback_delay_seconds=self.callback_delay_seconds,
         )

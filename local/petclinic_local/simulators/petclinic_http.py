@@ -10,6 +10,7 @@ Henry Stevens, radiology; Sharon Jenkins), ten owners with thirteen pets, four v
                        GET /petTypes, POST /owners/{id}/pets, GET /owners/{id}/pets/{petId}
     vets-service       GET /vets
     visits-service     GET /owners/*/pets/{petId}/visits, POST same, GET /pets/visits?petId=1,2
+    admin-server       GET /admin/actuator/health (UP: the lifecycle hook's scripted request)
     every service      GET /actuator/health (production: UP), GET /test/{ecs service}/actuator/health
                        (the test route: DOWN, 503, while the ECS simulator has a service's test
                        traffic on a revision whose image is tagged *unhealthy*; ``test_route_health``)
@@ -200,6 +201,7 @@ class PetClinicHttpService(LoopbackServer):
             ("POST", r"/owners/[^/]+/pets/(\d+)/visits", lambda pet: self._visits("POST", int(pet), body)),
             ("GET", r"/pets/visits", lambda: self._visits_of(query)),
             ("GET", r"/actuator/health", lambda: (200, {"status": "UP"})),
+            ("GET", r"/admin/actuator/health", lambda: (200, {"status": "UP"})),
             ("GET", r"/test/([^/]+)/actuator/health", self._test_health),
         ]
         for verb, pattern, action in routes:

@@ -8,6 +8,8 @@ a domain port; each imports its client library on first use (cold starts stay sh
     scale.py            Parameter Store, ECS, Application Auto Scaling and RDS, the scale ports
     canary_metrics.py   CloudWatch: the ALB's per-target-group metrics, the canary judge's
                         RevisionMetrics
+    deployment_hook.py  ECS, Parameter Store, Secrets Manager and HTTP: the lifecycle hook's
+                        HookPorts (target groups, origin and secret, the smoke test's GETs)
     genai_bedrock.py    Bedrock: the router's ConverseClient, the vet search's Embedder
     genai_state.py      DynamoDB: the router's shared state, the conversations' memory
     genai_petclinic.py  the PetClinic services over HTTP, the tools' PetClinicApi

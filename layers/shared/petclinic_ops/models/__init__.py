@@ -8,6 +8,7 @@
     scale.py      scaling profiles and the scale function's input (strict numbers)
     genai.py      the chat API's bodies, the model chain and its prices, the router's records
     canary.py     the canary judge's window sample per revision, its thresholds, its verdict
+    deployment_hook.py  ECS's lifecycle hook payload, the service's two target groups
 
 No boto3 here: the domain and the adapters share these models.
 """
