@@ -19,6 +19,7 @@ BENCHMARKS = [
     "provision.py",
     "scale.py",
     "canary_judge.py",
+    "deploy_strategies.py",
     "sfn_end_consistency.py",
     "iam_enforcement.py",
 ]

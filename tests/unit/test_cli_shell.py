@@ -74,6 +74,7 @@ def test_bash_completion_completes_commands_options_and_choices(capsys: pytest.C
     assert complete(script, "local", "") == [  # the registry's commands, in alphabetical order
         "api",
         "ask",
+        "deploy",
         "drift",
         "genai",
         "invoke",

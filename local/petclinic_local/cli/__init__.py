@@ -25,6 +25,7 @@ every module here is imported to find the commands: keep their top-level imports
     rotation_workflow.py  rotation start and rotation status: the rotation rollout workflow
     local_rotate.py   local rotate: a rotation and its rollout on the local cloud
     local_run.py      local run: an event on a fresh local cloud, the workflow it starts followed
+    local_deploy.py   local deploy SERVICE TAG: one deployment by a strategy on a fresh local cloud
     local_serve.py    local serve and local push: the local cloud as an endpoint
     invoke.py         local invoke: a function by its logical id, in-process
     demo.py           demo: the narrated scenes on the embedded local cloud
