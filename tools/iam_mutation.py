@@ -60,7 +60,7 @@ RECORD = "PETCLINIC_IAM_RECORD"
 RECORD_TESTS: tuple[str, ...] = (
     "tests/integration/test_deploy_workflow.py",
     "tests/integration/test_deploy_fault_paths.py",
-    "tests/integration/test_deployment_hook.py",
+    "tests/integration/test_lifecycle_hook_on_canaries.py",
     "tests/integration/test_edge_stack.py",
     "tests/integration/test_genai_function.py",
     "tests/integration/test_genai_release.py",

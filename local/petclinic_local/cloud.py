@@ -168,6 +168,7 @@ class LocalCloud:
                     root=self.root,
                     bucket=self.outputs["ArtifactBucketName"],
                     rotation_function_arn=self.outputs["RotateSecretFunctionArn"],
+                    deployment_hook_function_arn=self.outputs["DeploymentHookFunctionArn"],
                     permissions_boundary_arn=self.outputs["WorkloadBoundaryArn"],
                 )
             self.wait_until_quiet()

@@ -272,6 +272,7 @@ def test_usage_errors_exit_2_without_a_traceback(capsys: pytest.CaptureFixture[s
 
 
 ASSISTANT = "8. The assistant answers through tools, falls back, releases safely"
+PROGRESSIVE = "9. A canary promotes a good image and rolls back one that fails 5 % of requests"
 
 
 @pytest.mark.slow
@@ -289,6 +290,7 @@ def test_demo_tells_the_five_stories(mysql_admin: object, monkeypatch: pytest.Mo
         "6. The PetClinic stack is provisioned: plan, apply, re-apply with no change",
         "7. The stack scales: night as a dry run, night applied, peak on an alarm",
         ASSISTANT,
+        PROGRESSIVE,
     ):
         assert title in done.stdout
     assert "NO_CHANGE" in done.stdout
@@ -311,6 +313,13 @@ def test_demo_tells_the_five_stories(mysql_admin: object, monkeypatch: pytest.Mo
     assert "alarm at 10%:" in releases
     assert "stand-in bedrock: Bedrock: local stand-in" in assistant
     assert "live: version 2" in assistant
+    canary = done.stdout.split(PROGRESSIVE, 1)[1]
+    good, errors = canary.split("vets-service:1.1.0-errors by canary", 1)
+    assert "customers-service:1.1.0 by canary: SUCCEEDED, gate: bake" in " ".join(good.split())
+    assert "FAILED (rolled back), gate: hook" in " ".join(errors.split()), errors
+    # Its share of errors is ~5 % (the simulator's *errors* images), drawn at random: the line says
+    # whether a fixed 10 % alarm would have fired on what it served.
+    assert "a fixed 10% 5xx alarm would" in " ".join(errors.split())
 
 
 @pytest.mark.mysql

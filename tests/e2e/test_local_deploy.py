@@ -141,7 +141,7 @@ def test_a_strategy_given_in_code_is_checked_too() -> None:
 def test_the_report_for_people_shows_the_stages_and_the_requests() -> None:
     out = Console(file=io.StringIO(), width=120, color_system=None)
     stage = {"stage": "PRODUCTION_TRAFFIC_SHIFT", "productionPercent": 10.0, "testPercent": 100.0}
-    local_deploy._print(
+    local_deploy.print_outcome(
         out,
         "1.1.0-errors",
         {

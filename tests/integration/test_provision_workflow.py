@@ -56,7 +56,7 @@ def test_provision_from_nothing_plan_apply_and_a_rerun_that_changes_nothing(empt
         ("edge", "PLANNED"),
     ]
     # network: dev's single-nat profile (one NAT, one interface endpoint); edge: the ALB's own web ACL
-    assert [s["added"] for s in planned["stacks"]] == [53, 22, 52, 28]
+    assert [s["added"] for s in planned["stacks"]] == [53, 22, 53, 28]
     assert all(s["modified"] == s["removed"] == 0 for s in planned["stacks"])
     network_plan = {c["logicalId"]: c for c in planned["stacks"][0]["changes"]}
     assert network_plan["NatGatewayA"] == {
@@ -78,7 +78,7 @@ def test_provision_from_nothing_plan_apply_and_a_rerun_that_changes_nothing(empt
         ("services", "CREATE_COMPLETE", "EXECUTE"),
         ("edge", "CREATE_COMPLETE", "EXECUTE"),
     ]
-    assert [len(s["resources"]) for s in applied["stacks"]] == [53, 22, 52, 28]
+    assert [len(s["resources"]) for s in applied["stacks"]] == [53, 22, 53, 28]
     assert applied["lambdaInvocations"] == 4
     assert applied["parameters"] == [
         f"/petclinic/dev/stacks/{s}/outputs" for s in ("data", "edge", "network", "services")
@@ -506,9 +506,10 @@ def test_the_roles_the_stacks_create_carry_the_boundary_under_the_workload_path(
     assert boundary.endswith(":policy/petclinic-ops/petclinic-ops-dev-workload-boundary")
     roles = [r for r in iam.list_roles(PathPrefix="/petclinic-workload/")["Roles"]]
     names = sorted(r["RoleName"] for r in roles)
-    # execution, four task roles, ECS's deployments, flow logs, RDS monitoring, API Gateway's
-    # account logging role
-    assert len(names) == 9, names
+    # execution, four task roles, ECS's deployments and its lifecycle hook, flow logs, RDS
+    # monitoring, API Gateway's account logging role
+    assert len(names) == 10, names
+    assert "petclinic-dev-ecs-lifecycle-hook" in names  # the control plane's hook function is wired
     assert all(
         name.startswith("petclinic-dev-") or "FlowLogRole" in name or "Monitoring" in name for name in names
     )

@@ -51,8 +51,8 @@ class FakePorts:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.unreachable = unreachable
 
-    def targets(self, cluster: str, service: str) -> ServiceTargets:
-        assert (cluster, service) == ("petclinic-dev", "customers-service")
+    def targets(self, new_revision: str, baseline_revision: str) -> ServiceTargets:
+        assert (new_revision, baseline_revision) == (NEW, OLD)
         return ServiceTargets(
             load_balancer="app/petclinic-dev/50dc", baseline_target_group=BLUE, new_target_group=GREEN
         )
@@ -273,7 +273,7 @@ def test_a_payload_that_is_not_ecs_fails_naming_the_field(body: Any, named: str)
 
 def test_a_failed_read_is_a_failed_answer_not_a_crash() -> None:
     class Broken(FakePorts):
-        def targets(self, cluster: str, service: str) -> ServiceTargets:
+        def targets(self, new_revision: str, baseline_revision: str) -> ServiceTargets:
             raise LookupError("service customers-service has no load balancer")
 
     body = payload("PRODUCTION_TRAFFIC_SHIFT", 10.0, stepStartedAt=NOW.isoformat(), stepPercent=10.0)

@@ -1,6 +1,6 @@
 """`petclinic-ops demo`: the control plane's jobs, narrated, on the embedded local cloud (the
 deploy scenes, the rotation on MariaDB, the provisioning and scaling of the PetClinic stack, the
-GenAI assistant and its releases).
+GenAI assistant and its releases, a canary judged against the running revision).
 
 Every figure printed is read back from the local cloud (executions, ECS, the ledger): nothing
 here is scripted output.
@@ -111,7 +111,42 @@ def run(*, fast: bool = False) -> int:
     _rotation_scene(out)
     _provisioning_scene(out)
     _stack_scenes(out, bake_seconds=10 if fast else 30)
+    _progressive_scene(out)
     return 0
+
+
+FIXED_ALARM_PERCENT = 10.0  # the fixed 5xx alarm a canary would be judged by without the comparison
+
+
+def _progressive_scene(out: Console) -> None:
+    """9. The services deployed by canary (their stack's DeploymentStrategy): a good image of
+    customers-service promoted; an image of vets-service answering 5 % of its requests with errors
+    rolled back by the lifecycle hook's comparison with the running revision, where a fixed 10 %
+    alarm stays quiet."""
+    from petclinic_local.cli import local_deploy  # noqa: PLC0415
+
+    out.rule("[bold]9. A canary promotes a good image and rolls back one that fails 5 % of requests")
+    with out.status("starting a local cloud whose services deploy by canary (10 % for 10 minutes)"):
+        cloud = local_deploy.start_cloud("canary")
+    try:
+        # Two services, one deployment each: squeezed into seconds, a second deployment of one
+        # service would share a CloudWatch minute with the first one's traffic (docs/progressive-
+        # delivery.md, "On the local cloud").
+        for service, tag in (("customers-service", "1.1.0"), ("vets-service", "1.1.0-errors")):
+            out.print(f"  docker push .../{service}:{tag}")
+            outcome = local_deploy.deploy_once(cloud, service, tag)
+            local_deploy.print_outcome(out, tag, outcome)
+        new = ((outcome["_record"] or {}).get("requests") or {}).get("new") or {}
+        ratio = 100.0 * new.get("5xx", 0) / max(new.get("requests", 0), 1)
+        verdict = "would have fired" if ratio >= FIXED_ALARM_PERCENT else "would not have fired"
+        out.print(
+            f"  the errors image failed {ratio:.1f}% of the {new.get('requests', 0)} requests it served: a "
+            f"fixed {FIXED_ALARM_PERCENT:g}% 5xx alarm {verdict}; the comparison with the running "
+            "revision rolled it back",
+            soft_wrap=True,
+        )
+    finally:
+        cloud.close()
 
 
 def _stack_scenes(out: Console, *, bake_seconds: int) -> None:

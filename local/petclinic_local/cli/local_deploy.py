@@ -147,11 +147,11 @@ def run(
     if as_json:
         print(json.dumps(shown, indent=2, default=str))
     else:
-        _print(render.console(), tag, outcome)
+        print_outcome(render.console(), tag, outcome)
     return 0 if outcome["result"] == "SUCCEEDED" else 1
 
 
-def _print(out: Any, tag: str, outcome: dict[str, Any]) -> None:
+def print_outcome(out: Any, tag: str, outcome: dict[str, Any]) -> None:
     from rich.table import Table  # noqa: PLC0415
 
     out.print(

@@ -223,9 +223,11 @@ def _ecs_deployment_strategies(hooks: Hooks) -> Patches:
 
 
 def _ecs_service_deployments(hooks: Hooks) -> Patches:
-    """ListServiceDeployments and DescribeServiceDeployments over what the host's simulator keeps
-    on each (moto) service: ``service.service_deployments``, objects whose ``service_deployment()``
-    is ECS's ServiceDeployment of the moment (its lifecycle stage and traffic weights included)."""
+    """ListServiceDeployments, DescribeServiceDeployments and DescribeServiceRevisions over what
+    the host's simulator keeps on each (moto) service: ``service.service_deployments``, objects
+    whose ``service_deployment()`` is ECS's ServiceDeployment of the moment (its lifecycle stage and
+    traffic weights) and ``service_revisions()`` the two revisions it moves traffic between (each
+    with the target group it takes traffic in, ``resolvedConfiguration.loadBalancers``)."""
     from moto.core.responses import ActionResult  # noqa: PLC0415
     from moto.ecs.exceptions import InvalidParameterException  # noqa: PLC0415
     from moto.ecs.responses import EC2ContainerServiceResponse  # noqa: PLC0415
@@ -277,8 +279,31 @@ def _ecs_service_deployments(hooks: Hooks) -> Patches:
             }
         )
 
+    def describe_service_revisions(self: Any) -> Any:
+        arns = list(self._get_param("serviceRevisionArns") or [])
+        if not arns:
+            raise InvalidParameterException("serviceRevisionArns must contain at least one ARN.")
+        with deployment_lock:
+            runs = [
+                run
+                for service in list(self.ecs_backend.services.values())
+                for run in getattr(service, "service_deployments", [])
+            ]
+        known: dict[str, dict[str, Any]] = {}
+        for run in runs:  # oldest first: a revision's latest view wins
+            known |= {revision["serviceRevisionArn"]: revision for revision in run.service_revisions()}
+        return ActionResult(
+            {
+                "serviceRevisions": [known[arn] for arn in arns if arn in known],
+                "failures": [{"arn": arn, "reason": "MISSING"} for arn in arns if arn not in known],
+            }
+        )
+
     yield mock.patch.object(
         EC2ContainerServiceResponse, "list_service_deployments", list_service_deployments, create=True
+    )
+    yield mock.patch.object(
+        EC2ContainerServiceResponse, "describe_service_revisions", describe_service_revisions, create=True
     )
     yield mock.patch.object(
         EC2ContainerServiceResponse, "describe_service_deployments", describe_service_deployments, create=True
@@ -306,9 +331,10 @@ GAPS = (
     ),
     Gap(
         "ecs-service-deployments",
-        "ListServiceDeployments and DescribeServiceDeployments are not implemented (a deployment's "
-        "lifecycle stage and traffic weights cannot be read); here they cover the simulator's "
-        "BLUE_GREEN, CANARY and LINEAR deployments, not ROLLING ones",
+        "ListServiceDeployments, DescribeServiceDeployments and DescribeServiceRevisions are not "
+        "implemented (a deployment's lifecycle stage and traffic weights, and which target group "
+        "serves which revision, cannot be read); here they cover the simulator's BLUE_GREEN, "
+        "CANARY and LINEAR deployments, not ROLLING ones",
         "moto/ecs/responses.py EC2ContainerServiceResponse",
         ("ecs",),
         _ecs_service_deployments,

@@ -421,6 +421,12 @@ RESOURCES: dict[str, Builder] = {
     ),
     **_each("ecs:DescribeServices ecs:UpdateService", _ecs_services),
     "ecs:ListServices": _ecs_list_services,
+    # IAM authorizes a service revision's ARN (the service authorization reference names service
+    # and service-revision; the revision's ARN is what the request carries).
+    "ecs:DescribeServiceRevisions": lambda p, w: [
+        Request("ecs:DescribeServiceRevisions", str(arn), {})
+        for arn in listed(p.get("serviceRevisionArns", []))
+    ],
     "ecs:RegisterTaskDefinition": _register_task_definition,
     "ecs:TagResource": lambda p, w: _one("ecs:TagResource", str(p.get("resourceArn", ""))),
     **_each("ecr:BatchGetImage ecr:PutImage ecr:DescribeImages ecr:ListImages ecr:BatchDeleteImage", _ecr),

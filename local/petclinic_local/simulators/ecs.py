@@ -912,6 +912,32 @@ class ProgressiveDeployment:
                 }
         return found
 
+    def service_revisions(self) -> list[dict[str, Any]]:
+        """ECS's ServiceRevision of the new revision and of the one it replaces
+        (DescribeServiceRevisions): each with the target group it takes traffic in."""
+        balancer = dict((self.service.load_balancers or [{}])[0])
+        rule = (balancer.get("advancedConfiguration") or {}).get("productionListenerRule")
+        cluster = f"arn:aws:ecs:{self.sim.region}:{self.sim.account}:cluster/{self.service.cluster_name}"
+        found = []
+        for deployment, group in ((self.previous, self.old_group), (self.deployment, self.new_group)):
+            if deployment is None:
+                continue
+            found.append(
+                {
+                    "serviceRevisionArn": self.revision_arn(deployment),
+                    "serviceArn": self.service.arn,
+                    "clusterArn": cluster,
+                    "taskDefinition": deployment["taskDefinition"],
+                    "launchType": deployment.get("launchType", "FARGATE"),
+                    "loadBalancers": [balancer],
+                    "createdAt": deployment["createdAt"],
+                    "resolvedConfiguration": {
+                        "loadBalancers": [{"targetGroupArn": group, "productionListenerRule": rule}]
+                    },
+                }
+            )
+        return found
+
     def weights(self, new_percent: float) -> dict[str, float]:
         weights = {self.revision_arn(self.deployment): new_percent}
         if self.previous is not None:

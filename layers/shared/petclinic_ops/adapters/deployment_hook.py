@@ -1,10 +1,10 @@
 """The lifecycle hook's reads (domain.deployment_hook.HookPorts) on AWS: boto3 and Powertools
 Parameters, imported on first use (nothing at import: cold starts).
 
-- ``targets``: ECS DescribeServices: the service's first load balancer, its ``targetGroupArn``
-  (the live revision's: the baseline) and ``advancedConfiguration.alternateTargetGroupArn`` (where
-  ECS registers the new revision during a blue/green, canary or linear deployment), the load
-  balancer from ``advancedConfiguration.productionListenerRule``
+- ``targets``: ECS DescribeServiceRevisions of the new revision and the one it replaces: each
+  revision's ``resolvedConfiguration.loadBalancers`` names the target group it takes traffic in
+  (the two swap roles from one deployment to the next, so the service's own ``targetGroupArn``
+  cannot tell) and the production listener rule, whose ARN names the load balancer
   (``...:listener-rule/app/NAME/ID/...``).
 - ``metrics``: adapters.canary_metrics.CloudWatchRevisionMetrics (GetMetricData).
 - ``origin``: the service's base URL from Parameter Store (``<path><service>/url``, else the
@@ -76,25 +76,32 @@ class AwsHookPorts:
     def ecs(self) -> Any:
         return _ecs()
 
-    def targets(self, cluster: str, service: str) -> ServiceTargets:
-        found = self.ecs.describe_services(cluster=cluster, services=[service]).get("services") or []
-        balancers = (found[0].get("loadBalancers") or []) if found else []
-        if not balancers:
-            raise LookupError(f"service {service} in {cluster} has no load balancer")
-        balancer = balancers[0]
-        advanced = balancer.get("advancedConfiguration") or {}
-        rule = str(advanced.get("productionListenerRule") or "")
-        alternate = str(advanced.get("alternateTargetGroupArn") or "")
-        if ":listener-rule/app/" not in rule or not alternate:
-            raise LookupError(
-                f"service {service} has no alternate target group and production listener rule "
-                "(advancedConfiguration): not deployed by blue/green, canary or linear"
-            )
+    def targets(self, new_revision: str, baseline_revision: str) -> ServiceTargets:
+        found = {
+            revision["serviceRevisionArn"]: revision
+            for revision in self.ecs.describe_service_revisions(
+                serviceRevisionArns=[new_revision, baseline_revision]
+            ).get("serviceRevisions", [])
+        }
+
+        def served_by(revision: str) -> dict[str, Any]:
+            resolved = ((found.get(revision) or {}).get("resolvedConfiguration") or {}).get("loadBalancers")
+            if not resolved:
+                raise LookupError(
+                    f"service revision {revision}: ECS names no target group it takes traffic in "
+                    "(not deployed by blue/green, canary or linear, or no such revision)"
+                )
+            return dict(resolved[0])
+
+        new, baseline = served_by(new_revision), served_by(baseline_revision)
+        rule = str(new.get("productionListenerRule") or baseline.get("productionListenerRule") or "")
+        if ":listener-rule/app/" not in rule:
+            raise LookupError(f"service revision {new_revision}: no production listener rule of an ALB")
         name, balancer_id = rule.split(":listener-rule/app/", 1)[1].split("/")[:2]
         return ServiceTargets(
             load_balancer=f"app/{name}/{balancer_id}",
-            baseline_target_group=str(balancer["targetGroupArn"]),
-            new_target_group=alternate,
+            baseline_target_group=str(baseline["targetGroupArn"]),
+            new_target_group=str(new["targetGroupArn"]),
         )
 
     def origin(self, service: str) -> Origin:

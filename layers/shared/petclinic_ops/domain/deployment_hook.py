@@ -66,8 +66,10 @@ class HookPorts(Protocol):
     @property
     def metrics(self) -> RevisionMetrics: ...
 
-    def targets(self, cluster: str, service: str) -> ServiceTargets:
-        """The service's load balancer, its live (baseline) and its new revision's target group."""
+    def targets(self, new_revision: str, baseline_revision: str) -> ServiceTargets:
+        """The load balancer and the target group each service revision takes traffic in (ECS's
+        service revisions: which group serves which revision changes from one deployment to the
+        next)."""
         ...
 
     def origin(self, service: str) -> Origin:
@@ -123,7 +125,7 @@ def analysis(
             callBackDelay=delay,
             hookDetails=hook_details,
         )
-    targets = ports.targets(details.cluster, details.service)
+    targets = ports.targets(details.target_service_revision_arn, details.baseline_revision_arn)
     verdict = judge_window(
         ports.metrics,
         load_balancer=targets.load_balancer,

@@ -48,6 +48,17 @@ class ExecutionDetails(BaseModel):
         return self.production_traffic_weights.get(self.target_service_revision_arn, 0.0)
 
     @property
+    def baseline_revision_arn(self) -> str:
+        """The revision being replaced: the other one with the most production traffic ("" when
+        the new revision is the only one)."""
+        others = {
+            revision: weight
+            for revision, weight in self.production_traffic_weights.items()
+            if revision != self.target_service_revision_arn
+        }
+        return max(others, key=lambda revision: others[revision]) if others else ""
+
+    @property
     def baseline_production_percent(self) -> float:
         """Production traffic on every other revision (the one being replaced)."""
         return sum(
