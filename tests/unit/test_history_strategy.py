@@ -3,6 +3,7 @@ rows, without either, still print."""
 
 from __future__ import annotations
 
+import pytest
 from rich.console import Console
 
 from petclinic_local.cli.history import gate_text, history_table
@@ -43,3 +44,13 @@ def test_rows_written_before_strategies_still_print() -> None:
     text = _text([{"startedAt": "2026-11-30T00:00:00Z", "result": "SUCCEEDED", "tag": "1.0.0"}])
     assert "SUCCEEDED" in text
     assert "1.0.0" in text
+
+
+def test_deploy_takes_a_strategy_in_the_issues_spelling() -> None:
+    from petclinic_local.cli.deploy import validated_input  # noqa: PLC0415
+    from petclinic_local.errors import UsageError  # noqa: PLC0415
+
+    assert validated_input("vets-service", "1.0.0", None, "blue-green")["strategy"] == "BLUE_GREEN"
+    assert "strategy" not in validated_input("vets-service", "1.0.0", None)
+    with pytest.raises(UsageError, match="strategy:"):
+        validated_input("vets-service", "1.0.0", None, "sideways")
