@@ -216,4 +216,4 @@ def test_a_rolling_deployment_the_circuit_breaker_failed_names_the_circuit_break
     cloud.push_image("vets-service", "1.1.0-broken")
     cloud.wait_until_quiet()
     [row] = cloud.deployments()
-    assert (row["result"], row["strategy"], row["gate"]["type"]) == ("FAILED", "ROLLING", "circuit-breaker")
+    assert (row["result"], row["strategy"], row["gate"]["type"]) == ("FAILED", "ROLLING", "circuit breaker")

@@ -32,8 +32,8 @@ def test_the_strategy_and_the_gate_are_shown() -> None:
 
 
 def test_gate_text() -> None:
-    assert gate_text({"gate": {"type": "circuit-breaker", "reason": "tasks failed to start"}}) == (
-        "circuit-breaker"
+    assert gate_text({"gate": {"type": "circuit breaker", "reason": "tasks failed to start"}}) == (
+        "circuit breaker"
     )
     assert gate_text({"gate": {"type": "hook", "name": "canary-judge"}}) == "hook canary-judge"
     assert gate_text({}) == "-"
