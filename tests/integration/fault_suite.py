@@ -126,6 +126,34 @@ def restart(cloud: LocalCloud) -> Story:
     return Story("visits-service")
 
 
+def canary_restart(cloud: LocalCloud) -> Story:
+    """A restart of a service configured CANARY deploys ROLLING, then puts the CANARY configuration
+    back (RestoreStrategy)."""
+    elb = f"arn:aws:elasticloadbalancing:us-west-2:{ACCOUNT}"
+    balancer = "app/petclinic-dev/50dc6c495c0c9188"
+    cloud.client("ecs").update_service(
+        cluster="petclinic-dev",
+        service="visits-service",
+        loadBalancers=[
+            {
+                "targetGroupArn": f"{elb}:targetgroup/visits-service-blue/0123456789abcdef",
+                "containerName": "visits-service",
+                "containerPort": 8080,
+                "advancedConfiguration": {
+                    "alternateTargetGroupArn": f"{elb}:targetgroup/visits-service-green/fedcba9876543210",
+                    "productionListenerRule": f"{elb}:listener-rule/{balancer}/f2f7dc8efc522ab2/9683b2d0",
+                    "roleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-infrastructure",
+                },
+            }
+        ],
+        deploymentConfiguration={
+            "strategy": "CANARY",
+            "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 1},
+        },
+    )
+    return restart(cloud)
+
+
 def rejected(cloud: LocalCloud) -> Story:
     cloud.start_deployment("billing-service", "1.0.0")
     cloud.wait_until_quiet()
@@ -183,6 +211,7 @@ DEPLOY_SCENARIOS: dict[str, Callable[[LocalCloud], Story]] = {
     "RollBack": broken_push,
     "WaitForRollback": broken_push,
     "ReadRollbackOutcome": early_rollback_outcome,
+    "RestoreStrategy": canary_restart,
     "RecordResult": push,
     "Notify": push,
     "PublishMetrics": push,

@@ -379,6 +379,39 @@ def test_a_malformed_manual_request_names_the_field(raw: Any, message: str) -> N
     assert message in str(raised.value)
 
 
+@pytest.mark.parametrize("strategy", ["ROLLING", "CANARY", "LINEAR", "BLUE_GREEN"])
+def test_a_manual_request_may_choose_the_deployment_strategy(strategy: str) -> None:
+    result = plan({"service": "vets-service", "image": "2.0.1", "strategy": strategy})
+    assert (result.action, result.strategy) == ("DEPLOY", strategy)
+    assert result.to_output()["strategy"] == strategy
+
+
+def test_without_a_strategy_the_service_deploys_by_its_own() -> None:
+    assert plan({"service": "vets-service", "image": "2.0.1"}).strategy is None
+    assert plan(event("ecr-push-customers-service.json")).to_output()["strategy"] is None
+
+
+@pytest.mark.parametrize("strategy", ["canary", "BLUEGREEN", "", 1, None, ["CANARY"]])
+def test_an_unknown_strategy_is_refused_naming_the_field_and_the_allowed_values(strategy: Any) -> None:
+    raw = {"service": "vets-service", "image": "2.0.1", "strategy": strategy}
+    if strategy is None:  # null is absent: the service's own strategy
+        assert plan(raw).strategy is None
+        return
+    with pytest.raises(InvalidDeployRequest, match="invalid manual request") as raised:
+        plan(raw)
+    message = str(raised.value)
+    assert "strategy:" in message
+    for allowed in ("ROLLING", "CANARY", "LINEAR", "BLUE_GREEN"):
+        assert allowed in message
+
+
+def test_a_restart_always_deploys_rolling() -> None:
+    """A rotation restart never starts a canary of an unchanged image."""
+    assert plan({"service": "vets-service", "restart": True}).strategy == "ROLLING"
+    with pytest.raises(InvalidDeployRequest, match="strategy: is not a known field"):
+        plan({"service": "vets-service", "restart": True, "strategy": "CANARY"})
+
+
 def test_an_unknown_service_is_refused_with_the_known_ones() -> None:
     with pytest.raises(UnknownService, match="known services: customers-service, vets-service"):
         plan(event("manual-deploy-unknown-service.json"))

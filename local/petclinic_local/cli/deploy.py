@@ -29,13 +29,24 @@ FOLLOW_EXIT_CODES = (
 )
 
 
-def validated_input(service: str, image: str, reason: str | None) -> dict[str, Any]:
+# --strategy's spelling (the issue's) -> ECS's deploymentConfiguration.strategy.
+STRATEGIES = {"rolling": "ROLLING", "canary": "CANARY", "linear": "LINEAR", "blue-green": "BLUE_GREEN"}
+
+
+def validated_input(
+    service: str, image: str, reason: str | None, strategy: str | None = None
+) -> dict[str, Any]:
     from pydantic import ValidationError  # noqa: PLC0415
 
     from petclinic_ops.domain.validation import describe  # noqa: PLC0415
     from petclinic_ops.models.deploy import ManualDeployRequest  # noqa: PLC0415
 
-    payload = {"service": service, "image": image, **({"reason": reason} if reason else {})}
+    payload = {
+        "service": service,
+        "image": image,
+        **({"reason": reason} if reason else {}),
+        **({"strategy": STRATEGIES.get(strategy, strategy)} if strategy else {}),
+    }
     try:
         ManualDeployRequest.model_validate(payload)
     except ValidationError as exc:
@@ -124,6 +135,7 @@ def run(
     *,
     target: Target,
     reason: str | None = None,
+    strategy: str | None = None,
     as_json: bool = False,
     timeout: float = 7200.0,
     poll_seconds: float = 5.0,
@@ -131,7 +143,7 @@ def run(
 ) -> int:
     """Validate the request and the service against the stack, then start and follow the
     execution: nothing is started for bad input or an unknown service (exit 2)."""
-    payload = validated_input(service, image, reason)
+    payload = validated_input(service, image, reason, strategy)
     plane = aws.control_plane(target, session=session)
     plane.service(service)
     return start_and_follow(
@@ -152,14 +164,19 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("service", help="ECS service, e.g. customers-service")
     parser.add_argument("image", help="image tag (e.g. 3.4.1) or digest (sha256:...)")
     parser.add_argument("--reason", help="recorded in the ledger and the notification")
+    parser.add_argument(
+        "--strategy",
+        choices=sorted(STRATEGIES),
+        help="deploy by this strategy instead of the service's configured one (for this deployment)",
+    )
 
 
 @registry.command(
     "deploy",
     arguments=_arguments,
     help="deploy an image to a service on AWS (manual execution) and follow it to the end",
-    description="Starts the deploy workflow with {service, image, reason} after checking the request "
-    "with the workflow's own model and the service against the stack, and follows it to the end.",
+    description="Starts the deploy workflow with {service, image, reason, strategy} after checking the "
+    "request with the workflow's own model and the service against the stack, and follows it to the end.",
     epilog=FOLLOW_EXIT_CODES,
     json=registry.JSON,
     follow=registry.Follow(timeout=7200.0, poll_seconds=5.0),
@@ -171,6 +188,7 @@ def _deploy(args: argparse.Namespace) -> int:
         args.image,
         target=aws.Target.from_args(args),
         reason=args.reason,
+        strategy=args.strategy,
         as_json=args.json,
         timeout=args.timeout,
         poll_seconds=args.poll_seconds,

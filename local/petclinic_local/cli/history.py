@@ -1,7 +1,8 @@
 """`petclinic-ops history SERVICE [--limit N]`: the deploy ledger of one service, newest first
-(who or what started each deployment, tag, digest, revisions before and after, result, reason,
-duration, execution). The ledger's other names work too: `history scale` (the scale workflow's
-runs: profile, result), `history genai` (the GenAI releases: versions, result).
+(who or what started each deployment, tag, digest, strategy, revisions before and after, result,
+the gate that failed it, reason, duration, execution). The ledger's other names work too:
+`history scale` (the scale workflow's runs: profile, result), `history genai` (the GenAI
+releases: versions, result).
 
 Needs: cloudformation:DescribeStacks on the stack, dynamodb:Query on the ledger table.
 """
@@ -98,6 +99,15 @@ def _what(row: dict[str, Any]) -> str:
     return str(row.get("tag") or "-")
 
 
+def gate_text(row: dict[str, Any]) -> str:
+    """Which gate failed a deployment (the ledger's ``gate``: a lifecycle hook, an alarm, the
+    circuit breaker, a timeout), or "-"."""
+    gate = row.get("gate")
+    if not isinstance(gate, dict) or not gate.get("type"):
+        return "-"
+    return f"{gate['type']} {gate['name']}" if gate.get("name") else str(gate["type"])
+
+
 def history_table(service: str, rows: list[dict[str, Any]]) -> Any:
     from rich.table import Table  # noqa: PLC0415
 
@@ -107,14 +117,16 @@ def history_table(service: str, rows: list[dict[str, Any]]) -> Any:
         "by",
         "tag",
         "digest",
+        "strategy",
         "revision",
         "result",
+        "gate",
         "reason",
         "took",
         "execution",
     ):
         # Short values stay on one line (readable, greppable); reasons and ARNs wrap.
-        table.add_column(column, overflow="fold", no_wrap=column not in {"by", "reason", "execution"})
+        table.add_column(column, overflow="fold", no_wrap=column not in {"by", "gate", "reason", "execution"})
     for row in rows:
         took = row.get("durationSeconds")
         table.add_row(
@@ -122,9 +134,11 @@ def history_table(service: str, rows: list[dict[str, Any]]) -> Any:
             started_by(row),
             _what(row),
             render.short(row.get("digest")),
+            str(row.get("strategy") or "-"),
             f"{render.revision(row.get('taskDefinitionBefore'))} -> "
             f"{render.revision(row.get('taskDefinitionAfter'))}",
             render.styled(row.get("result", "?")) + (" (rolled back)" if row.get("rolledBack") else ""),
+            gate_text(row),
             row.get("reason") or "",
             "-" if took is None else f"{took:.1f} s",
             render.short(row.get("executionArn")),
@@ -168,7 +182,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     arguments=_arguments,
     help="a service's deployments from the ledger, newest first",
     description="The deploy ledger of SERVICE, newest first: who or what started each deployment, tag, "
-    "digest, task definition revisions before and after, result, reason, duration, execution.",
+    "digest, strategy, task definition revisions before and after, result, the gate that failed it "
+    "(lifecycle hook, alarm, circuit breaker, timeout), reason, duration, execution.",
     epilog=registry.READ_EXIT_CODES,
     raw_description=True,
     json=registry.JSON,

@@ -16,6 +16,7 @@ from petclinic_ops.domain.validation import describe
 from petclinic_ops.errors import InvalidDeployRequest, UnknownService
 from petclinic_ops.models.deploy import (
     IMAGE_CONFIG_MEDIA_TYPES,
+    RESTART_STRATEGY,
     DeployConfig,
     DeployPlan,
     EcrImageActionEvent,
@@ -122,6 +123,7 @@ def _resolve_restart(request: ManualRestartRequest, config: DeployConfig) -> Dep
         requested_by=request.requested_by or request.source,
         service=request.service,
         secret_version=request.secret_version,
+        strategy=RESTART_STRATEGY,
         **_common(config),
     )
 
@@ -142,6 +144,7 @@ def _resolve_manual(
         tag=None if request.is_digest else request.image,
         # Every manual execution is its own request: an operator may redeploy a digest on purpose.
         dedupe_key=f"manual:{execution_id}",
+        strategy=request.strategy,
         **_common(config),
     )
 

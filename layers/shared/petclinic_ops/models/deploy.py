@@ -74,6 +74,12 @@ Digest = Annotated[str, AfterValidator(_digest)]
 ImageTag = Annotated[str, AfterValidator(_tag)]
 ServiceName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_service)]
 ImageReference = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_image)]
+# ECS's deploymentConfiguration.strategy values: a request may choose one for its deployment.
+DeploymentStrategy = Literal["ROLLING", "CANARY", "LINEAR", "BLUE_GREEN"]
+DEPLOYMENT_STRATEGIES: tuple[str, ...] = get_args(DeploymentStrategy)
+# A restart (the running revision again, the rotation rollout's path) never starts a canary of an
+# unchanged image: it always deploys by this strategy, whatever the service is configured with.
+RESTART_STRATEGY: DeploymentStrategy = "ROLLING"
 
 
 class EcrImageAction(BaseModel):
@@ -130,13 +136,16 @@ class ManualRestartRequest(BaseModel):
 
 
 class ManualDeployRequest(BaseModel):
-    """Input of a manual execution: ``{"service": "customers-service", "image": "1.4.2"}``."""
+    """Input of a manual execution: ``{"service": "customers-service", "image": "1.4.2"}``, with
+    ``"strategy"`` (ROLLING, CANARY, LINEAR or BLUE_GREEN) to deploy by that strategy instead of
+    the service's configured one."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     service: ServiceName
     image: ImageReference
     reason: str | None = Field(default=None, max_length=256)
+    strategy: DeploymentStrategy | None = None
 
     @property
     def is_digest(self) -> bool:
@@ -244,6 +253,8 @@ class DeployPlan(CamelModel):
     tag: str | None = None
     dedupe_key: str | None = None
     secret_version: str | None = None
+    # The deployment strategy the request chose (a restart: always ROLLING); None: the service's own.
+    strategy: DeploymentStrategy | None = None
     rollout_timeout_seconds: int
     lease_seconds: int
 
