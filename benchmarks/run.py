@@ -20,6 +20,7 @@ BENCHMARKS = [
     "scale.py",
     "canary_judge.py",
     "deploy_strategies.py",
+    "canary_rollbacks.py",
     "sfn_end_consistency.py",
     "iam_enforcement.py",
 ]

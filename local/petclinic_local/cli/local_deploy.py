@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 # The option's spelling -> ECS's deploymentConfiguration.strategy (the services stack's parameter).
 STRATEGIES = {"rolling": "ROLLING", "canary": "CANARY", "linear": "LINEAR", "blue-green": "BLUE_GREEN"}
-# A canary of 10 % for 10 simulated minutes after a 90 s scale-up: 690 simulated seconds, 1.4 s here.
-TIME_SCALE = 0.002
+# A canary of 10 % for 10 simulated minutes after a 90 s scale-up: 690 simulated seconds, ~7 s here.
+TIME_SCALE = 0.01  # 10 simulated minutes: 6 s (the workflow's timeouts scale with it; the hook's calls do not)
 DEPLOY = "petclinic-ops-dev-deploy"
 GATES_HELP = (
     "What decides (the JSON's gate): 'rollout' a rolling update whose tasks started and passed their "
@@ -211,7 +211,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "--time-scale",
         type=aws.positive,
         default=TIME_SCALE,
-        help=f"real seconds per simulated second (default {TIME_SCALE}: a 10-minute canary in about 1.4 s)",
+        help=f"real seconds per simulated second (default {TIME_SCALE}: a 10-minute canary in about 7 s)",
     )
 
 
