@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 # The option's spelling -> ECS's deploymentConfiguration.strategy (the services stack's parameter).
 STRATEGIES = {"rolling": "ROLLING", "canary": "CANARY", "linear": "LINEAR", "blue-green": "BLUE_GREEN"}
 # A canary of 10 % for 10 simulated minutes after a 90 s scale-up: 690 simulated seconds, ~7 s here.
-TIME_SCALE = 0.01  # 10 simulated minutes: 6 s (the workflow's timeouts scale with it; the hook's calls do not)
+TIME_SCALE = 0.01  # the workflow's timeouts scale with it; the hook's calls (real time) do not
 DEPLOY = "petclinic-ops-dev-deploy"
 GATES_HELP = (
     "What decides (the JSON's gate): 'rollout' a rolling update whose tasks started and passed their "
