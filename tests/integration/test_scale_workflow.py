@@ -14,7 +14,7 @@ from moto.sns.models import sns_backends
 
 from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud
 from petclinic_local.petclinic.seed import PetClinicSeed
-from petclinic_local.scaling import live_state, scale, start
+from petclinic_local.scaling import execution_report, live_state, scale, start
 from petclinic_local.stack.template import load_template
 
 SCALE = "petclinic-ops-dev-scale"
@@ -97,8 +97,11 @@ def test_night_is_applied_to_the_services_and_aurora_recorded_announced_and_coun
 def test_a_service_steady_after_the_run_parked_is_resumed_through_the_relay(cloud: LocalCloud) -> None:
     """ECS settles after the run parked its task tokens: the relay resumes each wait
     (SendTaskSuccess), well before ScaleTimeoutSeconds."""
-    cloud.simulator.scale_seconds = 300  # 3 s at the time scale: every token is parked by then
-    report = scale(cloud, "night")
+    with cloud.simulator.holding_steady_states():  # ECS settles only once every wait is parked
+        run = start(cloud, {"profile": "night"})
+        assert _wait_for(lambda: _parked_waits(cloud) == 4), "the four waits were not parked"
+    cloud.wait_until_quiet()
+    report = execution_report(cloud, run)
     assert report["result"] == "APPLIED", report["execution"]
     history = cloud.client("stepfunctions").get_execution_history(
         executionArn=report["execution"]["executionArn"], maxResults=1000
@@ -378,6 +381,12 @@ def test_a_failing_apply_step_ends_in_a_recorded_result(cloud: LocalCloud) -> No
     assert run["result"] == "INCOMPLETE"
     assert "Rds.InvalidDBClusterStateFault" in run["targets"]
     assert report["live"]["aurora"]["petclinic-dev"]["MinCapacity"] == 0.5  # unchanged
+
+
+def _parked_waits(cloud: LocalCloud) -> int:
+    """The scale table's items holding a task token (a wait parked for ECS's steady state)."""
+    items = cloud.client("dynamodb").scan(TableName=cloud.outputs["ScaleTableName"])["Items"]
+    return sum(1 for item in items if "taskToken" in item)
 
 
 def _service(ecs: Any, name: str) -> dict[str, Any]:
