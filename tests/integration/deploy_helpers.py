@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from petclinic_local.cloud import LocalCloud
+from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud
 
 DEPLOY = "petclinic-ops-dev-deploy"
 
@@ -66,4 +66,33 @@ def stop(cloud: LocalCloud, execution_arn: str) -> None:
     wait_for(
         lambda: sfn.describe_execution(executionArn=execution_arn)["status"] != "RUNNING",
         what=f"{execution_arn} to stop",
+    )
+
+
+# ------------------------------------------------------------------ progressive strategies
+
+ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
+LOAD_BALANCER = "app/petclinic-dev/50dc6c495c0c9188"
+RULE = f"{ELB}:listener-rule/{LOAD_BALANCER}/f2f7dc8efc522ab2/9683b2d0"
+
+
+def behind_an_alb(cloud: LocalCloud, service: str, **configuration: Any) -> None:
+    """The seeded service behind an ALB with a second target group (what a progressive strategy
+    needs), deployed by ``configuration`` (its deploymentConfiguration)."""
+    cloud.client("ecs").update_service(
+        cluster=cloud.seed_spec.cluster,
+        service=service,
+        loadBalancers=[
+            {
+                "targetGroupArn": f"{ELB}:targetgroup/{service[:20]}-blue/0123456789abcdef",
+                "containerName": service,
+                "containerPort": 8080,
+                "advancedConfiguration": {
+                    "alternateTargetGroupArn": f"{ELB}:targetgroup/{service[:20]}-green/fedcba9876543210",
+                    "productionListenerRule": RULE,
+                    "roleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-infrastructure",
+                },
+            }
+        ],
+        deploymentConfiguration=configuration,
     )

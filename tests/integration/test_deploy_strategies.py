@@ -6,42 +6,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from deploy_helpers import deploy_executions
+from deploy_helpers import LOAD_BALANCER, behind_an_alb, deploy_executions
 from rich.console import Console
 
 from petclinic_local.cli import aws, status
 from petclinic_local.cli.aws import Target
-from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud
-
-ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
-LOAD_BALANCER = "app/petclinic-dev/50dc6c495c0c9188"
-RULE = f"{ELB}:listener-rule/{LOAD_BALANCER}/f2f7dc8efc522ab2/9683b2d0"
+from petclinic_local.cloud import LocalCloud
 
 
 def _canary(cloud: LocalCloud, service: str, **fields: Any) -> None:
     """The seeded service behind an ALB with a second target group, deployed by a canary."""
-    cloud.client("ecs").update_service(
-        cluster=cloud.seed_spec.cluster,
-        service=service,
-        loadBalancers=[
-            {
-                "targetGroupArn": f"{ELB}:targetgroup/{service[:20]}-blue/0123456789abcdef",
-                "containerName": service,
-                "containerPort": 8080,
-                "advancedConfiguration": {
-                    "alternateTargetGroupArn": f"{ELB}:targetgroup/{service[:20]}-green/fedcba9876543210",
-                    "productionListenerRule": RULE,
-                    "roleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-infrastructure",
-                },
-            }
-        ],
-        deploymentConfiguration={
-            "strategy": "CANARY",
-            "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 3},
-            "bakeTimeInMinutes": 1,
-            **fields,
-        },
-    )
+    canary = {"canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 3}}
+    behind_an_alb(cloud, service, **{"strategy": "CANARY", **canary, "bakeTimeInMinutes": 1, **fields})
 
 
 def test_a_canary_of_a_good_image_is_followed_to_its_end(cloud: LocalCloud) -> None:

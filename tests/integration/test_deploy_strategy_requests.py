@@ -7,37 +7,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from deploy_helpers import deploy_executions
+from deploy_helpers import LOAD_BALANCER, behind_an_alb, deploy_executions
 from moto.sns.models import sns_backends
 
 from petclinic_local import runner
 from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud
-
-ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
-LOAD_BALANCER = "app/petclinic-dev/50dc6c495c0c9188"
-RULE = f"{ELB}:listener-rule/{LOAD_BALANCER}/f2f7dc8efc522ab2/9683b2d0"
-
-
-def _behind_an_alb(cloud: LocalCloud, service: str, **configuration: Any) -> None:
-    """The seeded service behind an ALB with a second target group (what a progressive strategy
-    needs), deployed by ``configuration`` (its deploymentConfiguration)."""
-    cloud.client("ecs").update_service(
-        cluster=cloud.seed_spec.cluster,
-        service=service,
-        loadBalancers=[
-            {
-                "targetGroupArn": f"{ELB}:targetgroup/{service[:20]}-blue/0123456789abcdef",
-                "containerName": service,
-                "containerPort": 8080,
-                "advancedConfiguration": {
-                    "alternateTargetGroupArn": f"{ELB}:targetgroup/{service[:20]}-green/fedcba9876543210",
-                    "productionListenerRule": RULE,
-                    "roleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-infrastructure",
-                },
-            }
-        ],
-        deploymentConfiguration=configuration,
-    )
 
 
 def _configuration(cloud: LocalCloud, service: str) -> dict[str, Any]:
@@ -54,7 +28,7 @@ def _messages(cloud: LocalCloud) -> list[dict[str, Any]]:
 
 
 def test_a_request_for_a_canary_on_a_rolling_service_deploys_by_a_canary(cloud: LocalCloud) -> None:
-    _behind_an_alb(
+    behind_an_alb(
         cloud,
         "customers-service",
         strategy="ROLLING",
@@ -89,7 +63,7 @@ def test_a_request_for_a_canary_on_a_rolling_service_deploys_by_a_canary(cloud: 
 def test_a_rolling_request_drops_the_canary_configuration_ecs_takes_only_with_a_canary(
     cloud: LocalCloud,
 ) -> None:
-    _behind_an_alb(
+    behind_an_alb(
         cloud,
         "vets-service",
         strategy="CANARY",
@@ -120,7 +94,7 @@ def test_without_a_strategy_the_service_deploys_by_its_own_and_records_it(cloud:
 
 def test_a_restart_of_a_canary_service_deploys_rolling(cloud: LocalCloud) -> None:
     """A rotation restart never starts a canary of an unchanged image."""
-    _behind_an_alb(
+    behind_an_alb(
         cloud,
         "visits-service",
         strategy="CANARY",
@@ -181,7 +155,7 @@ def test_a_canary_an_alarm_rolled_back_records_the_alarm_as_its_gate(cloud: Loca
         ComparisonOperator="GreaterThanOrEqualToThreshold",
         TreatMissingData="notBreaching",
     )
-    _behind_an_alb(
+    behind_an_alb(
         cloud,
         "vets-service",
         strategy="CANARY",

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from deploy_helpers import deploy_executions
+from deploy_helpers import behind_an_alb, deploy_executions
 
-from petclinic_local.cloud import ACCOUNT, REGION, LocalCloud
+from petclinic_local.cloud import ACCOUNT, LocalCloud
 
-ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
-LOAD_BALANCER = "app/petclinic-dev/50dc6c495c0c9188"
-RULE = f"{ELB}:listener-rule/{LOAD_BALANCER}/f2f7dc8efc522ab2/9683b2d0"
 HOOK = "petclinic-ops-dev-deployment-hook"
 STAGES = ["POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"]
 
@@ -23,33 +20,19 @@ def _canary_with_the_hook(cloud: LocalCloud, service: str) -> None:
     hook is the deployed DeploymentHookFunction (the origin secret is the seeded services stack's)."""
     hook_arn = cloud.outputs["DeploymentHookFunctionArn"]
     assert hook_arn.endswith(f":function:{HOOK}")
-    cloud.client("ecs").update_service(
-        cluster=cloud.seed_spec.cluster,
-        service=service,
-        loadBalancers=[
+    behind_an_alb(
+        cloud,
+        service,
+        strategy="CANARY",
+        canaryConfiguration={"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 3},
+        bakeTimeInMinutes=1,
+        lifecycleHooks=[
             {
-                "targetGroupArn": f"{ELB}:targetgroup/{service[:20]}-blue/0123456789abcdef",
-                "containerName": service,
-                "containerPort": 8080,
-                "advancedConfiguration": {
-                    "alternateTargetGroupArn": f"{ELB}:targetgroup/{service[:20]}-green/fedcba9876543210",
-                    "productionListenerRule": RULE,
-                    "roleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-infrastructure",
-                },
+                "hookTargetArn": hook_arn,
+                "roleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-hooks",
+                "lifecycleStages": STAGES,
             }
         ],
-        deploymentConfiguration={
-            "strategy": "CANARY",
-            "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 3},
-            "bakeTimeInMinutes": 1,
-            "lifecycleHooks": [
-                {
-                    "hookTargetArn": hook_arn,
-                    "roleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-hooks",
-                    "lifecycleStages": STAGES,
-                }
-            ],
-        },
     )
 
 
